@@ -1,0 +1,46 @@
+import { parseArgs } from 'node:util';
+import { loadConfig } from './config.js';
+import { openDatabase } from './db/index.js';
+import { createLogger } from './logger.js';
+import { accountsService, ROLES, type Role } from './services/accounts.js';
+import { auditService } from './services/audit.js';
+
+const USAGE = `Usage: npm run cli -- <command>
+
+Commands:
+  migrate                               apply pending migrations and exit
+  create-key [--name N] [--role admin]  create an account with one API key and print the key
+`;
+
+async function main() {
+  const [command, ...rest] = process.argv.slice(2);
+  if (!command || command === 'help' || command === '--help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const config = loadConfig();
+  const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
+  const database = await openDatabase(config, log);
+  try {
+    if (command === 'migrate') {
+      process.stdout.write('migrations applied\n');
+    } else if (command === 'create-key') {
+      const { values } = parseArgs({ args: rest, options: { name: { type: 'string' }, role: { type: 'string' } } });
+      const role = (values.role ?? 'admin') as Role;
+      if (!ROLES.includes(role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
+      const accounts = accountsService(database.db, auditService(database.db));
+      const created = await accounts.createAccount(null, { name: values.name ?? `${role}-cli`, role });
+      process.stdout.write(`account ${created.id} (${created.role})\napi key (shown once): ${created.apiKey}\n`);
+    } else {
+      process.stderr.write(`unknown command: ${command}\n\n${USAGE}`);
+      process.exitCode = 2;
+    }
+  } finally {
+    await database.close();
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,55 @@
+import type { Logger } from 'pino';
+import pg from 'pg';
+import type { Config } from '../config.js';
+import { connect, type DatabaseHandle } from './client.js';
+import { startEmbeddedPostgres } from './embedded.js';
+import { migrateDatabase } from './migrate.js';
+
+export interface OpenDatabase extends DatabaseHandle {
+  url: string;
+  close(): Promise<void>;
+}
+
+const EMBEDDED_DATABASE = 'stakeweight';
+
+async function ensureDatabase(serverUrl: string, name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [name]);
+    if (!rowCount) await client.query(`create database "${name}"`).catch((e: { code?: string }) => {
+      if (e.code !== '42P04') throw e; // another replica created it first
+    });
+  } finally {
+    await client.end();
+  }
+}
+
+/** DATABASE_URL when set, else an embedded PostgreSQL under DATA_DIR; migrated before use. */
+export async function openDatabase(config: Config, log: Logger): Promise<OpenDatabase> {
+  let url = config.DATABASE_URL;
+  let stopEmbedded = async () => {};
+  if (!url) {
+    log.info({ dataDir: config.DATA_DIR }, 'DATABASE_URL is not set: starting embedded PostgreSQL');
+    const embedded = await startEmbeddedPostgres(config.DATA_DIR);
+    await ensureDatabase(embedded.url, EMBEDDED_DATABASE);
+    url = embedded.url.replace(/\/postgres$/, `/${EMBEDDED_DATABASE}`);
+    stopEmbedded = embedded.stop;
+  }
+  const handle = connect(url);
+  try {
+    await migrateDatabase(handle.pool);
+  } catch (error) {
+    await handle.pool.end();
+    await stopEmbedded();
+    throw error;
+  }
+  return {
+    ...handle,
+    url,
+    close: async () => {
+      await handle.pool.end();
+      await stopEmbedded();
+    },
+  };
+}

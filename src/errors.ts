@@ -1,0 +1,35 @@
+/** One problem in a request: where it is and what to fix. */
+export interface Problem {
+  path?: string;
+  code?: string;
+  message: string;
+  ids?: string[];
+  lines?: number[];
+  indexes?: number[];
+  count?: number;
+}
+
+/** Failures the service means to report; the error handler maps each to an RFC 9457 body. */
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly slug: string,
+    readonly title: string,
+    detail: string,
+    readonly errors?: Problem[],
+  ) {
+    super(detail);
+  }
+}
+
+export const badRequest = (detail: string, errors?: Problem[]) =>
+  new AppError(400, 'invalid-request', 'Bad Request', detail, errors);
+export const unauthorized = (detail: string) => new AppError(401, 'unauthorized', 'Unauthorized', detail);
+export const forbidden = (detail: string) => new AppError(403, 'forbidden', 'Forbidden', detail);
+export const notFound = (detail: string) => new AppError(404, 'not-found', 'Not Found', detail);
+export const conflict = (detail: string) => new AppError(409, 'conflict', 'Conflict', detail);
+export const payloadTooLarge = (detail: string) => new AppError(413, 'payload-too-large', 'Payload Too Large', detail);
+export const unsupportedMediaType = (detail: string) =>
+  new AppError(415, 'unsupported-media-type', 'Unsupported Media Type', detail);
+export const serviceUnavailable = (detail: string) =>
+  new AppError(503, 'service-unavailable', 'Service Unavailable', detail);

@@ -1,0 +1,63 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { forbidden, unauthorized } from '../../errors.js';
+import type { AccountsService, Principal, Role } from '../../services/accounts.js';
+
+/** Who may call a route: 'public', or the roles whose keys are accepted. */
+export type Access = 'public' | readonly Role[];
+
+export const ANY_KEY: readonly Role[] = ['admin', 'operator', 'author'];
+export const STAFF: readonly Role[] = ['admin', 'operator'];
+export const ADMIN: readonly Role[] = ['admin'];
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+/** The caller, or 401 when the route needs one and there is none. */
+export function requirePrincipal(request: FastifyRequest): Principal {
+  if (!request.principal) throw unauthorized('This route needs an API key: send Authorization: Bearer <key>');
+  return request.principal;
+}
+
+/**
+ * Resolves the bearer key on every request (no cache, so revocation is immediate) and
+ * enforces the route's `config.access`; a /v1 route declared without one refuses to start.
+ */
+export const authPlugin = fp(async (app: FastifyInstance, opts: { accounts: AccountsService }) => {
+  app.decorateRequest('principal', null);
+
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/v1') && route.config?.access === undefined) {
+      throw new Error(`route ${route.method} ${route.url} declares no access rule`);
+    }
+    const access = route.config?.access;
+    if (access && access !== 'public' && route.schema && !route.schema.hide) {
+      route.schema = { ...route.schema, security: [{ bearer: [] }] };
+    }
+  });
+
+  app.addHook('onRequest', async (request) => {
+    const header = request.headers.authorization;
+    if (header) {
+      const match = BEARER.exec(header);
+      if (!match) throw unauthorized('Authorization must be "Bearer <key>"');
+      const principal = await opts.accounts.authenticate(match[1]);
+      if (!principal) throw unauthorized('The API key is unknown or has been revoked');
+      request.principal = principal;
+    }
+    const access = request.routeOptions.config?.access;
+    if (!access || access === 'public') return;
+    const principal = requirePrincipal(request);
+    if (!access.includes(principal.role)) {
+      throw forbidden(`This route is for ${access.join(' or ')} keys; yours is ${principal.role}`);
+    }
+  });
+});

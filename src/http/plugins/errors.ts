@@ -1,0 +1,105 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { AppError, type Problem } from '../../errors.js';
+import { InvalidBodyError } from '../../ingest/problems.js';
+
+interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance: string;
+  requestId: string;
+  errors?: Problem[];
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/** Connection-level failures mean the database is away, not that the request was wrong. */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '53300']);
+
+function isDatabaseUnavailable(error: unknown): boolean {
+  const e = error as { code?: string; message?: string; cause?: unknown };
+  if (!e || typeof e !== 'object') return false;
+  if (e.code && UNAVAILABLE_CODES.has(e.code)) return true;
+  if (typeof e.message === 'string' && /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(e.message)) return true;
+  return e.cause ? isDatabaseUnavailable(e.cause) : false;
+}
+
+function send(reply: FastifyReply, request: FastifyRequest, status: number, slug: string, detail: string, errors?: Problem[], title?: string) {
+  const body: ProblemBody = {
+    type: `/problems/${slug}`,
+    title: title ?? TITLES[status] ?? 'Error',
+    status,
+    detail,
+    instance: request.url.split('?')[0],
+    requestId: String(request.id),
+    ...(errors?.length ? { errors } : {}),
+  };
+  return reply.status(status).type('application/problem+json').serializer(JSON.stringify).send(body);
+}
+
+function problemFromFastify(error: FastifyError): { status: number; slug: string; detail: string; errors?: Problem[] } | null {
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const errors = error.validation.map((v) => {
+      const where = v.instancePath ? `${error.validationContext}${v.instancePath.replaceAll('/', '.')}` : String(error.validationContext);
+      return { path: where, message: v.message ?? 'is invalid' };
+    });
+    return { status: 400, slug: 'validation', detail: `${errors.length} problem(s) in the request ${error.validationContext}`, errors };
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, slug: 'payload-too-large', detail: 'The request body is larger than this route accepts' };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { status: 415, slug: 'unsupported-media-type', detail: error.message };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { status: 400, slug: 'empty-body', detail: 'The request body is empty' };
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { status: 400, slug: 'invalid-request', detail: 'Content-Length does not match the body' };
+  }
+  if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    return { status: 400, slug: 'malformed-json', detail: `The body is not valid JSON: ${error.message}` };
+  }
+  if (error.statusCode === 429) return { status: 429, slug: 'rate-limited', detail: error.message };
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+    return { status: error.statusCode, slug: 'invalid-request', detail: error.message };
+  }
+  return null;
+}
+
+/** Every error leaves as RFC 9457 problem+json; 5xx bodies never carry internals. */
+export const errorsPlugin = fp(async (app: FastifyInstance) => {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof AppError) return send(reply, request, error.status, error.slug, error.message, error.errors, error.title);
+    if (error instanceof InvalidBodyError) {
+      const detail = error.problems.map((p) => p.message).slice(0, 3).join('; ');
+      return send(reply, request, error.status, 'invalid-body', detail, error.problems);
+    }
+    const known = problemFromFastify(error);
+    if (known) return send(reply, request, known.status, known.slug, known.detail, known.errors);
+    if (isDatabaseUnavailable(error)) {
+      request.log.warn({ err: error }, 'database unavailable');
+      return send(reply, request, 503, 'service-unavailable', 'The database is not reachable; retry shortly');
+    }
+    if (isResponseSerializationError(error)) request.log.error({ err: error, issues: error.cause }, 'response did not match its schema');
+    else request.log.error({ err: error }, 'unhandled error');
+    return send(reply, request, 500, 'internal', 'An unexpected error occurred; quote the requestId when reporting it');
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    send(reply, request, 404, 'not-found', `No route ${request.method} ${request.url.split('?')[0]}`),
+  );
+});
