@@ -1,0 +1,319 @@
+import { power15, signedPow15 } from './gaussian.js';
+import { gaussianRankOver, gaussianTable, pow15GaussianTable, preparedVector, rankCodes, rankCodesOver, rerankMap, type RankCodes } from './prepared.js';
+import { pearson } from './stats.js';
+
+/** numerai-tools drops at most 20 % of either side's ids before it refuses to score. */
+export const MIN_OVERLAP = 0.8;
+
+export type ScoreStatus =
+  | 'ok'
+  /** fewer than MIN_OVERLAP of the target ids have a prediction, or of the predicted ids a target */
+  | 'insufficient_overlap'
+  /** no id left to score over (e.g. the policy excluded every predicted id) */
+  | 'empty'
+  /** the score is undefined: a constant target or meta-model, or a single id */
+  | 'degenerate';
+
+export interface Score {
+  value: number | null;
+  status: ScoreStatus;
+  /** min(kept / ids with a target, kept / ids with a prediction) */
+  overlap: number;
+}
+
+/** min(kept / ids with a target, kept / ids with a prediction), kept = ids with both; 0 when a side is empty. */
+export function predictionOverlap(predictions: ArrayLike<number>, target: ArrayLike<number>): number {
+  let predicted = 0;
+  let targeted = 0;
+  let kept = 0;
+  for (let i = 0; i < predictions.length; i++) {
+    const hasPrediction = Number.isFinite(predictions[i]);
+    const hasTarget = Number.isFinite(target[i]);
+    if (hasPrediction) predicted++;
+    if (hasTarget) targeted++;
+    if (hasPrediction && hasTarget) kept++;
+  }
+  return overlapOf(kept, targeted, predicted);
+}
+
+function overlapOf(kept: number, targeted: number, predicted: number): number {
+  return targeted === 0 || predicted === 0 ? 0 : Math.min(kept / targeted, kept / predicted);
+}
+
+/** The target as CORR uses it: t' = power15(t − mean(t)), the mean over every id with a target (NaN elsewhere). */
+export function corrTarget(target: ArrayLike<number>): Float64Array {
+  let count = 0;
+  let sum = 0;
+  for (let i = 0; i < target.length; i++) {
+    if (!Number.isFinite(target[i])) continue;
+    count++;
+    sum += target[i];
+  }
+  const mean = sum / count;
+  const out = new Float64Array(target.length);
+  for (let i = 0; i < out.length; i++) out[i] = Number.isFinite(target[i]) ? signedPow15(target[i] - mean) : NaN;
+  return out;
+}
+
+/** numerai-tools' numerai_corr over the ids with both a prediction and a target, without the overlap rule; NaN when undefined. */
+export function numeraiCorr(predictions: Float64Array, target: Float64Array): number {
+  const kept = bothFinite(predictions, target);
+  return pearson(power15(gaussianRankOver(predictions, kept)), corrTarget(target));
+}
+
+/** CORR with the overlap rule and a status saying why there is no value. */
+export function corrScore(predictions: Float64Array, target: Float64Array): Score {
+  const overlap = predictionOverlap(predictions, target);
+  if (overlap < MIN_OVERLAP) return { value: null, status: 'insufficient_overlap', overlap };
+  return scored(numeraiCorr(predictions, target), overlap);
+}
+
+/** What MMC needs over its ids T besides the model, with m and t_c set to 0 outside T. */
+export interface MmcBasis {
+  mask: Uint8Array;
+  size: number;
+  /** gaussianized tie-kept rank of the traded signal over T */
+  m: Float64Array;
+  /** the target, times 4 when it lies in [0, 1] over T, centred over T */
+  tc: Float64Array;
+  /** mᵀm and t_cᵀm, the same for every model */
+  mm: number;
+  tm: number;
+}
+
+/** m and t_c over the ids with mask = 1 (where signal and target must be finite). */
+export function mmcBasis(signal: Float64Array, target: Float64Array, mask: Uint8Array): MmcBasis {
+  const m = gaussianRankOver(signal, mask);
+  for (let i = 0; i < m.length; i++) if (mask[i] === 0) m[i] = 0;
+  return basisWith(m, target, mask);
+}
+
+function basisWith(m: Float64Array, target: Float64Array, mask: Uint8Array): MmcBasis {
+  let size = 0;
+  let inUnitInterval = true;
+  let sum = 0;
+  for (let i = 0; i < mask.length; i++) {
+    if (mask[i] === 0) continue;
+    size++;
+    sum += target[i];
+    if (!(target[i] >= 0 && target[i] <= 1)) inUnitInterval = false;
+  }
+  const scale = inUnitInterval ? 4 : 1;
+  const mean = (scale * sum) / size;
+  const tc = new Float64Array(mask.length);
+  let mm = 0;
+  let tm = 0;
+  for (let i = 0; i < tc.length; i++) {
+    if (mask[i] === 0) continue;
+    tc[i] = scale * target[i] - mean;
+    mm += m[i] * m[i];
+    tm += tc[i] * m[i];
+  }
+  return { mask, size, m, tc, mm, tm };
+}
+
+/**
+ * MMC = t_cᵀ p⊥ / |T| with p⊥ = p − m·(pᵀm)/(mᵀm), over the ids with mask = 1; p and m are
+ * gaussianized ranks over those ids. NaN when T is empty or m is constant.
+ */
+export function mmcAgainst(p: Float64Array, m: Float64Array, tc: Float64Array, mask: Uint8Array): number {
+  let size = 0;
+  let pm = 0;
+  let mm = 0;
+  let tp = 0;
+  let tm = 0;
+  for (let i = 0; i < mask.length; i++) {
+    if (mask[i] === 0) continue;
+    size++;
+    pm += p[i] * m[i];
+    mm += m[i] * m[i];
+    tp += tc[i] * p[i];
+    tm += tc[i] * m[i];
+  }
+  if (size === 0 || mm === 0) return NaN;
+  return (tp - (tm * pm) / mm) / size;
+}
+
+/**
+ * numerai-tools' correlation_contribution: T = ids with a prediction, a traded signal (NaN for
+ * an excluded id) and a target; with no policy the signal is M. NaN when undefined.
+ */
+export function mmc(predictions: Float64Array, signal: Float64Array, target: Float64Array): number {
+  return mmcOverTradable(predictions, signal, target).value;
+}
+
+/** MMC with the same overlap rule as CORR (a model is not scored on ids it did not predict). */
+export function mmcScore(predictions: Float64Array, signal: Float64Array, target: Float64Array): Score {
+  const overlap = predictionOverlap(predictions, target);
+  if (overlap < MIN_OVERLAP) return { value: null, status: 'insufficient_overlap', overlap };
+  const { value, size } = mmcOverTradable(predictions, signal, target);
+  return size === 0 ? { value: null, status: 'empty', overlap } : scored(value, overlap);
+}
+
+function mmcOverTradable(predictions: Float64Array, signal: Float64Array, target: Float64Array): { value: number; size: number } {
+  const mask = bothFinite(predictions, target);
+  for (let i = 0; i < mask.length; i++) if (!Number.isFinite(signal[i])) mask[i] = 0;
+  const basis = mmcBasis(signal, target, mask);
+  return { value: mmcAgainst(gaussianRankOver(predictions, mask), basis.m, basis.tc, mask), size: basis.size };
+}
+
+/**
+ * Scores many prepared submissions against one target and one traded signal: the target
+ * transform, m and t_c are computed once, and each model costs a few O(n) passes over its
+ * rank codes (no sort, no Φ⁻¹). Holds scratch buffers: one instance serves one caller at a time.
+ */
+export class TargetScorer {
+  readonly #target: Float64Array;
+  readonly #hasTarget: Uint8Array;
+  readonly #targeted: number;
+  readonly #corrTarget: Float64Array;
+  readonly #basis: MmcBasis;
+  /** rank codes of the signal over the base T, to re-rank it over a model's smaller T without a sort */
+  readonly #signalCodes: Uint32Array;
+  /** code → code maps: the identity, and scratch for re-ranking a model over fewer ids */
+  readonly #identity: Uint32Array;
+  readonly #map: Uint32Array;
+
+  /** signal: the traded signal S aligned to the universe, NaN for an excluded id (M with no policy). */
+  constructor(target: Float64Array, signal: Float64Array) {
+    if (target.length !== signal.length) throw new RangeError(`${target.length} targets but a signal of ${signal.length}`);
+    this.#target = target;
+    this.#hasTarget = bothFinite(target, target);
+    this.#targeted = countSet(this.#hasTarget);
+    this.#corrTarget = corrTarget(target);
+    const tradable = bothFinite(signal, target);
+    this.#signalCodes = rankCodes(signal.map((v, i) => (tradable[i] === 0 ? NaN : v))).codes;
+    this.#basis = basisWith(preparedVector(this.#signalCodes, countSet(tradable)), target, tradable);
+    this.#identity = Uint32Array.from({ length: 2 * target.length + 1 }, (_, c) => c);
+    this.#map = new Uint32Array(2 * target.length + 1);
+  }
+
+  /** CORR and MMC of one prepared submission (its rank codes over the universe). */
+  score(codes: RankCodes): { corr: Score; mmc: Score } {
+    if (codes.length !== this.#target.length) throw new RangeError(`rank codes cover ${codes.length} ids, the target ${this.#target.length}`);
+    const hasTarget = this.#hasTarget;
+    const tradable = this.#basis.mask;
+    let covered = 0;
+    let kept = 0;
+    let inT = 0;
+    for (let i = 0; i < codes.length; i++) {
+      if (codes[i] === 0) continue;
+      covered++;
+      kept += hasTarget[i];
+      inT += tradable[i];
+    }
+    const overlap = overlapOf(kept, this.#targeted, covered);
+    if (overlap < MIN_OVERLAP) {
+      return { corr: { value: null, status: 'insufficient_overlap', overlap }, mmc: { value: null, status: 'insufficient_overlap', overlap } };
+    }
+    const corr = scored(this.#corr(codes, covered, kept), overlap);
+    if (inT === 0) return { corr, mmc: { value: null, status: 'empty', overlap } };
+    return { corr, mmc: scored(this.#mmc(codes, covered, inT), overlap) };
+  }
+
+  #corr(codes: RankCodes, covered: number, kept: number): number {
+    // When every covered id has a target the stored ranks are already the ranks over the ids kept.
+    const map = kept === covered ? this.#identity : rerankMap(codes, this.#hasTarget, this.#map).map;
+    return pearsonOverCodes(codes, map, pow15GaussianTable(kept), this.#corrTarget);
+  }
+
+  #mmc(codes: RankCodes, covered: number, size: number): number {
+    const basis = size === this.#basis.size ? this.#basis : this.#basisOver(codes, size);
+    const map = size === covered ? this.#identity : rerankMap(codes, basis.mask, this.#map).map;
+    // table[0] = 0 and m = t_c = 0 outside T, so ids outside T add nothing whatever their code.
+    const table = gaussianTable(size);
+    const { m, tc } = basis;
+    let pm = 0;
+    let tp = 0;
+    for (let i = 0; i < codes.length; i++) {
+      const p = table[map[codes[i]]];
+      pm += p * m[i];
+      tp += tc[i] * p;
+    }
+    return basis.mm === 0 ? NaN : (tp - (basis.tm * pm) / basis.mm) / size;
+  }
+
+  /** The basis over a model's T when it leaves out some tradable ids with a target (rare). */
+  #basisOver(codes: RankCodes, size: number): MmcBasis {
+    const mask = new Uint8Array(codes.length);
+    for (let i = 0; i < mask.length; i++) mask[i] = codes[i] !== 0 && this.#basis.mask[i] !== 0 ? 1 : 0;
+    return basisWith(preparedVector(rankCodesOver(this.#signalCodes, mask).codes, size), this.#target, mask);
+  }
+}
+
+/** pearson(table[map[code]], t) over the ids with a mapped code and a finite t: the last step of CORR. */
+function pearsonOverCodes(codes: RankCodes, map: Uint32Array, table: Float64Array, t: Float64Array): number {
+  let count = 0;
+  let sumS = 0;
+  let sumT = 0;
+  for (let i = 0; i < codes.length; i++) {
+    const c = map[codes[i]];
+    if (c === 0 || t[i] !== t[i]) continue;
+    count++;
+    sumS += table[c];
+    sumT += t[i];
+  }
+  if (count < 2) return NaN;
+  const meanS = sumS / count;
+  const meanT = sumT / count;
+  let cross = 0;
+  let squaresS = 0;
+  let squaresT = 0;
+  for (let i = 0; i < codes.length; i++) {
+    const c = map[codes[i]];
+    if (c === 0 || t[i] !== t[i]) continue;
+    const ds = table[c] - meanS;
+    const dt = t[i] - meanT;
+    cross += ds * dt;
+    squaresS += ds * ds;
+    squaresT += dt * dt;
+  }
+  return squaresS === 0 || squaresT === 0 ? NaN : cross / Math.sqrt(squaresS * squaresT);
+}
+
+export interface PayoutParams {
+  corrMultiplier: number;
+  mmcMultiplier: number;
+  clip: number;
+  stakeThreshold: number;
+}
+
+export const DEFAULT_PAYOUT_PARAMS: Readonly<PayoutParams> = Object.freeze({
+  corrMultiplier: 0.5,
+  mmcMultiplier: 2,
+  clip: 0.05,
+  stakeThreshold: 72000,
+});
+
+/**
+ * The share of the stake paid (positive) or burned (negative):
+ * clip(pf·(corrMultiplier·CORR + mmcMultiplier·MMC), ±clip), pf = min(1, stakeThreshold / Σ at-risk).
+ * A model without both scores is neither paid nor burned (0).
+ */
+export function payoutFactor(corr: number | null, mmc: number | null, params: PayoutParams, totalAtRisk: number): number {
+  if (corr === null || mmc === null || !Number.isFinite(corr) || !Number.isFinite(mmc)) return 0;
+  const pf = totalAtRisk > params.stakeThreshold ? params.stakeThreshold / totalAtRisk : 1;
+  const raw = pf * (params.corrMultiplier * corr + params.mmcMultiplier * mmc);
+  return Math.min(params.clip, Math.max(-params.clip, raw));
+}
+
+/** stake · payoutFactor, as a float: the service computes money in exact decimals from the factor. */
+export function payoutAmount(stake: number, corr: number | null, mmc: number | null, params: PayoutParams, totalAtRisk: number): number {
+  return stake * payoutFactor(corr, mmc, params, totalAtRisk);
+}
+
+function scored(value: number, overlap: number): Score {
+  return Number.isNaN(value) ? { value: null, status: 'degenerate', overlap } : { value, status: 'ok', overlap };
+}
+
+function countSet(mask: Uint8Array): number {
+  let count = 0;
+  for (let i = 0; i < mask.length; i++) count += mask[i];
+  return count;
+}
+
+function bothFinite(a: ArrayLike<number>, b: ArrayLike<number>): Uint8Array {
+  const mask = new Uint8Array(a.length);
+  for (let i = 0; i < mask.length; i++) mask[i] = Number.isFinite(a[i]) && Number.isFinite(b[i]) ? 1 : 0;
+  return mask;
+}

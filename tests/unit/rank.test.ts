@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ascendingOrder, doubledAverageRanks, tieKeptRank } from '../../src/domain/rank.js';
+
+interface Reference {
+  tolerance: number;
+  primitives: { tieKeptRank: { input: number[]; output: number[] } };
+  era: { unconstrained: number[]; value: number[] };
+}
+
+const reference = JSON.parse(readFileSync(new URL('../../../shared/reference/numerai_reference.json', import.meta.url), 'utf8')) as Reference;
+
+function expectAllClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance = reference.tolerance): void {
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    if (Number.isNaN(expected[i])) expect(actual[i], `index ${i}`).toBeNaN();
+    else expect(Math.abs(actual[i] - expected[i]), `index ${i}: ${actual[i]} vs ${expected[i]}`).toBeLessThanOrEqual(tolerance);
+  }
+}
+
+/** The definition, O(n²): average of the 1-based positions a value would take in sorted order. */
+function naiveTieKeptRank(values: number[]): number[] {
+  const present = values.filter((v) => !Number.isNaN(v));
+  return values.map((v) => {
+    if (Number.isNaN(v)) return NaN;
+    const below = present.filter((w) => w < v).length;
+    const tied = present.filter((w) => w === v).length;
+    return (below + (tied + 1) / 2 - 0.5) / present.length;
+  });
+}
+
+describe('tieKeptRank', () => {
+  it('matches the reference primitive', () => {
+    expectAllClose(tieKeptRank(reference.primitives.tieKeptRank.input), reference.primitives.tieKeptRank.output);
+  });
+
+  it('ranks the reference meta-model into its published value', () => {
+    expectAllClose(tieKeptRank(reference.era.unconstrained), reference.era.value);
+  });
+
+  it('gives 0.5 to a single value and to values that are all tied', () => {
+    expectAllClose(tieKeptRank([42]), [0.5]);
+    expectAllClose(tieKeptRank([3, 3, 3, 3]), [0.5, 0.5, 0.5, 0.5]);
+  });
+
+  it('leaves NaN unranked and counts only the values ranked', () => {
+    expectAllClose(tieKeptRank([NaN, 3, 1, NaN]), [NaN, 0.75, 0.25, NaN]);
+    expectAllClose(tieKeptRank([NaN, NaN]), [NaN, NaN]);
+    expect(tieKeptRank([])).toHaveLength(0);
+  });
+
+  it('ties -0 with 0 and ranks infinities at the ends', () => {
+    expectAllClose(tieKeptRank([0, -0, -Infinity, Infinity]), [0.5, 0.5, 0.125, 0.875]);
+  });
+
+  it('agrees with the O(n²) definition on arbitrary data with ties and NaN', () => {
+    const value = fc.oneof(fc.integer({ min: -5, max: 5 }), fc.double({ noNaN: true }), fc.constant(NaN));
+    fc.assert(
+      fc.property(fc.array(value, { maxLength: 60 }), (values) => {
+        expectAllClose(tieKeptRank(values), naiveTieKeptRank(values), 1e-15);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+describe('ascendingOrder', () => {
+  it('orders indices of the non-NaN values numerically, negatives and infinities included', () => {
+    expect(Array.from(ascendingOrder([0.5, NaN, -2, Infinity, -0, 1e-300, -Infinity, -1e-300]))).toEqual([6, 2, 7, 4, 5, 0, 3]);
+  });
+
+  it('handles no value and one value', () => {
+    expect(Array.from(ascendingOrder([NaN]))).toEqual([]);
+    expect(Array.from(ascendingOrder([NaN, 7]))).toEqual([1]);
+  });
+});
+
+describe('doubledAverageRanks', () => {
+  it('doubles average ranks so ties stay integers, 0 for NaN', () => {
+    const { doubled, count } = doubledAverageRanks([1, 0, 1, 0, 1, NaN]);
+    expect(Array.from(doubled)).toEqual([8, 3, 8, 3, 8, 0]);
+    expect(count).toBe(5);
+  });
+
+  it('gives 2..2n to distinct values', () => {
+    expect(Array.from(doubledAverageRanks([0.3, 0.1, 0.2]).doubled)).toEqual([6, 2, 4]);
+  });
+});
