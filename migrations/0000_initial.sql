@@ -36,6 +36,7 @@ CREATE TABLE "eras" (
 	"clip" numeric DEFAULT '0.05' NOT NULL,
 	"stake_threshold" numeric DEFAULT '72000' NOT NULL,
 	"universe_size" integer DEFAULT 0 NOT NULL,
+	"universe_digest" text,
 	"closed_at" timestamp with time zone,
 	"resolved_at" timestamp with time zone,
 	"created_by" uuid,

@@ -16,7 +16,7 @@ async function main() {
   }
   const log = createLogger(config.LOG_LEVEL);
   const database = await openDatabase(config, log);
-  const app = await buildApp({ config, db: database.db, pool: database.pool, logger: log });
+  const app = await buildApp({ config, db: database.db, pool: database.pool, logger: log, scheduler: true });
 
   let closing = false;
   const shutdown = async (signal: string) => {

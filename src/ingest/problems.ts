@@ -18,10 +18,11 @@ export type BodyProblemCode =
   | 'insufficient_coverage';
 
 /**
- * One reason a body was rejected. `count` is the number of offenders (rows for row faults,
- * distinct ids for `unknown_ids`/`duplicate_ids`, 1 for body-wide faults); the lists hold the
- * first 20. `lines` are 1-based CSV lines counting the header; `indexes` are 0-based positions
- * in a JSON array.
+ * One reason a body was rejected. `count` is how many offenders there are — rows for row
+ * faults, distinct ids for `unknown_ids`/`duplicate_ids`, missing ids for
+ * `insufficient_coverage`, columns for `extra_columns`, unpaired entries for
+ * `length_mismatch`, 1 for other body-wide faults — and the lists hold the first 20.
+ * `lines` are 1-based CSV lines counting the header; `indexes` are 0-based JSON array positions.
  */
 export interface BodyProblem {
   code: BodyProblemCode;
@@ -61,6 +62,11 @@ export function plural(n: number, one: string, many: string): string {
 export function quoted(text: string, max = 40): string {
   const cut = text.length > max ? `${text.slice(0, max)}…` : text;
   return JSON.stringify(cut);
+}
+
+/** `"a", "b"` — names as a message lists them. */
+export function quotedList(names: readonly string[]): string {
+  return names.map((name) => quoted(name)).join(', ');
 }
 
 /** `a; b; c; … and 480 more` — the examples kept plus how many were left out. */
@@ -167,4 +173,34 @@ export class ProblemCollector {
 
 function describeGeneric(count: number, examples: readonly string[]): string {
   return count === 1 ? examples[0] : `${plural(count, 'row is', 'rows are')} invalid: ${listed(examples, count)}`;
+}
+
+/**
+ * Rows that repeat an id seen earlier in the body: reported as the distinct ids (each once)
+ * and the positions of the repeats, which are the rows to delete.
+ */
+export class RepeatedIds {
+  private readonly ids: string[] = [];
+  private readonly positions: number[] = [];
+  private repeats = 0;
+
+  /** `firstRepeat` is true the first time this id comes back. */
+  note(id: string, position: number, firstRepeat: boolean): void {
+    if (firstRepeat) this.ids.push(id);
+    this.repeats += 1;
+    if (this.positions.length < LIST_LIMIT) this.positions.push(position);
+  }
+
+  report(problems: ProblemCollector, kind: 'lines' | 'indexes', where: (position: number) => string): void {
+    if (this.ids.length === 0) return;
+    const ids = firstN(this.ids);
+    const repeated = `${plural(this.ids.length, 'id appears', 'ids appear')} more than once: ${listed(ids, this.ids.length, ', ')}`;
+    problems.add({
+      code: 'duplicate_ids',
+      message: `${repeated}; remove the repeats at ${listed(this.positions.map(where), this.repeats, ', ')}`,
+      ids,
+      [kind]: this.positions,
+      count: this.ids.length,
+    });
+  }
 }

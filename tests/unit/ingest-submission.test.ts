@@ -79,7 +79,7 @@ describe('the canonical form', () => {
 
   it('is the same for CSV and both JSON shapes of the same content, in any order and spelling', () => {
     const fromCsv = canonicalOf(csvOf(validRows()));
-    const respelled = csvOf(ids.map((id, i) => [id, values[i].toExponential()]).reverse(), 'id,probability');
+    const respelled = csvOf(ids.map((id, i): [string, string] => [id, values[i].toExponential()]).reverse(), 'id,probability');
     expect(canonicalOf(respelled)).toBe(fromCsv);
     expect(canonicalOf(json({ ids, predictions: values }))).toBe(fromCsv);
     expect(canonicalOf(json({ rows: ids.map((id, i) => ({ id, prediction: values[i] })).reverse() }))).toBe(fromCsv);

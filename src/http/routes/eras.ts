@@ -1,0 +1,143 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { parseUniverse } from '../../ingest/universe.js';
+import { presentEra, type ErasService } from '../../services/eras.js';
+import { ANY_KEY, STAFF, requirePrincipal } from '../plugins/auth.js';
+import { ingestBody, ingestValidator, sendCsv, wantsCsv } from '../body.js';
+import { problemResponses } from '../schemas.js';
+
+const eraNumber = z.coerce.number().int().min(0).max(2_147_483_647);
+
+const payout = z.object({
+  corrMultiplier: z.number(),
+  mmcMultiplier: z.number(),
+  clip: z.number(),
+  stakeThreshold: z.number(),
+});
+
+export const era = z
+  .object({
+    number: z.number().int(),
+    status: z.enum(['scheduled', 'open', 'closed', 'resolved']),
+    opensAt: z.date(),
+    closesAt: z.date(),
+    closedAt: z.date().nullable(),
+    resolvedAt: z.date().nullable(),
+    mainTarget: z.string(),
+    minCoverage: z.number(),
+    payout,
+    universeSize: z.number().int(),
+    createdAt: z.date(),
+  })
+  .meta({ id: 'Era' });
+
+const newEra = z.strictObject({
+  number: z.number().int().min(0).max(2_147_483_647),
+  opensAt: z.iso.datetime({ offset: true }).optional(),
+  closesAt: z.iso.datetime({ offset: true }),
+  mainTarget: z.string().regex(/^[A-Za-z0-9_]{1,64}$/).optional(),
+  minCoverage: z.number().gt(0).max(1).optional(),
+  payout: z
+    .strictObject({
+      corrMultiplier: z.number().min(0).max(100).optional(),
+      mmcMultiplier: z.number().min(0).max(100).optional(),
+      clip: z.number().gt(0).max(1).optional(),
+      stakeThreshold: z.number().gt(0).max(1e15).optional(),
+    })
+    .optional(),
+});
+
+const universeRow = z.object({
+  id: z.string(),
+  sector: z.string().nullish(),
+  industry: z.string().nullish(),
+  country: z.string().nullish(),
+  tags: z.array(z.string()).optional(),
+  attributes: z.record(z.string(), z.union([z.number(), z.string()])).optional(),
+});
+
+/** Universes with attributes for 20,000+ ids are larger than submissions. */
+const UNIVERSE_BODY_LIMIT = 64 * 1024 * 1024;
+
+export const eraRoutes: FastifyPluginAsyncZod<{ eras: ErasService }> = async (app, { eras }) => {
+  app.post(
+    '/v1/eras',
+    {
+      config: { access: STAFF },
+      schema: {
+        tags: ['eras'],
+        summary: 'Create an era (payout parameters default to corr 0.5, mmc 2, clip 0.05, threshold 72000)',
+        body: newEra,
+        response: { 201: era, ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      const { opensAt, closesAt, ...rest } = request.body;
+      const created = await eras.create(requirePrincipal(request).accountId, {
+        ...rest,
+        opensAt: opensAt ? new Date(opensAt) : undefined,
+        closesAt: new Date(closesAt),
+      });
+      return reply.status(201).send(presentEra(created));
+    },
+  );
+
+  app.get(
+    '/v1/eras',
+    { config: { access: ANY_KEY }, schema: { tags: ['eras'], summary: 'Every era', response: { 200: z.object({ eras: z.array(era) }), ...problemResponses } } },
+    async () => {
+      const now = new Date();
+      return { eras: (await eras.list()).map((e) => presentEra(e, now)) };
+    },
+  );
+
+  app.get(
+    '/v1/eras/:number',
+    {
+      config: { access: ANY_KEY },
+      schema: { tags: ['eras'], summary: 'One era', params: z.object({ number: eraNumber }), response: { 200: era, ...problemResponses } },
+    },
+    async (request) => presentEra(await eras.get(request.params.number)),
+  );
+
+  app.put(
+    '/v1/eras/:number/universe',
+    {
+      config: { access: STAFF },
+      bodyLimit: UNIVERSE_BODY_LIMIT,
+      validatorCompiler: ingestValidator,
+      schema: {
+        tags: ['eras'],
+        summary: 'Set the era universe (text/csv `id,sector,industry,country,tags,<attributes…>` or JSON rows); fixed after the first submission',
+        params: z.object({ number: eraNumber }),
+        body: z.object({ rows: z.array(universeRow) }),
+        response: { 200: z.object({ era: z.number(), count: z.number() }), ...problemResponses },
+      },
+    },
+    async (request) => {
+      const rows = parseUniverse(ingestBody(request));
+      return eras.replaceUniverse(requirePrincipal(request).accountId, request.params.number, rows);
+    },
+  );
+
+  app.get(
+    '/v1/eras/:number/live-ids',
+    {
+      config: { access: ANY_KEY },
+      schema: {
+        tags: ['eras'],
+        summary: 'The live ids of an era (ids only); `Accept: text/csv` for one id per line',
+        params: z.object({ number: eraNumber }),
+        response: { 200: z.object({ era: z.number(), ids: z.array(z.string()) }), ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      const row = await eras.get(request.params.number);
+      const universe = await eras.universeIndex(row);
+      if (wantsCsv(request)) {
+        return sendCsv(reply, `id\n${universe.ids.join('\n')}\n`);
+      }
+      return { era: row.number, ids: universe.ids as string[] };
+    },
+  );
+};
