@@ -11,15 +11,32 @@ import { metricsPlugin } from './http/plugins/metrics.js';
 import { rateLimitPlugin } from './http/plugins/rate-limit.js';
 import { swaggerPlugin } from './http/plugins/swagger.js';
 import { accountRoutes } from './http/routes/accounts.js';
+import { auditLogRoutes } from './http/routes/audit-log.js';
+import { eraRoutes } from './http/routes/eras.js';
+import { metaModelRoutes } from './http/routes/metamodel.js';
+import { modelRoutes } from './http/routes/models.js';
+import { policyRoutes } from './http/routes/policies.js';
+import { scoreRoutes } from './http/routes/scores.js';
+import { submissionRoutes } from './http/routes/submissions.js';
+import { targetRoutes } from './http/routes/targets.js';
 import { healthRoutes } from './http/routes/health.js';
 import { accountsService } from './services/accounts.js';
 import { auditService } from './services/audit.js';
+import { erasService } from './services/eras.js';
+import { metaModelService } from './services/metamodel.js';
+import { modelsService } from './services/models.js';
+import { policiesService } from './services/policies.js';
+import { eraScheduler } from './services/scheduler.js';
+import { scoringService } from './services/scoring.js';
+import { submissionsService } from './services/submissions.js';
 
 export interface AppDeps {
   config: Config;
   db: Database;
   pool: pg.Pool;
   logger?: FastifyBaseLogger | boolean;
+  /** Close eras at closesAt from this instance (every replica runs one; off unless asked). */
+  scheduler?: boolean;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -38,12 +55,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
+  // While closing, answer in-flight requests with Connection: close so keep-alive sockets let the server stop.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (closing) reply.header('connection', 'close');
   });
 
   const audit = auditService(db);
   const accounts = accountsService(db, audit);
+  const eras = erasService(db, audit, config);
+  const models = modelsService(db, audit);
+  const submissions = submissionsService(db, eras, models);
+  const metaModel = metaModelService({ db, pool, audit, eras });
+  const scoring = scoringService({ db, pool, audit, eras, models });
+  const policies = policiesService(db, audit, eras, config);
 
   await app.register(errorsPlugin);
   await app.register(helmet, { global: true });
@@ -52,7 +81,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(metricsPlugin);
   await app.register(swaggerPlugin);
 
-  app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
   await app.register(healthRoutes, { pool });
   await app.register(async (v1) => {
@@ -60,7 +89,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     v1.setValidatorCompiler(validatorCompiler);
     v1.setSerializerCompiler(serializerCompiler);
     await v1.register(accountRoutes, { accounts });
+    await v1.register(eraRoutes, { eras });
+    await v1.register(modelRoutes, { models });
+    await v1.register(submissionRoutes, { submissions, models });
+    await v1.register(metaModelRoutes, { metaModel });
+    await v1.register(targetRoutes, { scoring });
+    await v1.register(scoreRoutes, { scoring });
+    await v1.register(policyRoutes, { policies });
+    await v1.register(auditLogRoutes, { audit });
   });
+
+  if (deps.scheduler) {
+    const scheduler = eraScheduler(metaModel, { intervalMs: config.SCHEDULER_INTERVAL_MS, log: app.log });
+    app.addHook('onReady', async () => scheduler.start());
+    app.addHook('onClose', async () => scheduler.stop());
+  }
 
   if (config.BOOTSTRAP_ADMIN_KEY) await accounts.ensureBootstrapAdmin(config.BOOTSTRAP_ADMIN_KEY);
   return app;

@@ -1,0 +1,361 @@
+/**
+ * npm run bench [-- --models K --ids N --seconds S --concurrency C --json]
+ *
+ * Builds its own data, starts the real service (src/server.ts) on a real PostgreSQL
+ * (DATABASE_URL, or an embedded one) and measures DESIGN section 6: ingest over HTTP against a
+ * bare parsing route, close → meta-model at K/10, K/2 and K models, and scoring one target.
+ * Progress goes to stderr; the table (and with --json, one JSON line last) to stdout.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { startEmbeddedPostgres } from '../src/db/embedded.js';
+import { encodeFloat64 } from '../src/domain/packed.js';
+import { encodeRankCodes, rankCodes } from '../src/domain/prepared.js';
+import { runLoad, type LoadResult } from './http-load.js';
+
+const { values: opts } = parseArgs({
+  options: {
+    models: { type: 'string', default: '10000' },
+    ids: { type: 'string', default: '6000' },
+    seconds: { type: 'string', default: '15' },
+    concurrency: { type: 'string', default: '32' },
+    json: { type: 'boolean', default: false },
+    skip: { type: 'string', default: '' },
+  },
+});
+const K = Number(opts.models);
+const N = Number(opts.ids);
+const SECONDS = Number(opts.seconds);
+const CONCURRENCY = Number(opts.concurrency);
+const skip = new Set(opts.skip.split(',').filter(Boolean));
+const ADMIN = `sw_bench_${randomBytes(16).toString('hex')}`;
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+
+const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const random = rng(20261124);
+const ids = Array.from({ length: N }, (_, i) => `id${String(i).padStart(6, '0')}`);
+const SECTORS = ['10', '15', '20', '25', '30', '35', '40', '45', '50', '55', '60'];
+
+// ---------------------------------------------------------------- processes
+
+interface Service {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+async function waitReady(url: string, child: ChildProcess, output: () => string) {
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error(`process exited:\n${output()}`);
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`not ready: ${url}\n${output()}`);
+}
+
+async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+async function startProcess(script: string, env: Record<string, string>, readyPath: string): Promise<Service> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => (output = (output + d).slice(-20_000)));
+  child.stderr!.on('data', (d) => (output = (output + d).slice(-20_000)));
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(`${url}${readyPath}`, child, () => output);
+  return {
+    url,
+    child,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+const startService = (databaseUrl: string) =>
+  startProcess('src/server.ts', { DATABASE_URL: databaseUrl, BOOTSTRAP_ADMIN_KEY: ADMIN, LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '1000000' }, '/readyz');
+
+async function memory(pid: number): Promise<{ rssMb: number; hwmMb: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
+  return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
+}
+
+/** Resets the peak-RSS counter (Linux: clear_refs 5), so VmHWM afterwards is this step's peak. */
+async function resetPeak(pid: number): Promise<boolean> {
+  try {
+    await writeFile(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------- API
+
+async function api(service: Service, method: string, url: string, key: string, body?: unknown, contentType = 'application/json') {
+  const res = await fetch(`${service.url}${url}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': contentType }) },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${text.slice(0, 500)}`);
+  return text ? JSON.parse(text) : null;
+}
+
+const universeCsv = () =>
+  `id,sector,industry,country,tags,thermal_coal_revenue_share\n${ids
+    .map((id, i) => `${id},${SECTORS[i % SECTORS.length]},${SECTORS[i % SECTORS.length]}1010,US,${i % 97 === 0 ? 'tobacco' : ''},${(i % 40) / 1000}`)
+    .join('\n')}\n`;
+
+async function createEra(service: Service, operator: string, number: number) {
+  await api(service, 'POST', '/v1/eras', operator, { number, closesAt: new Date(Date.now() + 7_200_000).toISOString() });
+  await api(service, 'PUT', `/v1/eras/${number}/universe`, operator, universeCsv(), 'text/csv');
+}
+
+function predictionCsv() {
+  const lines = ids.map((id) => `${id},${Math.round(random() * 1e6) / 1e6}`);
+  return `id,prediction\n${lines.join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------- phases
+
+async function ingest(service: Service, author: string, operator: string): Promise<{ service: LoadResult; baseline: LoadResult }> {
+  await createEra(service, operator, 1);
+  const perWorker = 10;
+  log(`ingest: creating ${CONCURRENCY * perWorker} models`);
+  const models: string[] = [];
+  for (let i = 0; i < CONCURRENCY * perWorker; i++) {
+    const model = await api(service, 'POST', '/v1/models', author, { name: `ingest_${i}` });
+    await api(service, 'PUT', `/v1/models/${model.id}/stake`, author, { amount: '100' });
+    models.push(model.id);
+  }
+  const bodies = Array.from({ length: 64 }, predictionCsv);
+  const headers = { authorization: `Bearer ${author}`, 'content-type': 'text/csv' };
+  // Each model gets a different body every time, so every request stores a new submission.
+  const sent = new Array<number>(models.length).fill(0);
+  const next = (worker: number, i: number) => {
+    const m = worker * perWorker + (i % perWorker);
+    return { path: `/v1/models/${models[m]}/submissions?era=1`, headers, body: bodies[(m + sent[m]++) % bodies.length] };
+  };
+  log('ingest: warm-up 3 s');
+  await runLoad(service.url, CONCURRENCY, 3, next);
+  log(`ingest: ${SECONDS} s at ${CONCURRENCY} connections`);
+  const measured = await runLoad(service.url, CONCURRENCY, SECONDS, next);
+  log(`ingest: ${measured.perSecond.toFixed(0)} submissions/s, statuses ${JSON.stringify(measured.statuses)}`);
+
+  const baselineServer = await startProcess('bench/baseline-server.ts', { BENCH_IDS: String(N) }, '/healthz');
+  try {
+    const nextBare = (_w: number, i: number) => ({ path: '/parse', headers: { 'content-type': 'text/csv' }, body: bodies[i % bodies.length] });
+    await runLoad(baselineServer.url, CONCURRENCY, 3, nextBare);
+    log(`baseline: ${SECONDS} s at ${CONCURRENCY} connections`);
+    const baseline = await runLoad(baselineServer.url, CONCURRENCY, SECONDS, nextBare);
+    log(`baseline: ${baseline.perSecond.toFixed(0)} bodies/s`);
+    return { service: measured, baseline };
+  } finally {
+    await baselineServer.stop();
+  }
+}
+
+/** Seeds K staked models with on-time submissions directly in the database (prepared at "ingest"). */
+async function seedModels(pool: pg.Pool, era: number, count: number) {
+  const distinct = 64;
+  const vectors = Array.from({ length: distinct }, () => {
+    const values = Float64Array.from(ids, () => random());
+    const { codes, covered } = rankCodes(values);
+    return { raw: encodeFloat64(values), ranks: encodeRankCodes(codes), covered, sha: randomBytes(32).toString('hex') };
+  });
+  const { rows } = await pool.query<{ id: string }>(`insert into accounts (name, role) values ($1, 'author') returning id`, [`seed-${era}`]);
+  const accountId = rows[0].id;
+  const batch = 100;
+  for (let start = 0; start < count; start += batch) {
+    const size = Math.min(batch, count - start);
+    const modelIds = Array.from({ length: size }, () => randomUUID());
+    await pool.query(
+      `insert into models (id, name, account_id) select unnest($1::uuid[]), unnest($2::text[]), $3`,
+      [modelIds, modelIds.map((_, j) => `seed_${era}_${start + j}`), accountId],
+    );
+    const stakes = modelIds.map((_, j) => String(1 + ((start + j) % 1000) * 3.7));
+    await pool.query(
+      `insert into stake_events (model_id, kind, delta, balance, at) select unnest($1::uuid[]), 'set', unnest($2::numeric[]), unnest($2::numeric[]), now() - interval '1 minute'`,
+      [modelIds, stakes],
+    );
+    const params: unknown[] = [];
+    const tuples = modelIds.map((modelId, j) => {
+      const v = vectors[(start + j) % distinct];
+      params.push(modelId, v.sha, v.covered, v.raw, v.ranks);
+      const p = params.length;
+      return `(${era}, $${p - 4}, $${p - 3}, ${N}, $${p - 2}, false, $${p - 1}, $${p})`;
+    });
+    await pool.query(`insert into submissions (era_number, model_id, sha256, rows, covered, late, raw, ranks) values ${tuples.join(',')}`, params);
+  }
+}
+
+async function close(pool: pg.Pool, databaseUrl: string, operator: string, era: number, models: number) {
+  const service = await startService(databaseUrl);
+  try {
+    await createEra(service, operator, era);
+    log(`close: seeding ${models} models × ${N} ids`);
+    await seedModels(pool, era, models);
+    await pool.query('vacuum analyze submissions');
+    const pid = service.child.pid!;
+    const exact = await resetPeak(pid);
+    const before = await memory(pid);
+    let sampledPeak = before.rssMb;
+    const sampler = setInterval(() => void memory(pid).then((m) => (sampledPeak = Math.max(sampledPeak, m.rssMb))).catch(() => {}), 10);
+    log(`close: era ${era}`);
+    const t0 = performance.now();
+    const closed = await api(service, 'POST', `/v1/eras/${era}/close`, operator);
+    const seconds = (performance.now() - t0) / 1000;
+    clearInterval(sampler);
+    const after = await memory(pid);
+    const peak = exact ? Math.max(after.hwmMb, sampledPeak) : sampledPeak;
+    if (closed.run.models !== models) throw new Error(`run has ${closed.run.models} models, expected ${models}`);
+    const meta = await api(service, 'GET', `/v1/eras/${era}/meta-model`, operator);
+    if (meta.rows.length !== N) throw new Error(`meta-model has ${meta.rows.length} rows`);
+    log(`close: ${models} models in ${seconds.toFixed(2)} s, RSS +${(peak - before.rssMb).toFixed(0)} MB`);
+    return { models, ids: N, seconds, rssGrowthMb: peak - before.rssMb, service };
+  } catch (error) {
+    await service.stop();
+    throw error;
+  }
+}
+
+async function scoring(service: Service, operator: string, era: number, models: number) {
+  const target = `id,target\n${ids.map((id) => `${id},${[0, 0.25, 0.5, 0.75, 1][Math.floor(random() * 5)]}`).join('\n')}\n`;
+  log(`scoring: era ${era}`);
+  const t0 = performance.now();
+  await api(service, 'PUT', `/v1/eras/${era}/targets/target`, operator, target, 'text/csv');
+  const seconds = (performance.now() - t0) / 1000;
+  log(`scoring: ${models} models in ${seconds.toFixed(2)} s`);
+  return { models, ids: N, seconds };
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  let databaseUrl = process.env.DATABASE_URL;
+  let stopEmbedded = async () => {};
+  let tempDir: string | undefined;
+  const benchDb = `stakeweight_bench_${randomBytes(3).toString('hex')}`;
+  if (!databaseUrl) {
+    tempDir = await mkdtemp(path.join(tmpdir(), 'stakeweight-bench-'));
+    log('starting embedded PostgreSQL');
+    const embedded = await startEmbeddedPostgres(tempDir, { persistent: false });
+    databaseUrl = embedded.url;
+    stopEmbedded = embedded.stop;
+  }
+  const admin = new pg.Client({ connectionString: databaseUrl });
+  await admin.connect();
+  await admin.query(`create database ${benchDb}`);
+  const url = new URL(databaseUrl);
+  url.pathname = `/${benchDb}`;
+  const benchUrl = url.toString();
+  const pool = new pg.Pool({ connectionString: benchUrl, max: 4 });
+
+  const result: Record<string, unknown> = {};
+  let service = await startService(benchUrl);
+  try {
+    const operator = (await api(service, 'POST', '/v1/accounts', ADMIN, { name: 'bench-operator', role: 'operator' })).apiKey;
+    const author = (await api(service, 'POST', '/v1/accounts', ADMIN, { name: 'bench-author', role: 'author' })).apiKey;
+    if (!skip.has('ingest')) {
+      const { service: s, baseline } = await ingest(service, author, operator);
+      result.ingest = {
+        submissionsPerSecond: round(s.perSecond),
+        baselinePerSecond: round(baseline.perSecond),
+        ratio: round(s.perSecond / baseline.perSecond, 3),
+        p50Ms: round(s.p50Ms),
+        p99Ms: round(s.p99Ms),
+        failed: s.failed,
+      };
+    }
+    await service.stop();
+
+    const sizes = [...new Set([Math.round(K / 10), Math.round(K / 2), K])].filter((k) => k > 0);
+    const closes = [];
+    let last: Awaited<ReturnType<typeof close>> | undefined;
+    for (const [i, k] of sizes.entries()) {
+      if (skip.has('close')) break;
+      last?.service && (await last.service.stop());
+      last = await close(pool, benchUrl, operator, 10 + i, k);
+      closes.push({ models: k, ids: N, seconds: round(last.seconds, 3), rssGrowthMb: round(last.rssGrowthMb) });
+    }
+    if (closes.length) {
+      result.close = { ...closes[closes.length - 1], series: closes };
+      service = last!.service;
+      if (!skip.has('scoring')) result.scoring = await scoring(service, operator, 10 + sizes.length - 1, K).then((r) => ({ ...r, seconds: round(r.seconds, 3) }));
+    }
+  } finally {
+    await service.stop();
+    await pool.end();
+    await admin.query(`drop database if exists ${benchDb} with (force)`);
+    await admin.end();
+    await stopEmbedded();
+    if (tempDir) await rm(tempDir, { recursive: true, force: true });
+  }
+  report(result);
+}
+
+function round(x: number, digits = 1) {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+function report(result: Record<string, unknown>) {
+  const ingestR = result.ingest as { submissionsPerSecond: number; baselinePerSecond: number; ratio: number; p50Ms: number; p99Ms: number } | undefined;
+  const closeR = result.close as { series: { models: number; seconds: number; rssGrowthMb: number }[] } | undefined;
+  const scoringR = result.scoring as { models: number; seconds: number } | undefined;
+  const lines = [`Stakeweight benchmark — n = ${N} ids, K = ${K} models, ${CONCURRENCY} connections`, '', '| what | measured | target |', '|---|---|---|'];
+  if (ingestR) {
+    lines.push(`| ingest, CSV over HTTP | ${ingestR.submissionsPerSecond} submissions/s (p50 ${ingestR.p50Ms} ms, p99 ${ingestR.p99Ms} ms) | ≥ 300/s |`);
+    lines.push(`| bare parsing route | ${ingestR.baselinePerSecond} bodies/s; ratio ${ingestR.ratio} | ratio ≥ 0.5 |`);
+  }
+  for (const c of closeR?.series ?? []) lines.push(`| close → meta-model, K = ${c.models} | ${c.seconds} s, RSS +${c.rssGrowthMb} MB | ≤ 2 s, ≤ 300 MB at K = 10,000 |`);
+  if (scoringR) lines.push(`| score one target, K = ${scoringR.models} | ${scoringR.seconds} s | ≤ 5 s |`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  if (opts.json) {
+    const { series: _series, ...closeHeadline } = (result.close ?? {}) as Record<string, unknown>;
+    process.stdout.write(`${JSON.stringify({ ingest: result.ingest, close: result.close ? closeHeadline : undefined, closeSeries: closeR?.series, scoring: result.scoring })}\n`);
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`[bench] failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
