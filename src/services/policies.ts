@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, lt, lte, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, lt, lte, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { Config } from '../config.js';
 import type { Database, Executor } from '../db/client.js';
@@ -96,6 +96,9 @@ export async function policyInForce(cutoff: Date, executor: Executor): Promise<P
     .orderBy(desc(policies.activatedAt))
     .limit(1);
   if (row) return { ...row, document: storedDocument(row.document) };
+  // Only a version activated after the cutoff can have lost an interval that covered it.
+  const [laterActivation] = await executor.select({ id: policies.id }).from(policies).where(gt(policies.activatedAt, cutoff)).limit(1);
+  if (!laterActivation) return null;
   const [activation] = await executor
     .select({ subject: auditLog.subject })
     .from(auditLog)

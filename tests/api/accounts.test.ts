@@ -164,3 +164,12 @@ describe('operational routes', () => {
     expect(res.headers['x-frame-options']).toBeDefined();
   });
 });
+
+describe('OpenAPI references', () => {
+  it('every $ref in the spec resolves to a component schema', async () => {
+    const spec = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json();
+    const refs = [...JSON.stringify(spec).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)].map((m) => m[1]);
+    expect(refs.length).toBeGreaterThan(0);
+    for (const ref of new Set(refs)) expect(spec.components.schemas, ref).toHaveProperty(ref);
+  });
+});

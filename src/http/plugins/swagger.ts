@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { jsonSchemaTransform } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 
 const usesZod = (schema: object | undefined) =>
   !!schema && Object.values(schema).some((part) => !!part && typeof part === 'object' && ('_zod' in part || Object.values(part).some((r) => !!r && typeof r === 'object' && '_zod' in r)));
@@ -23,6 +23,8 @@ export const swaggerPlugin = fp(async (app: FastifyInstance) => {
       },
     },
     // Routes outside /v1 (health, docs) use plain JSON schema, which the zod transform rejects.
+    // Registers the schemas named with .meta({ id }) under components.schemas, so $refs resolve.
+    transformObject: jsonSchemaTransformObject,
     transform: (input) => (usesZod(input.schema) ? jsonSchemaTransform(input) : { schema: input.schema, url: input.url }),
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
