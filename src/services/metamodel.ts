@@ -10,7 +10,8 @@ import { StakeWeightedMean } from '../domain/metamodel.js';
 import { decodeFloat64, encodeFloat64 } from '../domain/packed.js';
 import { decodeRankCodes } from '../domain/prepared.js';
 import { applyPolicy, type PolicyDocument } from '../domain/policy/index.js';
-import { policyRunReport, sparseRuleIds } from '../domain/policy/run-report.js';
+import { policyRunReport, sparseRuleIds, type PolicyRunReport } from '../domain/policy/run-report.js';
+import { sectorLabels, StakeDecileMeans, stakeDeciles } from '../domain/report.js';
 import type { UniverseRow } from '../domain/universe.js';
 import { conflict, notFound } from '../errors.js';
 import type { AuditService } from './audit.js';
@@ -139,18 +140,29 @@ export function metaModelService(deps: { db: Database; pool: pg.Pool; audit: Aud
     const n = era.universeSize;
     const mean = new StakeWeightedMean(n);
     if (!UUID.test(runId)) throw new Error(`not a run id: ${runId}`);
+    // Stake deciles are known before streaming, so each model also joins its decile's mean: the report splits tilts by them.
+    const { rows: stakes } = await client.query<{ stake: number }>('select stake::float8 as stake from run_inputs where run_id = $1 order by model_id', [runId]);
+    const byDecile = new StakeDecileMeans(n, stakeDeciles(stakes.map((r) => r.stake)));
+    let k = 0;
     // Ordered by model so a recompute from the same inputs sums in the same order, bit for bit.
     await copyBinaryOut(
       client,
       `select s.ranks, s.covered, ri.stake::float8
        from run_inputs ri join submissions s on s.id = ri.submission_id
        where ri.run_id = '${runId}' order by ri.model_id`,
-      ([ranks, covered, stake]) => mean.add(decodeRankCodes(ranks!), covered!.readInt32BE(0), stake!.readDoubleBE(0)),
+      ([ranks, covered, stake]) => {
+        const [codes, m, s] = [decodeRankCodes(ranks!), covered!.readInt32BE(0), stake!.readDoubleBE(0)];
+        mean.add(codes, m, s);
+        byDecile.add(k++, codes, m, s);
+      },
     );
 
     // No staked model: M is all zeros (every id at the middle rank), not 0/0.
     const unconstrained = mean.models > 0 ? mean.result() : new Float64Array(n);
-    const traded = applyPolicyToRun(policy, await erasService.universeRows(era.number, tx), unconstrained);
+    const universe = await erasService.universeRows(era.number, tx);
+    const traded = applyPolicyToRun(policy, universe, unconstrained);
+    // Kept next to the policy's counts (alone when no policy applied): per stake decile, the mean of M_d per sector.
+    const report = { ...(traded.report as PolicyRunReport | null), deciles: byDecile.bySector(sectorLabels(universe)) };
     let tradable = 0;
     for (let i = 0; i < n; i++) tradable += traded.tradable[i];
 
@@ -159,7 +171,7 @@ export function metaModelService(deps: { db: Database; pool: pg.Pool; audit: Aud
         models = inputs.models, total_stake = inputs.total_stake, tradable = ${tradable},
         unconstrained = ${encodeFloat64(unconstrained)}, signal = ${encodeFloat64(traded.signal)}, value = ${encodeFloat64(traded.value)},
         excluded_by = ${JSON.stringify(traded.excludedBy)}::jsonb, observed_by = ${JSON.stringify(traded.observedBy)}::jsonb,
-        policy_report = ${traded.report === null ? null : JSON.stringify(traded.report)}::jsonb,
+        policy_report = ${JSON.stringify(report)}::jsonb,
         duration_ms = ${performance.now() - started}
       from (select count(*)::int as models, coalesce(sum(stake), 0) as total_stake from run_inputs where run_id = ${runId}) inputs
       where id = ${runId}`);
