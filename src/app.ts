@@ -16,6 +16,8 @@ import { eraRoutes } from './http/routes/eras.js';
 import { metaModelRoutes } from './http/routes/metamodel.js';
 import { modelRoutes } from './http/routes/models.js';
 import { policyRoutes } from './http/routes/policies.js';
+import { reportsPageRoutes } from './http/routes/reports-page.js';
+import { reportRoutes } from './http/routes/reports.js';
 import { scoreRoutes } from './http/routes/scores.js';
 import { submissionRoutes } from './http/routes/submissions.js';
 import { targetRoutes } from './http/routes/targets.js';
@@ -26,6 +28,7 @@ import { erasService } from './services/eras.js';
 import { metaModelService } from './services/metamodel.js';
 import { modelsService } from './services/models.js';
 import { policiesService } from './services/policies.js';
+import { reportsService } from './services/reports.js';
 import { eraScheduler } from './services/scheduler.js';
 import { scoringService } from './services/scoring.js';
 import { submissionsService } from './services/submissions.js';
@@ -66,13 +69,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   const audit = auditService(db);
-  const accounts = accountsService(db, audit);
+  const accounts = accountsService(db, pool, audit);
   const eras = erasService(db, audit, config);
   const models = modelsService(db, audit);
-  const submissions = submissionsService(db, eras, models);
+  const submissions = submissionsService(db, pool, eras, models);
   const metaModel = metaModelService({ db, pool, audit, eras });
   const scoring = scoringService({ db, pool, audit, eras, models });
   const policies = policiesService(db, audit, eras, config);
+  const reports = reportsService({ db, eras });
 
   await app.register(errorsPlugin);
   await app.register(helmet, { global: true });
@@ -84,6 +88,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
   await app.register(healthRoutes, { pool });
+  await app.register(reportsPageRoutes);
   await app.register(async (v1) => {
     // zod validates only inside this scope, so plugins with JSON-schema routes keep working.
     v1.setValidatorCompiler(validatorCompiler);
@@ -97,6 +102,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await v1.register(scoreRoutes, { scoring });
     await v1.register(policyRoutes, { policies });
     await v1.register(auditLogRoutes, { audit });
+    await v1.register(reportRoutes, { reports });
   });
 
   if (deps.scheduler) {

@@ -28,7 +28,7 @@ async function main() {
       const { values } = parseArgs({ args: rest, options: { name: { type: 'string' }, role: { type: 'string' } } });
       const role = (values.role ?? 'admin') as Role;
       if (!ROLES.includes(role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
-      const accounts = accountsService(database.db, auditService(database.db));
+      const accounts = accountsService(database.db, database.pool, auditService(database.db));
       const created = await accounts.createAccount(null, { name: values.name ?? `${role}-cli`, role });
       process.stdout.write(`account ${created.id} (${created.role})\napi key (shown once): ${created.apiKey}\n`);
     } else {

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { and, eq, isNull } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
+import type pg from 'pg';
 import type { Database } from '../db/client.js';
 import { accounts, apiKeys } from '../db/schema.js';
 import { notFound } from '../errors.js';
@@ -26,7 +27,7 @@ function newSecret(): string {
   return KEY_PREFIX + randomBytes(32).toString('base64url');
 }
 
-export function accountsService(db: Database, audit: AuditService) {
+export function accountsService(db: Database, pool: pg.Pool, audit: AuditService) {
   async function insertKey(tx: Pick<Database, 'insert'>, accountId: string, secret: string) {
     const [key] = await tx
       .insert(apiKeys)
@@ -36,13 +37,16 @@ export function accountsService(db: Database, audit: AuditService) {
   }
 
   return {
+    /** On every request: a named prepared statement, planned once per connection. */
     async authenticate(secret: string): Promise<Principal | null> {
-      const [row] = await db
-        .select({ accountId: accounts.id, name: accounts.name, role: accounts.role, keyId: apiKeys.id })
-        .from(apiKeys)
-        .innerJoin(accounts, eq(accounts.id, apiKeys.accountId))
-        .where(and(eq(apiKeys.secretHash, hashSecret(secret)), isNull(apiKeys.revokedAt)));
-      return row ?? null;
+      const { rows } = await pool.query<Principal>({
+        name: 'authenticate',
+        text: `select a.id as "accountId", a.name, a.role, k.id as "keyId"
+               from api_keys k join accounts a on a.id = k.account_id
+               where k.secret_hash = $1 and k.revoked_at is null`,
+        values: [hashSecret(secret)],
+      });
+      return rows[0] ?? null;
     },
 
     async createAccount(actorId: string | null, input: { name: string; role: Role }) {

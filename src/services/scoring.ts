@@ -42,6 +42,15 @@ export interface EraScore {
   payout: string | null;
 }
 
+type EraRuns = {
+  /** the latest run: its value vector is the traded signal MMC is taken against */
+  latest: string;
+  value: Buffer;
+  /** the closing run: its inputs are the at-risk stakes */
+  closing: string;
+  totalAtRisk: string;
+};
+
 interface Tx {
   client: pg.PoolClient;
   tx: Database;
@@ -79,8 +88,8 @@ export function scoringService(deps: { db: Database; pool: pg.Pool; audit: Audit
   }
 
   /** The latest run (the one traded) and the closing run (whose inputs hold the at-risk stakes). */
-  async function runsOf(executor: Executor, number: number) {
-    const { rows } = await executor.execute<{ latest: string; value: Buffer; closing: string; totalAtRisk: string }>(sql`
+  async function runsOf(executor: Executor, number: number): Promise<EraRuns | undefined> {
+    const { rows } = await executor.execute<EraRuns>(sql`
       select latest.id as latest, latest.value, closing.id as closing,
              (select coalesce(sum(stake), 0)::text from run_inputs where run_id = closing.id) as "totalAtRisk"
       from (select id, value from meta_model_runs where era_number = ${number} order by seq desc limit 1) latest
@@ -98,7 +107,7 @@ export function scoringService(deps: { db: Database; pool: pg.Pool; audit: Audit
    * rank codes and writing one multi-row upsert per batch. On the main target, the closing
    * run's inputs also get their at-risk stake and payout; a model with no score pays 0.
    */
-  async function scoreTarget({ client }: Tx, era: EraRow, name: string, target: Float64Array, run: { latest: string; value: Buffer; closing: string; totalAtRisk: string }) {
+  async function scoreTarget({ client }: Tx, era: EraRow, name: string, target: Float64Array, run: EraRuns) {
     const scorer = new TargetScorer(target, decodeFloat64(run.value));
     const paying = name === era.mainTarget;
     const params = payoutParams(era);
@@ -112,15 +121,10 @@ export function scoringService(deps: { db: Database; pool: pg.Pool; audit: Audit
              where s.era_number = $1 and not s.superseded`,
       values: [era.number, run.closing],
     });
-    const fetchBatch = () => client.query<StreamedSubmission>(`fetch ${SCORE_BATCH} from submissions_to_score`);
     let scored = 0;
-    let next = fetchBatch();
     for (;;) {
-      const batch = await next;
+      const batch = await client.query<StreamedSubmission>(`fetch ${SCORE_BATCH} from submissions_to_score`);
       const n = batch.rows.length;
-      const last = n < SCORE_BATCH;
-      // Postgres reads and sends the next batch while this one is scored.
-      if (!last) next = fetchBatch();
       const ids = new Array<string>(n);
       const modelIds = new Array<string>(n);
       const statuses = new Array<string>(n);
@@ -154,7 +158,7 @@ export function scoringService(deps: { db: Database; pool: pg.Pool; audit: Audit
         });
       }
       scored += n;
-      if (last) break;
+      if (n < SCORE_BATCH) break;
     }
     await client.query('close submissions_to_score');
     // A late submission replaced since the last upload keeps no score on this target.
@@ -239,7 +243,7 @@ export function scoringService(deps: { db: Database; pool: pg.Pool; audit: Audit
         // The same row locks a stake change takes, so no balance moves under the payout.
         await tx.execute(sql`select id from models where id in (select model_id from (${paid}) p) order by id for update`);
         // Previous balance = the model's latest event (highest id), found in one pass rather than one lookup per model.
-        const inserted = await tx.execute<{ delta: string }>(sql`
+        const inserted = await tx.execute(sql`
           with paid as (${paid}),
           latest as (
             select distinct on (se.model_id) se.model_id, se.balance
@@ -249,15 +253,14 @@ export function scoringService(deps: { db: Database; pool: pg.Pool; audit: Audit
           select p.model_id, 'payout', p.payout, coalesce(l.balance, 0) + p.payout, ${number}
           from paid p left join latest l on l.model_id = p.model_id
           order by p.model_id
-          on conflict (model_id, era_number) where kind = 'payout' do nothing
-          returning delta`);
+          on conflict (model_id, era_number) where kind = 'payout' do nothing`);
         await tx.update(eras).set({ resolvedAt: sql`now()` }).where(eq(eras.number, number));
         const totalPayout = await paidTotal(tx, number);
         await audit.record(tx, {
           actorId,
           action: 'era.resolve',
           subject: `era:${number}`,
-          details: { target: era.mainTarget, models: inserted.rows.length, totalPayout },
+          details: { target: era.mainTarget, models: inserted.rowCount ?? 0, totalPayout },
         });
         return { era: number, status: 'resolved' as const, totalPayout };
       });

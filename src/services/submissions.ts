@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { desc, eq } from 'drizzle-orm';
+import type pg from 'pg';
 import type { Database } from '../db/client.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { submissions } from '../db/schema.js';
@@ -24,16 +25,26 @@ export interface SubmissionReceipt {
 
 const MAX_ATTEMPTS = 3;
 
-export function submissionsService(db: Database, eras: ErasService, models: ModelsService) {
-  const receipt = (row: typeof submissions.$inferSelect): SubmissionReceipt => ({
-    id: row.id,
-    era: row.eraNumber,
-    modelId: row.modelId,
-    rows: row.rows,
-    sha256: row.sha256,
-    late: row.late,
-    createdAt: row.createdAt,
-  });
+
+export function submissionsService(db: Database, pool: pg.Pool, eras: ErasService, models: ModelsService) {
+
+  /** The ingest write: one round trip to store_submission (migrations/0002), which does it under the era's KEY SHARE lock. */
+  async function store(era: number, digest: string, row: { modelId: string; sha256: string; rows: number; covered: number; raw: Buffer; ranks: Buffer }) {
+    try {
+      const { rows } = await pool.query<SubmissionReceipt & { created: boolean }>({
+        name: 'store-submission',
+        text: `select r_id as id, r_era as era, r_model as "modelId", r_rows as rows, r_sha as sha256, r_late as late,
+                      r_created_at as "createdAt", r_created as created
+               from store_submission($1, $2, $3, $4, $5, $6, $7, $8)`,
+        values: [era, row.modelId, row.sha256, row.rows, row.covered, row.raw, row.ranks, digest],
+      });
+      const { created, ...submission } = rows[0];
+      return { submission, created };
+    } catch (error) {
+      if ((error as { code?: string }).code === 'SWU01') throw conflict(`era ${era}'s universe changed while this submission was checked; submit again`);
+      throw error;
+    }
+  }
 
   return {
     /**
@@ -54,25 +65,7 @@ export function submissionsService(db: Database, eras: ErasService, models: Mode
 
       for (let attempt = 1; ; attempt++) {
         try {
-          return await db.transaction(async (tx) => {
-            // KEY SHARE: many submissions at once, but never across a universe change or a close (FOR UPDATE).
-            const { rows } = await tx.execute<{ late: boolean; universe_digest: string }>(sql`
-              select (closed_at is not null or now() >= closes_at) as late, universe_digest
-              from eras where number = ${era.number} for key share`);
-            if (rows[0].universe_digest !== universe.digest) throw conflict(`era ${era.number}'s universe changed while this submission was checked; submit again`);
-            const late = rows[0].late;
-            const [current] = await tx
-              .select()
-              .from(submissions)
-              .where(and(eq(submissions.eraNumber, era.number), eq(submissions.modelId, modelId), eq(submissions.late, late), eq(submissions.superseded, false)));
-            if (current?.sha256 === sha256) return { submission: receipt(current), created: false };
-            if (current) await tx.update(submissions).set({ superseded: true }).where(eq(submissions.id, current.id));
-            const [inserted] = await tx
-              .insert(submissions)
-              .values({ eraNumber: era.number, modelId, sha256, rows: parsed.rows, covered, late, ...values })
-              .returning();
-            return { submission: receipt(inserted), created: true };
-          });
+          return await store(era.number, universe.digest, { modelId, sha256, rows: parsed.rows, covered, ...values });
         } catch (error) {
           // A concurrent submission of the same model won the race: retry against it.
           if (attempt < MAX_ATTEMPTS && isUniqueViolation(error, 'submissions_current_key')) continue;

@@ -113,8 +113,8 @@ describe('the reference era', () => {
     expect(served.metaModelCorr).toBeCloseTo(numeraiCorr(value, refTarget)!, 12);
   });
 
-  it('MMC is taken against the latest run: a run that excludes ids gives the reference MMC under exclusion', async () => {
-    // A recompute with a policy that excludes id00 and id02, written as the run row it would leave.
+  it('MMC is taken against the latest run, not the closing one', async () => {
+    // A later run of era 1 (as a recompute after a policy correction leaves it) that excludes id00 and id02.
     const value = new Float64Array(ref.ids.length).fill(NaN);
     ref.exclusion.tradable.forEach((id, i) => (value[ref.ids.indexOf(id)] = ref.exclusion.value[i]));
     const bytes = Buffer.from(value.buffer);
@@ -315,5 +315,35 @@ describe('state and roles', () => {
     const { rows } = await t.database.pool.query(`select details from audit_log where action = 'target.upload' and subject = 'era:1' order by id`);
     expect(rows.length).toBeGreaterThanOrEqual(3);
     expect(rows[0].details).toMatchObject({ target: 'target', count: 12, scored: 4, main: true, before: null });
+  });
+});
+
+// Last: once a policy is active it applies to every era closed afterwards.
+describe('under an exclusion policy', () => {
+  it('MMC is taken over the tradable ids of the traded signal: the reference MMC under exclusion, to 1e-9', async () => {
+    const policy = await t.app.inject({
+      method: 'POST',
+      url: '/v1/policies',
+      headers: bearer(ADMIN_KEY),
+      payload: { name: 'reference-exclusion', rules: [{ id: 'excluded', match: { field: 'id', op: 'in', value: ref.exclusion.excluded }, action: { type: 'exclude' } }] },
+    });
+    expect(policy.statusCode, policy.body).toBe(201);
+    const checker = (await createAccount(t.app, 'admin')).apiKey;
+    const activated = await t.app.inject({ method: 'POST', url: `/v1/policies/${policy.json().id}/activate`, headers: bearer(checker), payload: { reason: 'reference case' } });
+    expect(activated.statusCode, activated.body).toBe(200);
+
+    await referenceEra(30);
+    expect((await putTarget(30, 'target', targetCsv(refTarget))).statusCode).toBe(200);
+    const served = await eraScores(30);
+    for (const name of REF_MODELS) {
+      const row = served.scores.find((s) => s.modelId === refModelIds[name])!;
+      expect(row.status).toBe('ok');
+      expect(Math.abs(row.corr! - ref.corr[name])).toBeLessThan(1e-9);
+      expect(Math.abs(row.mmc! - ref.exclusion.mmc[name])).toBeLessThan(1e-9);
+      const expected = payout(ref.stakes[name], ref.corr[name], ref.exclusion.mmc[name], ref.payout.params, ref.payout.totalAtRisk);
+      expect(Math.abs(Number(row.payout) - expected)).toBeLessThan(1e-9);
+    }
+    const tradable: Series = new Map(ref.exclusion.tradable.map((id, i) => [id, ref.exclusion.value[i]]));
+    expect(served.metaModelCorr).toBeCloseTo(numeraiCorr(tradable, refTarget)!, 12);
   });
 });
