@@ -42,12 +42,14 @@ export interface StakeDecile {
  */
 export class StakeDecileMeans {
   readonly #means: StakeWeightedMean[];
+  readonly #n: number;
 
   /** deciles: stakeDeciles of the at-risk stakes, in the order the models will be added. */
   constructor(
     n: number,
     readonly deciles: Uint8Array,
   ) {
+    this.#n = n;
     this.#means = Array.from({ length: STAKE_DECILES }, () => new StakeWeightedMean(n));
   }
 
@@ -55,6 +57,23 @@ export class StakeDecileMeans {
   add(k: number, codes: RankCodes, covered: number, stake: number): void {
     if (k >= this.deciles.length) throw new RangeError(`model ${k} has no decile (${this.deciles.length} stakes)`);
     this.#means[this.deciles[k]].add(codes, covered, stake);
+  }
+
+  get models(): number {
+    return this.#means.reduce((sum, mean) => sum + mean.models, 0);
+  }
+
+  /** M itself, as Σ_d (S_d / S)·M_d (all zeros with no model): one pass per model yields both M and its split. */
+  result(): Float64Array {
+    const total = this.#means.reduce((sum, mean) => sum + mean.totalStake, 0);
+    const out = new Float64Array(this.#n);
+    for (const mean of this.#means) {
+      if (mean.models === 0) continue;
+      const weight = mean.totalStake / total;
+      const decile = mean.result();
+      for (let i = 0; i < out.length; i++) out[i] += weight * decile[i];
+    }
+    return out;
   }
 
   bySector(sectors: readonly (string | null)[]): StakeDecile[] {
@@ -105,8 +124,11 @@ export interface RuleShare {
   observedShare: number;
 }
 
+/** A rule's counts as a run stores them (policy_report.ruleCounts). */
+export type RuleTally = Pick<RuleCount, 'ruleId' | 'description' | 'matched' | 'excluded' | 'observed'> & { action: Pick<RuleCount['action'], 'type'> };
+
 /** Counts and shares of the universe per rule; ids are never part of it. */
-export function ruleShares(counts: readonly Pick<RuleCount, 'ruleId' | 'description' | 'action' | 'matched' | 'excluded' | 'observed'>[], universeSize: number): RuleShare[] {
+export function ruleShares(counts: readonly RuleTally[], universeSize: number): RuleShare[] {
   const share = (count: number) => (universeSize === 0 ? 0 : count / universeSize);
   return counts.map((c) => ({
     ruleId: c.ruleId,

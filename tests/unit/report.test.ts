@@ -93,6 +93,25 @@ describe('decile attribution', () => {
     expect(Math.abs(decileContributions(deciles, 'other').reduce((a, b) => a + b, 0) - mean)).toBeLessThanOrEqual(1e-12);
   });
 
+  it('sums the reference meta-model by decile: Σ_d (S_d / S)·M_d = M', () => {
+    const stakes = models.map((m) => era.stakes[m]);
+    const byDecile = new StakeDecileMeans(era.ids.length, stakeDeciles(stakes));
+    const direct = new StakeWeightedMean(era.ids.length);
+    models.forEach((m, k) => {
+      const { codes, covered } = storedCodes(m);
+      byDecile.add(k, codes, covered, stakes[k]);
+      direct.add(codes, covered, stakes[k]);
+    });
+    expect(byDecile.models).toBe(4);
+    const m = byDecile.result();
+    const d = direct.result();
+    era.unconstrained.forEach((expected, i) => {
+      expect(Math.abs(m[i] - expected)).toBeLessThanOrEqual(reference.tolerance);
+      expect(Math.abs(m[i] - d[i])).toBeLessThanOrEqual(1e-15);
+    });
+    expect([...new StakeDecileMeans(3, stakeDeciles([])).result()]).toEqual([0, 0, 0]);
+  });
+
   it('holds each decile mean M_d: the largest stake decile is alpha alone', () => {
     const sectors = era.ids.map((_, i) => (i < 6 ? 'x' : 'y'));
     const alpha = new StakeWeightedMean(era.ids.length);

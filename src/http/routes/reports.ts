@@ -1,0 +1,139 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { ReportsService } from '../../services/reports.js';
+import { decimalString, problemResponses } from '../schemas.js';
+
+const params = z.object({ number: z.coerce.number().int().min(0).max(2_147_483_647) });
+
+const share = z.number().min(0).max(1);
+const policyMode = z.enum(['enforce', 'shadow']);
+
+const stake = z
+  .object({
+    models: z.number().int().describe('models with at-risk stake > 0'),
+    total: decimalString.describe('Σ at-risk stake, exact'),
+    gini: z.number().nullable().describe('ΣΣ|π_i − π_j| / 2K over the stake shares π'),
+    nakamoto50: z.number().int().describe('fewest models holding ≥ 50 % of the stake'),
+    effectiveModels: z.number().describe('1 / Σ π²'),
+    top10Share: z.number().nullable().describe('share held by the 10 largest stakes'),
+  })
+  .meta({ id: 'StakeConcentration' });
+
+const eraReport = z
+  .object({
+    era: z.number().int(),
+    closedAt: z.date(),
+    run: z.object({ seq: z.number().int(), trigger: z.enum(['close', 'recompute']), computedAt: z.date() }).describe('the latest run, which the report describes'),
+    universeSize: z.number().int(),
+    tradable: z.number().int(),
+    excluded: z.object({ count: z.number().int(), share }),
+    observed: z.object({ count: z.number().int(), share }),
+    byRule: z
+      .array(
+        z.object({
+          ruleId: z.string(),
+          description: z.string().nullable(),
+          action: z.enum(['exclude', 'scale', 'observe']),
+          matched: z.number().int(),
+          excluded: z.number().int().describe('ids the rule excluded, side-limited ones included (they stay tradable)'),
+          observed: z.number().int(),
+          excludedShare: share,
+          observedShare: share,
+        }),
+      )
+      .describe('in shadow mode, what enforcing the policy would do'),
+    policy: z
+      .object({
+        name: z.string(),
+        version: z.number().int(),
+        mode: policyMode,
+        wouldBe: z
+          .object({ tradable: z.number().int(), excluded: z.number().int(), observed: z.number().int(), cost: z.number().nullable() })
+          .nullable()
+          .describe('shadow mode: what enforcing would have served'),
+      })
+      .nullable()
+      .describe('the version in force at close; null when none was'),
+    policyCost: z.number().nullable().describe('Spearman of the traded signal with the unconstrained one over the tradable ids (1: no cost)'),
+    stake,
+    stakeDeciles: z
+      .array(z.object({ decile: z.number().int().describe('1 holds the largest stakes'), models: z.number().int(), stakeShare: share }))
+      .nullable()
+      .describe('null for runs computed before decile attribution existed'),
+    sectorTilt: z.array(
+      z.object({
+        sector: z.string().describe("sectors under 5 ids are folded into 'other'"),
+        ids: z.number().int(),
+        unconstrained: z.number().nullable().describe('mean of the unconstrained meta-model M'),
+        traded: z.number().nullable().describe('mean of the traded signal S over the tradable ids; null when none is'),
+        byStakeDecile: z
+          .array(z.number())
+          .nullable()
+          .describe('part of `unconstrained` due to each stake decile, (S_d / S)·mean(M_d); sums to it'),
+      }),
+    ),
+    metaModelCorr: z
+      .array(z.object({ target: z.string(), main: z.boolean(), corr: z.number().nullable() }))
+      .describe("numerai_corr of the published value over the tradable ids with a target; empty until targets arrive"),
+  })
+  .meta({ id: 'EraReport' });
+
+const summaryPoint = z.object({
+  era: z.number().int(),
+  closedAt: z.date(),
+  universeSize: z.number().int(),
+  tradable: z.number().int(),
+  excludedShare: share,
+  observedShare: share,
+  policy: z.object({ name: z.string(), version: z.number().int(), mode: policyMode }).nullable(),
+  policyCost: z.number().nullable(),
+  stake,
+  metaModelCorr: z.record(z.string(), z.number().nullable()).describe('by target'),
+  change: z
+    .object({
+      universeSize: z.number().int(),
+      tradable: z.number().int(),
+      excludedShare: z.number(),
+      observedShare: z.number(),
+      policyCost: z.number().nullable(),
+      models: z.number().int(),
+      totalStake: decimalString,
+      gini: z.number().nullable(),
+      nakamoto50: z.number().int(),
+      effectiveModels: z.number(),
+      top10Share: z.number().nullable(),
+      metaModelCorr: z.record(z.string(), z.number().nullable()).describe('targets both eras have'),
+    })
+    .nullable()
+    .describe('this era minus the previous closed era; null for the first'),
+});
+
+export const reportRoutes: FastifyPluginAsyncZod<{ reports: ReportsService }> = async (app, { reports }) => {
+  app.get(
+    '/v1/reports/eras/:number',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['reports'],
+        summary: 'Anonymised transparency report of a closed era: what the policy removed and cost, stake concentration, sector tilts',
+        description: 'No id, model or account appears. 404 for an unknown era, 409 until it closes.',
+        params,
+        response: { 200: eraReport, ...problemResponses },
+      },
+    },
+    async (request) => reports.eraReport(request.params.number),
+  );
+
+  app.get(
+    '/v1/reports/summary',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['reports'],
+        summary: 'The headline figures of every closed era as a time series, oldest first, with their change from the previous era',
+        response: { 200: z.object({ eras: z.array(summaryPoint), targets: z.array(z.string()) }), ...problemResponses },
+      },
+    },
+    async () => reports.summary(),
+  );
+};
