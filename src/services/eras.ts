@@ -83,8 +83,22 @@ export function erasService(db: Database, audit: AuditService, config: Config) {
     return era;
   }
 
+  // Ingest reads the era on every submission; store_submission re-checks lateness and the
+  // universe under lock, so a second-old copy is safe (eras without a universe are not kept).
+  const ingestCache = new Map<number, { era: EraRow; until: number }>();
+  const INGEST_CACHE_MS = 1_000;
+
   return {
     get,
+
+    async forIngest(number: number, fresh = false): Promise<EraRow> {
+      const hit = ingestCache.get(number);
+      if (!fresh && hit && hit.until > Date.now()) return hit.era;
+      const era = await get(number);
+      if (era.universeDigest) ingestCache.set(number, { era, until: Date.now() + INGEST_CACHE_MS });
+      else ingestCache.delete(number);
+      return era;
+    },
 
     async list(): Promise<EraRow[]> {
       return db.select().from(eras).orderBy(asc(eras.number));

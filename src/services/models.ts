@@ -50,9 +50,23 @@ export function modelsService(db: Database, audit: AuditService) {
     return last?.balance ?? '0';
   }
 
+  // Owners never change and models are never deleted, so this cache cannot go stale.
+  const owners = new Map<string, string>();
+  const OWNER_CACHE_SIZE = 100_000;
+
   return {
     get,
     assertCanRead,
+
+    /** The owning account of a model (404 when there is none); cached for the ingest path. */
+    async owner(modelId: string): Promise<string> {
+      const cached = owners.get(modelId);
+      if (cached) return cached;
+      const model = await get(modelId);
+      if (owners.size >= OWNER_CACHE_SIZE) owners.delete(owners.keys().next().value!);
+      owners.set(modelId, model.accountId);
+      return model.accountId;
+    },
     assertOwner,
 
     async create(who: Principal, name: string): Promise<ModelRow> {

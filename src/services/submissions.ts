@@ -1,14 +1,11 @@
-import { createHash } from 'node:crypto';
 import { desc, eq } from 'drizzle-orm';
 import type pg from 'pg';
 import type { Database } from '../db/client.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { submissions } from '../db/schema.js';
-import { encodeFloat64 } from '../domain/packed.js';
-import { encodeRankCodes, rankCodes } from '../domain/prepared.js';
-import { conflict } from '../errors.js';
+import { conflict, forbidden } from '../errors.js';
 import type { IngestBody } from '../ingest/id-value.js';
-import { parseSubmission } from '../ingest/submission.js';
+import { prepareSubmission } from '../ingest/prepare.js';
 import type { Principal } from './accounts.js';
 import type { ErasService } from './eras.js';
 import type { ModelsService } from './models.js';
@@ -24,26 +21,21 @@ export interface SubmissionReceipt {
 }
 
 const MAX_ATTEMPTS = 3;
-
+/** SQLSTATE store_submission raises when the era's universe is not the one the body was checked against. */
+const UNIVERSE_CHANGED = 'SWU01';
 
 export function submissionsService(db: Database, pool: pg.Pool, eras: ErasService, models: ModelsService) {
-
   /** The ingest write: one round trip to store_submission (migrations/0002), which does it under the era's KEY SHARE lock. */
   async function store(era: number, digest: string, row: { modelId: string; sha256: string; rows: number; covered: number; raw: Buffer; ranks: Buffer }) {
-    try {
-      const { rows } = await pool.query<SubmissionReceipt & { created: boolean }>({
-        name: 'store-submission',
-        text: `select r_id as id, r_era as era, r_model as "modelId", r_rows as rows, r_sha as sha256, r_late as late,
-                      r_created_at as "createdAt", r_created as created
-               from store_submission($1, $2, $3, $4, $5, $6, $7, $8)`,
-        values: [era, row.modelId, row.sha256, row.rows, row.covered, row.raw, row.ranks, digest],
-      });
-      const { created, ...submission } = rows[0];
-      return { submission, created };
-    } catch (error) {
-      if ((error as { code?: string }).code === 'SWU01') throw conflict(`era ${era}'s universe changed while this submission was checked; submit again`);
-      throw error;
-    }
+    const { rows } = await pool.query<SubmissionReceipt & { created: boolean }>({
+      name: 'store-submission',
+      text: `select r_id as id, r_era as era, r_model as "modelId", r_rows as rows, r_sha as sha256, r_late as late,
+                    r_created_at as "createdAt", r_created as created
+             from store_submission($1, $2, $3, $4, $5, $6, $7, $8)`,
+      values: [era, row.modelId, row.sha256, row.rows, row.covered, row.raw, row.ranks, digest],
+    });
+    const { created, ...submission } = rows[0];
+    return { submission, created };
   }
 
   return {
@@ -52,23 +44,20 @@ export function submissionsService(db: Database, pool: pg.Pool, eras: ErasServic
      * `created` is false when the same content was already the model's current submission.
      */
     async submit(who: Principal, modelId: string, eraNumber: number | undefined, body: IngestBody) {
-      const model = await models.get(modelId);
-      models.assertOwner(model, who);
-      const era = eraNumber === undefined ? await eras.current() : await eras.get(eraNumber);
-      if (new Date() < era.opensAt) throw conflict(`era ${era.number} opens at ${era.opensAt.toISOString()}; it is not open yet`);
-      if (!era.universeDigest) throw conflict(`era ${era.number} has no universe yet; submissions open once the operator sets it`);
-      const universe = await eras.universeIndex(era);
-      const parsed = parseSubmission(body, universe, { era: era.number, minCoverage: era.minCoverage });
-      const sha256 = createHash('sha256').update(parsed.canonical).digest('hex');
-      const { codes, covered } = rankCodes(parsed.aligned);
-      const values = { raw: encodeFloat64(parsed.aligned), ranks: encodeRankCodes(codes) };
-
+      if ((await models.owner(modelId)) !== who.accountId) throw forbidden(`only the owner of model ${modelId} may do this`);
       for (let attempt = 1; ; attempt++) {
+        const era = eraNumber === undefined ? await eras.current() : await eras.forIngest(eraNumber, attempt > 1);
+        if (new Date() < era.opensAt) throw conflict(`era ${era.number} opens at ${era.opensAt.toISOString()}; it is not open yet`);
+        if (!era.universeDigest) throw conflict(`era ${era.number} has no universe yet; submissions open once the operator sets it`);
+        const universe = await eras.universeIndex(era);
+        const prepared = prepareSubmission(body, universe, { era: era.number, minCoverage: era.minCoverage });
         try {
-          return await store(era.number, universe.digest, { modelId, sha256, rows: parsed.rows, covered, ...values });
+          return await store(era.number, universe.digest, { modelId, ...prepared });
         } catch (error) {
-          // A concurrent submission of the same model won the race: retry against it.
-          if (attempt < MAX_ATTEMPTS && isUniqueViolation(error, 'submissions_current_key')) continue;
+          // A concurrent submission of the same model won the race, or the era copy was stale: retry.
+          const retry = isUniqueViolation(error, 'submissions_current_key') || (error as { code?: string }).code === UNIVERSE_CHANGED;
+          if (attempt < MAX_ATTEMPTS && retry) continue;
+          if ((error as { code?: string }).code === UNIVERSE_CHANGED) throw conflict(`era ${era.number}'s universe changed while this submission was checked; submit again`);
           throw error;
         }
       }

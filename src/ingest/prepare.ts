@@ -1,0 +1,30 @@
+import { createHash } from 'node:crypto';
+import { encodeFloat64 } from '../domain/packed.js';
+import { encodeRankCodes, rankCodes } from '../domain/prepared.js';
+import type { LiveUniverse } from './aligned.js';
+import type { IngestBody } from './id-value.js';
+import { parseSubmission } from './submission.js';
+
+/** A validated submission in the form it is stored: raw values, prepared rank codes, identity. */
+export interface PreparedSubmission {
+  rows: number;
+  covered: number;
+  sha256: string;
+  /** float64 LE raw values aligned to the universe, NaN where absent */
+  raw: Buffer;
+  /** encoded rank codes of the prepared vector */
+  ranks: Buffer;
+}
+
+/** The one place a submission body becomes what is stored (throws InvalidBodyError). */
+export function prepareSubmission(body: IngestBody, universe: LiveUniverse, opts: { era: number; minCoverage: number }): PreparedSubmission {
+  const parsed = parseSubmission(body, universe, opts);
+  const { codes, covered } = rankCodes(parsed.aligned);
+  return {
+    rows: parsed.rows,
+    covered,
+    sha256: createHash('sha256').update(parsed.canonical).digest('hex'),
+    raw: encodeFloat64(parsed.aligned),
+    ranks: encodeRankCodes(codes),
+  };
+}
