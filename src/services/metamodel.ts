@@ -6,7 +6,6 @@ import type { Database, Executor } from '../db/client.js';
 import { copyBinaryOut } from '../db/copy-binary.js';
 import * as schema from '../db/schema.js';
 import { eras, metaModelRuns, policies, runInputs } from '../db/schema.js';
-import { StakeWeightedMean } from '../domain/metamodel.js';
 import { decodeFloat64, encodeFloat64 } from '../domain/packed.js';
 import { decodeRankCodes } from '../domain/prepared.js';
 import { applyPolicy, type PolicyDocument } from '../domain/policy/index.js';
@@ -138,9 +137,8 @@ export function metaModelService(deps: { db: Database; pool: pg.Pool; audit: Aud
    */
   async function computeRun({ client, tx }: Tx, era: EraRow, runId: string, policy: PolicyInForce | null, started: number) {
     const n = era.universeSize;
-    const mean = new StakeWeightedMean(n);
     if (!UUID.test(runId)) throw new Error(`not a run id: ${runId}`);
-    // Stake deciles are known before streaming, so each model also joins its decile's mean: the report splits tilts by them.
+    // Stake deciles are known before streaming, so M is summed by decile: the report splits sector tilts by them.
     const { rows: stakes } = await client.query<{ stake: number }>('select stake::float8 as stake from run_inputs where run_id = $1 order by model_id', [runId]);
     const byDecile = new StakeDecileMeans(n, stakeDeciles(stakes.map((r) => r.stake)));
     let k = 0;
@@ -150,15 +148,11 @@ export function metaModelService(deps: { db: Database; pool: pg.Pool; audit: Aud
       `select s.ranks, s.covered, ri.stake::float8
        from run_inputs ri join submissions s on s.id = ri.submission_id
        where ri.run_id = '${runId}' order by ri.model_id`,
-      ([ranks, covered, stake]) => {
-        const [codes, m, s] = [decodeRankCodes(ranks!), covered!.readInt32BE(0), stake!.readDoubleBE(0)];
-        mean.add(codes, m, s);
-        byDecile.add(k++, codes, m, s);
-      },
+      ([ranks, covered, stake]) => byDecile.add(k++, decodeRankCodes(ranks!), covered!.readInt32BE(0), stake!.readDoubleBE(0)),
     );
 
     // No staked model: M is all zeros (every id at the middle rank), not 0/0.
-    const unconstrained = mean.models > 0 ? mean.result() : new Float64Array(n);
+    const unconstrained = byDecile.models > 0 ? byDecile.result() : new Float64Array(n);
     const universe = await erasService.universeRows(era.number, tx);
     const traded = applyPolicyToRun(policy, universe, unconstrained);
     // Kept next to the policy's counts (alone when no policy applied): per stake decile, the mean of M_d per sector.

@@ -1,0 +1,128 @@
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../support/app.js';
+import { seedReportEras, type SeededEras } from '../support/reports.js';
+
+/** Debian's chromium, driven by playwright-core (no browser download); .ci/run installs it. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+interface EraReport {
+  era: number;
+  sectorTilt: { sector: string; traded: number | null }[];
+  byRule: { ruleId: string; action: string }[];
+  metaModelCorr: { target: string }[];
+  stake: { gini: number };
+}
+
+let t: TestApp;
+let base: string;
+let seeded: SeededEras;
+let browser: Browser;
+let page: Page;
+const problems: string[] = [];
+
+async function eraReport(era: number): Promise<EraReport> {
+  return (await fetch(`${base}/v1/reports/eras/${era}`)).json() as Promise<EraReport>;
+}
+
+/** Waits until the page has drawn the era from live data. */
+async function ready(era: number) {
+  await page.waitForSelector(`body[data-state="ready"][data-era="${era}"]`);
+}
+
+describe.skipIf(!hasChromium)(`the /reports page in headless chromium (${CHROMIUM}; apt-get install -y chromium)`, () => {
+  beforeAll(async () => {
+    t = await createTestApp();
+    seeded = await seedReportEras(t.app);
+    base = await t.app.listen({ port: 0, host: '127.0.0.1' });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on('console', (message) => {
+      if (message.type() === 'error' || message.type() === 'warning') problems.push(`console ${message.type()}: ${message.text()}`);
+    });
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()}`));
+    page.on('response', (response) => {
+      if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('loads without a key and draws every chart from the latest era', async () => {
+    const res = await page.goto(`${base}/reports`);
+    expect(res?.status()).toBe(200);
+    expect(res?.headers()['content-security-policy']).toContain("script-src 'self'");
+    const latest = seeded.eras[seeded.eras.length - 1];
+    await ready(latest);
+    const report = await eraReport(latest);
+
+    // Sector tilt: one bar per sector for M, one per sector with tradable ids for S, labelled by sector.
+    const unconstrained = await page.locator('#chart-tilt rect.bar[data-series="unconstrained M"]').evaluateAll((bars) => bars.map((b) => b.getAttribute('data-category')));
+    expect(unconstrained).toEqual(report.sectorTilt.map((s) => s.sector));
+    expect(unconstrained).toContain('other');
+    const traded = await page.locator('#chart-tilt rect.bar[data-series^="traded S"]').count();
+    expect(traded).toBe(report.sectorTilt.filter((s) => s.traded !== null).length);
+    expect(await page.locator('#chart-tilt svg').textContent()).toContain('mean signal');
+    expect(await page.locator('#chart-tilt .legend').textContent()).toContain('ethical-core v1');
+
+    // Excluded share by rule: one bar per exclude or observe rule.
+    const rules = await page.locator('#chart-rules rect.bar').evaluateAll((bars) => bars.map((b) => b.getAttribute('data-category')));
+    expect(rules).toEqual(report.byRule.filter((r) => r.action !== 'scale').map((r) => r.ruleId));
+
+    // The last era has no targets yet: the page says so instead of drawing.
+    expect(report.metaModelCorr).toEqual([]);
+    expect(await page.locator('#chart-corr').textContent()).toContain('No targets yet');
+
+    // Decile attribution table: a row per sector.
+    expect(await page.locator('#chart-deciles tbody tr td.sector').count()).toBe(report.sectorTilt.length + 1);
+
+    // Headline figures from the report.
+    expect(await page.locator('#headline').textContent()).toContain(report.stake.gini.toFixed(3));
+  });
+
+  it('draws the history: concentration, exclusions and CORR by target over every closed era', async () => {
+    const summary = (await (await fetch(`${base}/v1/reports/summary`)).json()) as { eras: { era: number }[]; targets: string[] };
+    expect(summary.eras).toHaveLength(seeded.eras.length);
+    for (const chart of ['#chart-gini', '#chart-effective', '#chart-excluded']) {
+      expect(await page.locator(`${chart} g.series`).count()).toBe(2);
+      expect(await page.locator(`${chart} g.series >> nth=0`).locator('circle.point').count()).toBe(summary.eras.length);
+      expect(await page.locator(`${chart} svg`).textContent()).toContain('era');
+    }
+    const targets = await page.locator('#chart-corr-history g.series').evaluateAll((series) => series.map((g) => g.getAttribute('data-series')));
+    expect(targets).toEqual(summary.targets);
+    expect(summary.targets).toEqual(['cyrus_60', 'target']);
+  });
+
+  it('redraws for another era picked in the selector', async () => {
+    await page.selectOption('#era-select', '2');
+    await ready(2);
+    const report = await eraReport(2);
+    expect(await page.locator('#chart-corr rect.bar').count()).toBe(report.metaModelCorr.length);
+    expect(report.metaModelCorr.length).toBe(2);
+    // Era 2 had no policy: nothing excluded, S = M.
+    expect(await page.locator('#chart-rules').textContent()).toContain('No policy');
+    expect(await page.locator('#chart-tilt rect.bar').count()).toBe(2 * report.sectorTilt.length);
+
+    const shot = path.join(tmpdir(), `reports-page-${process.pid}.png`);
+    await page.selectOption('#era-select', '4');
+    await ready(4);
+    await page.screenshot({ path: shot, fullPage: true });
+    expect(existsSync(shot)).toBe(true);
+    console.info(`reports page screenshot: ${shot}`);
+  });
+
+  it('shows nothing private and logged no console error, failed request or CSP violation', async () => {
+    const html = await page.content();
+    for (const secret of seeded.secrets) expect(html.includes(secret), `"${secret}" appears on the page`).toBe(false);
+    expect(problems).toEqual([]);
+  });
+});
