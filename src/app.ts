@@ -72,9 +72,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const accounts = accountsService(db, pool, audit);
   const eras = erasService(db, audit, config);
   const models = modelsService(db, audit);
-  const submissions = submissionsService(db, pool, eras, models);
-  const metaModel = metaModelService({ db, pool, audit, eras });
   const scoring = scoringService({ db, pool, audit, eras, models });
+  const submissions = submissionsService(db, pool, eras, models, scoring.scoreSubmission);
+  const metaModel = metaModelService({ db, pool, audit, eras, rescoreEra: scoring.rescoreEra });
   const policies = policiesService(db, audit, eras, config);
   const reports = reportsService({ db, eras });
 

@@ -103,8 +103,11 @@ interface Tx {
   tx: Database;
 }
 
-export function metaModelService(deps: { db: Database; pool: pg.Pool; audit: AuditService; eras: ErasService }) {
-  const { db, pool, audit, eras: erasService } = deps;
+/** Re-scores the era's stored targets against its latest run, in the recompute's transaction (wired to scoring in app.ts). */
+export type RescoreEra = (t: Tx, era: EraRow) => Promise<string[]>;
+
+export function metaModelService(deps: { db: Database; pool: pg.Pool; audit: AuditService; eras: ErasService; rescoreEra: RescoreEra }) {
+  const { db, pool, audit, eras: erasService, rescoreEra } = deps;
 
   /** One transaction on a dedicated client, so the run can stream its inputs with a binary COPY. */
   async function inTransaction<T>(fn: (t: Tx) => Promise<T>): Promise<T> {
@@ -318,13 +321,15 @@ export function metaModelService(deps: { db: Database; pool: pg.Pool; audit: Aud
 
     /**
      * A new run from the closing run's inputs (the at-risk set is fixed at close): picks up a
-     * corrected policy or universe, never new stakes or submissions.
+     * corrected policy or universe, never new stakes or submissions. Stored targets are
+     * re-scored against it in the same transaction, so scores never point at a superseded run.
      */
     async recompute(actorId: string, number: number): Promise<RunSummary> {
       return inTransaction(async (t) => {
         const { client, tx } = t;
-        // SHARE: waits for a close in progress and keeps the era from resolving meanwhile, without blocking late submissions.
-        const [era] = await tx.select().from(eras).where(eq(eras.number, number)).for('share');
+        // NO KEY UPDATE, as a target upload takes it: waits for a close in progress, keeps the era from resolving and
+        // uploads out while targets are re-scored, without blocking late submissions (KEY SHARE).
+        const [era] = await tx.select().from(eras).where(eq(eras.number, number)).for('no key update');
         if (!era) throw notFound(`era ${number} does not exist`);
         if (!era.closedAt) throw conflict(`era ${number} is not closed yet; close it first`);
         if (era.resolvedAt) throw conflict(`era ${number} is resolved; its payouts used the current run, which stays final`);
@@ -343,11 +348,12 @@ export function metaModelService(deps: { db: Database; pool: pg.Pool; audit: Aud
           select ${runId}, model_id, submission_id, sha256, stake from run_inputs where run_id = ${closingRun}`);
         await computeRun(t, era, runId, policy, started);
         const run = await runById(tx, runId);
+        const rescored = await rescoreEra(t, era);
         await audit.record(tx, {
           actorId,
           action: 'metamodel.recompute',
           subject: `era:${number}`,
-          details: { run: run.id, seq: run.seq, policy: run.policy, models: run.models, totalStake: run.totalStake },
+          details: { run: run.id, seq: run.seq, policy: run.policy, models: run.models, totalStake: run.totalStake, rescored },
         });
         return run;
       });

@@ -103,11 +103,12 @@ export function scoringService(deps: { db: Database; pool: pg.Pool; audit: Audit
   }
 
   /**
-   * Scores every current submission of the era (on-time and late) on one target, streaming
-   * rank codes and writing one multi-row upsert per batch. On the main target, the closing
-   * run's inputs also get their at-risk stake and payout; a model with no score pays 0.
+   * Scores every current submission of the era (on-time and late) on one target, or only
+   * submission `only`, streaming rank codes and writing one multi-row upsert per batch. On the
+   * main target, the closing run's inputs also get their at-risk stake and payout; a model with
+   * no score pays 0.
    */
-  async function scoreTarget({ client }: Tx, era: EraRow, name: string, target: Float64Array, run: EraRuns) {
+  async function scoreTarget({ client }: Tx, era: EraRow, name: string, target: Float64Array, run: EraRuns, only?: string) {
     const scorer = new TargetScorer(target, decodeFloat64(run.value));
     const paying = name === era.mainTarget;
     const params = payoutParams(era);
@@ -118,8 +119,8 @@ export function scoringService(deps: { db: Database; pool: pg.Pool; audit: Audit
              select s.id, s.model_id, s.late, s.ranks, ri.stake::text as stake
              from submissions s
              left join run_inputs ri on ri.run_id = $2 and ri.model_id = s.model_id and ri.submission_id = s.id
-             where s.era_number = $1 and not s.superseded`,
-      values: [era.number, run.closing],
+             where s.era_number = $1 and not s.superseded ${only === undefined ? '' : 'and s.id = $3'}`,
+      values: only === undefined ? [era.number, run.closing] : [era.number, run.closing, only],
     });
     let scored = 0;
     for (;;) {
@@ -164,10 +165,27 @@ export function scoringService(deps: { db: Database; pool: pg.Pool; audit: Audit
     // A late submission replaced since the last upload keeps no score on this target.
     await client.query(
       `delete from scores sc using submissions s
-       where s.id = sc.submission_id and sc.era_number = $1 and sc.target = $2 and s.superseded`,
-      [era.number, name],
+       where s.id = sc.submission_id and sc.era_number = $1 and sc.target = $2 and s.superseded
+         ${only === undefined ? '' : 'and s.model_id = (select model_id from submissions where id = $3)'}`,
+      only === undefined ? [era.number, name] : [era.number, name, only],
     );
     return scored;
+  }
+
+  /**
+   * Scores against the latest run on every stored target of the era: every current submission,
+   * or only submission `only`. The caller holds the era row lock and has checked it is not resolved.
+   */
+  async function rescoreTargets(t: Tx, era: EraRow, only?: string): Promise<string[]> {
+    const run = await runsOf(t.tx, era.number);
+    if (!run) return [];
+    const stored = await t.tx
+      .select({ name: targets.name, values: targets.values })
+      .from(targets)
+      .where(eq(targets.eraNumber, era.number))
+      .orderBy(asc(targets.name));
+    for (const { name, values } of stored) await scoreTarget(t, era, name, decodeFloat64(values), run, only);
+    return stored.map((s) => s.name);
   }
 
   async function paidTotal(executor: Executor, number: number): Promise<string> {
@@ -217,6 +235,28 @@ export function scoringService(deps: { db: Database; pool: pg.Pool; audit: Audit
         });
         return { era: number, target: name, count: parsed.count, scored };
       });
+    },
+
+    /**
+     * Scores one newly stored submission on the era's stored targets, if any: a late submission
+     * arriving after a target upload. The era row lock (as an upload takes it) makes an upload
+     * in flight either score the submission itself or commit before this reads the targets.
+     */
+    async scoreSubmission(number: number, submissionId: string): Promise<string[]> {
+      return inTransaction(async (t) => {
+        const [era] = await t.tx.select().from(eras).where(eq(eras.number, number)).for('no key update');
+        if (!era?.closedAt || era.resolvedAt) return [];
+        return rescoreTargets(t, era, submissionId);
+      });
+    },
+
+    /**
+     * Re-scores every stored target of an era against its latest run, inside the caller's
+     * transaction (a recompute's), which holds the era row FOR NO KEY UPDATE or stronger.
+     */
+    async rescoreEra(t: Tx, era: EraRow): Promise<string[]> {
+      assertScorable(era);
+      return rescoreTargets(t, era);
     },
 
     /**

@@ -24,7 +24,10 @@ const MAX_ATTEMPTS = 3;
 /** SQLSTATE store_submission raises when the era's universe is not the one the body was checked against. */
 const UNIVERSE_CHANGED = 'SWU01';
 
-export function submissionsService(db: Database, pool: pg.Pool, eras: ErasService, models: ModelsService) {
+/** Scores a stored submission on the era's uploaded targets, if any (the scoring service's scoreSubmission). */
+export type ScoreSubmission = (era: number, submissionId: string) => Promise<unknown>;
+
+export function submissionsService(db: Database, pool: pg.Pool, eras: ErasService, models: ModelsService, scoreSubmission: ScoreSubmission) {
   /** The ingest write: one round trip to store_submission (migrations/0002), which does it under the era's KEY SHARE lock. */
   async function store(era: number, digest: string, row: { modelId: string; sha256: string; rows: number; covered: number; raw: Buffer; ranks: Buffer }) {
     const { rows } = await pool.query<SubmissionReceipt & { created: boolean }>({
@@ -51,8 +54,9 @@ export function submissionsService(db: Database, pool: pg.Pool, eras: ErasServic
         if (!era.universeDigest) throw conflict(`era ${era.number} has no universe yet; submissions open once the operator sets it`);
         const universe = await eras.universeIndex(era);
         const prepared = prepareSubmission(body, universe, { era: era.number, minCoverage: era.minCoverage });
+        let stored: Awaited<ReturnType<typeof store>>;
         try {
-          return await store(era.number, universe.digest, { modelId, ...prepared });
+          stored = await store(era.number, universe.digest, { modelId, ...prepared });
         } catch (error) {
           // A concurrent submission of the same model won the race, or the era copy was stale: retry.
           const retry = isUniqueViolation(error, 'submissions_current_key') || (error as { code?: string }).code === UNIVERSE_CHANGED;
@@ -60,6 +64,10 @@ export function submissionsService(db: Database, pool: pg.Pool, eras: ErasServic
           if ((error as { code?: string }).code === UNIVERSE_CHANGED) throw conflict(`era ${era.number}'s universe changed while this submission was checked; submit again`);
           throw error;
         }
+        // Targets need a closed era, so only a late submission can find one to score on (on-time ingest skips
+        // this); an identical re-send scores again, in case scoring failed the first time.
+        if (stored.submission.late) await scoreSubmission(stored.submission.era, stored.submission.id);
+        return stored;
       }
     },
 
