@@ -59,7 +59,7 @@ function runningClusterPort(dataDir: string): number | null {
  */
 export async function startEmbeddedPostgres(
   dataDir: string,
-  options: { persistent?: boolean; log?: (line: string) => void } = {},
+  options: { persistent?: boolean; log?: (line: string) => void; /** restart a stopped cluster where clients expect it */ port?: number } = {},
 ): Promise<EmbeddedDatabase> {
   const databaseDir = path.resolve(dataDir, 'pg');
   const reusedPort = runningClusterPort(databaseDir);
@@ -69,7 +69,7 @@ export async function startEmbeddedPostgres(
   await mkdir(path.dirname(databaseDir), { recursive: true });
   // When run as root, Postgres runs as another user, which must be able to reach the directory.
   if (process.getuid?.() === 0) await chmod(path.dirname(databaseDir), 0o755);
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const log = options.log ?? (() => {});
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({

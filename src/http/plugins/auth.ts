@@ -10,12 +10,23 @@ export const ANY_KEY: readonly Role[] = ['admin', 'operator', 'author'];
 export const STAFF: readonly Role[] = ['admin', 'operator'];
 export const ADMIN: readonly Role[] = ['admin'];
 
+/** One registered route and who may call it: what the authorisation-matrix test walks. */
+export interface RouteRule {
+  method: string;
+  url: string;
+  access: Access;
+}
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
   }
   interface FastifyRequest {
     principal: Principal | null;
+  }
+  interface FastifyInstance {
+    /** Every route that declares an access rule (every /v1 route must), in registration order. */
+    routeTable: readonly RouteRule[];
   }
 }
 
@@ -33,12 +44,17 @@ export function requirePrincipal(request: FastifyRequest): Principal {
  */
 export const authPlugin = fp(async (app: FastifyInstance, opts: { accounts: AccountsService }) => {
   app.decorateRequest('principal', null);
+  const routeTable: RouteRule[] = [];
+  app.decorate('routeTable', routeTable);
 
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/v1') && route.config?.access === undefined) {
       throw new Error(`route ${route.method} ${route.url} declares no access rule`);
     }
     const access = route.config?.access;
+    if (access !== undefined) {
+      for (const method of [route.method].flat()) routeTable.push({ method, url: route.url, access });
+    }
     if (access && access !== 'public' && route.schema && !route.schema.hide) {
       route.schema = { ...route.schema, security: [{ bearer: [] }] };
     }

@@ -1,0 +1,238 @@
+import type { LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Access } from '../../src/http/plugins/auth.js';
+import type { Role } from '../../src/services/accounts.js';
+import { ADMIN_KEY, bearer, createAccount, createTestApp, type TestApp } from '../support/app.js';
+import { createEra, createModel, liveIds, predictionsCsv, putUniverse, rng, submitCsv } from '../support/fixtures.js';
+import { closeEra } from '../support/metamodel.js';
+
+/*
+ * The authorisation matrix: every route the app registers × every caller (no key, admin,
+ * operator, the author who owns the resource, an author who does not) → the status class
+ * DESIGN §8 promises. The route list comes from app.routeTable, so a route added without a
+ * rule here fails the first test, and a route whose declared access drifts fails the second.
+ */
+
+type Caller = 'none' | 'admin' | 'operator' | 'author (own)' | "author (other's)";
+
+interface Fixture {
+  era: number;
+  openEra: number;
+  ownModel: string;
+  otherModel: string;
+  accountId: string;
+  keyId: string;
+  policyId: string;
+  submission: string;
+}
+
+interface Rule {
+  /** who DESIGN §8 lets in */
+  access: Access;
+  /** the route acts on a model: its author may, another author may not */
+  owned?: boolean;
+  request: (f: Fixture, model: string) => { url: string; payload?: string | object; headers?: Record<string, string> };
+}
+
+const STAFF: Role[] = ['admin', 'operator'];
+const ANY: Role[] = ['admin', 'operator', 'author'];
+
+const RULES: Record<string, Rule> = {
+  'GET /healthz': { access: 'public', request: () => ({ url: '/healthz' }) },
+  'GET /readyz': { access: 'public', request: () => ({ url: '/readyz' }) },
+  'GET /metrics': { access: 'public', request: () => ({ url: '/metrics' }) },
+  'GET /reports': { access: 'public', request: () => ({ url: '/reports' }) },
+  'GET /reports/reports.js': { access: 'public', request: () => ({ url: '/reports/reports.js' }) },
+  'GET /reports/reports.css': { access: 'public', request: () => ({ url: '/reports/reports.css' }) },
+  'POST /v1/accounts': { access: ['admin'], request: () => ({ url: '/v1/accounts', payload: { name: 'matrix', role: 'author' } }) },
+  'POST /v1/accounts/:id/keys': { access: ['admin'], request: (f) => ({ url: `/v1/accounts/${f.accountId}/keys` }) },
+  'DELETE /v1/keys/:keyId': { access: ['admin'], request: (f) => ({ url: `/v1/keys/${f.keyId}` }) },
+  'GET /v1/me': { access: ANY, request: () => ({ url: '/v1/me' }) },
+  'POST /v1/eras': {
+    access: STAFF,
+    request: () => ({ url: '/v1/eras', payload: { number: 100 + Math.floor(Math.random() * 1e6), closesAt: new Date(Date.now() + 3_600_000).toISOString() } }),
+  },
+  'GET /v1/eras': { access: ANY, request: () => ({ url: '/v1/eras' }) },
+  'GET /v1/eras/:number': { access: ANY, request: (f) => ({ url: `/v1/eras/${f.era}` }) },
+  'PUT /v1/eras/:number/universe': {
+    access: STAFF,
+    // The closed era's universe is fixed: an allowed caller gets 409, never a change.
+    request: (f) => ({ url: `/v1/eras/${f.era}/universe`, payload: 'id,sector\nx1,10\n', headers: { 'content-type': 'text/csv' } }),
+  },
+  'GET /v1/eras/:number/live-ids': { access: ANY, request: (f) => ({ url: `/v1/eras/${f.era}/live-ids` }) },
+  'POST /v1/models': { access: ['author'], request: () => ({ url: '/v1/models', payload: { name: `matrix_${Math.random().toString(36).slice(2, 10)}` } }) },
+  'GET /v1/models': { access: ANY, request: () => ({ url: '/v1/models' }) },
+  'PUT /v1/models/:modelId/stake': { access: ['author'], owned: true, request: (_f, model) => ({ url: `/v1/models/${model}/stake`, payload: { amount: '10' } }) },
+  'GET /v1/models/:modelId/stake': { access: ANY, owned: true, request: (_f, model) => ({ url: `/v1/models/${model}/stake` }) },
+  'POST /v1/models/:modelId/submissions': {
+    access: ['author'],
+    owned: true,
+    request: (f, model) => ({ url: `/v1/models/${model}/submissions?era=${f.openEra}`, payload: f.submission, headers: { 'content-type': 'text/csv' } }),
+  },
+  'GET /v1/models/:modelId/submissions': { access: ANY, owned: true, request: (_f, model) => ({ url: `/v1/models/${model}/submissions` }) },
+  'POST /v1/eras/:number/close': { access: STAFF, request: (f) => ({ url: `/v1/eras/${f.era}/close` }) },
+  'GET /v1/eras/:number/meta-model': { access: STAFF, request: (f) => ({ url: `/v1/eras/${f.era}/meta-model` }) },
+  'POST /v1/eras/:number/meta-model/compute': { access: STAFF, request: (f) => ({ url: `/v1/eras/${f.era}/meta-model/compute` }) },
+  'GET /v1/eras/:number/meta-model/runs': { access: STAFF, request: (f) => ({ url: `/v1/eras/${f.era}/meta-model/runs` }) },
+  'PUT /v1/eras/:number/targets/:target': {
+    access: STAFF,
+    request: (f) => ({ url: `/v1/eras/${f.era}/targets/target`, payload: targetCsv(), headers: { 'content-type': 'text/csv' } }),
+  },
+  'GET /v1/eras/:number/scores': { access: STAFF, request: (f) => ({ url: `/v1/eras/${f.era}/scores` }) },
+  'GET /v1/models/:modelId/scores': { access: ANY, owned: true, request: (_f, model) => ({ url: `/v1/models/${model}/scores` }) },
+  'POST /v1/eras/:number/resolve': { access: STAFF, request: (f) => ({ url: `/v1/eras/${f.era}/resolve` }) },
+  'POST /v1/policies': {
+    access: ['admin'],
+    request: () => ({ url: '/v1/policies', payload: { name: 'matrix', rules: [{ id: 'r', match: { field: 'id', op: 'eq', value: 'x' }, action: { type: 'observe' } }] } }),
+  },
+  'GET /v1/policies': { access: ['admin'], request: () => ({ url: '/v1/policies' }) },
+  'GET /v1/policies/active': { access: 'public', request: () => ({ url: '/v1/policies/active' }) },
+  'GET /v1/policies/:id': { access: ['admin'], request: (f) => ({ url: `/v1/policies/${f.policyId}` }) },
+  'POST /v1/policies/:id/activate': { access: ['admin'], request: (f) => ({ url: `/v1/policies/${f.policyId}/activate`, payload: { reason: 'matrix' } }) },
+  'POST /v1/policies/:id/preview': { access: STAFF, request: (f) => ({ url: `/v1/policies/${f.policyId}/preview`, payload: { eras: [f.era] } }) },
+  'GET /v1/audit-log': { access: ['admin'], request: () => ({ url: '/v1/audit-log' }) },
+  'GET /v1/reports/eras/:number': { access: 'public', request: (f) => ({ url: `/v1/reports/eras/${f.era}` }) },
+  'GET /v1/reports/summary': { access: 'public', request: () => ({ url: '/v1/reports/summary' }) },
+};
+
+const IDS = liveIds(40, 'mx');
+const targetCsv = () => `id,target\n${IDS.map((id, i) => `${id},${[0, 0.25, 0.5, 0.75, 1][i % 5]}`).join('\n')}\n`;
+const random = rng(7);
+const predictions = () => predictionsCsv(IDS, IDS.map(() => Math.round(random() * 1e6) / 1e6));
+
+/** HEAD routes are Fastify's automatic twins of GET routes and follow the GET rule. */
+const ruleKey = (method: string, url: string) => `${method === 'HEAD' ? 'GET' : method} ${url}`;
+
+/** What a caller must get: 401 (no key on a protected route), 403, or through the gate (never 5xx). */
+function expected(rule: Rule, caller: Caller): 'allowed' | 401 | 403 {
+  if (rule.access === 'public') return 'allowed';
+  if (caller === 'none') return 401;
+  const role: Role = caller.startsWith('author') ? 'author' : (caller as Role);
+  if (!rule.access.includes(role)) return 403;
+  if (rule.owned && caller === "author (other's)") return 403;
+  return 'allowed';
+}
+
+let t: TestApp;
+let fixture: Fixture;
+const keys: Record<Exclude<Caller, 'none'>, string> = {} as never;
+
+beforeAll(async () => {
+  t = await createTestApp();
+  const operator = await createAccount(t.app, 'operator');
+  const author = await createAccount(t.app, 'author');
+  const otherAuthor = await createAccount(t.app, 'author');
+  const secondAdmin = await createAccount(t.app, 'admin');
+  const victim = await createAccount(t.app, 'author');
+  Object.assign(keys, { admin: ADMIN_KEY, operator: operator.apiKey, 'author (own)': author.apiKey, "author (other's)": otherAuthor.apiKey });
+
+  const hour = 3_600_000;
+  await createEra(t.app, { number: 1, opensAt: new Date(Date.now() - hour).toISOString(), closesAt: new Date(Date.now() + hour).toISOString() });
+  await putUniverse(t.app, 1, IDS);
+  await createEra(t.app, { number: 2, opensAt: new Date(Date.now() - hour).toISOString(), closesAt: new Date(Date.now() + hour).toISOString() });
+  await putUniverse(t.app, 2, IDS);
+  const own = await createModel(t.app, author.apiKey, 'matrix_own', '100');
+  const other = await createModel(t.app, otherAuthor.apiKey, 'matrix_other', '50');
+  for (const [key, model] of [[author.apiKey, own.id], [otherAuthor.apiKey, other.id]] as const) {
+    const res = await submitCsv(t.app, key, model, 2, predictions());
+    if (res.statusCode !== 201) throw new Error(`submission: ${res.statusCode} ${res.body}`);
+  }
+  await closeEra(t.app, 2);
+  // Authored by another admin, so the four-eyes rule does not stand between the matrix's admin and activation.
+  const policy = await t.app.inject({
+    method: 'POST',
+    url: '/v1/policies',
+    headers: bearer(secondAdmin.apiKey),
+    payload: { name: 'matrix_policy', rules: [{ id: 'r', match: { field: 'sector', op: 'eq', value: '10' }, action: { type: 'observe' } }] },
+  });
+  if (policy.statusCode !== 201) throw new Error(`policy: ${policy.statusCode} ${policy.body}`);
+
+  fixture = {
+    era: 2,
+    openEra: 1,
+    ownModel: own.id,
+    otherModel: other.id,
+    accountId: otherAuthor.id,
+    keyId: victim.keyId,
+    policyId: policy.json().id,
+    submission: predictions(),
+  };
+});
+afterAll(async () => t.close());
+
+describe('the authorisation matrix', () => {
+  it('has a rule for every route the app registers, and every documented route is in the route table', async () => {
+    const table = t.app.routeTable;
+    expect(table.length).toBeGreaterThan(30);
+    const missing = table.filter((r) => !RULES[ruleKey(r.method, r.url)]).map((r) => `${r.method} ${r.url}`);
+    expect(missing, 'routes without a rule in tests/api/authz-matrix.test.ts').toEqual([]);
+    // Every documented operation is in the table too, so no route escapes the matrix by declaring nothing.
+    const spec = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json() as { paths: Record<string, Record<string, unknown>> };
+    const recorded = new Set(table.map((r) => `${r.method} ${r.url}`));
+    const documented = Object.entries(spec.paths).flatMap(([path, operations]) =>
+      Object.keys(operations).map((method) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`),
+    );
+    expect(documented.length).toBeGreaterThan(20);
+    expect(documented.filter((op) => !recorded.has(op))).toEqual([]);
+  });
+
+  it('declares on each route exactly the access DESIGN §8 gives it', () => {
+    const drift = t.app.routeTable
+      .filter((r) => RULES[ruleKey(r.method, r.url)])
+      .filter((r) => JSON.stringify(normalise(r.access)) !== JSON.stringify(normalise(RULES[ruleKey(r.method, r.url)].access)))
+      .map((r) => `${r.method} ${r.url}: declares ${JSON.stringify(r.access)}, expected ${JSON.stringify(RULES[ruleKey(r.method, r.url)].access)}`);
+    expect(drift).toEqual([]);
+  });
+
+  it('every route × every caller gets what its rule says, and never a 5xx', async () => {
+    const failures: string[] = [];
+    let checked = 0;
+    for (const route of t.app.routeTable) {
+      const rule = RULES[ruleKey(route.method, route.url)];
+      if (!rule) continue;
+      const callers: Caller[] = rule.owned
+        ? ['none', 'admin', 'operator', 'author (own)', "author (other's)"]
+        : ['none', 'admin', 'operator', 'author (own)'];
+      for (const caller of callers) {
+        // The owner's model for the owner and for staff; the other author's model for "other's".
+        const model = caller === "author (other's)" ? fixture.otherModel : fixture.ownModel;
+        const key = caller === "author (other's)" ? keys['author (own)'] : caller === 'none' ? undefined : keys[caller];
+        const { url, payload, headers } = rule.request(fixture, model);
+        const res = await t.app.inject({
+          method: route.method as 'GET',
+          url,
+          headers: { ...(key ? bearer(key) : {}), ...headers },
+          ...(payload === undefined ? {} : { payload }),
+        });
+        checked++;
+        const want = expected(rule, caller);
+        const problem = verdict(res, route.method, want, rule, caller);
+        if (problem) failures.push(`${route.method} ${url} as ${caller}: ${problem}`);
+      }
+    }
+    expect(checked).toBeGreaterThan(150);
+    expect(failures).toEqual([]);
+  });
+});
+
+function normalise(access: Access): string | string[] {
+  return access === 'public' ? access : [...access].sort();
+}
+
+function verdict(res: LightMyRequestResponse, method: string, want: 'allowed' | 401 | 403, rule: Rule, caller: Caller): string | null {
+  const status = res.statusCode;
+  if (status >= 500) return `got ${status} ${res.body.slice(0, 200)}`;
+  if (want === 'allowed') {
+    if (status === 401 || status === 403) return `expected to pass the gate, got ${status} ${res.body.slice(0, 200)}`;
+    // The owner must really be served, not merely not refused.
+    if (rule.owned && caller === 'author (own)' && (status < 200 || status >= 300)) return `owner expected 2xx, got ${status} ${res.body.slice(0, 200)}`;
+    return null;
+  }
+  if (status !== want) return `expected ${want}, got ${status} ${res.body.slice(0, 200)}`;
+  if (method !== 'HEAD') {
+    if (!String(res.headers['content-type']).startsWith('application/problem+json')) return `expected problem+json, got ${res.headers['content-type']}`;
+    const body = res.json() as { status?: number; type?: string; detail?: string };
+    if (body.status !== want || !body.type || !body.detail) return `malformed problem ${res.body}`;
+  }
+  return null;
+}

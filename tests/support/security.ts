@@ -1,0 +1,45 @@
+import type pg from 'pg';
+
+/** Row count of every table in the public schema: a change anywhere shows up as a difference. */
+export async function tableCounts(pool: pg.Pool): Promise<Record<string, number>> {
+  const { rows } = await pool.query<{ table_name: string }>(
+    `select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' order by table_name`,
+  );
+  const counts: Record<string, number> = {};
+  for (const { table_name } of rows) {
+    const result = await pool.query<{ n: number }>(`select count(*)::int as n from "${table_name}"`);
+    counts[table_name] = result.rows[0].n;
+  }
+  return counts;
+}
+
+/** What an error body must never carry: stack frames, SQL, Postgres phrasing, source paths. */
+const LEAKS: { name: string; pattern: RegExp }[] = [
+  { name: 'stack frame', pattern: /\bat [\w$.<>]+ \(|\bat (async )?[\w$./<>-]+:\d+:\d+|\n\s+at / },
+  { name: 'SQL select', pattern: /\bselect\b[\s\S]{0,200}\bfrom\b/i },
+  { name: 'SQL insert', pattern: /\binsert\s+into\b/i },
+  { name: 'SQL update', pattern: /\bupdate\s+"?\w+"?\s+set\b/i },
+  { name: 'SQL delete', pattern: /\bdelete\s+from\b/i },
+  { name: 'SQL fragment', pattern: /\b(from|join)\s+"?(accounts|api_keys|eras|universe_rows|models|stake_events|submissions|policies|meta_model_runs|run_inputs|targets|scores|audit_log)\b/i },
+  {
+    name: 'Postgres error',
+    pattern: /violates (unique|foreign key|check|not-null|exclusion) constraint|duplicate key value|syntax error at or near|invalid input syntax for|(relation|column) \\?"[^"\\]*\\?" (of relation|does not exist)|SQLSTATE|\bpg_\w+/i,
+  },
+  { name: 'source path', pattern: /\/(src|node_modules|work|home|tmp)\/|\.(ts|js|mjs|cjs):\d+|file:\/\//i },
+  { name: 'error class', pattern: /\b(TypeError|RangeError|ReferenceError|DatabaseError|DrizzleQueryError)\b/ },
+];
+
+/**
+ * The leaks found in a response body, after removing what the client itself sent (an id such
+ * as `'; drop table models; --` may fairly be quoted back in a message naming it).
+ */
+export function leaksIn(body: string, echoed: readonly string[] = []): string[] {
+  let text = body;
+  const forms = echoed.flatMap((s) => [s, JSON.stringify(s).slice(1, -1), JSON.stringify(JSON.stringify(s).slice(1, -1)).slice(1, -1)]);
+  // Longest first, so a string is removed whole before any part of it; messages cut long input short with "…".
+  for (const form of [...new Set(forms)].filter((f) => f.length > 0).sort((a, b) => b.length - a.length)) {
+    text = text.split(form).join('');
+    for (let k = form.length - 1; k >= 8; k--) text = text.split(`${form.slice(0, k)}…`).join('');
+  }
+  return LEAKS.filter(({ pattern }) => pattern.test(text)).map(({ name }) => name);
+}
