@@ -26,3 +26,28 @@ export function connect(url: string, options: { max?: number } = {}): DatabaseHa
   pool.on('error', () => {});
   return { pool, db: drizzle(pool, { schema }) };
 }
+
+/** A transaction on a dedicated client, for work that streams (cursors, COPY) as well as queries. */
+export interface ClientTransaction {
+  client: pg.PoolClient;
+  tx: Database;
+}
+
+export async function inClientTransaction<T>(pool: pg.Pool, fn: (t: ClientTransaction) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('begin');
+    const result = await fn({ client, tx: drizzle(client, { schema }) });
+    await client.query('commit');
+    return result;
+  } catch (error) {
+    await client.query('rollback').catch((e: Error) => {
+      broken = e;
+    });
+    throw error;
+  } finally {
+    // A client whose rollback failed is broken: release destroys it instead of pooling it.
+    client.release(broken);
+  }
+}

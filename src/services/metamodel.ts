@@ -1,10 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { and, asc, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
-import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
-import type { Database, Executor } from '../db/client.js';
+import { inClientTransaction, type ClientTransaction, type Database, type Executor } from '../db/client.js';
 import { copyBinaryOut } from '../db/copy-binary.js';
-import * as schema from '../db/schema.js';
 import { eras, metaModelRuns, policies, runInputs } from '../db/schema.js';
 import { decodeFloat64, encodeFloat64 } from '../domain/packed.js';
 import { decodeRankCodes } from '../domain/prepared.js';
@@ -98,10 +96,7 @@ const CLOSE_LOCK = 0x53570001;
 const RUNS_LOCK = 0x53570002;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-interface Tx {
-  client: pg.PoolClient;
-  tx: Database;
-}
+type Tx = ClientTransaction;
 
 /** Re-scores the era's stored targets against its latest run, in the recompute's transaction (wired to scoring in app.ts). */
 export type RescoreEra = (t: Tx, era: EraRow) => Promise<string[]>;
@@ -109,24 +104,7 @@ export type RescoreEra = (t: Tx, era: EraRow) => Promise<string[]>;
 export function metaModelService(deps: { db: Database; pool: pg.Pool; audit: AuditService; eras: ErasService; rescoreEra: RescoreEra }) {
   const { db, pool, audit, eras: erasService, rescoreEra } = deps;
 
-  /** One transaction on a dedicated client, so the run can stream its inputs with a binary COPY. */
-  async function inTransaction<T>(fn: (t: Tx) => Promise<T>): Promise<T> {
-    const client = await pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('begin');
-      const result = await fn({ client, tx: drizzle(client, { schema }) });
-      await client.query('commit');
-      return result;
-    } catch (error) {
-      await client.query('rollback').catch((e: Error) => {
-        broken = e;
-      });
-      throw error;
-    } finally {
-      client.release(broken);
-    }
-  }
+  const inTransaction = <T>(fn: (t: Tx) => Promise<T>) => inClientTransaction(pool, fn);
 
   /** The policy version in force at least(closesAt, closedAt): the one place a run looks it up. */
   async function policyInForce(tx: Executor, era: EraRow): Promise<PolicyInForce | null> {

@@ -1,8 +1,6 @@
 import { and, asc, desc, eq, sql } from 'drizzle-orm';
-import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
-import type { Database, Executor } from '../db/client.js';
-import * as schema from '../db/schema.js';
+import { inClientTransaction, type ClientTransaction, type Database, type Executor } from '../db/client.js';
 import { eras, metaModelRuns, scores, submissions, targets } from '../db/schema.js';
 import { decodeFloat64, encodeFloat64 } from '../domain/packed.js';
 import { decodeRankCodes } from '../domain/prepared.js';
@@ -51,10 +49,7 @@ type EraRuns = {
   totalAtRisk: string;
 };
 
-interface Tx {
-  client: pg.PoolClient;
-  tx: Database;
-}
+type Tx = ClientTransaction;
 
 interface StreamedSubmission {
   id: string;
@@ -68,24 +63,7 @@ interface StreamedSubmission {
 export function scoringService(deps: { db: Database; pool: pg.Pool; audit: AuditService; eras: ErasService; models: ModelsService }) {
   const { db, pool, audit, eras: erasService, models } = deps;
 
-  /** A dedicated client, so scoring can stream submissions through a server-side cursor. */
-  async function inTransaction<T>(fn: (t: Tx) => Promise<T>): Promise<T> {
-    const client = await pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('begin');
-      const result = await fn({ client, tx: drizzle(client, { schema }) });
-      await client.query('commit');
-      return result;
-    } catch (error) {
-      await client.query('rollback').catch((e: Error) => {
-        broken = e;
-      });
-      throw error;
-    } finally {
-      client.release(broken);
-    }
-  }
+  const inTransaction = <T>(fn: (t: Tx) => Promise<T>) => inClientTransaction(pool, fn);
 
   /** The latest run (the one traded) and the closing run (whose inputs hold the at-risk stakes). */
   async function runsOf(executor: Executor, number: number): Promise<EraRuns | undefined> {
