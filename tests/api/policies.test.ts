@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { policyInForce } from '../../src/services/policies.js';
 import { ADMIN_KEY, bearer, createAccount, createTestApp, expectProblem, type TestApp } from '../support/app.js';
@@ -16,14 +15,11 @@ import {
   putUniverseRows,
   type UniverseJsonRow,
 } from '../support/policies.js';
+import { reference } from '../support/reference.js';
 
 type Key = string;
 
-const reference = (
-  JSON.parse(readFileSync(new URL('../../../shared/reference/numerai_reference.json', import.meta.url), 'utf8')) as {
-    era: { sectors: string[]; exclusion: { excluded: string[]; tradable: string[]; value: number[] } };
-  }
-).era;
+const refEra = reference.era;
 
 async function createPolicy(t: TestApp, key: Key, document: unknown) {
   return t.app.inject({ method: 'POST', url: '/v1/policies', headers: bearer(key), payload: document as object });
@@ -401,7 +397,7 @@ describe('runs under a policy', () => {
       headers: bearer(ADMIN_KEY),
       payload: { number, minCoverage: 0.9, opensAt: new Date(Date.now() - HOUR).toISOString(), closesAt: new Date(Date.now() + HOUR).toISOString() },
     });
-    await putUniverseRows(t.app, number, ref.ids.map((id, i) => ({ id, sector: reference.sectors[i], industry: null, country: null, tags: [], attributes: {} })));
+    await putUniverseRows(t.app, number, ref.ids.map((id, i) => ({ id, sector: refEra.sectors[i], industry: null, country: null, tags: [], attributes: {} })));
     for (const [name, predictions] of Object.entries(ref.predictions)) {
       const model = await createModel(t.app, authorKey, `e${number}_${name}`, String(ref.stakes[name]));
       const ids = Object.keys(predictions);
@@ -418,7 +414,7 @@ describe('runs under a policy', () => {
     });
     await activated(t, checker, policy.id);
     const ref = await referenceEraOpen(1);
-    const { exclusion } = reference;
+    const { exclusion } = refEra;
 
     const closed = await closeEra(t.app, 1);
     expect(closed.run).toMatchObject({ policy: { id: policy.id, name: 'reference-exclusion', version: 1 }, tradable: 10 });

@@ -1,22 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, bearer, createAccount, createTestApp, expectProblem, type TestApp } from '../support/app.js';
 import { createEra, createModel, predictionsCsv, rng, submitCsv } from '../support/fixtures.js';
 import { closeEra, setStake } from '../support/metamodel.js';
 import { numeraiCorr, tieKeptRank, unconstrainedMetaModel, type Series } from '../support/numerai-tools.js';
 import { putUniverseRows, type UniverseJsonRow } from '../support/policies.js';
+import { reference } from '../support/reference.js';
 
-interface Reference {
-  era: {
-    ids: string[];
-    sectors: string[];
-    predictions: Record<string, Record<string, number>>;
-    stakes: Record<string, number>;
-    unconstrained: number[];
-    stakeStats: { models: number; gini: number; nakamoto50: number; effectiveModels: number; top10Share: number };
-  };
-}
-const ref = (JSON.parse(readFileSync(new URL('../../../shared/reference/numerai_reference.json', import.meta.url), 'utf8')) as Reference).era;
+const ref = reference.era;
 
 interface Report {
   era: number;

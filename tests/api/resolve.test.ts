@@ -1,18 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, bearer, createAccount, createTestApp, expectProblem, type TestApp } from '../support/app.js';
 import { createEra, createModel, putUniverse, submitCsv } from '../support/fixtures.js';
+import { reference } from '../support/reference.js';
 
-interface Reference {
-  era: {
-    ids: string[];
-    predictions: Record<string, Record<string, number>>;
-    stakes: Record<string, number>;
-    target: number[];
-    payout: { payouts: Record<string, number> };
-  };
-}
-const ref = (JSON.parse(readFileSync(new URL('../../../shared/reference/numerai_reference.json', import.meta.url), 'utf8')) as Reference).era;
+const ref = reference.era;
 const REF_MODELS = ['alpha', 'beta', 'gamma', 'delta'] as const;
 
 interface StakeEvent {

@@ -1,34 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, bearer, createAccount, createTestApp, expectProblem, type TestApp } from '../support/app.js';
 import { createEra, createModel, liveIds, putUniverse, rng, submitCsv } from '../support/fixtures.js';
 import { correlationContribution, numeraiCorr, payout, unconstrainedMetaModel, type PayoutParams, type Series } from '../support/numerai-tools.js';
+import type { EraScore as ServedScore } from '../../src/services/scoring.js';
+import { reference } from '../support/reference.js';
 
-interface Reference {
-  era: {
-    ids: string[];
-    predictions: Record<string, Record<string, number>>;
-    stakes: Record<string, number>;
-    target: number[];
-    corr: Record<string, number>;
-    mmc: Record<string, number>;
-    payout: { params: PayoutParams; totalAtRisk: number; payouts: Record<string, number> };
-    exclusion: { excluded: string[]; tradable: string[]; value: number[]; mmc: Record<string, number> };
-  };
-}
-const ref = (JSON.parse(readFileSync(new URL('../../../shared/reference/numerai_reference.json', import.meta.url), 'utf8')) as Reference).era;
+const ref = reference.era;
 const REF_MODELS = ['alpha', 'beta', 'gamma', 'delta'] as const;
-
-interface ServedScore {
-  modelId: string;
-  submissionId: string;
-  late: boolean;
-  status: string;
-  corr: number | null;
-  mmc: number | null;
-  stake: string | null;
-  payout: string | null;
-}
 
 let t: TestApp;
 let operatorKey: string;

@@ -1,19 +1,10 @@
-import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { ADMIN_KEY, bearer } from './app.js';
+import { reference, type ReferenceEra } from './reference.js';
 
-export interface ReferenceEra {
-  ids: string[];
-  predictions: Record<string, Record<string, number>>;
-  stakes: Record<string, number>;
-  unconstrained: number[];
-  value: number[];
-}
+export { type ReferenceEra } from './reference.js';
 
-export function referenceEra(): ReferenceEra {
-  const url = new URL('../../../shared/reference/numerai_reference.json', import.meta.url);
-  return (JSON.parse(readFileSync(url, 'utf8')) as { era: ReferenceEra }).era;
-}
+export const referenceEra = (): ReferenceEra => reference.era;
 
 export interface RunBody {
   id: string;

@@ -1,18 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { gaussianize, inverseNormalCdf, power15, signedPow15 } from '../../src/domain/gaussian.js';
+import { reference } from '../support/reference.js';
 
 interface Primitive {
   input: number[];
   output: number[];
 }
-
-interface Reference {
-  tolerance: number;
-  primitives: { gaussianOfRanks: Primitive; power15: Primitive };
-}
-
-const reference = JSON.parse(readFileSync(new URL('../../../shared/reference/numerai_reference.json', import.meta.url), 'utf8')) as Reference;
 
 function expectAllClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance = reference.tolerance): void {
   expect(actual.length).toBe(expected.length);

@@ -1,38 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { indexLiveIds } from '../../src/ingest/aligned.js';
 import type { IngestBody } from '../../src/ingest/id-value.js';
-import { type BodyProblem, type BodyProblemCode, InvalidBodyError } from '../../src/ingest/problems.js';
 import { PREDICTION_TOLERANCE, type SubmissionOptions, parseSubmission } from '../../src/ingest/submission.js';
+import { csv, json, problemOf, rejection } from '../support/body-problems.js';
 
 const ids = ['id_a', 'id_b', 'id_c', 'id_d', 'id_e', 'id_f'];
 const universe = indexLiveIds(ids);
 const values = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6];
 
-const csv = (text: string): IngestBody => ({ kind: 'csv', text });
-const json = (value: unknown): IngestBody => ({ kind: 'json', value });
 const csvOf = (rows: readonly (readonly [string, string])[], header = 'id,prediction') =>
   csv([header, ...rows.map(([id, value]) => `${id},${value}`)].join('\n') + '\n');
 const validRows = (): [string, string][] => ids.map((id, i) => [id, String(values[i])]);
 
 function submit(body: IngestBody, opts: Partial<SubmissionOptions> = {}) {
   return parseSubmission(body, universe, { era: 812, ...opts });
-}
-
-function rejection(run: () => unknown): BodyProblem[] {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof InvalidBodyError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected the body to be rejected');
-}
-
-function problemOf(run: () => unknown, code: BodyProblemCode): BodyProblem {
-  const problems = rejection(run);
-  const found = problems.find((problem) => problem.code === code);
-  if (found === undefined) throw new Error(`no ${code} among ${JSON.stringify(problems)}`);
-  return found;
 }
 
 describe('parseSubmission accepts', () => {

@@ -1,29 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { indexLiveIds } from '../../src/ingest/aligned.js';
-import type { IngestBody } from '../../src/ingest/id-value.js';
-import { type BodyProblem, type BodyProblemCode, InvalidBodyError } from '../../src/ingest/problems.js';
 import { parseTarget } from '../../src/ingest/target.js';
+import { csv, json, problemOf, rejection } from '../support/body-problems.js';
 
 const universe = indexLiveIds(['n1', 'n2', 'n3', 'n4']);
-const csv = (text: string): IngestBody => ({ kind: 'csv', text });
-const json = (value: unknown): IngestBody => ({ kind: 'json', value });
-
-function rejection(run: () => unknown): BodyProblem[] {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof InvalidBodyError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected the body to be rejected');
-}
-
-function problemOf(run: () => unknown, code: BodyProblemCode): BodyProblem {
-  const problems = rejection(run);
-  const found = problems.find((problem) => problem.code === code);
-  if (found === undefined) throw new Error(`no ${code} among ${JSON.stringify(problems)}`);
-  return found;
-}
 
 describe('parseTarget', () => {
   it('aligns CSV targets to the universe, NaN where an id has none', () => {

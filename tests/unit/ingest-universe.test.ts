@@ -1,28 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { IngestBody } from '../../src/ingest/id-value.js';
-import { type BodyProblem, type BodyProblemCode, InvalidBodyError } from '../../src/ingest/problems.js';
 import { parseUniverse } from '../../src/ingest/universe.js';
+import { csv, json, problemOf, rejection } from '../support/body-problems.js';
 
-const csv = (text: string): IngestBody => ({ kind: 'csv', text });
-const json = (value: unknown): IngestBody => ({ kind: 'json', value });
 const HEADER = 'id,sector,industry,country,tags';
-
-function rejection(run: () => unknown): BodyProblem[] {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof InvalidBodyError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected the body to be rejected');
-}
-
-function problemOf(run: () => unknown, code: BodyProblemCode): BodyProblem {
-  const problems = rejection(run);
-  const found = problems.find((problem) => problem.code === code);
-  if (found === undefined) throw new Error(`no ${code} among ${JSON.stringify(problems)}`);
-  return found;
-}
 
 describe('parseUniverse from CSV', () => {
   it('reads the fixed columns, ;-separated tags and typed attributes', () => {

@@ -1,22 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { StakeWeightedMean, stakeWeightedMean } from '../../src/domain/metamodel.js';
 import { decodeRankCodes, encodeRankCodes, preparedVector, rankCodes } from '../../src/domain/prepared.js';
 import { tieKeptRank } from '../../src/domain/rank.js';
+import { reference } from '../support/reference.js';
 
-interface Reference {
-  tolerance: number;
-  era: {
-    ids: string[];
-    predictions: Record<string, Record<string, number>>;
-    stakes: Record<string, number>;
-    prepared: Record<string, number[]>;
-    unconstrained: number[];
-    value: number[];
-  };
-}
-
-const reference = JSON.parse(readFileSync(new URL('../../../shared/reference/numerai_reference.json', import.meta.url), 'utf8')) as Reference;
 const { era } = reference;
 const models = Object.keys(era.predictions);
 const n = era.ids.length;

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { inverseNormalCdf } from '../../src/domain/gaussian.js';
@@ -15,17 +14,8 @@ import {
   regaussianizeOver,
   rerankMap,
 } from '../../src/domain/prepared.js';
+import { reference } from '../support/reference.js';
 
-interface Reference {
-  tolerance: number;
-  era: {
-    ids: string[];
-    predictions: Record<string, Record<string, number>>;
-    prepared: Record<string, number[]>;
-  };
-}
-
-const reference = JSON.parse(readFileSync(new URL('../../../shared/reference/numerai_reference.json', import.meta.url), 'utf8')) as Reference;
 const { era } = reference;
 const models = Object.keys(era.predictions);
 

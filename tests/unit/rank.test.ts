@@ -1,15 +1,7 @@
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ascendingOrder, doubledAverageRanks, tieKeptRank } from '../../src/domain/rank.js';
-
-interface Reference {
-  tolerance: number;
-  primitives: { tieKeptRank: { input: number[]; output: number[] } };
-  era: { unconstrained: number[]; value: number[] };
-}
-
-const reference = JSON.parse(readFileSync(new URL('../../../shared/reference/numerai_reference.json', import.meta.url), 'utf8')) as Reference;
+import { reference } from '../support/reference.js';
 
 function expectAllClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance = reference.tolerance): void {
   expect(actual.length).toBe(expected.length);

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { StakeWeightedMean } from '../../src/domain/metamodel.js';
 import { decodeRankCodes, encodeRankCodes, rankCodes } from '../../src/domain/prepared.js';
@@ -13,19 +12,8 @@ import {
   type StakeDecile,
 } from '../../src/domain/report.js';
 import { sectorTilt } from '../../src/domain/stats.js';
+import { reference } from '../support/reference.js';
 
-interface Reference {
-  tolerance: number;
-  era: {
-    ids: string[];
-    sectors: string[];
-    predictions: Record<string, Record<string, number>>;
-    stakes: Record<string, number>;
-    unconstrained: number[];
-  };
-}
-
-const reference = JSON.parse(readFileSync(new URL('../../../shared/reference/numerai_reference.json', import.meta.url), 'utf8')) as Reference;
 const { era } = reference;
 const models = Object.keys(era.predictions);
 

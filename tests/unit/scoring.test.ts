@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { rankCodes } from '../../src/domain/prepared.js';
@@ -17,27 +16,8 @@ import {
   TargetScorer,
   type Score,
 } from '../../src/domain/scoring.js';
+import { reference } from '../support/reference.js';
 
-interface Reference {
-  tolerance: number;
-  era: {
-    ids: string[];
-    predictions: Record<string, Record<string, number>>;
-    stakes: Record<string, number>;
-    target: number[];
-    unconstrained: number[];
-    corr: Record<string, number>;
-    mmc: Record<string, number>;
-    payout: {
-      params: { corrMultiplier: number; mmcMultiplier: number; clip: number; stakeThreshold: number };
-      totalAtRisk: number;
-      payouts: Record<string, number>;
-    };
-    exclusion: { tradable: string[]; value: number[]; mmc: Record<string, number> };
-  };
-}
-
-const reference = JSON.parse(readFileSync(new URL('../../../shared/reference/numerai_reference.json', import.meta.url), 'utf8')) as Reference;
 const { era, tolerance } = { era: reference.era, tolerance: reference.tolerance };
 const models = Object.keys(era.predictions);
 const target = Float64Array.from(era.target);

@@ -1,19 +1,8 @@
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { OTHER_GROUP, pearson, sectorTilt, spearman, stakeConcentration } from '../../src/domain/stats.js';
+import { reference } from '../support/reference.js';
 
-interface Reference {
-  tolerance: number;
-  era: {
-    stakes: Record<string, number>;
-    sectors: string[];
-    unconstrained: number[];
-    stakeStats: { models: number; gini: number; nakamoto50: number; effectiveModels: number; top10Share: number };
-  };
-}
-
-const reference = JSON.parse(readFileSync(new URL('../../../shared/reference/numerai_reference.json', import.meta.url), 'utf8')) as Reference;
 const { era } = reference;
 const tolerance = reference.tolerance;
 
