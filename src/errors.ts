@@ -28,8 +28,5 @@ export const unauthorized = (detail: string) => new AppError(401, 'unauthorized'
 export const forbidden = (detail: string) => new AppError(403, 'forbidden', 'Forbidden', detail);
 export const notFound = (detail: string) => new AppError(404, 'not-found', 'Not Found', detail);
 export const conflict = (detail: string) => new AppError(409, 'conflict', 'Conflict', detail);
-export const payloadTooLarge = (detail: string) => new AppError(413, 'payload-too-large', 'Payload Too Large', detail);
-export const unsupportedMediaType = (detail: string) =>
-  new AppError(415, 'unsupported-media-type', 'Unsupported Media Type', detail);
 export const serviceUnavailable = (detail: string) =>
   new AppError(503, 'service-unavailable', 'Service Unavailable', detail);

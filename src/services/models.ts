@@ -36,7 +36,7 @@ export function modelsService(db: Database, audit: AuditService) {
     if (who.role === 'author' && model.accountId !== who.accountId) throw forbidden(`model ${model.id} belongs to another account`);
   }
 
-  function assertOwner(model: ModelRow, who: Principal) {
+  function assertOwner(model: Pick<ModelRow, 'id' | 'accountId'>, who: Principal) {
     if (model.accountId !== who.accountId) throw forbidden(`only the owner of model ${model.id} may do this`);
   }
 
@@ -58,14 +58,15 @@ export function modelsService(db: Database, audit: AuditService) {
     get,
     assertCanRead,
 
-    /** The owning account of a model (404 when there is none); cached for the ingest path. */
-    async owner(modelId: string): Promise<string> {
-      const cached = owners.get(modelId);
-      if (cached) return cached;
-      const model = await get(modelId);
-      if (owners.size >= OWNER_CACHE_SIZE) owners.delete(owners.keys().next().value!);
-      owners.set(modelId, model.accountId);
-      return model.accountId;
+    /** 404 without the model, 403 unless the caller owns it; the owner is cached for the ingest path. */
+    async assertOwns(who: Principal, modelId: string): Promise<void> {
+      let accountId = owners.get(modelId);
+      if (!accountId) {
+        accountId = (await get(modelId)).accountId;
+        if (owners.size >= OWNER_CACHE_SIZE) owners.delete(owners.keys().next().value!);
+        owners.set(modelId, accountId);
+      }
+      assertOwner({ id: modelId, accountId }, who);
     },
     assertOwner,
 

@@ -52,4 +52,3 @@ export function eraScheduler(metaModel: MetaModelService, options: { intervalMs:
   };
 }
 
-export type EraScheduler = ReturnType<typeof eraScheduler>;

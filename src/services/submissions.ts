@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { Database } from '../db/client.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { submissions } from '../db/schema.js';
-import { conflict, forbidden } from '../errors.js';
+import { conflict } from '../errors.js';
 import type { IngestBody } from '../ingest/id-value.js';
 import { prepareSubmission } from '../ingest/prepare.js';
 import type { Principal } from './accounts.js';
@@ -47,7 +47,7 @@ export function submissionsService(db: Database, pool: pg.Pool, eras: ErasServic
      * `created` is false when the same content was already the model's current submission.
      */
     async submit(who: Principal, modelId: string, eraNumber: number | undefined, body: IngestBody) {
-      if ((await models.owner(modelId)) !== who.accountId) throw forbidden(`only the owner of model ${modelId} may do this`);
+      await models.assertOwns(who, modelId);
       for (let attempt = 1; ; attempt++) {
         const era = eraNumber === undefined ? await eras.current() : await eras.forIngest(eraNumber, attempt > 1);
         if (new Date() < era.opensAt) throw conflict(`era ${era.number} opens at ${era.opensAt.toISOString()}; it is not open yet`);
