@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ascendingOrder, doubledAverageRanks, tieKeptRank } from '../../src/domain/rank.js';
+import { ascendingOrder, distributionOrder, doubledAverageRanks, radixOrder, tieKeptRank } from '../../src/domain/rank.js';
 import { reference } from '../support/reference.js';
 
 function expectAllClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance = reference.tolerance): void {
@@ -65,6 +65,42 @@ describe('ascendingOrder', () => {
   it('handles no value and one value', () => {
     expect(Array.from(ascendingOrder([NaN]))).toEqual([]);
     expect(Array.from(ascendingOrder([NaN, 7]))).toEqual([1]);
+  });
+
+  /** Sorted values of the order, and whether it lists every non-NaN index once. */
+  function orderedValues(values: number[], order: Uint32Array): number[] {
+    const present = values.flatMap((v, i) => (Number.isNaN(v) ? [] : [i]));
+    expect([...order].sort((a, b) => a - b)).toEqual(present);
+    return Array.from(order, (i) => values[i]);
+  }
+  const ascending = (xs: number[]) => xs.every((x, i) => i === 0 || xs[i - 1] <= x);
+
+  it('sorts spread-out values by distribution and clustered ones by radix, both in numeric order', () => {
+    const spread = fc.array(fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom(0, 0.25, 0.5, 1), fc.constant(NaN)), {
+      minLength: 2,
+      maxLength: 400,
+    });
+    fc.assert(
+      fc.property(spread, (values) => {
+        const order = ascendingOrder(values);
+        expect(ascending(orderedValues(values, order))).toBe(true);
+        const radix = radixOrder(values, order);
+        expect(Array.from(radix, (i) => values[i])).toEqual(Array.from(order, (i) => values[i]));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('uses the distribution sort on uniform values and gives way to the radix sort on clustered ones', () => {
+    const uniform = Array.from({ length: 5000 }, (_, i) => ((i * 7919) % 5000) / 4999);
+    const indices = Uint32Array.from(uniform.keys());
+    const byDistribution = distributionOrder(uniform, indices, 0, 1);
+    expect(byDistribution).toBeDefined();
+    expect(ascending(orderedValues(uniform, byDistribution!))).toBe(true);
+    // 4,999 distinct values within 1e-9 of each other and one far away: all but one share a bucket.
+    const clustered = Array.from({ length: 5000 }, (_, i) => (i === 0 ? 1 : 0.5 + ((i * 7919) % 4999) * 1e-13));
+    expect(distributionOrder(clustered, Uint32Array.from(clustered.keys()), 0.5, 1)).toBeUndefined();
+    expect(ascending(orderedValues(clustered, ascendingOrder(clustered)))).toBe(true);
   });
 });
 
