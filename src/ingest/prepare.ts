@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { encodeFloat64 } from '../domain/packed.js';
 import { encodeRankCodes, rankCodes } from '../domain/prepared.js';
 import type { LiveUniverse } from './aligned.js';
@@ -23,7 +22,7 @@ export function prepareSubmission(body: IngestBody, universe: LiveUniverse, opts
   return {
     rows: parsed.rows,
     covered,
-    sha256: createHash('sha256').update(parsed.canonical).digest('hex'),
+    sha256: parsed.sha256,
     raw: encodeFloat64(parsed.aligned),
     ranks: encodeRankCodes(codes),
   };

@@ -1,3 +1,4 @@
+import { type Hash, createHash } from 'node:crypto';
 import { type LiveUniverse, ROWS_LOCATOR, UniverseAligner, alignerMessages, describeJson } from './aligned.js';
 import {
   type IdValueLayout,
@@ -22,12 +23,8 @@ export interface ParsedSubmission {
   /** One value per universe id, in universe order; NaN where the submission has none. */
   aligned: Float64Array;
   rows: number;
-  /**
-   * What the submission's sha256 is taken over: the ids in code-unit order and the exact
-   * float64 of each, so the same content hashes the same whatever its format (CSV or JSON),
-   * row order or number spelling (`0.5`, `5e-1`).
-   */
-  canonical: string;
+  /** Hex sha256 of the canonical form (canonicalSubmission). */
+  sha256: string;
 }
 
 /**
@@ -63,7 +60,7 @@ export function parseSubmission(body: IngestBody, universe: LiveUniverse, opts: 
   problems.throwIfAny({ ...alignerMessages(SUBMISSION.rule, opts.era), ...structureMessages(SUBMISSION) });
   // Every rule passed, so the aligner exists.
   const { aligned, rows } = aligner as UniverseAligner;
-  return { aligned, rows, canonical: canonicalSubmission(universe, aligned) };
+  return { aligned, rows, sha256: submissionDigest(universe, aligned) };
 }
 
 function alignSubmissionJson(value: unknown, universe: LiveUniverse, problems: ProblemCollector): UniverseAligner | undefined {
@@ -145,14 +142,24 @@ function checkCoverage(aligner: UniverseAligner, universe: LiveUniverse, minCove
   });
 }
 
-const idOrders = new WeakMap<readonly string[], { slots: Uint32Array; lines: string }>();
+interface IdOrder {
+  /** universe slots in id order */
+  slots: Uint32Array;
+  /** every id in that order, one per line */
+  lines: string;
+  /** sha256 state after the canonical form's id part for a submission covering every id */
+  fullPrefix: Hash;
+}
 
-/** The universe's slots in id order and its ids as lines, computed once per `ids` array. */
-function idOrder(ids: readonly string[]): { slots: Uint32Array; lines: string } {
+const idOrders = new WeakMap<readonly string[], IdOrder>();
+
+/** The universe's slots in id order, its ids as lines and their hash, computed once per `ids` array. */
+function idOrder(ids: readonly string[]): IdOrder {
   let order = idOrders.get(ids);
   if (order === undefined) {
     const slots = Uint32Array.from(ids.keys()).sort((a, b) => (ids[a] < ids[b] ? -1 : ids[a] > ids[b] ? 1 : 0));
-    order = { slots, lines: idLines(ids, slots) };
+    const lines = idLines(ids, slots);
+    order = { slots, lines, fullPrefix: createHash('sha256').update(`${lines}\n`, 'latin1') };
     idOrders.set(ids, order);
   }
   return order;
@@ -164,21 +171,38 @@ function idLines(ids: readonly string[], slots: Iterable<number>): string {
   return lines;
 }
 
-/**
- * The submitted ids in code-unit order, one per line, a blank line, then the base64 of
- * their float64 values in that order. Exact bits rather than decimal text because formatting
- * 6,000 doubles would cost more than the rest of the parse.
- */
-function canonicalSubmission(universe: LiveUniverse, aligned: Float64Array): string {
-  const { slots, lines } = idOrder(universe.ids);
+/** The submitted values in id order, as base64 of their float64 bits, and how many there are. */
+function valuesInIdOrder(slots: Uint32Array, aligned: Float64Array): { base64: string; count: number } {
   const values = new Float64Array(slots.length);
   let count = 0;
   for (const slot of slots) {
     const value = aligned[slot];
     if (!Number.isNaN(value)) values[count++] = value;
   }
-  const present = count === slots.length ? lines : idLines(universe.ids, presentSlots(slots, aligned));
-  return `${present}\n${Buffer.from(values.buffer, 0, count * 8).toString('base64')}`;
+  return { base64: Buffer.from(values.buffer, 0, count * 8).toString('base64'), count };
+}
+
+/**
+ * What a submission's sha256 is taken over: the submitted ids in code-unit order, one per
+ * line, a blank line, then the base64 of their float64 values in that order. The same content
+ * hashes the same whatever its format (CSV or JSON), row order or number spelling (`0.5`,
+ * `5e-1`). Exact bits rather than decimal text because formatting 6,000 doubles would cost
+ * more than the rest of the parse.
+ */
+export function canonicalSubmission(universe: LiveUniverse, aligned: Float64Array): string {
+  const { slots } = idOrder(universe.ids);
+  return `${idLines(universe.ids, presentSlots(slots, aligned))}\n${valuesInIdOrder(slots, aligned).base64}`;
+}
+
+/**
+ * sha256 of canonicalSubmission without building it: the id part of a full submission is the
+ * same for every submission to the era, so its hash state is kept and copied.
+ */
+function submissionDigest(universe: LiveUniverse, aligned: Float64Array): string {
+  const { slots, fullPrefix } = idOrder(universe.ids);
+  const { base64, count } = valuesInIdOrder(slots, aligned);
+  const hash = count === slots.length ? fullPrefix.copy() : createHash('sha256').update(`${idLines(universe.ids, presentSlots(slots, aligned))}\n`, 'latin1');
+  return hash.update(base64, 'latin1').digest('hex');
 }
 
 function presentSlots(slots: Uint32Array, aligned: Float64Array): number[] {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { indexLiveIds } from '../../src/ingest/aligned.js';
 import type { IngestBody } from '../../src/ingest/id-value.js';
-import { PREDICTION_TOLERANCE, type SubmissionOptions, parseSubmission } from '../../src/ingest/submission.js';
+import { createHash } from 'node:crypto';
+import { PREDICTION_TOLERANCE, type SubmissionOptions, canonicalSubmission, parseSubmission } from '../../src/ingest/submission.js';
 import { csv, json, problemOf, rejection } from '../support/body-problems.js';
 
 const ids = ['id_a', 'id_b', 'id_c', 'id_d', 'id_e', 'id_f'];
@@ -56,7 +57,18 @@ describe('parseSubmission accepts', () => {
 });
 
 describe('the canonical form', () => {
-  const canonicalOf = (body: IngestBody, opts: Partial<SubmissionOptions> = {}) => submit(body, opts).canonical;
+  const canonicalOf = (body: IngestBody, opts: Partial<SubmissionOptions> = {}) => canonicalSubmission(universe, submit(body, opts).aligned);
+  const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+  it('is what the sha256 is taken over, for full and partial submissions', () => {
+    const full = submit(csvOf(validRows()));
+    expect(full.sha256).toBe(sha256(canonicalOf(csvOf(validRows()))));
+    const partial = submit(csvOf(validRows().slice(2)), { minCoverage: 0.5 });
+    expect(partial.sha256).toBe(sha256(canonicalOf(csvOf(validRows().slice(2)), { minCoverage: 0.5 })));
+    expect(partial.sha256).not.toBe(full.sha256);
+    // The digest of a full submission starts from a kept hash state: a second one must not reuse a spent state.
+    expect(submit(json({ ids, predictions: values })).sha256).toBe(full.sha256);
+  });
 
   it('is the same for CSV and both JSON shapes of the same content, in any order and spelling', () => {
     const fromCsv = canonicalOf(csvOf(validRows()));
@@ -68,7 +80,7 @@ describe('the canonical form', () => {
 
   it('lists the ids in code-unit order, then the exact float64 values', () => {
     const mixed = indexLiveIds(['b', 'a', 'C']);
-    const { canonical } = parseSubmission(json({ ids: ['b', 'a', 'C'], predictions: [0.5, 0.25, 1] }), mixed, { era: 1 });
+    const canonical = canonicalSubmission(mixed, parseSubmission(json({ ids: ['b', 'a', 'C'], predictions: [0.5, 0.25, 1] }), mixed, { era: 1 }).aligned);
     const [idPart, valuePart] = canonical.split('\n\n');
     expect(idPart).toBe('C\na\nb');
     expect(Array.from(new Float64Array(Uint8Array.from(Buffer.from(valuePart, "base64")).buffer))).toEqual([1, 0.25, 0.5]);
