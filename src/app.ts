@@ -96,7 +96,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await v1.register(accountRoutes, { accounts });
     await v1.register(eraRoutes, { eras });
     await v1.register(modelRoutes, { models });
-    await v1.register(submissionRoutes, { submissions, models });
+    await v1.register(submissionRoutes, { submissions, models, accounts });
     await v1.register(metaModelRoutes, { metaModel });
     await v1.register(targetRoutes, { scoring });
     await v1.register(scoreRoutes, { scoring });

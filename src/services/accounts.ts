@@ -9,7 +9,7 @@ import type { AuditService } from './audit.js';
 export type Role = 'admin' | 'operator' | 'author';
 export const ROLES: readonly Role[] = ['admin', 'operator', 'author'];
 
-/** Who is calling: resolved from the bearer key on every request (revocation is immediate). */
+/** Who is calling: resolved from the bearer key on every request (revocation is immediate; see authenticateRemembered). */
 export interface Principal {
   accountId: string;
   name: string;
@@ -19,6 +19,9 @@ export interface Principal {
 
 const KEY_PREFIX = 'sw_';
 
+/** What a request with an unknown or revoked key is told. */
+export const REVOKED = 'The API key is unknown or has been revoked';
+
 export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
 }
@@ -27,7 +30,19 @@ function newSecret(): string {
   return KEY_PREFIX + randomBytes(32).toString('base64url');
 }
 
+/** How many live keys a process remembers for the submission route (the oldest goes first). */
+const REMEMBERED_KEYS = 10_000;
+
 export function accountsService(db: Database, pool: pg.Pool, audit: AuditService) {
+  // Live keys seen by this process, by secret hash (accounts and their roles never change).
+  // Only routes whose write re-checks the key use it (see authenticateRemembered).
+  const remembered = new Map<string, Principal>();
+
+  /** Drops a key from this process's memory of live keys. */
+  function forget(keyId: string): void {
+    for (const [secretHash, principal] of remembered) if (principal.keyId === keyId) remembered.delete(secretHash);
+  }
+
   async function insertKey(tx: Pick<Database, 'insert'>, accountId: string, secret: string) {
     const [key] = await tx
       .insert(apiKeys)
@@ -36,17 +51,48 @@ export function accountsService(db: Database, pool: pg.Pool, audit: AuditService
     return key;
   }
 
+  async function lookUp(secretHash: string): Promise<Principal | null> {
+    const { rows } = await pool.query<Principal>({
+      name: 'authenticate',
+      text: `select a.id as "accountId", a.name, a.role, k.id as "keyId"
+             from api_keys k join accounts a on a.id = k.account_id
+             where k.secret_hash = $1 and k.revoked_at is null`,
+      values: [secretHash],
+    });
+    return rows[0] ?? null;
+  }
+
   return {
     /** On every request: a named prepared statement, planned once per connection. */
-    async authenticate(secret: string): Promise<Principal | null> {
-      const { rows } = await pool.query<Principal>({
-        name: 'authenticate',
-        text: `select a.id as "accountId", a.name, a.role, k.id as "keyId"
-               from api_keys k join accounts a on a.id = k.account_id
-               where k.secret_hash = $1 and k.revoked_at is null`,
-        values: [hashSecret(secret)],
+    authenticate: (secret: string) => lookUp(hashSecret(secret)),
+
+    /**
+     * A key this process has seen live, without a round trip; unknown keys are looked up.
+     * Whatever the caller does with the principal must itself check that the key is still
+     * live (store_submission does, in the same statement as the write; isLive otherwise),
+     * so a key revoked on another replica stops working at once.
+     */
+    async authenticateRemembered(secret: string): Promise<Principal | null> {
+      const secretHash = hashSecret(secret);
+      const known = remembered.get(secretHash);
+      if (known) return known;
+      const principal = await lookUp(secretHash);
+      if (principal) {
+        if (remembered.size >= REMEMBERED_KEYS) remembered.delete(remembered.keys().next().value as string);
+        remembered.set(secretHash, principal);
+      }
+      return principal;
+    },
+
+    /** Whether the key is still live; forgets a remembered key that is not. */
+    async isLive(who: Principal): Promise<boolean> {
+      const { rows } = await pool.query({
+        name: 'key-is-live',
+        text: 'select 1 from api_keys where id = $1 and revoked_at is null',
+        values: [who.keyId],
       });
-      return rows[0] ?? null;
+      if (rows.length === 0) forget(who.keyId);
+      return rows.length > 0;
     },
 
     async createAccount(actorId: string | null, input: { name: string; role: Role }) {
@@ -86,6 +132,7 @@ export function accountsService(db: Database, pool: pg.Pool, audit: AuditService
           .where(eq(apiKeys.id, keyId))
           .returning({ id: apiKeys.id, revokedAt: apiKeys.revokedAt });
         await audit.record(tx, { actorId, action: 'key.revoke', subject: `account:${key.accountId}`, details: { keyId } });
+        forget(keyId);
         return revoked;
       });
     },

@@ -3,10 +3,10 @@ import type pg from 'pg';
 import type { Database } from '../db/client.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { submissions } from '../db/schema.js';
-import { conflict } from '../errors.js';
+import { conflict, unauthorized } from '../errors.js';
 import type { IngestBody } from '../ingest/id-value.js';
 import { prepareSubmission } from '../ingest/prepare.js';
-import type { Principal } from './accounts.js';
+import { type Principal, REVOKED } from './accounts.js';
 import type { ErasService } from './eras.js';
 import type { ModelsService } from './models.js';
 
@@ -23,19 +23,29 @@ export interface SubmissionReceipt {
 const MAX_ATTEMPTS = 3;
 /** SQLSTATE store_submission raises when the era's universe is not the one the body was checked against. */
 const UNIVERSE_CHANGED = 'SWU01';
+/** SQLSTATE store_submission raises when the caller's key is revoked. */
+const KEY_REVOKED = 'SWK01';
 
 /** Scores a stored submission on the era's uploaded targets, if any (the scoring service's scoreSubmission). */
 export type ScoreSubmission = (era: number, submissionId: string) => Promise<unknown>;
 
 export function submissionsService(db: Database, pool: pg.Pool, eras: ErasService, models: ModelsService, scoreSubmission: ScoreSubmission) {
-  /** The ingest write: one round trip to store_submission (migrations/0002), which does it under the era's KEY SHARE lock. */
-  async function store(era: number, digest: string, row: { modelId: string; sha256: string; rows: number; covered: number; raw: Buffer; ranks: Buffer }) {
+  /**
+   * The ingest write: one round trip to store_submission (migrations/0003), which checks the
+   * caller's key is live and writes under the era's KEY SHARE lock.
+   */
+  async function store(
+    keyId: string,
+    era: number,
+    digest: string,
+    row: { modelId: string; sha256: string; rows: number; covered: number; raw: Buffer; ranks: Buffer },
+  ) {
     const { rows } = await pool.query<SubmissionReceipt & { created: boolean }>({
       name: 'store-submission',
       text: `select r_id as id, r_era as era, r_model as "modelId", r_rows as rows, r_sha as sha256, r_late as late,
                     r_created_at as "createdAt", r_created as created
-             from store_submission($1, $2, $3, $4, $5, $6, $7, $8)`,
-      values: [era, row.modelId, row.sha256, row.rows, row.covered, row.raw, row.ranks, digest],
+             from store_submission($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      values: [keyId, era, row.modelId, row.sha256, row.rows, row.covered, row.raw, row.ranks, digest],
     });
     const { created, ...submission } = rows[0];
     return { submission, created };
@@ -56,11 +66,12 @@ export function submissionsService(db: Database, pool: pg.Pool, eras: ErasServic
         const prepared = prepareSubmission(body, universe, { era: era.number, minCoverage: era.minCoverage });
         let stored: Awaited<ReturnType<typeof store>>;
         try {
-          stored = await store(era.number, universe.digest, { modelId, ...prepared });
+          stored = await store(who.keyId, era.number, universe.digest, { modelId, ...prepared });
         } catch (error) {
           // A concurrent submission of the same model won the race, or the era copy was stale: retry.
           const retry = isUniqueViolation(error, 'submissions_current_key') || (error as { code?: string }).code === UNIVERSE_CHANGED;
           if (attempt < MAX_ATTEMPTS && retry) continue;
+          if ((error as { code?: string }).code === KEY_REVOKED) throw unauthorized(REVOKED);
           if ((error as { code?: string }).code === UNIVERSE_CHANGED) throw conflict(`era ${era.number}'s universe changed while this submission was checked; submit again`);
           throw error;
         }

@@ -1,8 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/app.js';
-import { connect } from '../../src/db/client.js';
-import { ADMIN_KEY, bearer, createAccount, createTestApp, type TestApp } from '../support/app.js';
+import { ADMIN_KEY, bearer, createAccount, createTestApp, startReplica, type TestApp } from '../support/app.js';
 import { createEra, createModel, liveIds, predictionsCsv, putUniverse, submitCsv } from '../support/fixtures.js';
 import { metaModel, runs, setStake, type RunBody } from '../support/metamodel.js';
 
@@ -17,19 +15,7 @@ beforeAll(async () => {
 });
 afterAll(async () => t.close());
 
-/** Another replica of the service on the same database, with a pool of its own. */
-async function replica(options: { scheduler: boolean }) {
-  const handle = connect(t.database.url, { max: 10 });
-  const app = await buildApp({ config: { ...t.config, SCHEDULER_INTERVAL_MS: 20 }, db: handle.db, pool: handle.pool, logger: false, ...options });
-  await app.ready();
-  return {
-    app,
-    close: async () => {
-      await app.close();
-      await handle.pool.end();
-    },
-  };
-}
+const replica = (options: { scheduler: boolean }) => startReplica(t, { ...options, config: { SCHEDULER_INTERVAL_MS: 20 } });
 
 const HOUR = 3_600_000;
 

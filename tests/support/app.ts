@@ -1,5 +1,6 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/app.js';
+import { connect } from '../../src/db/client.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
@@ -25,6 +26,20 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     close: async () => {
       await app.close();
       await database.drop();
+    },
+  };
+}
+
+/** Another replica of the service on the test app's database, with a pool of its own. */
+export async function startReplica(t: TestApp, options: { scheduler: boolean; config?: Partial<Config> }) {
+  const handle = connect(t.database.url, { max: 10 });
+  const app = await buildApp({ config: { ...t.config, ...options.config }, db: handle.db, pool: handle.pool, logger: false, scheduler: options.scheduler });
+  await app.ready();
+  return {
+    app,
+    close: async () => {
+      await app.close();
+      await handle.pool.end();
     },
   };
 }

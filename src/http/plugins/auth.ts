@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { forbidden, unauthorized } from '../../errors.js';
-import type { AccountsService, Principal, Role } from '../../services/accounts.js';
+import { type AccountsService, type Principal, REVOKED, type Role } from '../../services/accounts.js';
 
 /** Who may call a route: 'public', or the roles whose keys are accepted. */
 export type Access = 'public' | readonly Role[];
@@ -20,9 +20,16 @@ export interface RouteRule {
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
+    /**
+     * The handler checks the key itself, in its write or before any refusal, so the principal
+     * may come from the process's memory of live keys (AccountsService.authenticateRemembered).
+     */
+    keyCheckedByHandler?: true;
   }
   interface FastifyRequest {
     principal: Principal | null;
+    /** The principal may have come from memory: the handler must check the key is still live. */
+    recheckKey: boolean;
   }
   interface FastifyInstance {
     /** Every route that declares an access rule (every /v1 route must), in registration order. */
@@ -39,11 +46,13 @@ export function requirePrincipal(request: FastifyRequest): Principal {
 }
 
 /**
- * Resolves the bearer key on every request (no cache, so revocation is immediate) and
- * enforces the route's `config.access`; a /v1 route declared without one refuses to start.
+ * Resolves the bearer key on every request and enforces the route's `config.access`; a /v1
+ * route declared without one refuses to start. Revocation is immediate: the key is looked up
+ * each time, except on routes whose handler checks it itself (`config.keyCheckedByHandler`).
  */
 export const authPlugin = fp(async (app: FastifyInstance, opts: { accounts: AccountsService }) => {
   app.decorateRequest('principal', null);
+  app.decorateRequest('recheckKey', false);
   const routeTable: RouteRule[] = [];
   app.decorate('routeTable', routeTable);
 
@@ -65,9 +74,11 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: { accounts: Acco
     if (header) {
       const match = BEARER.exec(header);
       if (!match) throw unauthorized('Authorization must be "Bearer <key>"');
-      const principal = await opts.accounts.authenticate(match[1]);
-      if (!principal) throw unauthorized('The API key is unknown or has been revoked');
+      const fromMemory = request.routeOptions.config?.keyCheckedByHandler === true;
+      const principal = fromMemory ? await opts.accounts.authenticateRemembered(match[1]) : await opts.accounts.authenticate(match[1]);
+      if (!principal) throw unauthorized(REVOKED);
       request.principal = principal;
+      request.recheckKey = fromMemory;
     }
     const access = request.routeOptions.config?.access;
     if (!access || access === 'public') return;

@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { unauthorized } from '../../errors.js';
+import { type AccountsService, REVOKED } from '../../services/accounts.js';
 import type { ModelsService } from '../../services/models.js';
 import type { SubmissionsService } from '../../services/submissions.js';
 import { ANY_KEY, requirePrincipal } from '../plugins/auth.js';
@@ -21,14 +23,15 @@ const jsonSubmission = z.union([
   z.object({ rows: z.array(z.object({ id: z.string(), prediction: z.number() })) }),
 ]);
 
-export const submissionRoutes: FastifyPluginAsyncZod<{ submissions: SubmissionsService; models: ModelsService }> = async (
+export const submissionRoutes: FastifyPluginAsyncZod<{ submissions: SubmissionsService; models: ModelsService; accounts: AccountsService }> = async (
   app,
-  { submissions, models },
+  { submissions, models, accounts },
 ) => {
   app.post(
     '/v1/models/:modelId/submissions',
     {
-      config: { access: ['author'] },
+      // The busiest route: the key is checked by store_submission in the write's own round trip.
+      config: { access: ['author'], keyCheckedByHandler: true },
       validatorCompiler: ingestValidator,
       schema: {
         tags: ['submissions'],
@@ -42,9 +45,16 @@ export const submissionRoutes: FastifyPluginAsyncZod<{ submissions: SubmissionsS
       },
     },
     async (request, reply) => {
-      const body = ingestBody(request);
-      const { submission, created } = await submissions.submit(requirePrincipal(request), request.params.modelId, request.query.era, body);
-      return reply.status(created ? 201 : 200).send(submission);
+      const who = requirePrincipal(request);
+      try {
+        const body = ingestBody(request);
+        const { submission, created } = await submissions.submit(who, request.params.modelId, request.query.era, body);
+        return reply.status(created ? 201 : 200).send(submission);
+      } catch (error) {
+        // A revoked key learns nothing more than 401, whatever else was wrong.
+        if (request.recheckKey && !(await accounts.isLive(who))) throw unauthorized(REVOKED);
+        throw error;
+      }
     },
   );
 
