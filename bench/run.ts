@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,7 +16,7 @@ import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { encodeFloat64 } from '../src/domain/packed.js';
 import { encodeRankCodes, rankCodes } from '../src/domain/prepared.js';
-import { runLoad, type LoadResult } from './http-load.js';
+import { runLoad } from './http-load.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -116,6 +116,39 @@ async function memory(pid: number): Promise<{ rssMb: number; hwmMb: number }> {
   return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
 }
 
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+/** CPU seconds (user + system) a process has used so far. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+/** CPU seconds used so far by every process named postgres (the server and its backends). */
+async function postgresCpuSeconds(): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if ((await readFile(`/proc/${entry}/comm`, 'utf8')).trim() === 'postgres') total += await cpuSeconds(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
+/** Runs a load and reports the CPU milliseconds per request the server process (and Postgres) used meanwhile. */
+async function measuredLoad(server: Service, next: Parameters<typeof runLoad>[3]) {
+  const pid = server.child.pid!;
+  const [serverBefore, postgresBefore] = [await cpuSeconds(pid), await postgresCpuSeconds()];
+  const result = await runLoad(server.url, CONCURRENCY, SECONDS, next);
+  const [serverAfter, postgresAfter] = [await cpuSeconds(pid), await postgresCpuSeconds()];
+  const perRequest = (seconds: number) => round((seconds * 1000) / Math.max(1, result.requests), 3);
+  return { ...result, serverCpuMs: perRequest(serverAfter - serverBefore), postgresCpuMs: perRequest(postgresAfter - postgresBefore) };
+}
+
 /** Resets the peak-RSS counter (Linux: clear_refs 5), so VmHWM afterwards is this step's peak. */
 async function resetPeak(pid: number): Promise<boolean> {
   try {
@@ -156,7 +189,7 @@ function predictionCsv() {
 
 // ---------------------------------------------------------------- phases
 
-async function ingest(service: Service, author: string, operator: string): Promise<{ service: LoadResult; baseline: LoadResult }> {
+async function ingest(service: Service, author: string, operator: string) {
   await createEra(service, operator, 1);
   const perWorker = 10;
   log(`ingest: creating ${CONCURRENCY * perWorker} models`);
@@ -177,16 +210,19 @@ async function ingest(service: Service, author: string, operator: string): Promi
   log('ingest: warm-up 3 s');
   await runLoad(service.url, CONCURRENCY, 3, next);
   log(`ingest: ${SECONDS} s at ${CONCURRENCY} connections`);
-  const measured = await runLoad(service.url, CONCURRENCY, SECONDS, next);
-  log(`ingest: ${measured.perSecond.toFixed(0)} submissions/s, statuses ${JSON.stringify(measured.statuses)}`);
+  const measured = await measuredLoad(service, next);
+  log(
+    `ingest: ${measured.perSecond.toFixed(0)} submissions/s, statuses ${JSON.stringify(measured.statuses)}; ` +
+      `CPU per submission: service ${measured.serverCpuMs} ms, PostgreSQL ${measured.postgresCpuMs} ms`,
+  );
 
   const baselineServer = await startProcess('bench/baseline-server.ts', { BENCH_IDS: String(N) }, '/healthz');
   try {
     const nextBare = (_w: number, i: number) => ({ path: '/parse', headers: { 'content-type': 'text/csv' }, body: bodies[i % bodies.length] });
     await runLoad(baselineServer.url, CONCURRENCY, 3, nextBare);
     log(`baseline: ${SECONDS} s at ${CONCURRENCY} connections`);
-    const baseline = await runLoad(baselineServer.url, CONCURRENCY, SECONDS, nextBare);
-    log(`baseline: ${baseline.perSecond.toFixed(0)} bodies/s`);
+    const baseline = await measuredLoad(baselineServer, nextBare);
+    log(`baseline: ${baseline.perSecond.toFixed(0)} bodies/s; CPU per body ${baseline.serverCpuMs} ms`);
     return { service: measured, baseline };
   } finally {
     await baselineServer.stop();
@@ -303,6 +339,7 @@ async function main() {
         p50Ms: round(s.p50Ms),
         p99Ms: round(s.p99Ms),
         failed: s.failed,
+        cpuMsPerSubmission: { service: s.serverCpuMs, postgres: s.postgresCpuMs, baselineRoute: baseline.serverCpuMs },
       };
     }
     await service.stop();
