@@ -154,8 +154,9 @@ export const submissions = pgTable(
     covered: integer('covered').notNull(),
     late: boolean('late').notNull(),
     superseded: boolean('superseded').notNull().default(false),
-    /** Raw values as received, float64 LE aligned to universe positions, NaN where absent. */
+    /** Raw values as received, aligned to universe positions, in `raw_encoding` (domain/raw.ts). */
     raw: bytea('raw').notNull(),
+    rawEncoding: text('raw_encoding', { enum: ['float64', 'decimal'] }).notNull().default('float64'),
     /** Prepared vector as exact rank codes (see domain/prepared.ts). */
     ranks: bytea('ranks').notNull(),
     createdAt: createdAt(),

@@ -1,5 +1,5 @@
-import { encodeFloat64 } from '../domain/packed.js';
 import { encodeRankCodes, rankCodes } from '../domain/prepared.js';
+import { type RawEncoding, encodeRaw } from '../domain/raw.js';
 import type { LiveUniverse } from './aligned.js';
 import type { IngestBody } from './id-value.js';
 import { parseSubmission } from './submission.js';
@@ -9,8 +9,9 @@ export interface PreparedSubmission {
   rows: number;
   covered: number;
   sha256: string;
-  /** float64 LE raw values aligned to the universe, NaN where absent */
+  /** raw values aligned to the universe, exactly, in rawEncoding */
   raw: Buffer;
+  rawEncoding: RawEncoding;
   /** encoded rank codes of the prepared vector */
   ranks: Buffer;
 }
@@ -19,11 +20,13 @@ export interface PreparedSubmission {
 export function prepareSubmission(body: IngestBody, universe: LiveUniverse, opts: { era: number; minCoverage: number }): PreparedSubmission {
   const parsed = parseSubmission(body, universe, opts);
   const { codes, covered } = rankCodes(parsed.aligned);
+  const raw = encodeRaw(parsed.aligned);
   return {
     rows: parsed.rows,
     covered,
     sha256: parsed.sha256,
-    raw: encodeFloat64(parsed.aligned),
+    raw: raw.bytes,
+    rawEncoding: raw.encoding,
     ranks: encodeRankCodes(codes),
   };
 }

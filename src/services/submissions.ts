@@ -5,7 +5,7 @@ import { isUniqueViolation } from '../db/errors.js';
 import { submissions } from '../db/schema.js';
 import { conflict, unauthorized } from '../errors.js';
 import type { IngestBody } from '../ingest/id-value.js';
-import { prepareSubmission } from '../ingest/prepare.js';
+import { type PreparedSubmission, prepareSubmission } from '../ingest/prepare.js';
 import { type Principal, REVOKED } from './accounts.js';
 import type { ErasService } from './eras.js';
 import type { ModelsService } from './models.js';
@@ -31,21 +31,21 @@ export type ScoreSubmission = (era: number, submissionId: string) => Promise<unk
 
 export function submissionsService(db: Database, pool: pg.Pool, eras: ErasService, models: ModelsService, scoreSubmission: ScoreSubmission) {
   /**
-   * The ingest write: one round trip to store_submission (migrations/0003), which checks the
+   * The ingest write: one round trip to store_submission (migrations/0004), which checks the
    * caller's key is live and writes under the era's KEY SHARE lock.
    */
   async function store(
     keyId: string,
     era: number,
     digest: string,
-    row: { modelId: string; sha256: string; rows: number; covered: number; raw: Buffer; ranks: Buffer },
+    row: { modelId: string } & PreparedSubmission,
   ) {
     const { rows } = await pool.query<SubmissionReceipt & { created: boolean }>({
       name: 'store-submission',
       text: `select r_id as id, r_era as era, r_model as "modelId", r_rows as rows, r_sha as sha256, r_late as late,
                     r_created_at as "createdAt", r_created as created
-             from store_submission($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      values: [keyId, era, row.modelId, row.sha256, row.rows, row.covered, row.raw, row.ranks, digest],
+             from store_submission($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      values: [keyId, era, row.modelId, row.sha256, row.rows, row.covered, row.raw, row.rawEncoding, row.ranks, digest],
     });
     const { created, ...submission } = rows[0];
     return { submission, created };

@@ -1,3 +1,4 @@
+import { decodeRaw } from '../../src/domain/raw.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, bearer, createAccount, createTestApp, expectProblem, type TestApp } from '../support/app.js';
 import { createEra, createModel, liveIds, predictionsCsv, putUniverse, rng, submitCsv, universeCsv } from '../support/fixtures.js';
@@ -220,12 +221,23 @@ describe('submissions', () => {
     const v = values();
     v[0] = 0.123456789012345678;
     const res = await submitCsv(t.app, authorKey, model.id, ERA, predictionsCsv(IDS, v.map((x) => x)));
-    const { rows } = await t.database.pool.query('select raw, ranks, covered from submissions where id = $1', [res.json().id]);
-    const raw = rows[0].raw as Buffer;
-    expect(raw.length).toBe(6000 * 8);
-    expect(raw.readDoubleLE(0)).toBe(v[0]);
+    const { rows } = await t.database.pool.query('select raw, raw_encoding, ranks, covered from submissions where id = $1', [res.json().id]);
+    expect(rows[0].raw_encoding).toBe('float64');
+    expect(Array.from(decodeRaw(rows[0].raw_encoding, rows[0].raw))).toEqual(v);
     expect(rows[0].covered).toBe(6000);
-    expect((rows[0].ranks as Buffer).length).toBeLessThan(raw.length);
+    expect((rows[0].ranks as Buffer).length).toBeLessThan((rows[0].raw as Buffer).length);
+  });
+
+  it('stores values written with a few decimals in 4 bytes each, and gives back the same doubles', async () => {
+    const v = values().map((x) => Math.round(x * 1e6) / 1e6);
+    v[1] = 0.9999999; // seven decimals
+    const csv = predictionsCsv(IDS, v).replace(`${IDS[2]},${v[2]}`, `${IDS[2]},${v[2].toExponential()}`);
+    const res = await submitCsv(t.app, authorKey, model.id, ERA, csv);
+    expect(res.statusCode).toBe(201);
+    const { rows } = await t.database.pool.query('select raw, raw_encoding from submissions where id = $1', [res.json().id]);
+    expect(rows[0].raw_encoding).toBe('decimal');
+    expect((rows[0].raw as Buffer).length).toBe(4 + 6000 * 4);
+    expect(Array.from(decodeRaw(rows[0].raw_encoding, rows[0].raw))).toEqual(v);
   });
 
   it('defaults to the era open now', async () => {
