@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --models K --ids N --seconds S --concurrency C --json]
+ * npm run bench [-- --models K --ids N --seconds S --concurrency C --full-precision --skip ingest,close,scoring --json]
  *
  * Builds its own data, starts the real service (src/server.ts) on a real PostgreSQL
  * (DATABASE_URL, or an embedded one) and measures DESIGN section 6: ingest over HTTP against a
@@ -26,6 +26,7 @@ const { values: opts } = parseArgs({
     concurrency: { type: 'string', default: '32' },
     json: { type: 'boolean', default: false },
     skip: { type: 'string', default: '' },
+    'full-precision': { type: 'boolean', default: false },
   },
 });
 const K = Number(opts.models);
@@ -182,8 +183,10 @@ async function createEra(service: Service, operator: string, number: number) {
   await api(service, 'PUT', `/v1/eras/${number}/universe`, operator, universeCsv(), 'text/csv');
 }
 
+/** Predictions with 6 decimals, or with every digit of a double (--full-precision). */
 function predictionCsv() {
-  const lines = ids.map((id) => `${id},${Math.round(random() * 1e6) / 1e6}`);
+  const value = opts['full-precision'] ? random : () => Math.round(random() * 1e6) / 1e6;
+  const lines = ids.map((id) => `${id},${value()}`);
   return `id,prediction\n${lines.join('\n')}\n`;
 }
 
