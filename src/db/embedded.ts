@@ -39,6 +39,25 @@ function freePort(): Promise<number> {
   });
 }
 
+/** Longest Unix socket path Linux and macOS accept, less a margin. */
+const MAX_SOCKET_PATH = 100;
+const PLAIN_PATH = /^[A-Za-z0-9_./-]+$/;
+
+/**
+ * Where the cluster puts its Unix socket: its own data directory, when that path is short and
+ * plain enough. Clients on this host connect through it (cheaper than loopback TCP, which stays
+ * open for other tools); undefined means TCP only.
+ */
+function socketDirectory(databaseDir: string, port: number): string | undefined {
+  const socket = path.join(databaseDir, `.s.PGSQL.${port}`);
+  return socket.length <= MAX_SOCKET_PATH && PLAIN_PATH.test(databaseDir) ? databaseDir : undefined;
+}
+
+function connectionUrl(port: number, socketDir: string | undefined): string {
+  const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
+  return socketDir === undefined ? url : `${url}?host=${encodeURIComponent(socketDir)}`;
+}
+
 /** A cluster left running by a process that was killed still owns the data directory: reuse it. */
 function runningClusterPort(dataDir: string): number | null {
   const pidFile = path.join(dataDir, 'postmaster.pid');
@@ -64,7 +83,9 @@ export async function startEmbeddedPostgres(
   const databaseDir = path.resolve(dataDir, 'pg');
   const reusedPort = runningClusterPort(databaseDir);
   if (reusedPort) {
-    return { url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${reusedPort}/postgres`, stop: async () => {} };
+    const socketDir = socketDirectory(databaseDir, reusedPort);
+    const listening = socketDir !== undefined && existsSync(path.join(socketDir, `.s.PGSQL.${reusedPort}`));
+    return { url: connectionUrl(reusedPort, listening ? socketDir : undefined), stop: async () => {} };
   }
   await mkdir(path.dirname(databaseDir), { recursive: true });
   // When run as root, Postgres runs as another user, which must be able to reach the directory.
@@ -72,6 +93,7 @@ export async function startEmbeddedPostgres(
   const port = options.port ?? (await freePort());
   const log = options.log ?? (() => {});
   const EmbeddedPostgres = await loadEmbeddedPostgres();
+  const socketDir = socketDirectory(databaseDir, port);
   const pg = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -82,11 +104,14 @@ export async function startEmbeddedPostgres(
     createPostgresUser: process.getuid?.() === 0,
     // The package asks for en_US.UTF-8 messages, which minimal systems lack; the last flag wins.
     initdbFlags: ['--encoding=UTF8', '--locale=C', '--lc-messages=C'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'fsync=on'],
+    postgresFlags: [
+      ...['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'fsync=on'],
+      ...['-c', `unix_socket_directories=${socketDir ?? ''}`],
+    ],
     onLog: log,
     onError: (e) => log(String(e)),
   });
   if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) await pg.initialise();
   await pg.start();
-  return { url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`, stop: () => pg.stop() };
+  return { url: connectionUrl(port, socketDir), stop: () => pg.stop() };
 }

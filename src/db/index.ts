@@ -33,7 +33,9 @@ export async function openDatabase(config: Config, log: Logger): Promise<OpenDat
     log.info({ dataDir: config.DATA_DIR }, 'DATABASE_URL is not set: starting embedded PostgreSQL');
     const embedded = await startEmbeddedPostgres(config.DATA_DIR);
     await ensureDatabase(embedded.url, EMBEDDED_DATABASE);
-    url = embedded.url.replace(/\/postgres$/, `/${EMBEDDED_DATABASE}`);
+    const own = new URL(embedded.url);
+    own.pathname = `/${EMBEDDED_DATABASE}`;
+    url = own.toString();
     stopEmbedded = embedded.stop;
   }
   const handle = connect(url);

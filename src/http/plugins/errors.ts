@@ -32,9 +32,11 @@ const TITLES: Record<number, string> = {
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '53300']);
 
 function isDatabaseUnavailable(error: unknown): boolean {
-  const e = error as { code?: string; message?: string; cause?: unknown };
+  const e = error as { code?: string; syscall?: string; message?: string; cause?: unknown };
   if (!e || typeof e !== 'object') return false;
   if (e.code && UNAVAILABLE_CODES.has(e.code)) return true;
+  // A Unix socket (the embedded cluster's) is a file that is gone while the server is down.
+  if (e.code === 'ENOENT' && e.syscall === 'connect') return true;
   if (typeof e.message === 'string' && /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(e.message)) return true;
   return e.cause ? isDatabaseUnavailable(e.cause) : false;
 }
