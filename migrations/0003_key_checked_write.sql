@@ -1,8 +1,7 @@
 -- store_submission also checks the caller's API key, in the same round trip: the submission
 -- route authenticates from a remembered key lookup, and this check keeps revocation immediate.
--- SWK01 when the key is revoked (or gone).
-DROP FUNCTION "store_submission"(integer, uuid, text, integer, integer, bytea, bytea, text);
---> statement-breakpoint
+-- SWK01 when the key is revoked (or gone). A new overload: the previous one stays, so replicas
+-- of the previous version keep working during a rolling deploy.
 CREATE FUNCTION "store_submission"(p_key uuid, p_era integer, p_model uuid, p_sha text, p_rows integer, p_covered integer,
                                    p_raw bytea, p_ranks bytea, p_digest text)
 RETURNS TABLE (r_id uuid, r_era integer, r_model uuid, r_rows integer, r_sha text, r_late boolean,

@@ -5,7 +5,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type pg from 'pg';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
-import { authPlugin } from './http/plugins/auth.js';
+import { authPlugin, refuseRevokedKeys } from './http/plugins/auth.js';
 import { errorsPlugin } from './http/plugins/errors.js';
 import { metricsPlugin } from './http/plugins/metrics.js';
 import { rateLimitPlugin } from './http/plugins/rate-limit.js';
@@ -78,7 +78,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const policies = policiesService(db, audit, eras, config);
   const reports = reportsService({ db, eras });
 
-  await app.register(errorsPlugin);
+  await app.register(errorsPlugin, { overrule: refuseRevokedKeys(accounts) });
   await app.register(helmet, { global: true });
   await app.register(authPlugin, { accounts });
   await app.register(rateLimitPlugin, { perMinute: config.RATE_LIMIT_PER_MINUTE });
@@ -96,7 +96,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await v1.register(accountRoutes, { accounts });
     await v1.register(eraRoutes, { eras });
     await v1.register(modelRoutes, { models });
-    await v1.register(submissionRoutes, { submissions, models, accounts });
+    await v1.register(submissionRoutes, { submissions, models });
     await v1.register(metaModelRoutes, { metaModel });
     await v1.register(targetRoutes, { scoring });
     await v1.register(scoreRoutes, { scoring });

@@ -28,7 +28,7 @@ export function encodeRaw(values: Float64Array): EncodedRaw {
 
 export function decodeRaw(encoding: RawEncoding, bytes: Uint8Array): Float64Array {
   if (encoding === 'float64') return decodeFloat64(bytes);
-  if (bytes.length < HEADER || (bytes.length - HEADER) % 4 !== 0 || bytes[0] > MAX_DECIMALS) {
+  if (bytes.length < HEADER || (bytes.length - HEADER) % 4 !== 0 || bytes[0] > MAX_DECIMALS || bytes[1] | bytes[2] | bytes[3]) {
     throw new RangeError(`not a decimal raw vector (${bytes.length} bytes, ${bytes[0]} decimals)`);
   }
   const power = POWERS[bytes[0]];

@@ -145,21 +145,18 @@ function checkCoverage(aligner: UniverseAligner, universe: LiveUniverse, minCove
 interface IdOrder {
   /** universe slots in id order */
   slots: Uint32Array;
-  /** every id in that order, one per line */
-  lines: string;
   /** sha256 state after the canonical form's id part for a submission covering every id */
   fullPrefix: Hash;
 }
 
 const idOrders = new WeakMap<readonly string[], IdOrder>();
 
-/** The universe's slots in id order, its ids as lines and their hash, computed once per `ids` array. */
+/** The universe's slots in id order and the hash of its ids as lines, computed once per `ids` array. */
 function idOrder(ids: readonly string[]): IdOrder {
   let order = idOrders.get(ids);
   if (order === undefined) {
     const slots = Uint32Array.from(ids.keys()).sort((a, b) => (ids[a] < ids[b] ? -1 : ids[a] > ids[b] ? 1 : 0));
-    const lines = idLines(ids, slots);
-    order = { slots, lines, fullPrefix: createHash('sha256').update(`${lines}\n`, 'latin1') };
+    order = { slots, fullPrefix: createHash('sha256').update(`${idLines(ids, slots)}\n`) };
     idOrders.set(ids, order);
   }
   return order;
@@ -201,8 +198,8 @@ export function canonicalSubmission(universe: LiveUniverse, aligned: Float64Arra
 function submissionDigest(universe: LiveUniverse, aligned: Float64Array): string {
   const { slots, fullPrefix } = idOrder(universe.ids);
   const { base64, count } = valuesInIdOrder(slots, aligned);
-  const hash = count === slots.length ? fullPrefix.copy() : createHash('sha256').update(`${idLines(universe.ids, presentSlots(slots, aligned))}\n`, 'latin1');
-  return hash.update(base64, 'latin1').digest('hex');
+  const hash = count === slots.length ? fullPrefix.copy() : createHash('sha256').update(`${idLines(universe.ids, presentSlots(slots, aligned))}\n`);
+  return hash.update(base64, 'latin1').digest('hex'); // base64 is ASCII: latin1 skips the UTF-8 pass
 }
 
 function presentSlots(slots: Uint32Array, aligned: Float64Array): number[] {

@@ -122,7 +122,7 @@ export function accountsService(db: Database, pool: pg.Pool, audit: AuditService
     },
 
     async revokeKey(actorId: string | null, keyId: string) {
-      return db.transaction(async (tx) => {
+      const result = await db.transaction(async (tx) => {
         const [key] = await tx.select().from(apiKeys).where(eq(apiKeys.id, keyId)).for('update');
         if (!key) throw notFound(`key ${keyId} does not exist`);
         if (key.revokedAt) return { id: key.id, revokedAt: key.revokedAt };
@@ -132,9 +132,11 @@ export function accountsService(db: Database, pool: pg.Pool, audit: AuditService
           .where(eq(apiKeys.id, keyId))
           .returning({ id: apiKeys.id, revokedAt: apiKeys.revokedAt });
         await audit.record(tx, { actorId, action: 'key.revoke', subject: `account:${key.accountId}`, details: { keyId } });
-        forget(keyId);
         return revoked;
       });
+      // After the commit, so a lookup racing the revocation cannot remember the key again.
+      forget(keyId);
+      return result;
     },
 
     /** Makes an admin key with exactly this secret exist; a key an admin revoked stays revoked. */

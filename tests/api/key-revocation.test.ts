@@ -58,6 +58,23 @@ describe('a key revoked on another replica', () => {
     expectProblem(await submitCsv(t.app, author.apiKey, model.id, ERA, 'id,prediction\nnot_an_id,2\n'), 401);
     expectProblem(await submitCsv(t.app, author.apiKey, stranger.id, ERA, freshCsv()), 401);
     expectProblem(await submitCsv(t.app, author.apiKey, model.id, 999, freshCsv()), 401);
+    // Refusals from before the handler: the body's media type, its JSON, the parameters.
+    const post = (url: string, headers: Record<string, string>, payload: string) =>
+      t.app.inject({ method: 'POST', url, headers: { ...bearer(author.apiKey), ...headers }, payload });
+    const url = `/v1/models/${model.id}/submissions?era=${ERA}`;
+    expectProblem(await post(url, { 'content-type': 'application/xml' }, '<a/>'), 401);
+    expectProblem(await post(url, { 'content-type': 'application/json' }, '{"ids": ['), 401);
+    expectProblem(await post(`/v1/models/not-a-uuid/submissions?era=${ERA}`, { 'content-type': 'text/csv' }, freshCsv()), 401);
+    expectProblem(await post(`/v1/models/${model.id}/submissions?era=-1`, { 'content-type': 'text/csv' }, freshCsv()), 401);
+  });
+
+  it('is told 401 rather than 403 when its role may not submit', async () => {
+    const operator = await createAccount(t.app, 'operator');
+    const model = await createModel(t.app, (await createAccount(t.app, 'author')).apiKey, 'operator_target');
+    // The operator's key is looked up live and remembered, and refused for its role.
+    expectProblem(await submitCsv(t.app, operator.apiKey, model.id, ERA, freshCsv()), 403);
+    await revokeOn(other.app, operator.keyId);
+    expectProblem(await submitCsv(t.app, operator.apiKey, model.id, ERA, freshCsv()), 401);
   });
 });
 

@@ -42,5 +42,6 @@ describe('raw value encoding', () => {
   it('refuses a decimal vector it did not write', () => {
     expect(() => decodeRaw('decimal', Uint8Array.from([12, 0, 0, 0]))).toThrow(RangeError);
     expect(() => decodeRaw('decimal', Uint8Array.from([2, 0, 0, 0, 1]))).toThrow(RangeError);
+    expect(() => decodeRaw('decimal', Uint8Array.from([2, 1, 0, 0]))).toThrow(RangeError);
   });
 });

@@ -82,9 +82,18 @@ function problemFromFastify(error: FastifyError): { status: number; slug: string
   return null;
 }
 
+export interface ErrorsOptions {
+  /**
+   * Has the last say before a refusal is sent: an error to send instead, or undefined. If it
+   * fails, the original error is sent.
+   */
+  overrule?: (request: FastifyRequest, error: FastifyError) => Promise<AppError | undefined>;
+}
+
 /** Every error leaves as RFC 9457 problem+json; 5xx bodies never carry internals. */
-export const errorsPlugin = fp(async (app: FastifyInstance) => {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
+export const errorsPlugin = fp(async (app: FastifyInstance, options: ErrorsOptions) => {
+  app.setErrorHandler(async (original: FastifyError, request, reply) => {
+    const error = (await options.overrule?.(request, original).catch(() => undefined)) ?? original;
     if (error instanceof AppError) return send(reply, request, error.status, error.slug, error.message, error.errors, error.title);
     if (error instanceof InvalidBodyError) {
       const detail = error.problems.map((p) => p.message).slice(0, 3).join('; ');

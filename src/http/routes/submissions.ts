@@ -1,7 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { unauthorized } from '../../errors.js';
-import { type AccountsService, REVOKED } from '../../services/accounts.js';
 import type { ModelsService } from '../../services/models.js';
 import type { SubmissionsService } from '../../services/submissions.js';
 import { ANY_KEY, requirePrincipal } from '../plugins/auth.js';
@@ -23,14 +21,15 @@ const jsonSubmission = z.union([
   z.object({ rows: z.array(z.object({ id: z.string(), prediction: z.number() })) }),
 ]);
 
-export const submissionRoutes: FastifyPluginAsyncZod<{ submissions: SubmissionsService; models: ModelsService; accounts: AccountsService }> = async (
+export const submissionRoutes: FastifyPluginAsyncZod<{ submissions: SubmissionsService; models: ModelsService }> = async (
   app,
-  { submissions, models, accounts },
+  { submissions, models },
 ) => {
   app.post(
     '/v1/models/:modelId/submissions',
     {
-      // The busiest route: the key is checked by store_submission in the write's own round trip.
+      // The busiest route: the key is checked by store_submission in the write's own round trip,
+      // and by the error handler before any refusal (refuseRevokedKeys).
       config: { access: ['author'], keyCheckedByHandler: true },
       validatorCompiler: ingestValidator,
       schema: {
@@ -45,16 +44,9 @@ export const submissionRoutes: FastifyPluginAsyncZod<{ submissions: SubmissionsS
       },
     },
     async (request, reply) => {
-      const who = requirePrincipal(request);
-      try {
-        const body = ingestBody(request);
-        const { submission, created } = await submissions.submit(who, request.params.modelId, request.query.era, body);
-        return reply.status(created ? 201 : 200).send(submission);
-      } catch (error) {
-        // A revoked key learns nothing more than 401, whatever else was wrong.
-        if (request.recheckKey && !(await accounts.isLive(who))) throw unauthorized(REVOKED);
-        throw error;
-      }
+      const body = ingestBody(request);
+      const { submission, created } = await submissions.submit(requirePrincipal(request), request.params.modelId, request.query.era, body);
+      return reply.status(created ? 201 : 200).send(submission);
     },
   );
 
