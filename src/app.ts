@@ -6,6 +6,7 @@ import type pg from 'pg';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { authPlugin, refuseRevokedKeys } from './http/plugins/auth.js';
+import { inlinePreparer, workerPreparer } from './ingest/worker-preparer.js';
 import { errorsPlugin } from './http/plugins/errors.js';
 import { metricsPlugin } from './http/plugins/metrics.js';
 import { rateLimitPlugin } from './http/plugins/rate-limit.js';
@@ -73,7 +74,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const eras = erasService(db, audit, config);
   const models = modelsService(db, audit);
   const scoring = scoringService({ db, pool, audit, eras, models });
-  const submissions = submissionsService(db, pool, eras, models, scoring.scoreSubmission);
+  const preparer = config.INGEST_WORKERS > 0 ? workerPreparer(config.INGEST_WORKERS) : inlinePreparer;
+  app.addHook('onClose', async () => preparer.close());
+  const submissions = submissionsService({ db, pool, eras, models, preparer, scoreSubmission: scoring.scoreSubmission });
   const metaModel = metaModelService({ db, pool, audit, eras, rescoreEra: scoring.rescoreEra });
   const policies = policiesService(db, audit, eras, config);
   const reports = reportsService({ db, eras });

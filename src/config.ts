@@ -20,6 +20,8 @@ export const configSchema = z.object({
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(3000),
   SCHEDULER_INTERVAL_MS: z.coerce.number().int().positive().default(1000),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
+  /** Worker threads that prepare CSV submissions; 0 prepares them on the event loop. */
+  INGEST_WORKERS: z.coerce.number().int().min(0).max(64).default(1),
 });
 
 export type Config = z.infer<typeof configSchema>;

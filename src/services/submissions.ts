@@ -5,7 +5,8 @@ import { isUniqueViolation } from '../db/errors.js';
 import { submissions } from '../db/schema.js';
 import { conflict, unauthorized } from '../errors.js';
 import type { IngestBody } from '../ingest/id-value.js';
-import { type PreparedSubmission, prepareSubmission } from '../ingest/prepare.js';
+import type { PreparedSubmission } from '../ingest/prepare.js';
+import type { Preparer } from '../ingest/worker-preparer.js';
 import { type Principal, REVOKED } from './accounts.js';
 import type { ErasService } from './eras.js';
 import type { ModelsService } from './models.js';
@@ -29,7 +30,15 @@ const KEY_REVOKED = 'SWK01';
 /** Scores a stored submission on the era's uploaded targets, if any (the scoring service's scoreSubmission). */
 export type ScoreSubmission = (era: number, submissionId: string) => Promise<unknown>;
 
-export function submissionsService(db: Database, pool: pg.Pool, eras: ErasService, models: ModelsService, scoreSubmission: ScoreSubmission) {
+export function submissionsService(deps: {
+  db: Database;
+  pool: pg.Pool;
+  eras: ErasService;
+  models: ModelsService;
+  preparer: Preparer;
+  scoreSubmission: ScoreSubmission;
+}) {
+  const { db, pool, eras, models, preparer, scoreSubmission } = deps;
   /**
    * The ingest write: one round trip to store_submission (migrations/0004), which checks the
    * caller's key is live and writes under the era's KEY SHARE lock.
@@ -63,7 +72,7 @@ export function submissionsService(db: Database, pool: pg.Pool, eras: ErasServic
         if (new Date() < era.opensAt) throw conflict(`era ${era.number} opens at ${era.opensAt.toISOString()}; it is not open yet`);
         if (!era.universeDigest) throw conflict(`era ${era.number} has no universe yet; submissions open once the operator sets it`);
         const universe = await eras.universeIndex(era);
-        const prepared = prepareSubmission(body, universe, { era: era.number, minCoverage: era.minCoverage });
+        const prepared = await preparer.prepare(body, universe, { era: era.number, minCoverage: era.minCoverage });
         let stored: Awaited<ReturnType<typeof store>>;
         try {
           stored = await store(who.keyId, era.number, universe.digest, { modelId, ...prepared });

@@ -1,0 +1,58 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { indexLiveIds } from '../../src/ingest/aligned.js';
+import type { IngestBody } from '../../src/ingest/id-value.js';
+import { prepareSubmission } from '../../src/ingest/prepare.js';
+import { InvalidBodyError } from '../../src/ingest/problems.js';
+import { workerPreparer } from '../../src/ingest/worker-preparer.js';
+import { liveIds, predictionsCsv, rng } from '../support/fixtures.js';
+
+const random = rng(11);
+const universeOf = (ids: string[], digest: string) => ({ ...indexLiveIds(ids), digest });
+const first = universeOf(liveIds(500, 'a'), 'digest-a');
+const second = universeOf(liveIds(300, 'b'), 'digest-b');
+const options = { era: 7, minCoverage: 0.9 };
+const csv = (ids: readonly string[], values: number[]): IngestBody => ({ kind: 'csv', text: predictionsCsv([...ids], values) });
+
+const preparer = workerPreparer(2);
+afterAll(() => preparer.close());
+
+/** What prepareSubmission on this thread makes of the body, or the problems it finds. */
+function inline(body: IngestBody, universe: typeof first) {
+  try {
+    return prepareSubmission(body, universe, options);
+  } catch (error) {
+    return error;
+  }
+}
+
+describe('preparing CSV submissions on worker threads', () => {
+  it('stores exactly what preparing on the event loop stores, for each universe and encoding', async () => {
+    const bodies = [
+      [first, csv(first.ids, first.ids.map(() => Math.round(random() * 1e6) / 1e6))],
+      [second, csv(second.ids, second.ids.map(() => random()))],
+      [first, csv(first.ids.slice(0, 460), first.ids.slice(0, 460).map(() => random()))],
+      [second, csv(second.ids, second.ids.map((_, i) => (i % 5) / 4))],
+    ] as const;
+    const prepared = await Promise.all(bodies.map(([universe, body]) => preparer.prepare(body, universe, options)));
+    prepared.forEach((result, i) => expect(result).toEqual(inline(bodies[i][1], bodies[i][0])));
+    expect(prepared.map((p) => p.rawEncoding)).toEqual(['decimal', 'float64', 'float64', 'decimal']);
+  });
+
+  it('rejects an invalid body with the same problems', async () => {
+    const ids = [...first.ids.slice(0, 498), 'unknown_id', first.ids[0]];
+    const values = ids.map((_, i) => (i === 3 ? 1.5 : random()));
+    const body = csv(ids, values);
+    const error = await preparer.prepare(body, first, options).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidBodyError);
+    expect((error as InvalidBodyError).problems).toEqual((inline(body, first) as InvalidBodyError).problems);
+    expect((error as InvalidBodyError).problems.map((p) => p.code)).toEqual(expect.arrayContaining(['unknown_ids', 'duplicate_ids', 'out_of_range']));
+  });
+
+  it('prepares JSON bodies too (on the event loop), and starts new workers after close', async () => {
+    const json: IngestBody = { kind: 'json', value: { ids: second.ids, predictions: second.ids.map(() => random()) } };
+    expect(await preparer.prepare(json, second, options)).toEqual(inline(json, second));
+    await preparer.close();
+    const body = csv(first.ids, first.ids.map(() => random()));
+    expect(await preparer.prepare(body, first, options)).toEqual(inline(body, first));
+  });
+});
