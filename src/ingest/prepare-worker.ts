@@ -4,20 +4,20 @@ import { prepareSubmission } from './prepare.js';
 import { InvalidBodyError } from './problems.js';
 import type { PrepareReply, PrepareRequest } from './worker-preparer.js';
 
-// A worker thread of WorkerPreparer: prepares CSV submissions against the universes the main
-// thread has sent it (each once, with the first request that needs it).
+// A worker thread of workerPreparer: prepares CSV submissions against the universes the main
+// thread has sent it (each once, with the first request that needs it; it keeps the last few
+// and asks again for one it has let go).
 
 const UNIVERSES_KEPT = 8;
 const universes = new Map<string, LiveUniverse>();
 
-function universeFor(request: PrepareRequest): LiveUniverse {
+/** The request's universe, or undefined when this worker no longer has it (the sender resends it). */
+function universeFor(request: PrepareRequest): LiveUniverse | undefined {
   if (request.ids !== undefined) {
     if (universes.size >= UNIVERSES_KEPT) universes.delete(universes.keys().next().value as string);
     universes.set(request.digest, indexLiveIds(request.ids));
   }
-  const universe = universes.get(request.digest);
-  if (universe === undefined) throw new Error(`universe ${request.digest} was never sent to this worker`);
-  return universe;
+  return universes.get(request.digest);
 }
 
 /** The bytes of a Buffer that owns its whole ArrayBuffer, to transfer instead of copy. */
@@ -29,10 +29,15 @@ const port = parentPort;
 if (port === null) throw new Error('prepare-worker runs as a worker thread');
 
 port.on('message', (request: PrepareRequest) => {
+  const universe = universeFor(request);
+  if (universe === undefined) {
+    port.postMessage({ id: request.id, missingUniverse: true } satisfies PrepareReply);
+    return;
+  }
   let reply: PrepareReply;
   let transfer: ArrayBuffer[] = [];
   try {
-    const { raw, ranks, ...rest } = prepareSubmission({ kind: 'csv', text: request.text }, universeFor(request), request.options);
+    const { raw, ranks, ...rest } = prepareSubmission({ kind: 'csv', text: request.text }, universe, request.options);
     const [rawBytes, rankBytes] = [transferable(raw), transferable(ranks)];
     reply = { id: request.id, prepared: { ...rest, raw: rawBytes, ranks: rankBytes } };
     // Buffers of the encoders own their ArrayBuffers; a shared one (Node's pool) is copied instead.

@@ -33,6 +33,7 @@ type TransferredSubmission = Omit<PreparedSubmission, 'raw' | 'ranks'> & { raw: 
 
 export type PrepareReply =
   | { id: number; prepared: TransferredSubmission }
+  | { id: number; missingUniverse: true }
   | { id: number; invalid: { problems: BodyProblem[]; status: number } }
   | { id: number; failed: string };
 
@@ -43,6 +44,9 @@ export const inlinePreparer: Preparer = {
 };
 
 interface Pending {
+  request: PrepareRequest;
+  /** the universe's ids, sent along when the worker does not have them */
+  ids: readonly string[];
   resolve(prepared: PreparedSubmission): void;
   reject(error: unknown): void;
 }
@@ -91,6 +95,12 @@ export function workerPreparer(count: number): Preparer {
     handle.worker.on('message', (reply: PrepareReply) => {
       const pending = handle.pending.get(reply.id);
       if (!pending) return;
+      if ('missingUniverse' in reply) {
+        // The worker let this universe go: send the request again with its ids.
+        handle.universes.delete(pending.request.digest);
+        send(handle, pending);
+        return;
+      }
       handle.pending.delete(reply.id);
       if ('prepared' in reply) pending.resolve({ ...reply.prepared, raw: bytes(reply.prepared.raw), ranks: bytes(reply.prepared.ranks) });
       else if ('invalid' in reply) pending.reject(new InvalidBodyError(reply.invalid.problems, reply.invalid.status));
@@ -104,21 +114,22 @@ export function workerPreparer(count: number): Preparer {
     return handle;
   }
 
+  /** Posts a request, with the universe's ids if this worker has not been sent them. */
+  function send(handle: WorkerHandle, pending: Pending): void {
+    const { request } = pending;
+    const first = !handle.universes.has(request.digest);
+    handle.universes.add(request.digest);
+    handle.pending.set(request.id, pending);
+    handle.worker.postMessage(first ? { ...request, ids: pending.ids } : request);
+  }
+
   return {
     async prepare(body, universe, options) {
       if (body.kind !== 'csv') return prepareSubmission(body, universe, options);
       const handle = handleAt(next);
       next = (next + 1) % count;
-      const id = nextId++;
-      const request: PrepareRequest = { id, digest: universe.digest, text: body.text, options };
-      if (!handle.universes.has(universe.digest)) {
-        request.ids = universe.ids;
-        handle.universes.add(universe.digest);
-      }
-      return new Promise<PreparedSubmission>((resolve, reject) => {
-        handle.pending.set(id, { resolve, reject });
-        handle.worker.postMessage(request);
-      });
+      const request: PrepareRequest = { id: nextId++, digest: universe.digest, text: body.text, options };
+      return new Promise<PreparedSubmission>((resolve, reject) => send(handle, { request, ids: universe.ids, resolve, reject }));
     },
 
     async close() {

@@ -48,6 +48,15 @@ describe('preparing CSV submissions on worker threads', () => {
     expect((error as InvalidBodyError).problems.map((p) => p.code)).toEqual(expect.arrayContaining(['unknown_ids', 'duplicate_ids', 'out_of_range']));
   });
 
+  it('sends a universe again to a worker that has let it go', async () => {
+    const universes = Array.from({ length: 20 }, (_, k) => universeOf(liveIds(50, `u${k}_`), `digest-u${k}`));
+    const bodies = universes.map((u) => csv(u.ids, u.ids.map(() => random())));
+    for (const [k, u] of universes.entries()) expect(await preparer.prepare(bodies[k], u, options)).toEqual(inline(bodies[k], u));
+    // Each of the two workers has had 10 universes and keeps the last 8: the first ones must come back.
+    const again = await Promise.all(universes.slice(0, 4).map((u, k) => preparer.prepare(bodies[k], u, options)));
+    again.forEach((result, k) => expect(result).toEqual(inline(bodies[k], universes[k])));
+  });
+
   it('prepares JSON bodies too (on the event loop), and starts new workers after close', async () => {
     const json: IngestBody = { kind: 'json', value: { ids: second.ids, predictions: second.ids.map(() => random()) } };
     expect(await preparer.prepare(json, second, options)).toEqual(inline(json, second));
