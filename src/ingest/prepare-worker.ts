@@ -13,11 +13,17 @@ const universes = new Map<string, LiveUniverse>();
 
 /** The request's universe, or undefined when this worker no longer has it (the sender resends it). */
 function universeFor(request: PrepareRequest): LiveUniverse | undefined {
-  if (request.ids !== undefined) {
+  let universe = universes.get(request.digest);
+  if (universe === undefined && request.ids !== undefined) {
     if (universes.size >= UNIVERSES_KEPT) universes.delete(universes.keys().next().value as string);
-    universes.set(request.digest, indexLiveIds(request.ids));
+    universe = indexLiveIds(request.ids);
   }
-  return universes.get(request.digest);
+  if (universe !== undefined) {
+    // Least recently used goes first: the open era's universe stays.
+    universes.delete(request.digest);
+    universes.set(request.digest, universe);
+  }
+  return universe;
 }
 
 /** The bytes of a Buffer that owns its whole ArrayBuffer, to transfer instead of copy. */

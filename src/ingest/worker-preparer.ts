@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { LiveUniverse } from './aligned.js';
 import type { IngestBody } from './id-value.js';
@@ -20,7 +21,7 @@ export interface Preparer {
   close(): Promise<void>;
 }
 
-/** What the main thread sends a worker; `ids` only the first time the worker needs that universe. */
+/** What the main thread sends a worker; `ids` only when the worker may not have that universe. */
 export interface PrepareRequest {
   id: number;
   digest: string;
@@ -43,10 +44,16 @@ export const inlinePreparer: Preparer = {
   close: async () => {},
 };
 
+/** Bodies a worker may hold at once; beyond that the event loop prepares them itself. */
+const MAX_PENDING_PER_WORKER = 64;
+/** A body no worker answers within this long fails, and its worker is replaced. */
+const PREPARE_TIMEOUT_MS = 30_000;
+
 interface Pending {
   request: PrepareRequest;
-  /** the universe's ids, sent along when the worker does not have them */
+  /** the universe's ids, sent along when the worker may not have them */
   ids: readonly string[];
+  timer: NodeJS.Timeout;
   resolve(prepared: PreparedSubmission): void;
   reject(error: unknown): void;
 }
@@ -61,11 +68,19 @@ interface WorkerHandle {
 const here = fileURLToPath(import.meta.url);
 const WORKER_FILE = path.join(path.dirname(here), `prepare-worker${path.extname(here)}`);
 
+/** tsx's ESM loader API, resolved from this package (a worker resolves bare names from the cwd). */
+function tsxLoaderApi(): string {
+  const require = createRequire(import.meta.url);
+  const manifestPath = require.resolve('tsx/package.json');
+  const manifest = require(manifestPath) as { exports: Record<string, { import: { default: string } }> };
+  return pathToFileURL(path.join(path.dirname(manifestPath), manifest.exports['./esm/api'].import.default)).href;
+}
+
 /** A worker on prepare-worker; from TypeScript sources (run by tsx) it registers tsx first. */
 function startWorker(): Worker {
   if (!WORKER_FILE.endsWith('.ts')) return new Worker(WORKER_FILE);
-  const url = JSON.stringify(new URL(`file://${WORKER_FILE}`).href);
-  return new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${url}); });`, { eval: true });
+  const [api, target] = [tsxLoaderApi(), pathToFileURL(WORKER_FILE).href].map((url) => JSON.stringify(url));
+  return new Worker(`import(${api}).then(({ register }) => { register(); return import(${target}); });`, { eval: true });
 }
 
 const bytes = (view: Uint8Array) => Buffer.from(view.buffer, view.byteOffset, view.byteLength);
@@ -73,66 +88,102 @@ const bytes = (view: Uint8Array) => Buffer.from(view.buffer, view.byteOffset, vi
 /**
  * Prepares CSV submissions on `count` worker threads, round robin, so the event loop goes on
  * serving requests and talking to PostgreSQL while bodies are parsed, checked and ranked. The
- * body goes over as a string and the encoded vectors come back transferred, not copied. JSON
- * bodies arrive already parsed, and copying them to a worker would cost more than preparing
- * them here, so they are prepared inline. Workers start with the first CSV body; one that dies
- * fails what it had in hand and is replaced by the next request.
+ * body goes over as a string and the encoded vectors come back transferred, not copied.
+ *
+ * JSON bodies arrive already parsed, and copying them to a worker would cost more than
+ * preparing them, so they are prepared here; so is a CSV body when its worker already holds
+ * MAX_PENDING_PER_WORKER, which also keeps the event loop from taking in bodies faster than
+ * they are prepared. Workers start with the first CSV body. One that fails, exits or does not
+ * answer in PREPARE_TIMEOUT_MS fails what it holds and is replaced by the next request.
  */
 export function workerPreparer(count: number): Preparer {
+  if (!Number.isInteger(count) || count < 1) throw new RangeError(`workerPreparer needs at least one worker, not ${count}`);
   const slots: (WorkerHandle | undefined)[] = new Array(count).fill(undefined);
   let next = 0;
   let nextId = 0;
+  let closed = false;
+
+  function settle(handle: WorkerHandle, pending: Pending): void {
+    clearTimeout(pending.timer);
+    handle.pending.delete(pending.request.id);
+    // A worker holds the process open only while it has work.
+    if (handle.pending.size === 0) handle.worker.unref();
+  }
+
+  function fail(slot: number, handle: WorkerHandle, error: unknown): void {
+    if (slots[slot] === handle) slots[slot] = undefined;
+    for (const pending of [...handle.pending.values()]) {
+      settle(handle, pending);
+      pending.reject(error);
+    }
+  }
 
   function handleAt(slot: number): WorkerHandle {
     const existing = slots[slot];
     if (existing) return existing;
     const handle: WorkerHandle = { worker: startWorker(), universes: new Set(), pending: new Map() };
-    const fail = (error: unknown) => {
-      if (slots[slot] === handle) slots[slot] = undefined;
-      for (const pending of handle.pending.values()) pending.reject(error);
-      handle.pending.clear();
-    };
     handle.worker.on('message', (reply: PrepareReply) => {
       const pending = handle.pending.get(reply.id);
       if (!pending) return;
       if ('missingUniverse' in reply) {
         // The worker let this universe go: send the request again with its ids.
         handle.universes.delete(pending.request.digest);
-        send(handle, pending);
+        post(handle, pending);
         return;
       }
-      handle.pending.delete(reply.id);
+      settle(handle, pending);
       if ('prepared' in reply) pending.resolve({ ...reply.prepared, raw: bytes(reply.prepared.raw), ranks: bytes(reply.prepared.ranks) });
       else if ('invalid' in reply) pending.reject(new InvalidBodyError(reply.invalid.problems, reply.invalid.status));
       else pending.reject(new Error(`preparing a submission failed: ${reply.failed}`));
     });
-    handle.worker.on('error', fail);
-    handle.worker.on('exit', (code) => fail(new Error(`a submission worker exited with code ${code}`)));
-    // Idle workers must not keep the process alive.
+    handle.worker.on('messageerror', (error) => {
+      fail(slot, handle, error);
+      void handle.worker.terminate();
+    });
+    handle.worker.on('error', (error) => fail(slot, handle, error));
+    handle.worker.on('exit', (code) => fail(slot, handle, new Error(`a submission worker exited with code ${code}`)));
     handle.worker.unref();
     slots[slot] = handle;
     return handle;
   }
 
   /** Posts a request, with the universe's ids if this worker has not been sent them. */
-  function send(handle: WorkerHandle, pending: Pending): void {
+  function post(handle: WorkerHandle, pending: Pending): void {
     const { request } = pending;
     const first = !handle.universes.has(request.digest);
+    try {
+      handle.worker.postMessage(first ? { ...request, ids: pending.ids } : request);
+    } catch (error) {
+      settle(handle, pending);
+      pending.reject(error);
+      return;
+    }
     handle.universes.add(request.digest);
+    if (handle.pending.size === 0) handle.worker.ref();
     handle.pending.set(request.id, pending);
-    handle.worker.postMessage(first ? { ...request, ids: pending.ids } : request);
+    pending.timer.refresh();
   }
 
   return {
     async prepare(body, universe, options) {
-      if (body.kind !== 'csv') return prepareSubmission(body, universe, options);
-      const handle = handleAt(next);
+      if (body.kind !== 'csv' || closed) return prepareSubmission(body, universe, options);
+      const slot = next;
+      const handle = handleAt(slot);
       next = (next + 1) % count;
+      if (handle.pending.size >= MAX_PENDING_PER_WORKER) return prepareSubmission(body, universe, options);
       const request: PrepareRequest = { id: nextId++, digest: universe.digest, text: body.text, options };
-      return new Promise<PreparedSubmission>((resolve, reject) => send(handle, { request, ids: universe.ids, resolve, reject }));
+      return new Promise<PreparedSubmission>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          fail(slot, handle, new Error(`a submission worker did not answer within ${PREPARE_TIMEOUT_MS} ms`));
+          void handle.worker.terminate();
+        }, PREPARE_TIMEOUT_MS);
+        timer.unref();
+        post(handle, { request, ids: universe.ids, timer, resolve, reject });
+      });
     },
 
     async close() {
+      closed = true;
       const running = slots.filter((handle): handle is WorkerHandle => handle !== undefined);
       slots.fill(undefined);
       await Promise.all(running.map((handle) => handle.worker.terminate()));

@@ -1,3 +1,6 @@
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { indexLiveIds } from '../../src/ingest/aligned.js';
 import type { IngestBody } from '../../src/ingest/id-value.js';
@@ -57,7 +60,22 @@ describe('preparing CSV submissions on worker threads', () => {
     again.forEach((result, k) => expect(result).toEqual(inline(bodies[k], universes[k])));
   });
 
-  it('prepares JSON bodies too (on the event loop), and starts new workers after close', async () => {
+  it('takes more bodies at once than a worker holds, preparing the excess on the event loop', async () => {
+    const bodies = Array.from({ length: 200 }, () => csv(second.ids, second.ids.map(() => random())));
+    const prepared = await Promise.all(bodies.map((body) => preparer.prepare(body, second, options)));
+    prepared.forEach((result, i) => expect(result).toEqual(inline(bodies[i], second)));
+  });
+
+  it('keeps a process alive while a body is being prepared, whatever the working directory', () => {
+    const script = fileURLToPath(new URL('../support/prepare-child.ts', import.meta.url));
+    const tsx = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
+    const child = spawnSync(process.execPath, [tsx, script], { cwd: tmpdir(), encoding: 'utf8' });
+    expect(child.stderr).toBe('');
+    expect(child.stdout).toBe('3 decimal\n');
+    expect(child.status).toBe(0);
+  });
+
+  it('prepares JSON bodies too, and bodies that come after close, on the event loop', async () => {
     const json: IngestBody = { kind: 'json', value: { ids: second.ids, predictions: second.ids.map(() => random()) } };
     expect(await preparer.prepare(json, second, options)).toEqual(inline(json, second));
     await preparer.close();
