@@ -35,7 +35,7 @@ const REMEMBERED_KEYS = 10_000;
 
 export function accountsService(db: Database, pool: pg.Pool, audit: AuditService) {
   // Live keys seen by this process, by secret hash (accounts and their roles never change).
-  // Only routes whose write re-checks the key use it (see authenticateRemembered).
+  // Only routes whose write checks the key use it (see authenticateRemembered).
   const remembered = new Map<string, Principal>();
 
   /** Drops a key from this process's memory of live keys. */
@@ -69,7 +69,7 @@ export function accountsService(db: Database, pool: pg.Pool, audit: AuditService
     /**
      * A key this process has seen live, without a round trip; unknown keys are looked up.
      * Whatever the caller does with the principal must itself check that the key is still
-     * live (store_submission does, in the same statement as the write; isLive otherwise),
+     * live (store_submission does, in the same statement as the write; refusals call isLive),
      * so a key revoked on another replica stops working at once.
      */
     async authenticateRemembered(secret: string): Promise<Principal | null> {

@@ -40,7 +40,7 @@ export function submissionsService(deps: {
 }) {
   const { db, pool, eras, models, preparer, scoreSubmission } = deps;
   /**
-   * The ingest write: one round trip to store_submission (migrations/0004), which checks the
+   * The ingest write: one round trip to store_submission (migrations/0003), which checks the
    * caller's key is live and writes under the era's KEY SHARE lock.
    */
   async function store(
@@ -78,10 +78,11 @@ export function submissionsService(deps: {
           stored = await store(who.keyId, era.number, universe.digest, { modelId, ...prepared });
         } catch (error) {
           // A concurrent submission of the same model won the race, or the era copy was stale: retry.
-          const retry = isUniqueViolation(error, 'submissions_current_key') || (error as { code?: string }).code === UNIVERSE_CHANGED;
+          const code = (error as { code?: string }).code;
+          const retry = isUniqueViolation(error, 'submissions_current_key') || code === UNIVERSE_CHANGED;
           if (attempt < MAX_ATTEMPTS && retry) continue;
-          if ((error as { code?: string }).code === KEY_REVOKED) throw unauthorized(REVOKED);
-          if ((error as { code?: string }).code === UNIVERSE_CHANGED) throw conflict(`era ${era.number}'s universe changed while this submission was checked; submit again`);
+          if (code === KEY_REVOKED) throw unauthorized(REVOKED);
+          if (code === UNIVERSE_CHANGED) throw conflict(`era ${era.number}'s universe changed while this submission was checked; submit again`);
           throw error;
         }
         // Targets need a closed era, so only a late submission can find one to score on (on-time ingest skips

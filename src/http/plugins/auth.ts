@@ -21,15 +21,14 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
     /**
-     * The handler checks the key itself, in its write or before any refusal, so the principal
-     * may come from the process's memory of live keys (AccountsService.authenticateRemembered).
+     * The route's write checks the key itself (store_submission) and its refusals re-check it
+     * (refuseRevokedKeys), so the principal may come from the process's memory of live keys
+     * (AccountsService.authenticateRemembered).
      */
-    keyCheckedByHandler?: true;
+    keyCheckedByWrite?: true;
   }
   interface FastifyRequest {
     principal: Principal | null;
-    /** The principal may have come from memory: the handler must check the key is still live. */
-    recheckKey: boolean;
   }
   interface FastifyInstance {
     /** Every route that declares an access rule (every /v1 route must), in registration order. */
@@ -40,13 +39,14 @@ declare module 'fastify' {
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 /**
- * For the errors plugin's `overrule`: a refusal to a request whose key came from memory first
- * checks the key is still live, so a revoked key is told 401 whatever else was wrong with the
- * request (a bad body, a bad parameter, its rate limit, its role).
+ * For the errors plugin's `overrule`: a refusal to a request whose key may have come from
+ * memory first checks the key is still live (and forgets it if not), so a revoked key is told
+ * 401 whatever else was wrong with the request (a bad body, a bad parameter, its rate limit,
+ * its role).
  */
 export function refuseRevokedKeys(accounts: AccountsService) {
-  return async (request: FastifyRequest, error: unknown): Promise<AppError | undefined> => {
-    if (!request.recheckKey || !request.principal || (error as { statusCode?: number }).statusCode === 401) return undefined;
+  return async (request: FastifyRequest): Promise<AppError | undefined> => {
+    if (!request.principal || request.routeOptions.config?.keyCheckedByWrite !== true) return undefined;
     return (await accounts.isLive(request.principal)) ? undefined : unauthorized(REVOKED);
   };
 }
@@ -60,11 +60,10 @@ export function requirePrincipal(request: FastifyRequest): Principal {
 /**
  * Resolves the bearer key on every request and enforces the route's `config.access`; a /v1
  * route declared without one refuses to start. Revocation is immediate: the key is looked up
- * each time, except on routes whose handler checks it itself (`config.keyCheckedByHandler`).
+ * each time, except on routes whose write checks it itself (`config.keyCheckedByWrite`).
  */
 export const authPlugin = fp(async (app: FastifyInstance, opts: { accounts: AccountsService }) => {
   app.decorateRequest('principal', null);
-  app.decorateRequest('recheckKey', false);
   const routeTable: RouteRule[] = [];
   app.decorate('routeTable', routeTable);
 
@@ -86,11 +85,10 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: { accounts: Acco
     if (header) {
       const match = BEARER.exec(header);
       if (!match) throw unauthorized('Authorization must be "Bearer <key>"');
-      const fromMemory = request.routeOptions.config?.keyCheckedByHandler === true;
+      const fromMemory = request.routeOptions.config?.keyCheckedByWrite === true;
       const principal = fromMemory ? await opts.accounts.authenticateRemembered(match[1]) : await opts.accounts.authenticate(match[1]);
       if (!principal) throw unauthorized(REVOKED);
       request.principal = principal;
-      request.recheckKey = fromMemory;
     }
     const access = request.routeOptions.config?.access;
     if (!access || access === 'public') return;
