@@ -1,9 +1,13 @@
--- Raw values are stored in the most compact exact encoding (src/domain/raw.ts): float64 as
--- before, or decimal (k / 10^d as 4-byte k) when every value is spelled with at most 9 decimals.
+-- The ingest write gains two things (src/services/submissions.ts):
+-- - it checks the caller's API key in the same round trip, SQLSTATE SWK01 when the key is
+--   revoked or gone: the submission route authenticates from a remembered key lookup, and this
+--   check keeps revocation immediate;
+-- - raw values are stored in the most compact exact encoding (src/domain/raw.ts), float64 as
+--   before or decimal (k / 10^d as 4-byte k), named by raw_encoding.
+-- A new overload: the previous one stays, so replicas of the previous version keep working during
+-- a rolling deploy (their raw values are float64, the column's default).
 ALTER TABLE "submissions" ADD COLUMN "raw_encoding" text DEFAULT 'float64' NOT NULL;--> statement-breakpoint
 ALTER TABLE "submissions" ADD CONSTRAINT "submissions_raw_encoding_check" CHECK ("raw_encoding" IN ('float64', 'decimal'));--> statement-breakpoint
--- A new overload of store_submission that stores the encoding; the previous ones stay for
--- replicas of earlier versions during a rolling deploy (their raw values are float64).
 CREATE FUNCTION "store_submission"(p_key uuid, p_era integer, p_model uuid, p_sha text, p_rows integer, p_covered integer,
                                    p_raw bytea, p_raw_encoding text, p_ranks bytea, p_digest text)
 RETURNS TABLE (r_id uuid, r_era integer, r_model uuid, r_rows integer, r_sha text, r_late boolean,
