@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type pg from 'pg';
 import type { Database } from '../db/client.js';
 import { accounts, apiKeys } from '../db/schema.js';
@@ -29,6 +29,9 @@ export function hashSecret(secret: string): string {
 function newSecret(): string {
   return KEY_PREFIX + randomBytes(32).toString('base64url');
 }
+
+/** Two-key advisory lock (with 0) that replicas starting together take to create the bootstrap admin once. */
+const BOOTSTRAP_LOCK = 0x53570003;
 
 /** How many live keys a process remembers for the submission route (the oldest goes first). */
 const REMEMBERED_KEYS = 10_000;
@@ -142,6 +145,7 @@ export function accountsService(db: Database, pool: pg.Pool, audit: AuditService
     /** Makes an admin key with exactly this secret exist; a key an admin revoked stays revoked. */
     async ensureBootstrapAdmin(secret: string): Promise<void> {
       await db.transaction(async (tx) => {
+        await tx.execute(sql`select pg_advisory_xact_lock(${BOOTSTRAP_LOCK}, 0)`);
         const [existing] = await tx.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.secretHash, hashSecret(secret)));
         if (existing) return;
         const [account] = await tx.insert(accounts).values({ name: 'bootstrap-admin', role: 'admin' }).returning();

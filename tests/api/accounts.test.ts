@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accountsService, hashSecret } from '../../src/services/accounts.js';
+import { auditService } from '../../src/services/audit.js';
 import { ADMIN_KEY, bearer, createAccount, createTestApp, expectProblem, type TestApp } from '../support/app.js';
 
 let t: TestApp;
@@ -17,6 +19,14 @@ describe('accounts and keys', () => {
     const res = await t.app.inject({ method: 'GET', url: '/v1/me', headers: bearer(ADMIN_KEY) });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ name: 'bootstrap-admin', role: 'admin' });
+  });
+
+  it('replicas starting together with the same bootstrap key create it once, and all start', async () => {
+    const secret = 'sw_test_bootstrap_race_key_0123456789';
+    const replicas = Array.from({ length: 6 }, () => accountsService(t.database.db, t.database.pool, auditService(t.database.db)));
+    await Promise.all(replicas.map((accounts) => accounts.ensureBootstrapAdmin(secret)));
+    const { rows } = await t.database.pool.query('select count(*)::int as n from api_keys where secret_hash = $1', [hashSecret(secret)]);
+    expect(rows[0].n).toBe(1);
   });
 
   it('an admin creates an account whose key is shown once and works', async () => {
