@@ -16,6 +16,7 @@ import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { encodeFloat64 } from '../src/domain/packed.js';
 import { encodeRankCodes, rankCodes } from '../src/domain/prepared.js';
+import { rng } from '../tests/support/rng.js';
 import { runLoad } from './http-load.js';
 
 const { values: opts } = parseArgs({
@@ -39,16 +40,6 @@ const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = rng(20261124);
 const ids = Array.from({ length: N }, (_, i) => `id${String(i).padStart(6, '0')}`);
 const SECTORS = ['10', '15', '20', '25', '30', '35', '40', '45', '50', '55', '60'];

@@ -23,6 +23,10 @@ export const bytea = customType<{ data: Buffer; driverData: Buffer }>({
 });
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+/** The era, model or submission a row belongs to. */
+const eraNumber = () => integer('era_number').notNull().references(() => eras.number);
+const modelId = () => uuid('model_id').notNull().references(() => models.id);
+const submissionId = () => uuid('submission_id').notNull().references(() => submissions.id);
 
 export const accounts = pgTable(
   'accounts',
@@ -83,9 +87,7 @@ export const eras = pgTable(
 export const universeRows = pgTable(
   'universe_rows',
   {
-    eraNumber: integer('era_number')
-      .notNull()
-      .references(() => eras.number),
+    eraNumber: eraNumber(),
     /** Order of the id in the universe: every packed vector of the era is aligned to it. */
     position: integer('position').notNull(),
     id: text('id').notNull(),
@@ -119,9 +121,7 @@ export const stakeEvents = pgTable(
   'stake_events',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    modelId: uuid('model_id')
-      .notNull()
-      .references(() => models.id),
+    modelId: modelId(),
     kind: text('kind', { enum: ['set', 'payout'] }).notNull(),
     /** Change this event made to the stake (for `set`, new minus previous). */
     delta: numeric('delta').notNull(),
@@ -142,12 +142,8 @@ export const submissions = pgTable(
   'submissions',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    eraNumber: integer('era_number')
-      .notNull()
-      .references(() => eras.number),
-    modelId: uuid('model_id')
-      .notNull()
-      .references(() => models.id),
+    eraNumber: eraNumber(),
+    modelId: modelId(),
     sha256: text('sha256').notNull(),
     rows: integer('rows').notNull(),
     /** Number of live ids the submission covers (m of the tie-kept rank). */
@@ -199,9 +195,7 @@ export const metaModelRuns = pgTable(
   'meta_model_runs',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    eraNumber: integer('era_number')
-      .notNull()
-      .references(() => eras.number),
+    eraNumber: eraNumber(),
     /** 1 for the closing run, then one more per recompute. */
     seq: integer('seq').notNull(),
     trigger: text('trigger', { enum: ['close', 'recompute'] }).notNull(),
@@ -232,12 +226,8 @@ export const runInputs = pgTable(
     runId: uuid('run_id')
       .notNull()
       .references(() => metaModelRuns.id),
-    modelId: uuid('model_id')
-      .notNull()
-      .references(() => models.id),
-    submissionId: uuid('submission_id')
-      .notNull()
-      .references(() => submissions.id),
+    modelId: modelId(),
+    submissionId: submissionId(),
     sha256: text('sha256').notNull(),
     stake: numeric('stake').notNull(),
   },
@@ -247,9 +237,7 @@ export const runInputs = pgTable(
 export const targets = pgTable(
   'targets',
   {
-    eraNumber: integer('era_number')
-      .notNull()
-      .references(() => eras.number),
+    eraNumber: eraNumber(),
     name: text('name').notNull(),
     /** Float64 LE aligned to universe positions, NaN where the id has no target. */
     values: bytea('values').notNull(),
@@ -263,16 +251,10 @@ export const targets = pgTable(
 export const scores = pgTable(
   'scores',
   {
-    submissionId: uuid('submission_id')
-      .notNull()
-      .references(() => submissions.id),
+    submissionId: submissionId(),
     target: text('target').notNull(),
-    eraNumber: integer('era_number')
-      .notNull()
-      .references(() => eras.number),
-    modelId: uuid('model_id')
-      .notNull()
-      .references(() => models.id),
+    eraNumber: eraNumber(),
+    modelId: modelId(),
     runId: uuid('run_id').references(() => metaModelRuns.id),
     status: text('status').notNull(),
     corr: doublePrecision('corr'),

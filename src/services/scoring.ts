@@ -60,6 +60,17 @@ interface StreamedSubmission {
   stake: string | null;
 }
 
+/** What a served score row says about one submission's score (joined with its submission). */
+const SCORE_COLUMNS = {
+  submissionId: scores.submissionId,
+  late: submissions.late,
+  status: scores.status,
+  corr: scores.corr,
+  mmc: scores.mmc,
+  stake: scores.stake,
+  payout: scores.payout,
+};
+
 export function scoringService(deps: { db: Database; pool: pg.Pool; audit: AuditService; eras: ErasService; models: ModelsService }) {
   const { db, pool, audit, eras: erasService, models } = deps;
 
@@ -302,16 +313,7 @@ export function scoringService(deps: { db: Database; pool: pg.Pool; audit: Audit
       // numerai_corr of the published value (NaN outside T) over the tradable ids with a target.
       const metaModelCorr = run ? numeraiCorr(decodeFloat64(run.value), decodeFloat64(stored.values)) : NaN;
       const rows: EraScore[] = await db
-        .select({
-          modelId: scores.modelId,
-          submissionId: scores.submissionId,
-          late: submissions.late,
-          status: scores.status,
-          corr: scores.corr,
-          mmc: scores.mmc,
-          stake: scores.stake,
-          payout: scores.payout,
-        })
+        .select({ modelId: scores.modelId, ...SCORE_COLUMNS })
         .from(scores)
         .innerJoin(submissions, eq(submissions.id, scores.submissionId))
         .where(and(eq(scores.eraNumber, number), eq(scores.target, target), eq(submissions.superseded, false)))
@@ -323,18 +325,7 @@ export function scoringService(deps: { db: Database; pool: pg.Pool; audit: Audit
     async modelScores(who: Principal, modelId: string) {
       await models.getReadable(modelId, who);
       const rows = await db
-        .select({
-          era: scores.eraNumber,
-          target: scores.target,
-          submissionId: scores.submissionId,
-          late: submissions.late,
-          status: scores.status,
-          corr: scores.corr,
-          mmc: scores.mmc,
-          stake: scores.stake,
-          payout: scores.payout,
-          computedAt: scores.computedAt,
-        })
+        .select({ era: scores.eraNumber, target: scores.target, ...SCORE_COLUMNS, computedAt: scores.computedAt })
         .from(scores)
         .innerJoin(submissions, eq(submissions.id, scores.submissionId))
         .where(and(eq(scores.modelId, modelId), eq(submissions.superseded, false)))

@@ -3,6 +3,7 @@ import { ADMIN_KEY, bearer, createAccount, createTestApp, type TestApp } from '.
 import { createEra, createModel, putUniverse, submitCsv } from '../support/fixtures.js';
 import { correlationContribution, numeraiCorr, payout, unconstrainedMetaModel, type PayoutParams, type Series } from '../support/numerai-tools.js';
 import type { EraScore as ServedScore } from '../../src/services/scoring.js';
+import { activateReferenceExclusion } from '../support/policies.js';
 import { reference } from '../support/reference.js';
 
 const ref = reference.era;
@@ -99,18 +100,9 @@ describe('a late submission after a target upload', () => {
 describe('a recompute after the targets were uploaded', () => {
   it('re-scores every stored target against the new run: its id, its MMC, its payouts', async () => {
     const [closing] = await scoredRunIds();
-    const policy = await t.app.inject({
-      method: 'POST',
-      url: '/v1/policies',
-      headers: bearer(ADMIN_KEY),
-      payload: { name: 'reference-exclusion', rules: [{ id: 'excluded', match: { field: 'id', op: 'in', value: ref.exclusion.excluded }, action: { type: 'exclude' } }] },
-    });
-    expect(policy.statusCode, policy.body).toBe(201);
-    const checker = (await createAccount(t.app, 'admin')).apiKey;
-    const activated = await t.app.inject({ method: 'POST', url: `/v1/policies/${policy.json().id}/activate`, headers: bearer(checker), payload: { reason: 'correction' } });
-    expect(activated.statusCode, activated.body).toBe(200);
+    const policyId = await activateReferenceExclusion(t.app, 'correction');
     // A run applies the version in force at the era's cutoff and the API activates only now: backdate it, as a corrected policy.
-    await t.database.pool.query(`update policies set activated_at = (select closed_at - interval '1 second' from eras where number = $1) where id = $2`, [ERA, policy.json().id]);
+    await t.database.pool.query(`update policies set activated_at = (select closed_at - interval '1 second' from eras where number = $1) where id = $2`, [ERA, policyId]);
 
     const recompute = await t.app.inject({ method: 'POST', url: `/v1/eras/${ERA}/meta-model/compute`, headers: bearer(operatorKey) });
     expect(recompute.statusCode, recompute.body).toBe(200);

@@ -3,6 +3,7 @@ import { ADMIN_KEY, bearer, createAccount, createTestApp, expectProblem, type Te
 import { createEra, createModel, liveIds, putUniverse, rng, submitCsv } from '../support/fixtures.js';
 import { correlationContribution, numeraiCorr, payout, unconstrainedMetaModel, type PayoutParams, type Series } from '../support/numerai-tools.js';
 import type { EraScore as ServedScore } from '../../src/services/scoring.js';
+import { activateReferenceExclusion } from '../support/policies.js';
 import { reference } from '../support/reference.js';
 
 const ref = reference.era;
@@ -299,16 +300,7 @@ describe('state and roles', () => {
 // Last: once a policy is active it applies to every era closed afterwards.
 describe('under an exclusion policy', () => {
   it('MMC is taken over the tradable ids of the traded signal: the reference MMC under exclusion, to 1e-9', async () => {
-    const policy = await t.app.inject({
-      method: 'POST',
-      url: '/v1/policies',
-      headers: bearer(ADMIN_KEY),
-      payload: { name: 'reference-exclusion', rules: [{ id: 'excluded', match: { field: 'id', op: 'in', value: ref.exclusion.excluded }, action: { type: 'exclude' } }] },
-    });
-    expect(policy.statusCode, policy.body).toBe(201);
-    const checker = (await createAccount(t.app, 'admin')).apiKey;
-    const activated = await t.app.inject({ method: 'POST', url: `/v1/policies/${policy.json().id}/activate`, headers: bearer(checker), payload: { reason: 'reference case' } });
-    expect(activated.statusCode, activated.body).toBe(200);
+    const policyId = await activateReferenceExclusion(t.app, 'reference case');
 
     await referenceEra(30);
     expect((await putTarget(30, 'target', targetCsv(refTarget))).statusCode).toBe(200);

@@ -1,17 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ADMIN_KEY, bearer } from './app.js';
 
-/** Deterministic pseudo-random numbers, so fixtures are the same on every run. */
-export function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from './rng.js';
 
 export const liveIds = (n: number, prefix = 'id') => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(5, '0')}`);
 

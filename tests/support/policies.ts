@@ -1,16 +1,13 @@
 import type { FastifyInstance } from 'fastify';
-import { ADMIN_KEY, bearer } from './app.js';
+import { expect } from 'vitest';
+import type { UniverseRow } from '../../src/domain/universe.js';
+import { ADMIN_KEY, bearer, createAccount } from './app.js';
 import { createModel, rng, submitCsv, predictionsCsv } from './fixtures.js';
 import { closeEra } from './metamodel.js';
+import { reference } from './reference.js';
 
-export interface UniverseJsonRow {
-  id: string;
-  sector: string | null;
-  industry: string | null;
-  country: string | null;
-  tags: string[];
-  attributes: Record<string, number | string>;
-}
+/** A universe row as the JSON universe body carries it. */
+export type UniverseJsonRow = UniverseRow;
 
 /** The DESIGN "done when" document: PAB-style product exclusions, sector neutral. */
 export const PAB_POLICY = {
@@ -123,4 +120,25 @@ export function plainTurnover(a: Map<string, number>, b: Map<string, number>): n
   let sum = 0;
   for (const s of sectors) sum += Math.abs((a.get(s) ?? 0) - (b.get(s) ?? 0));
   return sum / 2;
+}
+
+/**
+ * Creates the reference case's exclusion policy (its excluded ids) and has a second admin
+ * activate it, as four-eyes requires; returns the policy's id.
+ */
+export async function activateReferenceExclusion(app: FastifyInstance, reason: string): Promise<string> {
+  const policy = await app.inject({
+    method: 'POST',
+    url: '/v1/policies',
+    headers: bearer(ADMIN_KEY),
+    payload: {
+      name: 'reference-exclusion',
+      rules: [{ id: 'excluded', match: { field: 'id', op: 'in', value: reference.era.exclusion.excluded }, action: { type: 'exclude' } }],
+    },
+  });
+  expect(policy.statusCode, policy.body).toBe(201);
+  const checker = (await createAccount(app, 'admin')).apiKey;
+  const activated = await app.inject({ method: 'POST', url: `/v1/policies/${policy.json().id}/activate`, headers: bearer(checker), payload: { reason } });
+  expect(activated.statusCode, activated.body).toBe(200);
+  return policy.json().id as string;
 }

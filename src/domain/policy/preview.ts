@@ -1,16 +1,9 @@
 import { sectorTilt, spearman } from '../stats.js';
 import type { UniverseRow } from '../universe.js';
 import { enforcePolicy, type RuleCount } from './pipeline.js';
-import type { PolicyDocument, RuleAction } from './schema.js';
+import type { PolicyDocument } from './schema.js';
 
-export interface RuleEffect {
-  ruleId: string;
-  description: string | null;
-  action: RuleAction;
-  matched: number;
-  missingData: number;
-  excluded: number;
-  observed: number;
+export interface RuleEffect extends RuleCount {
   /** ids the rule acted on (excluded, observed, or scaled) over the universe size */
   share: number;
 }
