@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 
-/** The worked cases computed with numerai-tools 0.6.0 (../shared/reference), typed once for every test. */
+/** The worked cases computed with numerai-tools 0.6.0 (tests/fixtures/README.md says how), typed once for every test. */
 export interface NumeraiReference {
   source: string;
   tolerance: number;
@@ -35,5 +35,5 @@ export interface ReferenceEra {
 }
 
 export const reference = JSON.parse(
-  readFileSync(new URL('../../../shared/reference/numerai_reference.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../fixtures/numerai_reference.json', import.meta.url), 'utf8'),
 ) as NumeraiReference;

@@ -18,7 +18,7 @@ const reference = z
       neutralize: z.object({ by: z.literal('sector'), proportion1: numbers, proportion05: numbers }),
     }),
   })
-  .parse(JSON.parse(readFileSync(new URL('../../../shared/reference/numerai_reference.json', import.meta.url), 'utf8')));
+  .parse(JSON.parse(readFileSync(new URL('../fixtures/numerai_reference.json', import.meta.url), 'utf8')));
 
 const era = reference.era;
 const tolerance = reference.tolerance;
