@@ -4,12 +4,18 @@ import { openDatabase } from './db/index.js';
 import { createLogger } from './logger.js';
 import { accountsService, ROLES, type Role } from './services/accounts.js';
 import { auditService } from './services/audit.js';
+import { bundlesService } from './services/bundles.js';
+import { erasService } from './services/eras.js';
+import { describeReport, verifyService } from './services/verify.js';
 
 const USAGE = `Usage: npm run cli -- <command>
 
 Commands:
   migrate                               apply pending migrations and exit
   create-key [--name N] [--role admin]  create an account with one API key and print the key
+  verify                                walk the chain of era bundles (recomputing each from the stored
+                                        runs, stakes, scores and targets) and the audit log's chain;
+                                        print the first break of each, exit 1 if there is one
 `;
 
 async function main() {
@@ -31,6 +37,12 @@ async function main() {
       const accounts = accountsService(database.db, database.pool, auditService(database.db));
       const created = await accounts.createAccount(null, { name: values.name ?? `${role}-cli`, role });
       process.stdout.write(`account ${created.id} (${created.role})\napi key (shown once): ${created.apiKey}\n`);
+    } else if (command === 'verify') {
+      const audit = auditService(database.db);
+      const eras = erasService(database.db, audit, config);
+      const report = await verifyService({ db: database.db, eras, bundles: bundlesService({ db: database.db, eras }) }).verify();
+      process.stdout.write(`${describeReport(report).join('\n')}\n`);
+      if (report.bundles.break || report.audit.break) process.exitCode = 1;
     } else {
       process.stderr.write(`unknown command: ${command}\n\n${USAGE}`);
       process.exitCode = 2;

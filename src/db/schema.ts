@@ -282,6 +282,38 @@ export const auditLog = pgTable(
     subject: text('subject').notNull(),
     reason: text('reason'),
     details: jsonb('details'),
+    /** SHA-256 of the entry's canonical content, and of the previous entry's chain digest ‖ that (domain/chain.ts). */
+    digest: text('digest'),
+    chainDigest: text('chain_digest'),
   },
   (t) => [index('audit_log_subject_idx').on(t.subject, t.id), index('audit_log_at_idx').on(t.at)],
+);
+
+/**
+ * The verification bundle of each resolved era (DESIGN section 5), fixed at resolution: its
+ * canonical JSON bytes as served, and its place in the chain of resolved eras. Append-only.
+ */
+export const eraBundles = pgTable(
+  'era_bundles',
+  {
+    eraNumber: integer('era_number')
+      .primaryKey()
+      .references(() => eras.number),
+    /** 1 for the first era resolved, then one more per resolution: the order of the chain. */
+    position: integer('position').notNull(),
+    content: bytea('content').notNull(),
+    digest: text('digest').notNull(),
+    previousChainDigest: text('previous_chain_digest').notNull(),
+    chainDigest: text('chain_digest').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('era_bundles_position_key').on(t.position),
+    uniqueIndex('era_bundles_previous_key').on(t.previousChainDigest),
+    check('era_bundles_position_check', sql`${t.position} >= 1`),
+    check(
+      'era_bundles_digests_check',
+      sql`${t.digest} ~ '^[0-9a-f]{64}$' and ${t.previousChainDigest} ~ '^[0-9a-f]{64}$' and ${t.chainDigest} ~ '^[0-9a-f]{64}$'`,
+    ),
+  ],
 );

@@ -285,6 +285,11 @@ export const DEFAULT_PAYOUT_PARAMS: Readonly<PayoutParams> = Object.freeze({
   stakeThreshold: 72000,
 });
 
+/** pf = min(1, stakeThreshold / Σ at-risk): the era's payout factor, 1 when nothing is at risk. */
+export function stakeScale(stakeThreshold: number, totalAtRisk: number): number {
+  return totalAtRisk > stakeThreshold ? stakeThreshold / totalAtRisk : 1;
+}
+
 /**
  * The share of the stake paid (positive) or burned (negative):
  * clip(pf·(corrMultiplier·CORR + mmcMultiplier·MMC), ±clip), pf = min(1, stakeThreshold / Σ at-risk).
@@ -292,7 +297,7 @@ export const DEFAULT_PAYOUT_PARAMS: Readonly<PayoutParams> = Object.freeze({
  */
 export function payoutFactor(corr: number | null, mmc: number | null, params: PayoutParams, totalAtRisk: number): number {
   if (corr === null || mmc === null || !Number.isFinite(corr) || !Number.isFinite(mmc)) return 0;
-  const pf = totalAtRisk > params.stakeThreshold ? params.stakeThreshold / totalAtRisk : 1;
+  const pf = stakeScale(params.stakeThreshold, totalAtRisk);
   const raw = pf * (params.corrMultiplier * corr + params.mmcMultiplier * mmc);
   return Math.min(params.clip, Math.max(-params.clip, raw));
 }

@@ -1,6 +1,8 @@
 import { and, desc, eq, gte, lt, lte, type SQL } from 'drizzle-orm';
 import type { Database, Executor } from '../db/client.js';
 import { auditLog } from '../db/schema.js';
+import { insertAuditEntry, nextAuditLink } from '../db/audit.js';
+import { auditEntryDigest, chainDigest, GENESIS } from '../domain/chain.js';
 
 export interface AuditEntry {
   actorId: string | null;
@@ -21,15 +23,26 @@ export interface AuditQuery {
 
 export function auditService(db: Database) {
   return {
-    /** Write within the caller's transaction so the change and its record commit together. */
+    /**
+     * Write within the caller's transaction so the change and its record commit together. The
+     * entry is chained to the previous one under a lock held until that transaction ends, so
+     * callers record last, once their other locks are taken.
+     */
     async record(tx: Executor, entry: AuditEntry): Promise<void> {
-      await tx.insert(auditLog).values({
+      const { id, at, previous } = await nextAuditLink(tx);
+      const content = {
+        id,
+        at,
         actorId: entry.actorId,
         action: entry.action,
         subject: entry.subject,
         reason: entry.reason ?? null,
-        details: entry.details ?? null,
-      });
+        // As jsonb will hand it back: what JSON keeps of it (dates as text, no undefined).
+        details: entry.details === undefined ? null : (JSON.parse(JSON.stringify(entry.details)) as unknown),
+      };
+      const digest = auditEntryDigest(content);
+      const { at: _at, ...row } = content;
+      await insertAuditEntry(tx, { ...row, digest, chainDigest: chainDigest(previous ?? GENESIS, digest) });
     },
 
     async list(query: AuditQuery) {

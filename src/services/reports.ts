@@ -1,5 +1,6 @@
 import { asc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { chainDigests } from '../db/bundles.js';
 import type { Database } from '../db/client.js';
 import { metaModelRuns, policies, runInputs, targets, universeRows } from '../db/schema.js';
 import { decodeFloat64 } from '../domain/packed.js';
@@ -71,6 +72,8 @@ export interface EraReport {
   stakeDeciles: { decile: number; models: number; stakeShare: number }[] | null;
   sectorTilt: { sector: string; ids: number; unconstrained: number | null; traded: number | null; byStakeDecile: number[] | null }[];
   metaModelCorr: { target: string; main: boolean; corr: number | null }[];
+  /** the era's link in the chain of resolved eras' bundles; null until it resolves */
+  chainDigest: string | null;
 }
 
 export interface SummaryPoint {
@@ -84,6 +87,7 @@ export interface SummaryPoint {
   policyCost: number | null;
   stake: StakeFigures;
   metaModelCorr: Record<string, number | null>;
+  chainDigest: string | null;
   /** this era minus the previous closed era; null for the first */
   change: {
     universeSize: number;
@@ -116,7 +120,7 @@ const CACHE_SIZE = 512;
 
 export function reportsService(deps: { db: Database; eras: ErasService }) {
   const { db, eras: erasService } = deps;
-  const cache = new Map<string, EraReport>();
+  const cache = new Map<string, Omit<EraReport, 'chainDigest'>>();
 
   async function sources(number?: number): Promise<ReportSource[]> {
     const { rows } = await db.execute<{ era: number; runId: string; totalStakeChange: string | null; targets: string }>(sql`
@@ -130,7 +134,7 @@ export function reportsService(deps: { db: Database; eras: ErasService }) {
     return rows.map((r) => ({ era: r.era, runId: r.runId, totalStakeChange: r.totalStakeChange, key: `${r.runId}|${r.targets}` }));
   }
 
-  async function build(era: EraRow, runId: string): Promise<EraReport> {
+  async function build(era: EraRow, runId: string): Promise<Omit<EraReport, 'chainDigest'>> {
     const [run] = await db
       .select({
         seq: metaModelRuns.seq,
@@ -212,7 +216,7 @@ export function reportsService(deps: { db: Database; eras: ErasService }) {
     };
   }
 
-  async function report(source: ReportSource, era?: EraRow): Promise<EraReport> {
+  async function report(source: ReportSource, era?: EraRow): Promise<Omit<EraReport, 'chainDigest'>> {
     const cached = cache.get(source.key);
     if (cached) return cached;
     const built = await build(era ?? (await erasService.get(source.era)), source.runId);
@@ -228,7 +232,8 @@ export function reportsService(deps: { db: Database; eras: ErasService }) {
       if (!era.closedAt) throw conflict(`era ${number} is not closed yet; its report exists once it closes`);
       const source = (await sources(number)).at(-1);
       if (!source || source.era !== number) throw conflict(`era ${number} has no meta-model run yet`);
-      return report(source, era);
+      // Outside the cached report: the era's link appears when it resolves, after its last run and target.
+      return { ...(await report(source, era)), chainDigest: (await chainDigests(db)).get(number) ?? null };
     },
 
     /** One point per closed era, oldest first, with its change from the previous one. */
@@ -236,6 +241,7 @@ export function reportsService(deps: { db: Database; eras: ErasService }) {
       const points: SummaryPoint[] = [];
       const targetNames = new Set<string>();
       let previous: SummaryPoint | null = null;
+      const links = await chainDigests(db);
       for (const source of await sources()) {
         const r = await report(source);
         const point: SummaryPoint = {
@@ -249,6 +255,7 @@ export function reportsService(deps: { db: Database; eras: ErasService }) {
           policyCost: r.policyCost,
           stake: r.stake,
           metaModelCorr: Object.fromEntries(r.metaModelCorr.map((c) => [c.target, c.corr])),
+          chainDigest: links.get(r.era) ?? null,
           change: null,
         };
         for (const c of r.metaModelCorr) targetNames.add(c.target);

@@ -10,6 +10,7 @@ import type { IngestBody } from '../ingest/id-value.js';
 import { parseTarget } from '../ingest/target.js';
 import type { Principal } from './accounts.js';
 import type { AuditService } from './audit.js';
+import type { BundlesService } from './bundles.js';
 import { payoutParams, type EraRow, type ErasService } from './eras.js';
 import type { ModelsService } from './models.js';
 
@@ -71,8 +72,15 @@ const SCORE_COLUMNS = {
   payout: scores.payout,
 };
 
-export function scoringService(deps: { db: Database; pool: pg.Pool; audit: AuditService; eras: ErasService; models: ModelsService }) {
-  const { db, pool, audit, eras: erasService, models } = deps;
+export function scoringService(deps: {
+  db: Database;
+  pool: pg.Pool;
+  audit: AuditService;
+  eras: ErasService;
+  models: ModelsService;
+  bundles: BundlesService;
+}) {
+  const { db, pool, audit, eras: erasService, models, bundles } = deps;
 
   const inTransaction = <T>(fn: (t: Tx) => Promise<T>) => inClientTransaction(pool, fn);
 
@@ -252,6 +260,7 @@ export function scoringService(deps: { db: Database; pool: pg.Pool; audit: Audit
      * Applies the main target's payouts to stakes once: the era row lock serializes resolvers,
      * a resolved era returns its result unchanged, and the unique (model, era) payout index
      * backs that up. Each balance is the model's latest balance plus its payout, in numeric.
+     * The era's bundle is sealed and chained in the same transaction.
      */
     async resolve(actorId: string, number: number) {
       return db.transaction(async (tx) => {
@@ -283,13 +292,14 @@ export function scoringService(deps: { db: Database; pool: pg.Pool; audit: Audit
           from paid p left join latest l on l.model_id = p.model_id
           order by p.model_id
           on conflict (model_id, era_number) where kind = 'payout' do nothing`);
-        await tx.update(eras).set({ resolvedAt: sql`now()` }).where(eq(eras.number, number));
+        const [resolved] = await tx.update(eras).set({ resolvedAt: sql`now()` }).where(eq(eras.number, number)).returning();
         const totalPayout = await paidTotal(tx, number);
+        const chainDigest = await bundles.seal(tx, resolved);
         await audit.record(tx, {
           actorId,
           action: 'era.resolve',
           subject: `era:${number}`,
-          details: { target: era.mainTarget, models: inserted.rowCount ?? 0, totalPayout },
+          details: { target: era.mainTarget, models: inserted.rowCount ?? 0, totalPayout, chainDigest },
         });
         return { era: number, status: 'resolved' as const, totalPayout };
       });

@@ -6,6 +6,10 @@ import { decimalString, problemResponses } from '../schemas.js';
 const params = z.object({ number: z.coerce.number().int().min(0).max(2_147_483_647) });
 
 const share = z.number().min(0).max(1);
+const chainDigest = z
+  .string()
+  .nullable()
+  .describe("the era's link in the chain of resolved eras: SHA-256(previous era's chainDigest ‖ bundle digest), as GET /v1/eras/{number}/bundle carries it; null until the era resolves");
 const policyMode = z.enum(['enforce', 'shadow']);
 
 const stake = z
@@ -75,6 +79,7 @@ const eraReport = z
     metaModelCorr: z
       .array(z.object({ target: z.string(), main: z.boolean(), corr: z.number().nullable() }))
       .describe("numerai_corr of the published value over the tradable ids with a target; empty until targets arrive"),
+    chainDigest,
   })
   .meta({ id: 'EraReport' });
 
@@ -89,6 +94,7 @@ const summaryPoint = z.object({
   policyCost: z.number().nullable(),
   stake,
   metaModelCorr: z.record(z.string(), z.number().nullable()).describe('by target'),
+  chainDigest,
   change: z
     .object({
       universeSize: z.number().int(),

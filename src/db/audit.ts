@@ -1,0 +1,45 @@
+import { sql } from 'drizzle-orm';
+import type { Executor } from './client.js';
+import { auditLog } from './schema.js';
+
+/** Advisory lock class that serialises appends to the audit chain (held to the end of the transaction). */
+const AUDIT_CHAIN_LOCK = 0x53570004;
+
+/** The instant as UTC text to the microsecond: how an entry's `at` enters its digest. */
+const atText = (column: ReturnType<typeof sql>) => sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/**
+ * Takes the chain's lock for the rest of the transaction, then the next entry's id, its `at`
+ * (the transaction's now(), which the inserted row's default also takes) and the last chain digest.
+ */
+export async function nextAuditLink(executor: Executor): Promise<{ id: number; at: string; previous: string | null }> {
+  await executor.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK}, 0)`);
+  const { rows } = await executor.execute<{ id: number; at: string; previous: string | null }>(sql`
+    select nextval(pg_get_serial_sequence('audit_log', 'id')) as id, ${atText(sql`now()`)} as at,
+           (select chain_digest from audit_log where chain_digest is not null order by id desc limit 1) as previous`);
+  return rows[0];
+}
+
+export async function insertAuditEntry(executor: Executor, entry: typeof auditLog.$inferInsert & { id: number }): Promise<void> {
+  await executor.insert(auditLog).values(entry);
+}
+
+export type StoredAuditEntry = {
+  id: number;
+  at: string;
+  actorId: string | null;
+  action: string;
+  subject: string;
+  reason: string | null;
+  details: unknown;
+  digest: string | null;
+  chainDigest: string | null;
+};
+
+/** Entries after `afterId` in id order (the chain's order), at most `limit`, with `at` as their digest covers it. */
+export async function auditEntriesAfter(executor: Executor, afterId: number, limit: number): Promise<StoredAuditEntry[]> {
+  const { rows } = await executor.execute<StoredAuditEntry>(sql`
+    select id, ${atText(sql`at`)} as at, actor_id as "actorId", action, subject, reason, details, digest, chain_digest as "chainDigest"
+    from audit_log where id > ${afterId} order by id limit ${limit}`);
+  return rows;
+}

@@ -1,0 +1,99 @@
+import { asc, desc, eq, sql } from 'drizzle-orm';
+import type { Executor } from './client.js';
+import { eraBundles, targets } from './schema.js';
+
+/** Advisory lock class (first key of the two-key form) that serialises appends to the chain of resolved eras. */
+const BUNDLE_CHAIN_LOCK = 0x53570003;
+
+/** The era's targets as its bundle and its verification read them: one vector per name, in name order. */
+export async function bundleTargets(executor: Executor, era: number): Promise<{ name: string; values: Buffer }[]> {
+  return executor.select({ name: targets.name, values: targets.values }).from(targets).where(eq(targets.eraNumber, era)).orderBy(asc(targets.name));
+}
+
+/** The latest run of an era (the one traded and scored against) and the policy it applied. */
+export async function bundleRun(executor: Executor, era: number) {
+  const { rows } = await executor.execute<{
+    unconstrained: Buffer;
+    value: Buffer;
+    policyName: string | null;
+    policyVersion: number | null;
+    policyDocument: unknown;
+  }>(sql`
+    select r.unconstrained, r.value, p.name as "policyName", p.version as "policyVersion", p.document as "policyDocument"
+    from meta_model_runs r left join policies p on p.id = r.policy_id
+    where r.era_number = ${era} order by r.seq desc limit 1`);
+  return rows[0];
+}
+
+/**
+ * The closing run's inputs (the at-risk stakes) by model name, each with its score and payout
+ * on the main target, and their total.
+ */
+export async function bundleModels(executor: Executor, era: number, mainTarget: string) {
+  const { rows } = await executor.execute<{
+    model: string;
+    stake: string;
+    submissionSha256: string;
+    corr: number | null;
+    mmc: number | null;
+    payout: string | null;
+  }>(sql`
+    select m.name as model, ri.stake::text as stake, ri.sha256 as "submissionSha256", sc.corr, sc.mmc, sc.payout::text as payout
+    from meta_model_runs r
+    join run_inputs ri on ri.run_id = r.id
+    join models m on m.id = ri.model_id
+    left join scores sc on sc.submission_id = ri.submission_id and sc.target = ${mainTarget}
+    where r.era_number = ${era} and r.seq = 1
+    order by m.name`);
+  const { rows: total } = await executor.execute<{ total: string }>(sql`
+    select trim_scale(coalesce(sum(ri.stake), 0))::text as total
+    from meta_model_runs r join run_inputs ri on ri.run_id = r.id
+    where r.era_number = ${era} and r.seq = 1`);
+  return { models: rows, totalAtRisk: total[0].total };
+}
+
+export interface ChainLink {
+  eraNumber: number;
+  position: number;
+  digest: string;
+  previousChainDigest: string;
+  chainDigest: string;
+}
+
+const LINK_COLUMNS = {
+  eraNumber: eraBundles.eraNumber,
+  position: eraBundles.position,
+  digest: eraBundles.digest,
+  previousChainDigest: eraBundles.previousChainDigest,
+  chainDigest: eraBundles.chainDigest,
+};
+
+/**
+ * The last link of the chain, after taking the chain's lock for the rest of the transaction:
+ * the caller appends the next link before it commits, so links follow the order of resolution.
+ */
+export async function lockChainHead(executor: Executor): Promise<ChainLink | undefined> {
+  await executor.execute(sql`select pg_advisory_xact_lock(${BUNDLE_CHAIN_LOCK}, 0)`);
+  const [head] = await executor.select(LINK_COLUMNS).from(eraBundles).orderBy(desc(eraBundles.position)).limit(1);
+  return head;
+}
+
+export async function insertBundle(executor: Executor, link: ChainLink & { content: Buffer }): Promise<void> {
+  await executor.insert(eraBundles).values(link);
+}
+
+export async function storedBundle(executor: Executor, era: number): Promise<Buffer | undefined> {
+  const [row] = await executor.select({ content: eraBundles.content }).from(eraBundles).where(eq(eraBundles.eraNumber, era));
+  return row?.content;
+}
+
+/** Every link in chain order, without the bundles' bytes. */
+export async function chainLinks(executor: Executor): Promise<ChainLink[]> {
+  return executor.select(LINK_COLUMNS).from(eraBundles).orderBy(asc(eraBundles.position));
+}
+
+/** Each resolved era's chain digest, for the public reports. */
+export async function chainDigests(executor: Executor): Promise<Map<number, string>> {
+  const rows = await executor.select({ era: eraBundles.eraNumber, chainDigest: eraBundles.chainDigest }).from(eraBundles);
+  return new Map(rows.map((r) => [r.era, r.chainDigest]));
+}

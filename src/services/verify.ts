@@ -1,0 +1,149 @@
+import type { Database } from '../db/client.js';
+import { auditEntriesAfter } from '../db/audit.js';
+import { chainLinks, storedBundle } from '../db/bundles.js';
+import { bundleDigest, unsealed, type SealedBundle } from '../domain/bundle.js';
+import { auditEntryDigest, canonicalJson, chainDigest, differences, GENESIS, type Difference } from '../domain/chain.js';
+import type { BundlesService } from './bundles.js';
+import type { ErasService } from './eras.js';
+
+/** The first place a chain stops holding: which era or entry, and what differs. */
+export interface ChainBreak {
+  /** `era N` or `audit entry N` */
+  at: string;
+  problem: string;
+  differences?: { first: Difference[]; count: number };
+}
+
+export interface ChainReport {
+  /** links checked before the break (all of them when there is none) */
+  checked: number;
+  head: string | null;
+  break: ChainBreak | null;
+}
+
+export interface VerifyReport {
+  bundles: ChainReport;
+  /** `unchained`: entries written before the audit log was chained, which no digest covers */
+  audit: ChainReport & { unchained: number };
+}
+
+const AUDIT_BATCH = 1000;
+
+/**
+ * Walks both chains from the database: each resolved era's stored bundle (its bytes, digest
+ * and link, then the bundle recomputed from the stored run, stakes, scores and targets) and
+ * each audit entry (its content against its digest, and its link to the entry before).
+ */
+export function verifyService(deps: { db: Database; eras: ErasService; bundles: BundlesService }) {
+  const { db, eras, bundles } = deps;
+
+  async function bundleBreak(link: Awaited<ReturnType<typeof chainLinks>>[number], position: number, previous: string): Promise<ChainBreak | null> {
+    const at = `era ${link.eraNumber}`;
+    if (link.position !== position) return { at, problem: `it is link ${link.position} of the chain where link ${position} should follow: a link is missing` };
+    const bytes = (await storedBundle(db, link.eraNumber))!;
+    const text = bytes.toString('utf8');
+    let stored: SealedBundle;
+    try {
+      stored = JSON.parse(text) as SealedBundle;
+    } catch {
+      return { at, problem: 'its stored bundle is not JSON any more' };
+    }
+    if (canonicalJson(stored) !== text) return { at, problem: 'its stored bytes are not the canonical (RFC 8785) form of the bundle they hold: they were changed' };
+    const digest = bundleDigest(stored);
+    if (digest !== link.digest || stored.digest !== link.digest) {
+      return { at, problem: `its stored digest ${link.digest} (in the bundle: ${stored.digest}) is not the digest of its content, ${digest}` };
+    }
+    if (link.previousChainDigest !== previous || stored.previousChainDigest !== previous) {
+      return { at, problem: `it chains from ${link.previousChainDigest} (in the bundle: ${stored.previousChainDigest}) but the link before it ends in ${previous}` };
+    }
+    const expected = chainDigest(previous, digest);
+    if (link.chainDigest !== expected || stored.chainDigest !== expected) {
+      return { at, problem: `its chainDigest ${link.chainDigest} (in the bundle: ${stored.chainDigest}) should be SHA-256(previous ‖ digest) = ${expected}` };
+    }
+    const era = await eras.get(link.eraNumber);
+    if (!era.resolvedAt) return { at, problem: 'it has a bundle but the era is no longer marked resolved' };
+    const found = differences(unsealed(stored), await bundles.build(db, era));
+    if (found.count > 0) {
+      return { at, problem: `the bundle recomputed from the stored run, stakes, scores and targets differs from the sealed one in ${found.count} place(s)`, differences: found };
+    }
+    return null;
+  }
+
+  async function verifyBundles(): Promise<ChainReport> {
+    let previous = GENESIS;
+    let checked = 0;
+    for (const link of await chainLinks(db)) {
+      const broken = await bundleBreak(link, checked + 1, previous);
+      if (broken) return { checked, head: previous === GENESIS ? null : previous, break: broken };
+      previous = link.chainDigest;
+      checked++;
+    }
+    return { checked, head: checked === 0 ? null : previous, break: null };
+  }
+
+  async function verifyAudit(): Promise<VerifyReport['audit']> {
+    let previous: string | null = null;
+    let checked = 0;
+    let unchained = 0;
+    for (let after = 0; ; ) {
+      const entries = await auditEntriesAfter(db, after, AUDIT_BATCH);
+      for (const entry of entries) {
+        const at = `audit entry ${entry.id}`;
+        const stop = (problem: string) => ({ checked, unchained, head: previous, break: { at, problem } });
+        if (entry.digest === null || entry.chainDigest === null) {
+          if (previous === null && checked === 0) {
+            unchained++;
+            continue;
+          }
+          return stop('it carries no digest: it was written around the service, after the log was chained');
+        }
+        const digest = auditEntryDigest(entry);
+        if (digest !== entry.digest) return stop(`its content no longer matches its digest (stored ${entry.digest}, content now ${digest}): it was changed after it was written`);
+        const expected = chainDigest(previous ?? GENESIS, entry.digest);
+        if (expected !== entry.chainDigest) {
+          return stop(`its chain digest ${entry.chainDigest} does not follow from the entry before it (expected ${expected}): an entry before it was removed, inserted or changed`);
+        }
+        previous = entry.chainDigest;
+        checked++;
+      }
+      if (entries.length < AUDIT_BATCH) break;
+      after = entries[entries.length - 1].id;
+    }
+    return { checked, unchained, head: previous, break: null };
+  }
+
+  return {
+    async verify(): Promise<VerifyReport> {
+      return { bundles: await verifyBundles(), audit: await verifyAudit() };
+    },
+  };
+}
+
+export type VerifyService = ReturnType<typeof verifyService>;
+
+/** The report as lines of text, for the command line. */
+export function describeReport(report: VerifyReport): string[] {
+  const lines: string[] = [];
+  const describe = (name: string, chain: ChainReport, unit: string) => {
+    if (chain.break) {
+      lines.push(`BROKEN ${name} chain at ${chain.break.at}: ${chain.break.problem}`);
+      for (const d of chain.break.differences?.first ?? []) {
+        lines.push(`  ${d.path}: sealed ${preview(d.stored)}, database now ${preview(d.recomputed)}`);
+      }
+      const more = (chain.break.differences?.count ?? 0) - (chain.break.differences?.first.length ?? 0);
+      if (more > 0) lines.push(`  … and ${more} more`);
+      lines.push(`  ${chain.checked} ${unit} verified before it`);
+    } else {
+      lines.push(`${name} chain intact: ${chain.checked} ${unit}${chain.head ? `, head ${chain.head}` : ''}`);
+    }
+  };
+  describe('era bundle', report.bundles, 'resolved era(s)');
+  describe('audit log', report.audit, 'entries');
+  if (report.audit.unchained > 0) lines.push(`  (${report.audit.unchained} audit entries predate the chain and carry no digest)`);
+  return lines;
+}
+
+function preview(value: unknown): string {
+  const text = value === undefined ? 'nothing' : JSON.stringify(value);
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
