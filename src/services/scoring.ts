@@ -294,12 +294,12 @@ export function scoringService(deps: {
           on conflict (model_id, era_number) where kind = 'payout' do nothing`);
         const [resolved] = await tx.update(eras).set({ resolvedAt: sql`now()` }).where(eq(eras.number, number)).returning();
         const totalPayout = await paidTotal(tx, number);
-        const chainDigest = await bundles.seal(tx, resolved);
+        await bundles.seal(tx, resolved);
         await audit.record(tx, {
           actorId,
           action: 'era.resolve',
           subject: `era:${number}`,
-          details: { target: era.mainTarget, models: inserted.rowCount ?? 0, totalPayout, chainDigest },
+          details: { target: era.mainTarget, models: inserted.rowCount ?? 0, totalPayout },
         });
         return { era: number, status: 'resolved' as const, totalPayout };
       });

@@ -81,6 +81,7 @@ const RULES: Record<string, Rule> = {
   'GET /v1/eras/:number/scores': { access: STAFF, request: (f) => ({ url: `/v1/eras/${f.era}/scores` }) },
   'GET /v1/models/:modelId/scores': { access: ANY, owned: true, request: (_f, model) => ({ url: `/v1/models/${model}/scores` }) },
   'POST /v1/eras/:number/resolve': { access: STAFF, request: (f) => ({ url: `/v1/eras/${f.era}/resolve` }) },
+  'GET /v1/eras/:number/bundle': { access: ANY, request: (f) => ({ url: `/v1/eras/${f.era}/bundle` }) },
   'POST /v1/policies': {
     access: ['admin'],
     request: () => ({ url: '/v1/policies', payload: { name: 'matrix', rules: [{ id: 'r', match: { field: 'id', op: 'eq', value: 'x' }, action: { type: 'observe' } }] } }),
