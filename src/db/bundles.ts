@@ -97,3 +97,13 @@ export async function chainDigests(executor: Executor): Promise<Map<number, stri
   const rows = await executor.select({ era: eraBundles.eraNumber, chainDigest: eraBundles.chainDigest }).from(eraBundles);
   return new Map(rows.map((r) => [r.era, r.chainDigest]));
 }
+
+/** Resolved eras without a bundle, resolved no earlier than the first era that has one (older ones predate bundles). */
+export async function unsealedEras(executor: Executor): Promise<number[]> {
+  const { rows } = await executor.execute<{ number: number }>(sql`
+    select e.number from eras e
+    where e.resolved_at >= (select min(s.resolved_at) from era_bundles b join eras s on s.number = b.era_number)
+      and not exists (select 1 from era_bundles b where b.era_number = e.number)
+    order by e.resolved_at, e.number`);
+  return rows.map((r) => r.number);
+}

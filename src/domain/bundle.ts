@@ -59,9 +59,21 @@ export function unsealed(bundle: BundleContent | SealedBundle): BundleContent {
   return content as unknown as BundleContent;
 }
 
-/** The bundle with its digest, chained after `previous`, and its canonical bytes: what is stored and served. */
+/**
+ * The bundle with its digest, chained after `previous`, and its canonical bytes: what is stored
+ * and served. Each top-level value is canonicalised once and the two objects (without and with
+ * the seal fields) are assembled from those parts, keys in UTF-16 order as RFC 8785 sorts them.
+ */
 export function sealBundle(content: BundleContent, previous: string): { bundle: SealedBundle; bytes: Buffer } {
-  const digest = bundleDigest(content);
+  const parts = new Map(Object.entries(content).map(([key, value]): [string, string] => [key, canonicalJson(value)]));
+  const digest = sha256Hex(canonicalObject(parts));
   const bundle: SealedBundle = { ...content, digest, previousChainDigest: previous, chainDigest: chainDigest(previous, digest) };
-  return { bundle, bytes: Buffer.from(canonicalJson(bundle), 'utf8') };
+  for (const field of SEAL_FIELDS) parts.set(field, canonicalJson(bundle[field]));
+  return { bundle, bytes: Buffer.from(canonicalObject(parts), 'utf8') };
+}
+
+/** An object's canonical JSON from its members' canonical JSON. */
+function canonicalObject(parts: Map<string, string>): string {
+  const keys = [...parts.keys()].sort();
+  return `{${keys.map((key) => `${canonicalJson(key)}:${parts.get(key)}`).join(',')}}`;
 }

@@ -1,6 +1,6 @@
 import type { Database } from '../db/client.js';
 import { auditEntriesAfter } from '../db/audit.js';
-import { chainLinks, storedBundle } from '../db/bundles.js';
+import { chainLinks, storedBundle, unsealedEras } from '../db/bundles.js';
 import { bundleDigest, unsealed, type SealedBundle } from '../domain/bundle.js';
 import { auditEntryDigest, canonicalJson, chainDigest, differences, GENESIS, type Difference } from '../domain/chain.js';
 import type { BundlesService } from './bundles.js';
@@ -78,7 +78,10 @@ export function verifyService(deps: { db: Database; eras: ErasService; bundles: 
       previous = link.chainDigest;
       checked++;
     }
-    return { checked, head: checked === 0 ? null : previous, break: null };
+    const head = checked === 0 ? null : previous;
+    const [unsealed] = await unsealedEras(db);
+    if (unsealed !== undefined) return { checked, head, break: { at: `era ${unsealed}`, problem: 'it is resolved but has no bundle in the chain: its link was removed' } };
+    return { checked, head, break: null };
   }
 
   async function verifyAudit(): Promise<VerifyReport['audit']> {

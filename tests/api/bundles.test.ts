@@ -392,6 +392,18 @@ describe('verify', () => {
       () => unlocked('update era_bundles set previous_chain_digest = $2 where era_number = $1', [era, bundle.previousChainDigest]),
     );
     expect(relinked.bundles.break!.problem).toMatch(/chains from f{64}/);
+
+    // The last link removed: the chain that is left holds, but its era is resolved without one.
+    const [last] = (await sql('select * from era_bundles order by position desc limit 1')).rows;
+    const removed = await tampered(
+      () => unlocked('delete from era_bundles where era_number = $1', [last.era_number]),
+      () =>
+        sql('insert into era_bundles (era_number, position, content, digest, previous_chain_digest, chain_digest, created_at) values ($1, $2, $3, $4, $5, $6, $7)', [
+          last.era_number, last.position, last.content, last.digest, last.previous_chain_digest, last.chain_digest, last.created_at,
+        ]),
+    );
+    expect(removed.bundles).toMatchObject({ checked: 2, break: { at: `era ${last.era_number}` } });
+    expect(removed.bundles.break!.problem).toMatch(/resolved but has no bundle/);
     expect((await verify()).bundles.break).toBeNull();
   });
 

@@ -235,8 +235,8 @@ def _entry(bundle: dict, model: str) -> dict:
 def recompute_model(bundle: dict, predictions: Mapping[str, float], model: str) -> dict:
     """
     The model's CORR and MMC on the era's main target from the bundle and the model's own
-    predictions (ids outside the universe are ignored, as the service ignores none: it refuses
-    them), and its payout from those scores; beside them what the bundle says was served.
+    predictions (keyed by id; ids outside the era's universe play no part), and its payout
+    from those scores; beside them what the bundle says was served.
     """
     entry = _entry(bundle, model)
     ids: List[str] = bundle["ids"]
