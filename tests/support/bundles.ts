@@ -66,6 +66,7 @@ export interface RecomputeCase {
 export async function recomputeMany(cases: RecomputeCase[]): Promise<{ code: number; result: Recomputed | null; stderr: string }[]> {
   const program = `
 import contextlib, io, json, sys
+sys.dont_write_bytecode = True
 sys.path.insert(0, ${JSON.stringify(path.dirname(RECOMPUTE))})
 import recompute
 out = []
