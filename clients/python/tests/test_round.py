@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import support
 
-from stakeweight import StakeweightAPI
+from stakeweight import StakeweightAPI, submission_sha256
 
 
 class WholeRoundTest(unittest.TestCase):
@@ -66,6 +66,7 @@ class WholeRoundTest(unittest.TestCase):
         receipt_a = alice.upload_predictions(csv_path, model_id=model_a["name"])
         self.assertEqual((receipt_a["era"], receipt_a["modelId"], receipt_a["rows"], receipt_a["late"]), (era, model_a["id"], len(ids), False))
         self.assertEqual(receipt_a["sha256"], support.expected_digest(preds_a))
+        self.assertEqual(submission_sha256(preds_a), receipt_a["sha256"])
         # the same content again is the same submission, not a new one
         self.assertEqual(alice.upload_predictions(csv_path, model_id=model_a["id"], era=era)["id"], receipt_a["id"])
         self.assertEqual(len(alice.get_submissions(model_a["name"])), 1)
