@@ -8,7 +8,7 @@ import math
 import os
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union, cast
 
 from . import __version__
 from .errors import InputError, VerificationError
@@ -75,9 +75,11 @@ class StakeweightAPI:
 
     # ------------------------------------------------------------------ plumbing
 
-    def _get(self, path: str, query: Optional[Mapping[str, Any]] = None, accept: str = "application/json", auth: bool = True) -> Any:
-        response = self._http.request("GET", path, query=query, accept=accept, safe=True, auth=auth)
-        return response.text() if accept == "text/csv" else response.json()
+    def _get(self, path: str, query: Optional[Mapping[str, Any]] = None, auth: bool = True) -> Dict[str, Any]:
+        return _object(self._http.request("GET", path, query=query, safe=True, auth=auth).json())
+
+    def _get_csv(self, path: str) -> str:
+        return self._http.request("GET", path, accept="text/csv", safe=True).text()
 
     def _send(
         self,
@@ -89,9 +91,9 @@ class StakeweightAPI:
         body: Optional[bytes] = None,
         content_type: Optional[str] = None,
         query: Optional[Mapping[str, Any]] = None,
-    ) -> Any:
+    ) -> Dict[str, Any]:
         response = self._http.request(method, path, query=query, json_body=json_body, body=body, content_type=content_type, safe=safe)
-        return response.json()
+        return _object(response.json())
 
     def _model(self, model: str) -> str:
         """A model id from an id or a name (names are looked up once and remembered)."""
@@ -123,7 +125,7 @@ class StakeweightAPI:
 
     def get_eras(self) -> List[Dict[str, Any]]:
         """Every era with its status (``scheduled``, ``open``, ``closed``, ``resolved``) and universe size."""
-        return self._get("/v1/eras")["eras"]
+        return cast(List[Dict[str, Any]], self._get("/v1/eras")["eras"])
 
     def get_era(self, era: int) -> Dict[str, Any]:
         """One era."""
@@ -138,7 +140,7 @@ class StakeweightAPI:
         """The live ids of ``era`` (default: the open era). With ``dest_path``, also writes
         them there as a one-column CSV (header ``id``)."""
         number = self._era(era)
-        ids: List[str] = self._get(f"/v1/eras/{number}/live-ids")["ids"]
+        ids = cast(List[str], self._get(f"/v1/eras/{number}/live-ids")["ids"])
         if dest_path is not None:
             with open(dest_path, "wb") as handle:
                 handle.write(csv_text(["id"], ([i] for i in ids)))
@@ -226,7 +228,7 @@ class StakeweightAPI:
 
     def get_submissions(self, model_id: str) -> List[Dict[str, Any]]:
         """A model's submissions, newest first."""
-        return self._get(f"/v1/models/{self._model(model_id)}/submissions")["submissions"]
+        return cast(List[Dict[str, Any]], self._get(f"/v1/models/{self._model(model_id)}/submissions")["submissions"])
 
     # ------------------------------------------------------------------ scores and performance
 
@@ -259,7 +261,7 @@ class StakeweightAPI:
         mismatch raises :class:`~stakeweight.errors.VerificationError`. With ``dest_path``
         the bundle is also written there as JSON, exactly as served."""
         response = self._http.request("GET", f"/v1/eras/{int(era)}/bundle", safe=True)
-        bundle: Dict[str, Any] = response.json()
+        bundle = _object(response.json())
         if verify:
             check_bundle(bundle)
         if dest_path is not None:
@@ -278,7 +280,7 @@ class StakeweightAPI:
         ``submissionMatches`` (these are the predictions the service scored) and
         ``matches`` (every figure agrees with the served one to 1e-9).
         """
-        from .recompute import recompute_model  # noqa: PLC0415 - the recomputation lives beside the client
+        from .recompute import recompute_model  # type: ignore[import-not-found, unused-ignore]  # noqa: PLC0415
 
         values = read_predictions(predictions)
         bundle = self.era_bundle(era)
@@ -286,7 +288,7 @@ class StakeweightAPI:
         entries = bundle.get("models", [])
         name = self._bundle_model_name(entries, digest, model)
         result = dict(recompute_model(bundle, values, name))
-        entry = next((m for m in entries if m.get("model") == name), {})
+        entry: Mapping[str, Any] = next((m for m in entries if m.get("model") == name), {})
         result["submissionSha256"] = digest
         result["submissionMatches"] = entry.get("submissionSha256") == digest
         result["matches"] = _agrees(result)
@@ -365,7 +367,7 @@ class StakeweightAPI:
         JSON ``{era, run, rows}``."""
         path = f"/v1/eras/{int(era)}/meta-model"
         if dest_path is not None:
-            text = self._get(path, accept="text/csv")
+            text = self._get_csv(path)
             with open(dest_path, "w", encoding="utf-8", newline="") as handle:
                 handle.write(text)
             return os.fspath(dest_path)
@@ -503,7 +505,7 @@ class StakeweightAPI:
 def check_bundle(bundle: Mapping[str, Any]) -> None:
     """Raises VerificationError unless the bundle's digest and chain digest are what its
     content says (SHA-256 of the canonical JSON; SHA-256 of previous ‖ digest)."""
-    from .recompute import bundle_digest, chain_digest  # noqa: PLC0415
+    from .recompute import bundle_digest, chain_digest  # type: ignore[import-not-found, unused-ignore]  # noqa: PLC0415
 
     digest = bundle_digest(dict(bundle))
     if digest != bundle.get("digest"):
@@ -511,6 +513,11 @@ def check_bundle(bundle: Mapping[str, Any]) -> None:
     chained = chain_digest(bundle.get("previousChainDigest"), digest)
     if chained != bundle.get("chainDigest"):
         raise VerificationError(f"era {bundle.get('era')}: chainDigest is {bundle.get('chainDigest')}, previous ‖ digest hashes to {chained}")
+
+
+def _object(value: Any) -> Dict[str, Any]:
+    """A JSON object as served (the contract's replies are objects)."""
+    return cast(Dict[str, Any], value)
 
 
 def _agrees(result: Mapping[str, Any]) -> bool:

@@ -22,7 +22,7 @@ PREDICTION_COLUMNS = ("prediction", "probability")
 def pandas() -> Any:
     """The pandas module, or an InputError saying how to get it."""
     try:
-        import pandas as pd  # noqa: PLC0415 - optional dependency
+        import pandas as pd  # type: ignore[import-untyped, import-not-found, unused-ignore]  # noqa: PLC0415
     except ImportError as error:  # pragma: no cover - depends on the environment
         raise InputError("this call returns or reads a DataFrame: install pandas (pip install 'stakeweight[pandas]')") from error
     return pd

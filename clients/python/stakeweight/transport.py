@@ -44,7 +44,7 @@ class RetryPolicy:
             return None
         if retry_after is not None:
             return retry_after if retry_after <= self.max_wait else None
-        return min(self.max_wait, self.backoff * (2**attempt) + random.uniform(0, self.backoff))
+        return float(min(self.max_wait, self.backoff * (2**attempt) + random.uniform(0, self.backoff)))
 
 
 @dataclass
