@@ -7,7 +7,7 @@
 
 __version__ = "0.1.0"
 
-from .api import DEFAULT_URL, StakeweightAPI  # noqa: E402
+from .api import DEFAULT_URL, StakeweightAPI, check_bundle  # noqa: E402
 from .errors import (  # noqa: E402
     APIError,
     AuthenticationError,
@@ -32,6 +32,7 @@ __all__ = [
     "DEFAULT_URL",
     "StakeweightAPI",
     "RetryPolicy",
+    "check_bundle",
     "submission_sha256",
     "StakeweightError",
     "InputError",

@@ -507,7 +507,9 @@ def check_bundle(bundle: Mapping[str, Any]) -> None:
     content says (SHA-256 of the canonical JSON; SHA-256 of previous ‖ digest)."""
     from .recompute import bundle_digest, chain_digest  # type: ignore[import-not-found, unused-ignore]  # noqa: PLC0415
 
-    digest = bundle_digest(dict(bundle))
+    # The digest is over the bundle without its three digest fields.
+    content = {k: v for k, v in bundle.items() if k not in ("digest", "chainDigest", "previousChainDigest")}
+    digest = bundle_digest(content)
     if digest != bundle.get("digest"):
         raise VerificationError(f"era {bundle.get('era')}: the bundle's digest is {bundle.get('digest')}, its content hashes to {digest}")
     chained = chain_digest(bundle.get("previousChainDigest"), digest)

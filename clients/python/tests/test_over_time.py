@@ -17,7 +17,7 @@ from typing import Any, Dict, List
 
 import support
 
-from stakeweight import InputError, PermissionDeniedError, StakeweightAPI
+from stakeweight import InputError, PermissionDeniedError, StakeweightAPI, VerificationError, check_bundle
 from stakeweight.cli import EXIT_MISMATCH, EXIT_OK
 
 # Far above the eras other modules number, so a leaderboard window of 2 holds only these.
@@ -189,6 +189,12 @@ class OverTimeTest(unittest.TestCase):
             self.assertEqual(by_name[model["name"]]["submissionSha256"], self.receipts[era][key]["sha256"])
         first = self.rival.era_bundle(self.eras[0])
         self.assertEqual(bundle["previousChainDigest"], first["chainDigest"])
+        # a bundle altered after it was served no longer checks
+        tampered = {**bundle, "models": [{**m, "payout": "1000000"} for m in bundle["models"]]}
+        with self.assertRaises(VerificationError):
+            check_bundle(tampered)
+        with self.assertRaises(VerificationError):
+            check_bundle({**first, "previousChainDigest": bundle["chainDigest"]})
         self.assertTrue(os.path.getsize(path) > 0)
 
         done = support.run_cli(["bundle", str(era), "-o", os.path.join(self.tmp.name, "cli.json")], key=self.rival.key)
