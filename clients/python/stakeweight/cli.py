@@ -152,7 +152,7 @@ def parser() -> argparse.ArgumentParser:
         epilog="exit codes: 0 done, 2 usage or local input, 3 refused, 4 key, 5 unavailable, 6 upload was late, 7 verify mismatch",
     )
     p.add_argument("--url", help="service URL (default $STAKEWEIGHT_URL or http://localhost:3000)")
-    p.add_argument("--key", help="API key (default $STAKEWEIGHT_KEY)")
+    p.add_argument("--key", help="API key (default $STAKEWEIGHT_KEY, which is better: a command line is visible to other users)")
     p.add_argument("--retries", type=int, default=None, help="retries for requests safe to repeat (default 4)")
     p.add_argument("--version", action="version", version=f"stakeweight {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
