@@ -69,7 +69,8 @@ class OverTimeTest(unittest.TestCase):
                 # lowered while at risk in the first era: released only once it resolves
                 cls.lowered = cls.author.stake_set(cls.models["a"]["name"], "60")
             cls.targets[era] = {MAIN: support.random_targets(ids, seed=era + 1), "cyrus_60": support.random_targets(ids, seed=era + 2)}
-            cls.uploaded = cls.operator.upload_targets(era, values=cls.targets[era])
+            for target, values in cls.targets[era].items():
+                cls.operator.upload_targets(era, target=target, values=values)
             cls.operator.resolve_era(era)
 
     @classmethod
@@ -107,14 +108,21 @@ class OverTimeTest(unittest.TestCase):
     # ---------------------------------------------------------------- targets
 
     def test_many_targets_in_one_upload_score_like_one_by_one(self) -> None:
-        self.assertEqual(sorted(t["target"] for t in self.uploaded["targets"]), sorted([MAIN, "cyrus_60"]))
-        self.assertTrue(all(t["count"] == support.N_IDS for t in self.uploaded["targets"]))
-        for era in self.eras:
-            for target in (MAIN, "cyrus_60"):
-                served = self.served(era, target)
-                for key in "abc":
-                    expected = support.numerai_corr(self.predictions[era][key], self.targets[era][target])
-                    self.assertAlmostEqual(served[key]["corr"], expected, delta=1e-9)
+        era = support.open_era(self.operator)
+        ids = support.universe_ids(era)
+        preds = {key: support.random_predictions(ids, seed=era * 3 + k) for k, key in enumerate("xy")}
+        models = {}
+        for key in "xy":
+            models[key] = self.author.create_model(support.unique_name(f"ot_{key}"))
+            self.author.upload_predictions(predictions=preds[key], model_id=models[key]["name"], era=era)
+        self.operator.close_era(era)
+        targets = {MAIN: support.random_targets(ids, 21), "cyrus_60": support.random_targets(ids, 22), "ender_20": support.random_targets(ids, 23)}
+        uploaded = self.operator.upload_targets(era, values=targets)
+        self.assertEqual(sorted((t["target"], t["version"], t["count"]) for t in uploaded["targets"]), sorted((t, 1, len(ids)) for t in targets))
+        for target, values in targets.items():
+            served = {s["modelId"]: s for s in self.operator.era_scores(era, target)["scores"]}
+            for key in "xy":
+                self.assertAlmostEqual(served[models[key]["id"]]["corr"], support.numerai_corr(preds[key], values), delta=1e-9)
 
     def test_a_targets_file_with_several_columns(self) -> None:
         era = support.open_era(self.operator)
