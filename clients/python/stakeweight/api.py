@@ -497,6 +497,24 @@ class StakeweightAPI:
             body["expiresAt"] = _iso(expires_at)
         return self._send("POST", f"/v1/accounts/{account_id}/keys", safe=False, json_body=body)
 
+    def create_own_key(self, *, scopes: Optional[Sequence[str]] = None, expires_at: Optional[When] = None) -> Dict[str, Any]:
+        """Issues a key for your own account, e.g. a ``submit``-only key for an automated job
+        (``scopes`` among ``submit``, ``stake``, ``read``; optional expiry). Shown once."""
+        body: Dict[str, Any] = {}
+        if scopes is not None:
+            body["scopes"] = list(scopes)
+        if expires_at is not None:
+            body["expiresAt"] = _iso(expires_at)
+        return self._send("POST", "/v1/me/keys", safe=False, json_body=body)
+
+    def get_own_keys(self) -> List[Dict[str, Any]]:
+        """Your account's live keys (their first characters, scopes and expiry; never the secret)."""
+        return cast(List[Dict[str, Any]], self._get("/v1/me/keys")["keys"])
+
+    def revoke_own_key(self, key_id: str) -> None:
+        """Revokes one of your own keys; it stops working at once."""
+        self._http.request("DELETE", f"/v1/me/keys/{key_id}", safe=False)
+
     def revoke_key(self, key_id: str) -> None:
         """Revokes a key; it stops working at once."""
         self._http.request("DELETE", f"/v1/keys/{key_id}", safe=False)

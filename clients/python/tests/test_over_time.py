@@ -263,6 +263,20 @@ class PolicyAndKeyTest(unittest.TestCase):
             reader.stake_set(model["name"], "61")
         self.assertIn("stake", str(caught.exception))
 
+    def test_an_author_issues_a_submit_only_key_for_automation(self) -> None:
+        operator = support.account("operator")
+        era = support.open_era(operator)
+        author = support.account("author")
+        model = author.create_model(support.unique_name("robot"))
+        key = author.create_own_key(scopes=["submit"])
+        self.assertIn(key["id"], [k["id"] for k in author.get_own_keys()])
+        robot = StakeweightAPI(support.server().url, key["apiKey"])
+        receipt = robot.upload_predictions(predictions=support.random_predictions(support.universe_ids(era), 8), model_id=model["id"], era=era)
+        self.assertFalse(receipt["late"])
+        with self.assertRaises(PermissionDeniedError) as caught:
+            robot.stake_set(model["id"], "1")
+        self.assertIn("stake", str(caught.exception))
+
 
 if __name__ == "__main__":
     unittest.main()
