@@ -9,6 +9,7 @@ import os
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union, cast
+from urllib.parse import quote
 
 from . import __version__
 from .errors import InputError, VerificationError
@@ -395,7 +396,7 @@ class StakeweightAPI:
             raise InputError("give exactly one of file_path, df or values")
         number = int(era)
         if target is not None:
-            path = f"/v1/eras/{number}/targets/{target}"
+            path = f"/v1/eras/{number}/targets/{_segment(target)}"
             if file_path is not None:
                 return self._send("PUT", path, safe=True, body=read_file(file_path, "target"), content_type=content_type_of(file_path))
             if df is not None:
@@ -447,7 +448,7 @@ class StakeweightAPI:
 
     def preview_policy(self, policy_id: str, eras: Iterable[int]) -> Dict[str, Any]:
         """Dry-runs a policy version on past eras: counts, tilts, exposures, cost."""
-        return self._send("POST", f"/v1/policies/{policy_id}/preview", safe=True, json_body={"eras": [int(e) for e in eras]})
+        return self._send("POST", f"/v1/policies/{_segment(policy_id)}/preview", safe=True, json_body={"eras": [int(e) for e in eras]})
 
     def activate_policy(self, policy_id: str, reason: str, from_era: Optional[int] = None) -> Dict[str, Any]:
         """Puts a version in force now, or from a future era (``from_era``: scheduled until
@@ -455,7 +456,7 @@ class StakeweightAPI:
         body: Dict[str, Any] = {"reason": reason}
         if from_era is not None:
             body["fromEra"] = int(from_era)
-        return self._send("POST", f"/v1/policies/{policy_id}/activate", safe=False, json_body=body)
+        return self._send("POST", f"/v1/policies/{_segment(policy_id)}/activate", safe=False, json_body=body)
 
     def audit_log(
         self,
@@ -495,7 +496,7 @@ class StakeweightAPI:
             body["scopes"] = list(scopes)
         if expires_at is not None:
             body["expiresAt"] = _iso(expires_at)
-        return self._send("POST", f"/v1/accounts/{account_id}/keys", safe=False, json_body=body)
+        return self._send("POST", f"/v1/accounts/{_segment(account_id)}/keys", safe=False, json_body=body)
 
     def create_own_key(self, *, scopes: Optional[Sequence[str]] = None, expires_at: Optional[When] = None) -> Dict[str, Any]:
         """Issues a key for your own account, e.g. a ``submit``-only key for an automated job
@@ -513,11 +514,11 @@ class StakeweightAPI:
 
     def revoke_own_key(self, key_id: str) -> None:
         """Revokes one of your own keys; it stops working at once."""
-        self._http.request("DELETE", f"/v1/me/keys/{key_id}", safe=False)
+        self._http.request("DELETE", f"/v1/me/keys/{_segment(key_id)}", safe=False)
 
     def revoke_key(self, key_id: str) -> None:
         """Revokes a key; it stops working at once."""
-        self._http.request("DELETE", f"/v1/keys/{key_id}", safe=False)
+        self._http.request("DELETE", f"/v1/keys/{_segment(key_id)}", safe=False)
 
 
 def check_bundle(bundle: Mapping[str, Any]) -> None:
@@ -533,6 +534,11 @@ def check_bundle(bundle: Mapping[str, Any]) -> None:
     chained = chain_digest(bundle.get("previousChainDigest"), digest)
     if chained != bundle.get("chainDigest"):
         raise VerificationError(f"era {bundle.get('era')}: chainDigest is {bundle.get('chainDigest')}, previous ‖ digest hashes to {chained}")
+
+
+def _segment(text: str) -> str:
+    """One path segment, escaped so a stray ``/`` or ``?`` cannot change the route."""
+    return quote(str(text), safe="")
 
 
 def _object(value: Any) -> Dict[str, Any]:
