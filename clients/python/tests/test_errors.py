@@ -183,11 +183,6 @@ class ClosedEraTest(unittest.TestCase):
         self.assertIn("clos", str(caught.exception))
         self.operator.close_era(era)
 
-        # no era open: the service says so, naming how to choose one
-        with self.assertRaises(NotFoundError) as open_now:
-            self.author.upload_predictions(predictions=support.random_predictions(ids, 1), model_id=model["name"])
-        self.assertIn("era", str(open_now.exception))
-
         receipt = self.author.upload_predictions(predictions=support.random_predictions(ids, 1), model_id=model["name"], era=era)
         self.assertTrue(receipt["late"])
 
