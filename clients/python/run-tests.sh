@@ -18,7 +18,7 @@ fi
 [ -d ../../node_modules ] || (cd ../.. && npm ci --no-audit --no-fund)
 
 venv="$(mktemp -d)"
-trap 'rm -rf "$venv" build stakeweight.egg-info' EXIT
+trap 'rm -rf "$venv" build stakeweight.egg-info' EXIT  # paths relative to clients/python
 python3 -m venv --system-site-packages "$venv"
 pip=("$venv/bin/python" -m pip --disable-pip-version-check --quiet --retries 0)
 # The build needs setuptools: from the package index when one answers, else the one installed.
@@ -29,5 +29,4 @@ fi
 "${pip[@]}" install pandas 2>/dev/null || echo "pandas could not be installed: the DataFrame tests will be skipped" >&2
 
 # From tests/, so `import stakeweight` is the installed package, not the source tree.
-cd tests
-exec "$venv/bin/python" run.py "$@"
+(cd tests && "$venv/bin/python" run.py "$@")
