@@ -1,0 +1,51 @@
+"""Stakeweight's Python client: ``StakeweightAPI`` and the ``python -m stakeweight`` command line.
+
+>>> from stakeweight import StakeweightAPI
+>>> api = StakeweightAPI()            # $STAKEWEIGHT_URL, $STAKEWEIGHT_KEY
+>>> api.upload_predictions("predictions.csv", model_id="my_model")
+"""
+
+__version__ = "0.1.0"
+
+from .api import DEFAULT_URL, StakeweightAPI, check_bundle  # noqa: E402
+from .errors import (  # noqa: E402
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InputError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    RateLimitedError,
+    ServerError,
+    StakeweightError,
+    TransportError,
+    UnsupportedMediaTypeError,
+    VerificationError,
+)
+from .tabular import submission_sha256  # noqa: E402
+from .transport import RetryPolicy  # noqa: E402
+
+__all__ = [
+    "__version__",
+    "DEFAULT_URL",
+    "StakeweightAPI",
+    "RetryPolicy",
+    "check_bundle",
+    "submission_sha256",
+    "StakeweightError",
+    "InputError",
+    "TransportError",
+    "VerificationError",
+    "APIError",
+    "BadRequestError",
+    "AuthenticationError",
+    "PermissionDeniedError",
+    "NotFoundError",
+    "ConflictError",
+    "PayloadTooLargeError",
+    "UnsupportedMediaTypeError",
+    "RateLimitedError",
+    "ServerError",
+]

@@ -1,0 +1,7 @@
+"""``python -m stakeweight``: see ``stakeweight.cli``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
