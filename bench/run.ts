@@ -245,7 +245,8 @@ async function seedModels(pool: pg.Pool, era: number, count: number) {
     );
     const stakes = modelIds.map((_, j) => String(1 + ((start + j) % 1000) * 3.7));
     await pool.query(
-      `insert into stake_events (model_id, kind, delta, balance, at) select unnest($1::uuid[]), 'set', unnest($2::numeric[]), unnest($2::numeric[]), now() - interval '1 minute'`,
+      `insert into stake_entries (model_id, seq, kind, delta, amount, balance, at)
+       select m, 1, 'deposit', v, v, v, now() - interval '1 minute' from unnest($1::uuid[], $2::numeric[]) as u(m, v)`,
       [modelIds, stakes],
     );
     const params: unknown[] = [];
