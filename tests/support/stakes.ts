@@ -83,3 +83,27 @@ export function expectLedgerInvariants(view: StakeBody) {
   expect(view.pendingReleases.reduce((sum, r) => sum + units(r.amount), 0n)).toBe(balance - amount);
   for (const r of view.pendingReleases) expect(r.waitsForEras.length, `a pending release of ${view.modelId} waits for nothing`).toBeGreaterThan(0);
 }
+
+/**
+ * The at-risk snapshot of a closed era against the ledger, at the database's microsecond
+ * precision: each model with a current on-time submission is in the closing run exactly when
+ * the amount of its last entry stamped at or before closedAt is positive, with that amount.
+ */
+export async function expectAtRiskIsAmountAtCutoff(pool: import('pg').Pool, era: number) {
+  const { rows } = await pool.query<{ model_id: string; expected: string | null; snapshot: string | null }>(
+    `select s.model_id,
+            (select se.amount::text from stake_entries se where se.model_id = s.model_id and se.at <= e.closed_at
+             order by se.at desc, se.seq desc limit 1) as expected,
+            (select ri.stake::text from run_inputs ri join meta_model_runs r on r.id = ri.run_id and r.seq = 1
+             where r.era_number = e.number and ri.model_id = s.model_id) as snapshot
+     from eras e join submissions s on s.era_number = e.number and not s.late and not s.superseded
+     where e.number = $1 and e.closed_at is not null`,
+    [era],
+  );
+  expect(rows.length, `era ${era} has no on-time submissions or is not closed`).toBeGreaterThan(0);
+  for (const r of rows) {
+    const expected = r.expected !== null && units(r.expected) > 0n ? units(r.expected) : null;
+    expect(r.snapshot === null ? null : units(r.snapshot), `at-risk stake of ${r.model_id} in era ${era}`).toBe(expected);
+  }
+  return rows;
+}
