@@ -101,6 +101,44 @@ describe('the stake ledger', () => {
     expectLedgerInvariants(end);
   });
 
+  it('a burn past the amount takes from pending releases oldest first; releases leave in the order they were asked for', async () => {
+    const model = await createModel(t.app, authorKey, 'two_releases', '100');
+    // clip 0.5, corr multiplier 100: each era burns half its at-risk stake.
+    const payout = { clip: 0.5, corrMultiplier: 100, mmcMultiplier: 2, stakeThreshold: 72000 };
+    for (const era of [4, 5, 6]) await eraWithSubmissions(era, [model.id], payout);
+    await closeEra(t.app, 4, operatorKey);
+    await closeEra(t.app, 5, operatorKey);
+    await putStake(t.app, authorKey, model.id, '60');
+    await closeEra(t.app, 6, operatorKey);
+    const lowered = await putStake(t.app, authorKey, model.id, '20');
+    expect(lowered.atRisk).toEqual([{ era: 4, amount: '100' }, { era: 5, amount: '100' }, { era: 6, amount: '60' }]);
+    expect(lowered.pendingReleases.map((r) => [r.amount, r.waitsForEras])).toEqual([['40', [4, 5]], ['40', [4, 5, 6]]]);
+
+    await resolveWithTarget(4);
+    // −50: 20 from the amount, 30 from the older release.
+    const first = await stakeOf(t.app, authorKey, model.id);
+    expect(first.history.at(-1)).toMatchObject({ kind: 'burn', delta: '-50', amount: '0', balance: '50', note: '30 of it from pending releases' });
+    expect(first.pendingReleases.map((r) => [r.amount, r.waitsForEras])).toEqual([['10', [5]], ['40', [5, 6]]]);
+
+    await resolveWithTarget(5);
+    // −50: 10 from the older release, 40 from the newer; the older one leaves (empty), the newer waits for era 6.
+    const second = await stakeOf(t.app, authorKey, model.id);
+    expect(second.history.slice(-2).map((e) => [e.kind, e.delta, e.balance, e.note])).toEqual([
+      ['burn', '-50', '0', '50 of it from pending releases'],
+      ['released', '0', '0', 'nothing left to release: burned in full while pending'],
+    ]);
+    expect(second.pendingReleases.map((r) => [r.amount, r.waitsForEras])).toEqual([['0', [6]]]);
+    expectLedgerInvariants(second);
+
+    await resolveWithTarget(6);
+    const end = await stakeOf(t.app, authorKey, model.id);
+    expect(end.history.slice(-2).map((e) => [e.kind, e.delta, e.balance, e.era, e.note])).toEqual([
+      ['burn', '0', '0', 6, 'burn of 30 cut at the balance of 0'],
+      ['released', '0', '0', 6, 'nothing left to release: burned in full while pending'],
+    ]);
+    expectLedgerInvariants(end);
+  });
+
   it('a stake lowered with nothing at risk leaves at once; a stake set after close is not at risk in that era', async () => {
     const model = await createModel(t.app, authorKey, 'nothing_at_risk', '30');
     const view = await putStake(t.app, authorKey, model.id, '10');

@@ -43,6 +43,9 @@ export function expectLedgerInvariants(view: StakeBody) {
   let amount = 0n;
   let balance = 0n;
   const settled = new Set<number>();
+  // Pending releases replayed from the history, oldest first: burns take from them in that order, and
+  // a later request never waits for fewer unresolved eras than an earlier one, so they also leave in it.
+  const pending: bigint[] = [];
   for (const [i, e] of view.history.entries()) {
     const where = `entry ${i} (${e.kind}) of ${view.modelId}`;
     const delta = units(e.delta);
@@ -55,9 +58,11 @@ export function expectLedgerInvariants(view: StakeBody) {
         break;
       case 'release_requested':
         expect(delta === 0n && after.amount < amount, where).toBe(true);
+        pending.push(amount - after.amount);
         break;
       case 'released':
         expect(delta <= 0n && after.amount === amount, where).toBe(true);
+        expect(pending.shift(), `${where}: releases the oldest pending release, what burns left of it`).toBe(-delta);
         break;
       case 'payout':
         expect(delta >= 0n && after.amount === amount + delta && e.era !== null, where).toBe(true);
@@ -65,6 +70,13 @@ export function expectLedgerInvariants(view: StakeBody) {
       case 'burn': {
         const fromAmount = -delta < amount ? -delta : amount;
         expect(delta <= 0n && after.amount === amount - fromAmount && e.era !== null, where).toBe(true);
+        let rest = -delta - fromAmount;
+        for (let k = 0; k < pending.length && rest > 0n; k++) {
+          const take = rest < pending[k] ? rest : pending[k];
+          pending[k] -= take;
+          rest -= take;
+        }
+        expect(rest, `${where}: takes no more than the pending releases hold`).toBe(0n);
         break;
       }
       default:
@@ -81,6 +93,7 @@ export function expectLedgerInvariants(view: StakeBody) {
   expect(units(view.balance)).toBe(balance);
   expect(units(view.releasing)).toBe(balance - amount);
   expect(view.pendingReleases.reduce((sum, r) => sum + units(r.amount), 0n)).toBe(balance - amount);
+  expect(view.pendingReleases.map((r) => units(r.amount)), `pending releases of ${view.modelId}`).toEqual(pending);
   for (const r of view.pendingReleases) expect(r.waitsForEras.length, `a pending release of ${view.modelId} waits for nothing`).toBeGreaterThan(0);
 }
 
