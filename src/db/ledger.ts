@@ -89,11 +89,11 @@ async function erasAtRisk(tx: Executor, modelId: string): Promise<{ era: number;
 /**
  * Sets a model's amount (an exact decimal ≥ 0): a deposit when it rises; when it falls, a pending
  * release that waits for every era the model has stake at risk in, released at once if none.
- * Takes the stake lock and the model's row lock.
+ * Takes the stake lock and the model row (NO KEY UPDATE: submissions referencing the model go on).
  */
 export async function changeAmount(tx: Executor, modelId: string, target: string): Promise<void> {
   await lockForStakeChange(tx);
-  await tx.execute(sql`select 1 from models where id = ${modelId} for update`);
+  await tx.execute(sql`select 1 from models where id = ${modelId} for no key update`);
   const head = (await headsOf(tx, [modelId])).get(modelId) ?? rules.EMPTY_HEAD;
   const change = rules.changeAmount(head, toUnits(target));
   if (!change) return;

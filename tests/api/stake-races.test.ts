@@ -1,7 +1,10 @@
+import { drizzle } from 'drizzle-orm/node-postgres';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createAccount, createTestApp, startReplica, type TestApp } from '../support/app.js';
 import { createEra, createModel, liveIds, predictionsCsv, putUniverse, rng, submitCsv } from '../support/fixtures.js';
+import { changeAmount } from '../../src/db/ledger.js';
+import * as schema from '../../src/db/schema.js';
 import { closeEra } from '../support/metamodel.js';
 import { expectAtRiskIsAmountAtCutoff, expectLedgerInvariants, stakeOf, units } from '../support/stakes.js';
 
@@ -82,6 +85,35 @@ describe('stake changes, closes and resolutions on two instances', () => {
       expect(fromB).toEqual(fromA);
       expectLedgerInvariants(fromA);
     }
+  });
+
+  it('a stake change in flight when a close starts is in its snapshot: the close waits for it', async () => {
+    const ERA = 2;
+    await openEra(ERA);
+    const model = await createModel(t.app, authorKey, 'in_flight', '10');
+    await submitAll(ERA, [model]);
+    // A stake change stamped but not committed, as a slow request on another replica would hold it.
+    const client = await t.database.pool.connect();
+    try {
+      await client.query('begin');
+      await changeAmount(drizzle(client, { schema }), model.id, '25');
+      let settled = false;
+      const closing = closeEra(other.app, ERA, operatorKey).finally(() => {
+        settled = true;
+      });
+      // Until the close is either done or waiting for a lock (it must be the latter: the stake lock).
+      for (let i = 0; i < 600 && !settled; i++) {
+        const { rows } = await t.database.pool.query(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock'`);
+        if (rows[0].n > 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await client.query('commit');
+      await closing;
+    } finally {
+      client.release();
+    }
+    const [row] = await expectAtRiskIsAmountAtCutoff(t.database.pool, ERA);
+    expect(row.snapshot).toBe('25');
   });
 
   it('resolutions, the releases they complete, a close and stake changes all at once apply everything exactly once', async () => {
