@@ -59,6 +59,11 @@ export function modelsService(db: Database, audit: AuditService) {
     if (model.accountId !== who.accountId) throw forbidden(`only the owner of model ${model.id} may do this`);
   }
 
+  /** balance, amount, releasing, at-risk stakes, pending releases and history, from one snapshot. */
+  async function stakeView(modelId: string): Promise<ledger.StakeView> {
+    return db.transaction(async (tx) => ledger.view(tx, modelId), { isolationLevel: 'repeatable read', accessMode: 'read only' });
+  }
+
   // Owners never change and models are never deleted, so this cache cannot go stale.
   const owners = new Map<string, string>();
   const OWNER_CACHE_SIZE = 100_000;
@@ -111,13 +116,10 @@ export function modelsService(db: Database, audit: AuditService) {
       const value = parseAmount(amount);
       assertOwner(await get(modelId), who);
       await db.transaction(async (tx) => ledger.changeAmount(tx, modelId, value));
-      return this.stake(modelId);
+      return stakeView(modelId);
     },
 
-    /** balance, amount, releasing, at-risk stakes, pending releases and history, from one snapshot. */
-    async stake(modelId: string): Promise<ledger.StakeView> {
-      return db.transaction(async (tx) => ledger.view(tx, modelId), { isolationLevel: 'repeatable read', accessMode: 'read only' });
-    },
+    stake: stakeView,
   };
 }
 
