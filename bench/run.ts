@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --models K --ids N --seconds S --concurrency C --full-precision --skip ingest,close,scoring --json]
+ * npm run bench [-- --models K --ids N --seconds S --concurrency C --full-precision --skip ingest,close,scoring,resolve --json]
  *
  * Builds its own data, starts the real service (src/server.ts) on a real PostgreSQL
  * (DATABASE_URL, or an embedded one) and measures DESIGN section 6: ingest over HTTP against a
@@ -245,7 +245,8 @@ async function seedModels(pool: pg.Pool, era: number, count: number) {
     );
     const stakes = modelIds.map((_, j) => String(1 + ((start + j) % 1000) * 3.7));
     await pool.query(
-      `insert into stake_events (model_id, kind, delta, balance, at) select unnest($1::uuid[]), 'set', unnest($2::numeric[]), unnest($2::numeric[]), now() - interval '1 minute'`,
+      `insert into stake_entries (model_id, seq, kind, delta, amount, balance, at)
+       select m, 1, 'deposit', v, v, v, now() - interval '1 minute' from unnest($1::uuid[], $2::numeric[]) as u(m, v)`,
       [modelIds, stakes],
     );
     const params: unknown[] = [];
@@ -297,6 +298,16 @@ async function scoring(service: Service, operator: string, era: number, models: 
   const seconds = (performance.now() - t0) / 1000;
   log(`scoring: ${models} models in ${seconds.toFixed(2)} s`);
   return { models, ids: N, seconds };
+}
+
+/** Resolution: every at-risk model's payout or burn written to the stake ledger, in one transaction. */
+async function resolution(service: Service, operator: string, era: number, models: number) {
+  log(`resolve: era ${era}`);
+  const t0 = performance.now();
+  await api(service, 'POST', `/v1/eras/${era}/resolve`, operator);
+  const seconds = (performance.now() - t0) / 1000;
+  log(`resolve: ${models} models in ${seconds.toFixed(2)} s`);
+  return { models, seconds };
 }
 
 // ---------------------------------------------------------------- main
@@ -353,7 +364,10 @@ async function main() {
     if (closes.length) {
       result.close = { ...closes[closes.length - 1], series: closes };
       service = last!.service;
-      if (!skip.has('scoring')) result.scoring = await scoring(service, operator, 10 + sizes.length - 1, K).then((r) => ({ ...r, seconds: round(r.seconds, 3) }));
+      if (!skip.has('scoring')) {
+        result.scoring = await scoring(service, operator, 10 + sizes.length - 1, K).then((r) => ({ ...r, seconds: round(r.seconds, 3) }));
+        if (!skip.has('resolve')) result.resolve = await resolution(service, operator, 10 + sizes.length - 1, K).then((r) => ({ ...r, seconds: round(r.seconds, 3) }));
+      }
     }
   } finally {
     await service.stop();
@@ -382,10 +396,12 @@ function report(result: Record<string, unknown>) {
   }
   for (const c of closeR?.series ?? []) lines.push(`| close → meta-model, K = ${c.models} | ${c.seconds} s, RSS +${c.rssGrowthMb} MB | ≤ 2 s, ≤ 300 MB at K = 10,000 |`);
   if (scoringR) lines.push(`| score one target, K = ${scoringR.models} | ${scoringR.seconds} s | ≤ 5 s |`);
+  const resolveR = result.resolve as { models: number; seconds: number } | undefined;
+  if (resolveR) lines.push(`| resolve: payouts into the stake ledger, K = ${resolveR.models} | ${resolveR.seconds} s | (none) |`);
   process.stdout.write(`${lines.join('\n')}\n`);
   if (opts.json) {
     const { series: _series, ...closeHeadline } = (result.close ?? {}) as Record<string, unknown>;
-    process.stdout.write(`${JSON.stringify({ ingest: result.ingest, close: result.close ? closeHeadline : undefined, closeSeries: closeR?.series, scoring: result.scoring })}\n`);
+    process.stdout.write(`${JSON.stringify({ ingest: result.ingest, close: result.close ? closeHeadline : undefined, closeSeries: closeR?.series, scoring: result.scoring, resolve: result.resolve })}\n`);
   }
 }
 

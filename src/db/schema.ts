@@ -1,10 +1,12 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   boolean,
   check,
   customType,
   doublePrecision,
+  foreignKey,
   index,
   integer,
   jsonb,
@@ -116,26 +118,97 @@ export const models = pgTable(
   (t) => [uniqueIndex('models_name_key').on(t.name), index('models_account_idx').on(t.accountId)],
 );
 
-/** Append-only stake history: `set` by the owner, `payout` once per era at resolution. */
-export const stakeEvents = pgTable(
-  'stake_events',
+/**
+ * The stake ledger (DESIGN section 1, Stake; written by db/ledger.ts): one append-only entry per
+ * movement with the amount and balance after it. Each entry names the one before it through
+ * (prev_seq, prev_balance, prev_amount), a foreign key into the same table, and a check makes
+ * balance = prev_balance + delta: balance = Σ delta is held by the database.
+ */
+export const stakeEntries = pgTable(
+  'stake_entries',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
     modelId: modelId(),
-    kind: text('kind', { enum: ['set', 'payout'] }).notNull(),
-    /** Change this event made to the stake (for `set`, new minus previous). */
+    /** 1, 2, 3 … per model */
+    seq: integer('seq').notNull(),
+    kind: text('kind', { enum: ['deposit', 'release_requested', 'released', 'payout', 'burn'] }).notNull(),
+    /** Signed change of the balance (0 for release_requested). */
     delta: numeric('delta').notNull(),
-    /** Stake after this event. */
+    /** Amount staked on eras that close from now on, after this entry. */
+    amount: numeric('amount').notNull(),
     balance: numeric('balance').notNull(),
+    prevSeq: integer('prev_seq'),
+    prevAmount: numeric('prev_amount'),
+    prevBalance: numeric('prev_balance'),
+    /** The era a payout or burn settles, or whose resolution completed a release. */
     eraNumber: integer('era_number').references(() => eras.number),
-    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+    releaseId: bigint('release_id', { mode: 'number' }).references(() => stakeReleases.id),
+    /** Why an entry is not what the rule alone would say (a burn cut at the balance, taken from releases). */
+    note: text('note'),
+    /** Stamped inside the stake lock (db/ledger.ts), so a close's cutoff orders it against the snapshot. */
+    at: timestamp('at', { withTimezone: true }).notNull().default(sql`clock_timestamp()`),
   },
   (t) => [
-    check('stake_events_kind_check', sql`${t.kind} in ('set', 'payout')`),
-    check('stake_events_payout_era_check', sql`(${t.kind} = 'payout') = (${t.eraNumber} is not null)`),
-    index('stake_events_model_at_idx').on(t.modelId, t.at, t.id),
-    uniqueIndex('stake_events_payout_once_key').on(t.modelId, t.eraNumber).where(sql`${t.kind} = 'payout'`),
+    check('stake_entries_kind_check', sql`${t.kind} in ('deposit', 'release_requested', 'released', 'payout', 'burn')`),
+    check('stake_entries_balance_check', sql`${t.balance} >= 0 AND ${t.amount} >= 0 AND ${t.amount} <= ${t.balance}`),
+    check(
+      'stake_entries_chain_check',
+      sql`(${t.seq} = 1 AND ${t.prevSeq} IS NULL AND ${t.prevAmount} IS NULL AND ${t.prevBalance} IS NULL AND ${t.balance} = ${t.delta} AND ${t.kind} = 'deposit')
+      OR (${t.seq} > 1 AND ${t.prevSeq} = ${t.seq} - 1 AND ${t.prevAmount} IS NOT NULL AND ${t.prevBalance} IS NOT NULL AND ${t.balance} = ${t.prevBalance} + ${t.delta})`,
+    ),
+    check(
+      'stake_entries_movement_check',
+      sql`CASE ${t.kind}
+      WHEN 'deposit' THEN ${t.delta} > 0 AND ${t.amount} = coalesce(${t.prevAmount}, 0) + ${t.delta}
+      WHEN 'release_requested' THEN ${t.delta} = 0 AND ${t.amount} < ${t.prevAmount}
+      WHEN 'released' THEN ${t.delta} <= 0 AND ${t.amount} = ${t.prevAmount}
+      WHEN 'payout' THEN ${t.delta} >= 0 AND ${t.amount} = ${t.prevAmount} + ${t.delta}
+      WHEN 'burn' THEN ${t.delta} <= 0 AND ${t.amount} = greatest(${t.prevAmount} + ${t.delta}, 0)
+    END`,
+    ),
+    check('stake_entries_era_check', sql`${t.kind} NOT IN ('payout', 'burn') OR ${t.eraNumber} IS NOT NULL`),
+    check('stake_entries_release_check', sql`(${t.kind} IN ('release_requested', 'released')) = (${t.releaseId} IS NOT NULL)`),
+    uniqueIndex('stake_entries_model_seq_key').on(t.modelId, t.seq),
+    uniqueIndex('stake_entries_chain_key').on(t.modelId, t.seq, t.balance, t.amount),
+    foreignKey({
+      name: 'stake_entries_previous_fk',
+      columns: [t.modelId, t.prevSeq, t.prevBalance, t.prevAmount],
+      foreignColumns: [t.modelId, t.seq, t.balance, t.amount],
+    }),
+    uniqueIndex('stake_entries_settled_once_key').on(t.modelId, t.eraNumber).where(sql`${t.kind} in ('payout', 'burn')`),
+    uniqueIndex('stake_entries_requested_once_key').on(t.releaseId).where(sql`${t.kind} = 'release_requested'`),
+    uniqueIndex('stake_entries_released_once_key').on(t.releaseId).where(sql`${t.kind} = 'released'`),
+    index('stake_entries_era_idx').on(t.eraNumber).where(sql`${t.eraNumber} is not null`),
   ],
+);
+
+/** Lowered stake on its way out: it leaves when every era in stake_release_eras has resolved; burns take from `remaining`. */
+export const stakeReleases = pgTable(
+  'stake_releases',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    modelId: modelId(),
+    amount: numeric('amount').notNull(),
+    remaining: numeric('remaining').notNull(),
+    requestedAt: timestamp('requested_at', { withTimezone: true }).notNull().default(sql`clock_timestamp()`),
+    releasedAt: timestamp('released_at', { withTimezone: true }),
+  },
+  (t) => [
+    check('stake_releases_amount_check', sql`${t.amount} > 0 AND ${t.remaining} >= 0 AND ${t.remaining} <= ${t.amount}`),
+    index('stake_releases_open_idx').on(t.modelId, t.id).where(sql`${t.releasedAt} is null`),
+  ],
+);
+
+/** The eras a release waits for: those the model had stake at risk in when it was requested. */
+export const stakeReleaseEras = pgTable(
+  'stake_release_eras',
+  {
+    releaseId: bigint('release_id', { mode: 'number' })
+      .notNull()
+      .references(() => stakeReleases.id),
+    eraNumber: eraNumber(),
+  },
+  (t) => [primaryKey({ columns: [t.releaseId, t.eraNumber] }), index('stake_release_eras_era_idx').on(t.eraNumber)],
 );
 
 export const submissions = pgTable(

@@ -3,6 +3,7 @@ import { and, asc, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type pg from 'pg';
 import { inClientTransaction, type ClientTransaction, type Database, type Executor } from '../db/client.js';
 import { copyBinaryOut } from '../db/copy-binary.js';
+import * as ledger from '../db/ledger.js';
 import { eras, metaModelRuns, policies, runInputs } from '../db/schema.js';
 import { decodeFloat64, encodeFloat64 } from '../domain/packed.js';
 import { decodeRankCodes } from '../domain/prepared.js';
@@ -240,22 +241,18 @@ export function metaModelService(deps: { db: Database; pool: pg.Pool; audit: Aud
       if (!locked.universeDigest) throw conflict(`era ${number} has no universe; set it before closing`);
 
       const started = performance.now();
-      const [era] = await tx.update(eras).set({ closedAt: sql`clock_timestamp()` }).where(eq(eras.number, number)).returning();
+      // The cutoff is stamped inside the stake lock, which waits for stake changes in flight and keeps new ones out
+      // until this commits: every ledger entry stamped at or before closedAt is in the snapshot, every later one is not.
+      // A scheduler that closes late still cuts off at closesAt, as submissions do.
+      await ledger.lockStakes(tx);
+      const [era] = await tx
+        .update(eras)
+        .set({ closedAt: sql`least(${eras.closesAt}, clock_timestamp())` })
+        .where(eq(eras.number, number))
+        .returning();
       const policy = await policyInForce(tx, era);
       const runId = await insertRun(tx, number, 1, 'close', policy?.id ?? null, actorId);
-      // The at-risk snapshot, in SQL: each model's stake at the cutoff (its latest event then),
-      // if positive and the model has a current on-time submission.
-      await tx.execute(sql`
-        insert into run_inputs (run_id, model_id, submission_id, sha256, stake)
-        select ${runId}, s.model_id, s.id, s.sha256, stake.balance
-        from eras e
-        join submissions s on s.era_number = e.number and not s.late and not s.superseded
-        cross join lateral (
-          select se.balance from stake_events se
-          where se.model_id = s.model_id and se.at <= least(e.closes_at, e.closed_at)
-          order by se.at desc, se.id desc limit 1
-        ) stake
-        where e.number = ${number} and stake.balance > 0`);
+      await ledger.snapshotAtRisk(tx, number, runId);
       await computeRun(t, era, runId, policy, started);
       const run = await runById(tx, runId);
       await audit.record(tx, {

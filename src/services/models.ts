@@ -1,7 +1,9 @@
-import { asc, desc, eq, sql } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
 import type { Database, Executor } from '../db/client.js';
 import { isUniqueViolation } from '../db/errors.js';
-import { models, stakeEvents } from '../db/schema.js';
+import * as ledger from '../db/ledger.js';
+import { models } from '../db/schema.js';
+import { MAX_JSON_NUMBER_DIGITS, readJsonNumber } from '../domain/decimal.js';
 import { badRequest, conflict, forbidden, notFound } from '../errors.js';
 import type { Principal } from './accounts.js';
 import type { AuditService } from './audit.js';
@@ -13,12 +15,29 @@ export const MODEL_NAME = /^[a-z0-9_]{1,40}$/;
 /** Exact decimals: up to 20 integer and 18 fractional digits, never through a float. */
 const DECIMAL = /^\d{1,20}(\.\d{1,18})?$/;
 
-/** Accepts a decimal string, or a JSON number only when its shortest form is a plain decimal. */
+/**
+ * A stake amount as an exact decimal string ≥ 0. The route hands JSON numbers over as the decimal
+ * written (http/exact-json.ts); a number given here directly must read back as itself.
+ */
 export function parseAmount(amount: string | number): string {
-  const text = typeof amount === 'number' ? String(amount) : amount.trim();
+  const field = 'body.amount';
+  if (typeof amount === 'number') {
+    const written = Number.isFinite(amount) ? readJsonNumber(String(amount)) : null;
+    if (!written || written.significantDigits > MAX_JSON_NUMBER_DIGITS) {
+      throw badRequest('amount must be sent as a decimal string', [{ path: field, message: `${amount} is not exact as a JSON number; send a decimal string such as "125.5"` }]);
+    }
+    return parseAmount(written.decimal);
+  }
+  const text = amount.trim();
+  if (/^-\s*\d/.test(text)) {
+    throw badRequest('amount must be ≥ 0', [{ path: field, message: `${JSON.stringify(amount)} is negative; a stake is a decimal ≥ 0 (0 withdraws it all)` }]);
+  }
   if (!DECIMAL.test(text)) {
-    throw badRequest('amount must be a decimal ≥ 0', [
-      { path: 'body.amount', message: `${JSON.stringify(amount)} is not a plain decimal ≥ 0 (e.g. "125.5"; at most 18 decimals)` },
+    throw badRequest('amount must be a plain decimal ≥ 0', [
+      {
+        path: field,
+        message: `${JSON.stringify(amount).slice(0, 80)} is not a plain decimal ≥ 0: digits with an optional fraction of at most 18 places, no sign, exponent, NaN or Infinity (e.g. "125.5")`,
+      },
     ]);
   }
   return text;
@@ -40,14 +59,9 @@ export function modelsService(db: Database, audit: AuditService) {
     if (model.accountId !== who.accountId) throw forbidden(`only the owner of model ${model.id} may do this`);
   }
 
-  async function currentStake(modelId: string, executor: Executor = db): Promise<string> {
-    const [last] = await executor
-      .select({ balance: stakeEvents.balance })
-      .from(stakeEvents)
-      .where(eq(stakeEvents.modelId, modelId))
-      .orderBy(desc(stakeEvents.id))
-      .limit(1);
-    return last?.balance ?? '0';
+  /** balance, amount, releasing, at-risk stakes, pending releases and history, from one snapshot. */
+  async function stakeView(modelId: string): Promise<ledger.StakeView> {
+    return db.transaction(async (tx) => ledger.view(tx, modelId), { isolationLevel: 'repeatable read', accessMode: 'read only' });
   }
 
   // Owners never change and models are never deleted, so this cache cannot go stale.
@@ -94,30 +108,18 @@ export function modelsService(db: Database, audit: AuditService) {
       return model;
     },
 
-    async setStake(who: Principal, modelId: string, amount: string | number) {
+    /**
+     * Sets the model's amount (DESIGN section 1, Stake): raising it is a deposit, lowering it a
+     * pending release that waits for the eras the stake is at risk in. Replies with the stake view.
+     */
+    async setStake(who: Principal, modelId: string, amount: string | number): Promise<ledger.StakeView> {
       const value = parseAmount(amount);
-      return db.transaction(async (tx) => {
-        // Row lock: concurrent stake changes of one model apply one after the other.
-        const [model] = await tx.select().from(models).where(eq(models.id, modelId)).for('update');
-        if (!model) throw notFound(`model ${modelId} does not exist`);
-        assertOwner(model, who);
-        const previous = await currentStake(modelId, tx);
-        const [event] = await tx
-          .insert(stakeEvents)
-          .values({ modelId, kind: 'set', balance: value, delta: sql`${value}::numeric - ${previous}::numeric` })
-          .returning();
-        return { modelId, amount: event.balance };
-      });
+      assertOwner(await get(modelId), who);
+      await db.transaction(async (tx) => ledger.changeAmount(tx, modelId, value));
+      return stakeView(modelId);
     },
 
-    async stake(modelId: string) {
-      const history = await db
-        .select({ kind: stakeEvents.kind, delta: stakeEvents.delta, balance: stakeEvents.balance, era: stakeEvents.eraNumber, at: stakeEvents.at })
-        .from(stakeEvents)
-        .where(eq(stakeEvents.modelId, modelId))
-        .orderBy(asc(stakeEvents.id));
-      return { modelId, amount: history.at(-1)?.balance ?? '0', history };
-    },
+    stake: stakeView,
   };
 }
 

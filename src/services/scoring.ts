@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import type pg from 'pg';
 import { inClientTransaction, type ClientTransaction, type Database, type Executor } from '../db/client.js';
+import * as ledger from '../db/ledger.js';
 import { eras, metaModelRuns, scores, submissions, targets } from '../db/schema.js';
 import { decodeFloat64, encodeFloat64 } from '../domain/packed.js';
 import { decodeRankCodes } from '../domain/prepared.js';
@@ -185,12 +186,6 @@ export function scoringService(deps: {
     return stored.map((s) => s.name);
   }
 
-  async function paidTotal(executor: Executor, number: number): Promise<string> {
-    const { rows } = await executor.execute<{ total: string }>(sql`
-      select coalesce(sum(delta), 0)::text as total from stake_events where era_number = ${number} and kind = 'payout'`);
-    return rows[0].total;
-  }
-
   return {
     /**
      * Stores (or replaces) one target of a closed era and re-scores every current submission
@@ -258,15 +253,16 @@ export function scoringService(deps: {
 
     /**
      * Applies the main target's payouts to stakes once: the era row lock serializes resolvers,
-     * a resolved era returns its result unchanged, and the unique (model, era) payout index
-     * backs that up. Each balance is the model's latest balance plus its payout, in numeric.
-     * The era's bundle is sealed and chained in the same transaction.
+     * a resolved era returns its result unchanged, and the ledger's unique (model, era) index
+     * backs that up. The ledger applies payouts and burns, then releases whose last awaited era
+     * this is, and the era's bundle is sealed and chained, all in this transaction.
      */
     async resolve(actorId: string, number: number) {
       return db.transaction(async (tx) => {
-        const [era] = await tx.select().from(eras).where(eq(eras.number, number)).for('update');
+        // NO KEY UPDATE: stake releases waiting for this era reference its row (KEY SHARE) while it resolves.
+        const [era] = await tx.select().from(eras).where(eq(eras.number, number)).for('no key update');
         if (!era) throw notFound(`era ${number} does not exist`);
-        if (era.resolvedAt) return { era: number, status: 'resolved' as const, totalPayout: await paidTotal(tx, number) };
+        if (era.resolvedAt) return { era: number, status: 'resolved' as const, totalPayout: await ledger.eraTotal(tx, number) };
         if (!era.closedAt) throw conflict(`era ${number} is not closed yet`);
         const [main] = await tx
           .select({ name: targets.name })
@@ -274,34 +270,20 @@ export function scoringService(deps: {
           .where(and(eq(targets.eraNumber, number), eq(targets.name, era.mainTarget)));
         if (!main) throw conflict(`era ${number} has no "${era.mainTarget}" target yet (its main target); upload it before resolving`);
 
-        const paid = sql`
-          select sc.model_id, sc.payout from scores sc join submissions s on s.id = sc.submission_id
+        const { rows: payouts } = await tx.execute<{ modelId: string; payout: string }>(sql`
+          select sc.model_id as "modelId", sc.payout::text as payout from scores sc join submissions s on s.id = sc.submission_id
           where sc.era_number = ${number} and sc.target = ${era.mainTarget} and sc.payout is not null
-            and not s.late and not s.superseded`;
-        // The same row locks a stake change takes, so no balance moves under the payout.
-        await tx.execute(sql`select id from models where id in (select model_id from (${paid}) p) order by id for update`);
-        // Previous balance = the model's latest event (highest id), found in one pass rather than one lookup per model.
-        const inserted = await tx.execute(sql`
-          with paid as (${paid}),
-          latest as (
-            select distinct on (se.model_id) se.model_id, se.balance
-            from stake_events se join paid p on p.model_id = se.model_id
-            order by se.model_id, se.id desc)
-          insert into stake_events (model_id, kind, delta, balance, era_number)
-          select p.model_id, 'payout', p.payout, coalesce(l.balance, 0) + p.payout, ${number}
-          from paid p left join latest l on l.model_id = p.model_id
-          order by p.model_id
-          on conflict (model_id, era_number) where kind = 'payout' do nothing`);
+            and not s.late and not s.superseded`);
         const [resolved] = await tx.update(eras).set({ resolvedAt: sql`now()` }).where(eq(eras.number, number)).returning();
-        const totalPayout = await paidTotal(tx, number);
+        const applied = await ledger.applyEraResolution(tx, number, payouts);
         await bundles.seal(tx, resolved);
         await audit.record(tx, {
           actorId,
           action: 'era.resolve',
           subject: `era:${number}`,
-          details: { target: era.mainTarget, models: inserted.rowCount ?? 0, totalPayout },
+          details: { target: era.mainTarget, models: payouts.length, totalPayout: applied.total },
         });
-        return { era: number, status: 'resolved' as const, totalPayout };
+        return { era: number, status: 'resolved' as const, totalPayout: applied.total };
       });
     },
 

@@ -151,7 +151,7 @@ describe('models and stakes', () => {
     const model = await createModel(t.app, authorKey, 'staker');
     const put = (amount: unknown, key = authorKey) =>
       t.app.inject({ method: 'PUT', url: `/v1/models/${model.id}/stake`, headers: bearer(key), payload: { amount } });
-    expect((await put('0.1')).json()).toEqual({ modelId: model.id, amount: '0.1' });
+    expect((await put('0.1')).json()).toMatchObject({ modelId: model.id, amount: '0.1', balance: '0.1', releasing: '0' });
     expect((await put('123456789012345.000000000000000001')).json().amount).toBe('123456789012345.000000000000000001');
     expect((await put(0.3)).json().amount).toBe('0.3');
     for (const bad of ['-1', 'abc', '1e5', -2, 1e21, '']) expectProblem(await put(bad), 400);
@@ -160,13 +160,15 @@ describe('models and stakes', () => {
 
     const stake = await t.app.inject({ method: 'GET', url: `/v1/models/${model.id}/stake`, headers: bearer(operatorKey) });
     expect(stake.json().amount).toBe('0.3');
+    // Lowered with nothing at risk: the release completes at once.
     expect(stake.json().history.map((h: { kind: string; balance: string; delta: string }) => [h.kind, h.balance, h.delta])).toEqual([
-      ['set', '0.1', '0.1'],
-      ['set', '123456789012345.000000000000000001', '123456789012344.900000000000000001'],
-      ['set', '0.3', '-123456789012344.700000000000000001'],
+      ['deposit', '0.1', '0.1'],
+      ['deposit', '123456789012345.000000000000000001', '123456789012344.900000000000000001'],
+      ['release_requested', '123456789012345.000000000000000001', '0'],
+      ['released', '0.3', '-123456789012344.700000000000000001'],
     ]);
     expectProblem(await t.app.inject({ method: 'GET', url: `/v1/models/${model.id}/stake`, headers: bearer(otherAuthorKey) }), 403);
-    await expect(t.database.pool.query('update stake_events set balance = 0')).rejects.toThrow(/append-only/);
+    await expect(t.database.pool.query('update stake_entries set balance = 0')).rejects.toThrow(/append-only/);
   });
 });
 

@@ -7,7 +7,7 @@ const ref = reference.era;
 const REF_MODELS = ['alpha', 'beta', 'gamma', 'delta'] as const;
 
 interface StakeEvent {
-  kind: 'set' | 'payout';
+  kind: string;
   delta: string;
   balance: string;
   era: number | null;
@@ -92,12 +92,13 @@ describe('resolution', () => {
 
     const expected = { alpha: '205', beta: '47.5', gamma: '10.5', delta: '24.225' };
     for (const name of REF_MODELS) {
-      const payouts = (await history(ids[name])).filter((e) => e.kind === 'payout');
+      // A negative payout is a burn entry.
+      const payouts = (await history(ids[name])).filter((e) => e.kind === 'payout' || e.kind === 'burn');
       expect(payouts).toHaveLength(1);
       expect(Number(payouts[0].delta)).toBeCloseTo(ref.payout.payouts[name], 12);
       expect(payouts[0]).toMatchObject({ era: 1, balance: expected[name] });
     }
-    expect((await history(ids.latecomer)).filter((e) => e.kind === 'payout')).toEqual([]);
+    expect((await history(ids.latecomer)).filter((e) => e.kind === 'payout' || e.kind === 'burn')).toEqual([]);
     const scores = await servedPayouts(1);
     expect(scores.get(ids.latecomer)).toEqual([expect.objectContaining({ late: true, status: 'ok', payout: null })]);
 
@@ -106,7 +107,7 @@ describe('resolution', () => {
     expect(again.json()).toEqual(first.json());
     const { rows: [after] } = await t.database.pool.query('select resolved_at from eras where number = 1');
     expect(after.resolved_at).toEqual(before.resolved_at);
-    const { rows } = await t.database.pool.query(`select count(*)::int as n from stake_events where kind = 'payout' and era_number = 1`);
+    const { rows } = await t.database.pool.query(`select count(*)::int as n from stake_entries where kind in ('payout', 'burn') and era_number = 1`);
     expect(rows[0].n).toBe(4);
     const era = await t.app.inject({ method: 'GET', url: '/v1/eras/1', headers: bearer(authorKey) });
     expect(era.json().status).toBe('resolved');
@@ -138,7 +139,7 @@ describe('resolution', () => {
 
     let sum = 0n;
     for (const name of [...REF_MODELS, 'sparse']) {
-      const events = (await history(ids[name])).filter((e) => e.kind === 'payout' && e.era === 2);
+      const events = (await history(ids[name])).filter((e) => (e.kind === 'payout' || e.kind === 'burn') && e.era === 2);
       expect(events).toHaveLength(1);
       const payout = served.get(ids[name])![0].payout!;
       expect(events[0].delta).toBe(payout);

@@ -78,17 +78,17 @@ describe('two replicas on one database', () => {
 
     // Racing resolves: payouts applied once, every caller told the same total.
     const before = await probe.query<{ model_id: string; balance: string }>(
-      `select distinct on (model_id) model_id, balance::text from stake_events where model_id = any($1) order by model_id, id desc`,
+      `select distinct on (model_id) model_id, balance::text from stake_entries where model_id = any($1) order by model_id, seq desc`,
       [models],
     );
     const resolves = await race<{ status: string; totalPayout: string }>(10, 'POST', `/v1/eras/${era}/resolve`);
     expect(resolves.map((r) => r.status)).toEqual(Array(10).fill(200));
     expect(new Set(resolves.map((r) => r.json.totalPayout)).size).toBe(1);
-    expect(await count(`select count(*)::int as n from stake_events where kind = 'payout' and era_number = $1`, [era])).toBe(MODELS);
+    expect(await count(`select count(*)::int as n from stake_entries where kind in ('payout', 'burn') and era_number = $1`, [era])).toBe(MODELS);
     expect(await count(`select count(*)::int as n from audit_log where action = 'era.resolve' and subject = $1`, [`era:${era}`])).toBe(1);
     // Each balance moved by exactly its payout, once.
     const moved = await probe.query<{ model_id: string; balance: string; delta: string }>(
-      `select distinct on (model_id) model_id, balance::text, delta::text from stake_events where model_id = any($1) order by model_id, id desc`,
+      `select distinct on (model_id) model_id, balance::text, delta::text from stake_entries where model_id = any($1) order by model_id, seq desc`,
       [models],
     );
     const previous = new Map(before.rows.map((r) => [r.model_id, r.balance]));
@@ -97,7 +97,7 @@ describe('two replicas on one database', () => {
       [moved.rows.map((r) => r.model_id), moved.rows.map((r) => r.balance), moved.rows.map((r) => r.delta), moved.rows.map((r) => previous.get(r.model_id))],
     );
     expect(mismatched.rowCount).toBe(0);
-    const total = await probe.query<{ total: string }>(`select coalesce(sum(delta), 0)::text as total from stake_events where kind = 'payout' and era_number = $1`, [era]);
+    const total = await probe.query<{ total: string }>(`select coalesce(sum(delta), 0)::text as total from stake_entries where kind in ('payout', 'burn') and era_number = $1`, [era]);
     expect(Number(total.rows[0].total)).toBeCloseTo(Number(resolves[0].json.totalPayout), 9);
 
     // After resolution the result is final on both replicas.

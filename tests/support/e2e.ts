@@ -88,7 +88,8 @@ export async function seedModels(pool: pg.Pool, era: number, ids: readonly strin
       rows[0].id,
     ]);
     await pool.query(
-      `insert into stake_events (model_id, kind, delta, balance, at) select unnest($1::uuid[]), 'set', unnest($2::numeric[]), unnest($2::numeric[]), now() - interval '1 minute'`,
+      `insert into stake_entries (model_id, seq, kind, delta, amount, balance, at)
+       select m, 1, 'deposit', v, v, v, now() - interval '1 minute' from unnest($1::uuid[], $2::numeric[]) as u(m, v)`,
       [batch, batch.map((_, j) => String(1 + ((start + j) % 97)))],
     );
     const params: unknown[] = [];

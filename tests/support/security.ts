@@ -20,7 +20,7 @@ const LEAKS: { name: string; pattern: RegExp }[] = [
   { name: 'SQL insert', pattern: /\binsert\s+into\b/i },
   { name: 'SQL update', pattern: /\bupdate\s+"?\w+"?\s+set\b/i },
   { name: 'SQL delete', pattern: /\bdelete\s+from\b/i },
-  { name: 'SQL fragment', pattern: /\b(from|join)\s+"?(accounts|api_keys|eras|universe_rows|models|stake_events|submissions|policies|meta_model_runs|run_inputs|targets|scores|audit_log)\b/i },
+  { name: 'SQL fragment', pattern: /\b(from|join)\s+"?(accounts|api_keys|eras|universe_rows|models|stake_entries|stake_releases|stake_release_eras|submissions|policies|meta_model_runs|run_inputs|targets|scores|audit_log)\b/i },
   {
     name: 'Postgres error',
     pattern: /violates (unique|foreign key|check|not-null|exclusion) constraint|duplicate key value|syntax error at or near|invalid input syntax for|(relation|column) \\?"[^"\\]*\\?" (of relation|does not exist)|SQLSTATE|\bpg_\w+/i,

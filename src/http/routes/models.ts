@@ -1,11 +1,34 @@
-import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ModelsService } from '../../services/models.js';
 import { ANY_KEY, requirePrincipal } from '../plugins/auth.js';
+import { exactJsonNumbers } from '../exact-json.js';
 import { decimalString, problemResponses } from '../schemas.js';
 
 const model = z.object({ id: z.uuid(), name: z.string(), accountId: z.uuid(), createdAt: z.date() }).meta({ id: 'Model' });
 const modelParams = z.object({ modelId: z.uuid() });
+
+const stakeView = z
+  .object({
+    modelId: z.uuid(),
+    amount: decimalString,
+    balance: decimalString,
+    releasing: decimalString,
+    atRisk: z.array(z.object({ era: z.number().int(), amount: decimalString })),
+    pendingReleases: z.array(z.object({ amount: decimalString, requestedAt: z.date(), waitsForEras: z.array(z.number().int()) })),
+    history: z.array(
+      z.object({
+        at: z.date(),
+        kind: z.enum(['deposit', 'release_requested', 'released', 'payout', 'burn']),
+        delta: decimalString,
+        amount: decimalString,
+        balance: decimalString,
+        era: z.number().int().nullable(),
+        note: z.string().nullable(),
+      }),
+    ),
+  })
+  .meta({ id: 'Stake' });
 
 export const modelRoutes: FastifyPluginAsyncZod<{ models: ModelsService }> = async (app, { models }) => {
   app.post(
@@ -31,20 +54,29 @@ export const modelRoutes: FastifyPluginAsyncZod<{ models: ModelsService }> = asy
     async (request) => ({ models: await models.list(requirePrincipal(request)) }),
   );
 
-  app.put(
-    '/v1/models/:modelId/stake',
-    {
-      config: { access: ['author'] },
-      schema: {
-        tags: ['models'],
-        summary: 'Set the stake (exact decimal ≥ 0); the owner only',
-        params: modelParams,
-        body: z.strictObject({ amount: z.union([z.string(), z.number()]) }),
-        response: { 200: z.object({ modelId: z.uuid(), amount: decimalString }), ...problemResponses },
+  // Money: JSON numbers in this scope arrive as the exact decimal written, never through a float.
+  await app.register(async (scope) => {
+    exactJsonNumbers(scope);
+    scope.withTypeProvider<ZodTypeProvider>().put(
+      '/v1/models/:modelId/stake',
+      {
+        config: { access: ['author'] },
+        schema: {
+          tags: ['models'],
+          summary: 'Set the amount staked on eras that close from now on; the owner only',
+          description:
+            '`amount` is an exact decimal ≥ 0 with at most 18 decimal places: a string such as "125.5", or a JSON number with at most ' +
+            '15 significant digits (so it reads back as the decimal written; longer numbers are refused with a 400 asking for a string). ' +
+            'Raising the amount is a deposit, at once. Lowering it creates a pending release of the difference, which leaves the model ' +
+            'when every era its stake is at risk in has resolved, and can be burned until then. Replies with the stake view.',
+          params: modelParams,
+          body: z.strictObject({ amount: z.union([z.string(), z.number()]) }),
+          response: { 200: stakeView, ...problemResponses },
+        },
       },
-    },
-    async (request) => models.setStake(requirePrincipal(request), request.params.modelId, request.body.amount),
-  );
+      async (request) => models.setStake(requirePrincipal(request), request.params.modelId, request.body.amount),
+    );
+  });
 
   app.get(
     '/v1/models/:modelId/stake',
@@ -52,18 +84,14 @@ export const modelRoutes: FastifyPluginAsyncZod<{ models: ModelsService }> = asy
       config: { access: ANY_KEY },
       schema: {
         tags: ['models'],
-        summary: 'The stake and its append-only history; owner, operators and admins',
+        summary: 'The stake: balance, amount, releasing, at-risk stakes, pending releases and the ledger; owner, operators and admins',
+        description:
+          '`balance` is all the model holds; `amount` is what it stakes on eras that close from now on; `releasing` = balance − amount, ' +
+          'held by `pendingReleases` until the eras each waits for resolve. `atRisk` lists the unresolved closed eras and the stake at risk in each. ' +
+          '`history` is the ledger: every movement with its signed `delta` (0 for release_requested), the era, the amount and balance after it, and a note ' +
+          'when a burn was cut at the balance or taken from pending releases. Every amount is an exact decimal string.',
         params: modelParams,
-        response: {
-          200: z.object({
-            modelId: z.uuid(),
-            amount: decimalString,
-            history: z.array(
-              z.object({ kind: z.enum(['set', 'payout']), delta: decimalString, balance: decimalString, era: z.number().nullable(), at: z.date() }),
-            ),
-          }),
-          ...problemResponses,
-        },
+        response: { 200: stakeView, ...problemResponses },
       },
     },
     async (request) => {

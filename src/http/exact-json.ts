@@ -1,0 +1,71 @@
+import type { FastifyInstance } from 'fastify';
+import { JSON_NUMBER, MAX_JSON_NUMBER_DIGITS, readJsonNumber } from '../domain/decimal.js';
+import { badRequest } from '../errors.js';
+
+/**
+ * Rewrites every number of a JSON text as a string holding the exact decimal written, so money
+ * never passes through a float: `{"amount": 12.50}` → `{"amount": "12.5"}`, `1e2` → `"100"`.
+ * A number with more than 15 significant digits cannot have been meant as a float64 either, so
+ * it is refused, naming its field and asking for a decimal string. Text that is not valid JSON is
+ * returned unchanged for the JSON parser to refuse.
+ */
+export function numbersAsDecimalStrings(text: string): string {
+  let out = '';
+  let copied = 0;
+  let lastString = '';
+  let key = '';
+  for (let i = 0; i < text.length; ) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (j >= text.length) return text;
+      try {
+        lastString = JSON.parse(text.slice(i, j + 1)) as string;
+      } catch {
+        return text;
+      }
+      i = j + 1;
+    } else if (c === ':') {
+      key = lastString;
+      i++;
+    } else if (c === '-' || (c >= '0' && c <= '9')) {
+      JSON_NUMBER.lastIndex = i;
+      const match = JSON_NUMBER.exec(text);
+      const end = match ? i + match[0].length : i;
+      if (!match || /[0-9.eE+\-a-zA-Z]/.test(text[end] ?? '')) return text;
+      const { significantDigits, decimal } = readJsonNumber(match[0]);
+      const field = key ? `body.${key}` : 'body';
+      if (significantDigits > MAX_JSON_NUMBER_DIGITS) {
+        throw badRequest(`${field} is a JSON number with ${significantDigits} significant digits; send it as a decimal string`, [
+          {
+            path: field,
+            message: `a JSON number keeps at most ${MAX_JSON_NUMBER_DIGITS} significant digits exactly; send ${match[0]} as a string, e.g. "${decimal}"`,
+          },
+        ]);
+      }
+      out += text.slice(copied, i) + JSON.stringify(decimal);
+      copied = end;
+      i = end;
+    } else {
+      i++;
+    }
+  }
+  return out + text.slice(copied);
+}
+
+/** In this plugin scope, JSON bodies are parsed with their numbers as exact decimal strings (numbersAsDecimalStrings). */
+export function exactJsonNumbers(app: FastifyInstance) {
+  const parse = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    let text: string;
+    try {
+      text = numbersAsDecimalStrings(body as string);
+    } catch (error) {
+      done(error as Error, undefined);
+      return;
+    }
+    parse(request, text, done);
+  });
+}
