@@ -34,7 +34,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ models: ModelsService }> = asy
   app.put(
     '/v1/models/:modelId/stake',
     {
-      config: { access: ['author'] },
+      config: { access: ['author'], scope: 'stake' },
       schema: {
         tags: ['models'],
         summary: 'Set the stake (exact decimal ≥ 0); the owner only',
