@@ -33,7 +33,7 @@ const KEY_PREFIX = 'sw_';
 export const REVOKED = 'The API key is unknown or has been revoked';
 
 /** What a request with an expired key is told. */
-export const expiredKey = (at: Date) => `The API key expired at ${at.toISOString()}; create a new one`;
+export const expiredKey = (at: Date) => `The API key expired on ${at.toISOString()}; create a new one`;
 
 export const isExpired = (who: Pick<Principal, 'expiresAt'>, now = Date.now()) => who.expiresAt !== null && who.expiresAt.getTime() <= now;
 
