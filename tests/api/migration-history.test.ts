@@ -60,52 +60,79 @@ describe('landed migrations', () => {
   });
 });
 
-/** A migrations folder holding the first `count` migrations only, as a past release shipped it. */
-async function pastRelease(count: number): Promise<string> {
+/** A migrations folder holding the first `count` migrations only (and any `extra`), as a past release shipped it. */
+async function pastRelease(count: number, extra: { entry: JournalEntry; file: string }[] = []): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'stakeweight-migrations-'));
   await mkdir(path.join(dir, 'meta'));
   const entries = journal.entries.slice(0, count);
   for (const entry of entries) await copyFile(path.join(MIGRATIONS_DIR, `${entry.tag}.sql`), path.join(dir, `${entry.tag}.sql`));
-  await writeFile(path.join(dir, 'meta/_journal.json'), JSON.stringify({ ...journal, entries }));
+  for (const { entry, file } of extra) await copyFile(file, path.join(dir, `${entry.tag}.sql`));
+  await writeFile(path.join(dir, 'meta/_journal.json'), JSON.stringify({ ...journal, entries: [...entries, ...extra.map((e) => ({ ...e.entry, version: '7', breakpoints: true }))] }));
   return dir;
+}
+
+async function emptyDatabase() {
+  const name = `sw_upgrade_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`create database "${name}"`);
+  await admin.end();
+  created.push(name);
+  const url = databaseUrl(adminUrl, name);
+  return { url, handle: connect(url, { max: 4 }) };
+}
+
+/** Upgrades a database `folder` migrated to the head; its pre-upgrade admin key must work and a whole round must pass. */
+async function upgradeAndSmoke(url: string, handle: ReturnType<typeof connect>, folder: string) {
+  await migrate(drizzle(handle.pool), { migrationsFolder: folder });
+  // An admin key issued by that release (accounts and api_keys exist since 0000).
+  const secret = `sw_pre_upgrade_${randomBytes(12).toString('hex')}`;
+  const { rows } = await handle.pool.query<{ id: string }>(`insert into accounts (name, role) values ('pre-upgrade', 'admin') returning id`);
+  await handle.pool.query(`insert into api_keys (account_id, secret_hash, hint) values ($1, $2, 'sw_pre')`, [rows[0].id, hashSecret(secret)]);
+
+  await migrateDatabase(handle.pool);
+  const functions = await handle.pool.query(`select 1 from pg_proc where proname = 'store_submission'`);
+  expect(functions.rowCount).toBe(1);
+
+  const config = loadConfig({ DATABASE_URL: url, LOG_LEVEL: 'silent' });
+  const app = await buildApp({ config, db: handle.db, pool: handle.pool, logger: false });
+  try {
+    expect((await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(secret) })).json()).toMatchObject({ name: 'pre-upgrade', role: 'admin' });
+    await smokeCheck(app, secret);
+  } finally {
+    await app.close();
+  }
 }
 
 describe('a database at an earlier migration', () => {
   for (let count = 1; count < journal.entries.length; count++) {
     const at = journal.entries[count - 1].tag;
     it(`upgrades from ${at} to the head, keeps its keys working and serves a whole round`, async () => {
-      const name = `sw_upgrade_${randomBytes(4).toString('hex')}`;
-      const admin = new pg.Client({ connectionString: adminUrl });
-      await admin.connect();
-      await admin.query(`create database "${name}"`);
-      await admin.end();
-      created.push(name);
-      const url = databaseUrl(adminUrl, name);
-      const handle = connect(url, { max: 4 });
+      const { url, handle } = await emptyDatabase();
       const folder = await pastRelease(count);
       try {
-        await migrate(drizzle(handle.pool), { migrationsFolder: folder });
-        // An admin key issued by that release (accounts and api_keys exist since 0000).
-        const secret = `sw_pre_upgrade_${randomBytes(12).toString('hex')}`;
-        const { rows } = await handle.pool.query<{ id: string }>(`insert into accounts (name, role) values ('pre-upgrade', 'admin') returning id`);
-        await handle.pool.query(`insert into api_keys (account_id, secret_hash, hint) values ($1, $2, 'sw_pre')`, [rows[0].id, hashSecret(secret)]);
-
-        await migrateDatabase(handle.pool);
+        await upgradeAndSmoke(url, handle, folder);
         const applied = await handle.pool.query<{ n: number }>('select count(*)::int as n from drizzle.__drizzle_migrations');
         expect(applied.rows[0].n).toBe(journal.entries.length);
-
-        const config = loadConfig({ DATABASE_URL: url, LOG_LEVEL: 'silent' });
-        const app = await buildApp({ config, db: handle.db, pool: handle.pool, logger: false });
-        try {
-          expect((await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(secret) })).json()).toMatchObject({ name: 'pre-upgrade', role: 'admin' });
-          await smokeCheck(app, secret);
-        } finally {
-          await app.close();
-        }
       } finally {
         await handle.pool.end();
         await rm(folder, { recursive: true, force: true });
       }
     });
   }
+
+  it('upgrades from the first release of 0003, which shipped as two migrations (kept in tests/fixtures/migrations-interim)', async () => {
+    const { url, handle } = await emptyDatabase();
+    const interim = path.resolve(path.dirname(PINS_FILE), 'migrations-interim');
+    const folder = await pastRelease(3, [
+      { entry: { idx: 3, when: 1795555582826, tag: '0003_key_checked_write' }, file: path.join(interim, '0003_key_checked_write.sql') },
+      { entry: { idx: 4, when: 1795556462865, tag: '0004_raw_encoding' }, file: path.join(interim, '0004_raw_encoding.sql') },
+    ]);
+    try {
+      await upgradeAndSmoke(url, handle, folder);
+    } finally {
+      await handle.pool.end();
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
 });
