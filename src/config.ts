@@ -26,7 +26,7 @@ export const configSchema = z.object({
   /** Trust X-Forwarded-For from this many proxy hops (0: the peer's address is the client's). */
   TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(16).default(0),
   /** Request bodies being received or processed at once; past it (or past the bytes), 503 at once. */
-  MAX_BODIES_IN_FLIGHT: z.coerce.number().int().positive().default(64),
+  MAX_BODIES_IN_FLIGHT: z.coerce.number().int().positive().default(512),
   MAX_BODY_BYTES_IN_FLIGHT: z.coerce.number().int().positive().default(128 * 1024 * 1024),
   /** Mean event-loop delay past which requests get 503 until it recovers. */
   MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().positive().default(1000),
