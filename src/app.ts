@@ -9,7 +9,9 @@ import { authPlugin, refuseRevokedKeys } from './http/plugins/auth.js';
 import { inlinePreparer, workerPreparer } from './ingest/worker-preparer.js';
 import { errorsPlugin } from './http/plugins/errors.js';
 import { metricsPlugin } from './http/plugins/metrics.js';
-import { rateLimitPlugin } from './http/plugins/rate-limit.js';
+import { loadSheddingPlugin } from './http/plugins/load-shedding.js';
+import { anonymousLimitPlugin, rateLimitPlugin } from './http/plugins/rate-limit.js';
+import { rateLimitStore } from './db/rate-limit.js';
 import { swaggerPlugin } from './http/plugins/swagger.js';
 import { accountRoutes } from './http/routes/accounts.js';
 import { auditLogRoutes } from './http/routes/audit-log.js';
@@ -60,6 +62,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Behind N proxies the client's address is the Nth from the right in X-Forwarded-For.
+    trustProxy: config.TRUST_PROXY_HOPS > 0 ? (_address: string, hop: number) => hop < config.TRUST_PROXY_HOPS : false,
   });
   // While closing, answer in-flight requests with Connection: close so keep-alive sockets let the server stop.
   let closing = false;
@@ -86,8 +90,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(errorsPlugin, { overrule: refuseRevokedKeys(accounts) });
   await app.register(helmet, { global: true });
-  await app.register(authPlugin, { accounts });
-  await app.register(rateLimitPlugin, { perMinute: config.RATE_LIMIT_PER_MINUTE });
+  // onRequest hooks run in this order: shed load, limit keyless callers, authenticate, limit writes;
+  // all before the body is read.
+  await app.register(loadSheddingPlugin, {
+    maxBodies: config.MAX_BODIES_IN_FLIGHT,
+    maxBodyBytes: config.MAX_BODY_BYTES_IN_FLIGHT,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    maxEventLoopDelayMs: config.MAX_EVENT_LOOP_DELAY_MS,
+  });
+  await app.register(anonymousLimitPlugin, { perMinute: config.ANONYMOUS_RATE_LIMIT_PER_MINUTE });
+  await app.register(authPlugin, { accounts, failuresPerMinute: config.AUTH_FAILURES_PER_MINUTE });
+  await app.register(rateLimitPlugin, { store: rateLimitStore(pool), perMinute: config.RATE_LIMIT_PER_MINUTE });
   await app.register(metricsPlugin);
   await app.register(swaggerPlugin);
 

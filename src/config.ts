@@ -17,7 +17,19 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   POLICY_FOUR_EYES: booleanFromEnv.default(true),
   MAIN_TARGET: z.string().regex(/^[A-Za-z0-9_]{1,64}$/).default('target'),
+  /** Write requests per key per minute, across all replicas. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(3000),
+  /** Requests without a key per client address per minute (each replica counts its own; health and metrics are exempt). */
+  ANONYMOUS_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
+  /** Requests with an unknown, revoked, expired or malformed key per client address per minute, per replica. */
+  AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().positive().default(60),
+  /** Trust X-Forwarded-For from this many proxy hops (0: the peer's address is the client's). */
+  TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(16).default(0),
+  /** Request bodies being received or processed at once; past it (or past the bytes), 503 at once. */
+  MAX_BODIES_IN_FLIGHT: z.coerce.number().int().positive().default(512),
+  MAX_BODY_BYTES_IN_FLIGHT: z.coerce.number().int().positive().default(128 * 1024 * 1024),
+  /** Mean event-loop delay past which requests get 503 until it recovers. */
+  MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().positive().default(1000),
   SCHEDULER_INTERVAL_MS: z.coerce.number().int().positive().default(1000),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
   /** Worker threads that prepare CSV submissions; 0 prepares them on the event loop. */

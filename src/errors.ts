@@ -30,3 +30,4 @@ export const notFound = (detail: string) => new AppError(404, 'not-found', 'Not 
 export const conflict = (detail: string) => new AppError(409, 'conflict', 'Conflict', detail);
 export const serviceUnavailable = (detail: string) =>
   new AppError(503, 'service-unavailable', 'Service Unavailable', detail);
+export const tooManyRequests = (detail: string) => new AppError(429, 'rate-limited', 'Too Many Requests', detail);

@@ -1,3 +1,4 @@
+import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/index.js';
@@ -18,26 +19,18 @@ async function main() {
   const database = await openDatabase(config, log);
   const app = await buildApp({ config, db: database.db, pool: database.pool, logger: log, scheduler: true });
 
-  let closing = false;
-  const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
-    log.info({ signal }, 'shutting down: finishing in-flight requests');
-    const force = setTimeout(() => {
-      log.error('shutdown took longer than 30 s; exiting');
-      process.exit(1);
-    }, 30_000).unref();
-    try {
+  // On SIGTERM or SIGINT (or an uncaught error): stop accepting, finish in-flight requests, close
+  // the pool; exit 0, or 1 after an error or when it takes longer than 30 s.
+  closeWithGrace(
+    { delay: 30_000, logger: { error: (message: unknown) => log.error({ err: message }, 'shutdown') } },
+    async ({ signal, err }) => {
+      if (err) log.error({ err }, 'uncaught error: shutting down');
+      else log.info({ signal }, 'shutting down: finishing in-flight requests');
       await app.close();
       await database.close();
-    } finally {
-      clearTimeout(force);
       log.info('stopped');
-      process.exit(0);
-    }
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+    },
+  );
 
   await app.listen({ port: config.PORT, host: config.HOST });
   log.info({ docs: `http://localhost:${config.PORT}/docs` }, 'Stakeweight is ready');

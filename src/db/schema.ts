@@ -54,8 +54,26 @@ export const apiKeys = pgTable(
     hint: text('hint').notNull(),
     createdAt: createdAt(),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    /** What the key may do: 'all' (its account's role) or some of submit, stake, read. */
+    scopes: text('scopes', { enum: ['all', 'submit', 'stake', 'read'] }).array().notNull().default(sql`'{all}'`),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
   },
-  (t) => [uniqueIndex('api_keys_secret_hash_key').on(t.secretHash), index('api_keys_account_idx').on(t.accountId)],
+  (t) => [
+    uniqueIndex('api_keys_secret_hash_key').on(t.secretHash),
+    index('api_keys_account_idx').on(t.accountId),
+    check('api_keys_scopes_check', sql`cardinality(${t.scopes}) > 0 AND ${t.scopes} <@ ARRAY['all', 'submit', 'stake', 'read']::text[]`),
+  ],
+);
+
+/** The shared write rate limit: requests taken per bucket (an API key) per minute, by every replica. */
+export const rateLimitCounters = pgTable(
+  'rate_limit_counters',
+  {
+    bucket: text('bucket').notNull(),
+    windowStart: timestamp('window_start', { withTimezone: true }).notNull(),
+    used: integer('used').notNull(),
+  },
+  (t) => [primaryKey({ name: 'rate_limit_counters_pkey', columns: [t.bucket, t.windowStart] })],
 );
 
 export const eras = pgTable(

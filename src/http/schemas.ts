@@ -31,6 +31,8 @@ export const problemResponses = {
   403: problem,
   404: problem,
   409: problem,
+  429: problem,
+  503: problem,
 } as const;
 
 /** Exact decimals travel as strings. */

@@ -1,26 +1,47 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import type pg from 'pg';
-import type { Database } from '../db/client.js';
+import type { Database, Executor } from '../db/client.js';
+import { accountHoldsKey, countUsableKeys, findKeyByHash, insertKey as insertKeyRow, type KeyHolder, keyIsLive, listLiveKeys, lockAccount, type Scope } from '../db/keys.js';
 import { accounts, apiKeys } from '../db/schema.js';
-import { notFound } from '../errors.js';
+import { badRequest, conflict, notFound } from '../errors.js';
 import type { AuditService } from './audit.js';
 
 export type Role = 'admin' | 'operator' | 'author';
 export const ROLES: readonly Role[] = ['admin', 'operator', 'author'];
+export type { Scope };
+export const SCOPES: readonly Scope[] = ['all', 'submit', 'stake', 'read'];
 
-/** Who is calling: resolved from the bearer key on every request (revocation is immediate; see authenticateRemembered). */
-export interface Principal {
-  accountId: string;
-  name: string;
-  role: Role;
-  keyId: string;
+/**
+ * Who is calling: resolved from the bearer key on every request (revocation is immediate; see
+ * authenticateRemembered). Expiry is checked by the caller, so it can say the key expired.
+ */
+export type Principal = KeyHolder;
+
+/** What a key may do and until when; a key without them may do all its role may, for ever. */
+export interface KeyLimits {
+  scopes?: Scope[];
+  expiresAt?: Date;
 }
+
+/** Keys an account may hold at once when it creates them for itself (each key has its own rate limit). */
+export const SELF_SERVICE_KEYS = 20;
 
 const KEY_PREFIX = 'sw_';
 
 /** What a request with an unknown or revoked key is told. */
 export const REVOKED = 'The API key is unknown or has been revoked';
+
+/** What a request with an expired key is told. */
+export const expiredKey = (at: Date) => `The API key expired on ${at.toISOString()}; create a new one`;
+
+export const isExpired = (who: Pick<Principal, 'expiresAt'>, now = Date.now()) => who.expiresAt !== null && who.expiresAt.getTime() <= now;
+
+/** The scopes as stored: 'all' alone when given, else the distinct ones in a fixed order. */
+function normaliseScopes(scopes: readonly Scope[] | undefined): Scope[] {
+  if (!scopes || scopes.includes('all')) return ['all'];
+  return SCOPES.filter((s) => scopes.includes(s));
+}
 
 export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
@@ -37,8 +58,9 @@ const BOOTSTRAP_LOCK = 0x53570003;
 const REMEMBERED_KEYS = 10_000;
 
 export function accountsService(db: Database, pool: pg.Pool, audit: AuditService) {
-  // Live keys seen by this process, by secret hash (accounts and their roles never change).
-  // Only routes whose write checks the key use it (see authenticateRemembered).
+  // Live keys seen by this process, by secret hash (accounts, roles and a key's scopes never change).
+  // Only routes whose write checks the key take a principal from it (see authenticateRemembered);
+  // the failed-authentication throttle asks it whether a key is one this process has seen live.
   const remembered = new Map<string, Principal>();
 
   /** Drops a key from this process's memory of live keys. */
@@ -46,28 +68,77 @@ export function accountsService(db: Database, pool: pg.Pool, audit: AuditService
     for (const [secretHash, principal] of remembered) if (principal.keyId === keyId) remembered.delete(secretHash);
   }
 
-  async function insertKey(tx: Pick<Database, 'insert'>, accountId: string, secret: string) {
-    const [key] = await tx
-      .insert(apiKeys)
-      .values({ accountId, secretHash: hashSecret(secret), hint: secret.slice(0, KEY_PREFIX.length + 6) })
-      .returning({ id: apiKeys.id, createdAt: apiKeys.createdAt });
-    return key;
+  function insertKey(tx: Executor, accountId: string, secret: string, limits: KeyLimits = {}) {
+    if (limits.expiresAt && limits.expiresAt.getTime() <= Date.now()) {
+      throw badRequest(`expiresAt ${limits.expiresAt.toISOString()} is not in the future; give a later time or leave it out`);
+    }
+    return insertKeyRow(tx, {
+      accountId,
+      secretHash: hashSecret(secret),
+      hint: secret.slice(0, KEY_PREFIX.length + 6),
+      scopes: normaliseScopes(limits.scopes),
+      expiresAt: limits.expiresAt ?? null,
+    });
   }
 
+  function remember(secretHash: string, principal: Principal) {
+    if (remembered.size >= REMEMBERED_KEYS) remembered.delete(remembered.keys().next().value as string);
+    remembered.set(secretHash, principal);
+  }
+
+  /** Looks the key up; a live one is remembered, a refused one forgotten. */
   async function lookUp(secretHash: string): Promise<Principal | null> {
-    const { rows } = await pool.query<Principal>({
-      name: 'authenticate',
-      text: `select a.id as "accountId", a.name, a.role, k.id as "keyId"
-             from api_keys k join accounts a on a.id = k.account_id
-             where k.secret_hash = $1 and k.revoked_at is null`,
-      values: [secretHash],
+    const principal = await findKeyByHash(pool, secretHash);
+    if (principal && !isExpired(principal)) remember(secretHash, principal);
+    else remembered.delete(secretHash);
+    return principal;
+  }
+
+  async function createKeyFor(actorId: string | null, accountId: string, limits: KeyLimits, selfService: boolean) {
+    const secret = newSecret();
+    return db.transaction(async (tx) => {
+      if (!(await lockAccount(tx, accountId))) throw notFound(`account ${accountId} does not exist`);
+      if (selfService && (await countUsableKeys(tx, accountId)) >= SELF_SERVICE_KEYS) {
+        throw conflict(`this account already holds ${SELF_SERVICE_KEYS} live keys; revoke one (DELETE /v1/me/keys/{keyId}) first`);
+      }
+      const key = await insertKey(tx, accountId, secret, limits);
+      await audit.record(tx, {
+        actorId,
+        action: 'key.create',
+        subject: `account:${accountId}`,
+        details: { keyId: key.id, scopes: key.scopes, expiresAt: key.expiresAt },
+      });
+      return { id: key.id, accountId, apiKey: secret, scopes: key.scopes, expiresAt: key.expiresAt, createdAt: key.createdAt };
     });
-    return rows[0] ?? null;
+  }
+
+  async function revokeKey(actorId: string | null, keyId: string) {
+    const result = await db.transaction(async (tx) => {
+      const [key] = await tx.select().from(apiKeys).where(eq(apiKeys.id, keyId)).for('update');
+      if (!key) throw notFound(`key ${keyId} does not exist`);
+      if (key.revokedAt) return { id: key.id, revokedAt: key.revokedAt };
+      const [revoked] = await tx
+        .update(apiKeys)
+        .set({ revokedAt: new Date() })
+        .where(eq(apiKeys.id, keyId))
+        .returning({ id: apiKeys.id, revokedAt: apiKeys.revokedAt });
+      await audit.record(tx, { actorId, action: 'key.revoke', subject: `account:${key.accountId}`, details: { keyId } });
+      return revoked;
+    });
+    // After the commit, so a lookup racing the revocation cannot remember the key again.
+    forget(keyId);
+    return result;
   }
 
   return {
-    /** On every request: a named prepared statement, planned once per connection. */
+    /**
+     * On every request (a named prepared statement). An expired key is returned; the caller
+     * refuses it saying so.
+     */
     authenticate: (secret: string) => lookUp(hashSecret(secret)),
+
+    /** Whether this process has seen the key live (the failed-authentication throttle lets such keys through). */
+    remembers: (secret: string) => remembered.has(hashSecret(secret)),
 
     /**
      * A key this process has seen live, without a round trip; unknown keys are looked up.
@@ -77,25 +148,14 @@ export function accountsService(db: Database, pool: pg.Pool, audit: AuditService
      */
     async authenticateRemembered(secret: string): Promise<Principal | null> {
       const secretHash = hashSecret(secret);
-      const known = remembered.get(secretHash);
-      if (known) return known;
-      const principal = await lookUp(secretHash);
-      if (principal) {
-        if (remembered.size >= REMEMBERED_KEYS) remembered.delete(remembered.keys().next().value as string);
-        remembered.set(secretHash, principal);
-      }
-      return principal;
+      return remembered.get(secretHash) ?? lookUp(secretHash);
     },
 
-    /** Whether the key is still live; forgets a remembered key that is not. */
+    /** Whether the key is still live (not revoked, not expired); forgets a remembered key that is not. */
     async isLive(who: Principal): Promise<boolean> {
-      const { rows } = await pool.query({
-        name: 'key-is-live',
-        text: 'select 1 from api_keys where id = $1 and revoked_at is null',
-        values: [who.keyId],
-      });
-      if (rows.length === 0) forget(who.keyId);
-      return rows.length > 0;
+      const live = await keyIsLive(pool, who.keyId);
+      if (!live) forget(who.keyId);
+      return live;
     },
 
     async createAccount(actorId: string | null, input: { name: string; role: Role }) {
@@ -113,34 +173,22 @@ export function accountsService(db: Database, pool: pg.Pool, audit: AuditService
       });
     },
 
-    async createKey(actorId: string | null, accountId: string) {
-      const secret = newSecret();
-      return db.transaction(async (tx) => {
-        const [account] = await tx.select().from(accounts).where(eq(accounts.id, accountId));
-        if (!account) throw notFound(`account ${accountId} does not exist`);
-        const key = await insertKey(tx, accountId, secret);
-        await audit.record(tx, { actorId, action: 'key.create', subject: `account:${accountId}`, details: { keyId: key.id } });
-        return { id: key.id, accountId, apiKey: secret, createdAt: key.createdAt };
-      });
+    /** An admin issues a key for any account. */
+    createKey: (actorId: string | null, accountId: string, limits: KeyLimits = {}) => createKeyFor(actorId, accountId, limits, false),
+
+    /** A caller issues a key for its own account (at most SELF_SERVICE_KEYS live at once). */
+    createOwnKey: (who: Principal, limits: KeyLimits) => createKeyFor(who.accountId, who.accountId, limits, true),
+
+    /** The caller's account's keys that are not revoked; secrets are never shown again, only their first characters. */
+    listOwnKeys: (who: Principal) => listLiveKeys(db, who.accountId),
+
+    /** Revokes one of the caller's own keys; another account's key is "not found", as if it did not exist. */
+    async revokeOwnKey(who: Principal, keyId: string) {
+      if (!(await accountHoldsKey(db, who.accountId, keyId))) throw notFound(`key ${keyId} is not one of your keys`);
+      return revokeKey(who.accountId, keyId);
     },
 
-    async revokeKey(actorId: string | null, keyId: string) {
-      const result = await db.transaction(async (tx) => {
-        const [key] = await tx.select().from(apiKeys).where(eq(apiKeys.id, keyId)).for('update');
-        if (!key) throw notFound(`key ${keyId} does not exist`);
-        if (key.revokedAt) return { id: key.id, revokedAt: key.revokedAt };
-        const [revoked] = await tx
-          .update(apiKeys)
-          .set({ revokedAt: new Date() })
-          .where(eq(apiKeys.id, keyId))
-          .returning({ id: apiKeys.id, revokedAt: apiKeys.revokedAt });
-        await audit.record(tx, { actorId, action: 'key.revoke', subject: `account:${key.accountId}`, details: { keyId } });
-        return revoked;
-      });
-      // After the commit, so a lookup racing the revocation cannot remember the key again.
-      forget(keyId);
-      return result;
-    },
+    revokeKey,
 
     /** Makes an admin key with exactly this secret exist; a key an admin revoked stays revoked. */
     async ensureBootstrapAdmin(secret: string): Promise<void> {

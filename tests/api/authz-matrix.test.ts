@@ -48,6 +48,10 @@ const RULES: Record<string, Rule> = {
   'POST /v1/accounts/:id/keys': { access: ['admin'], request: (f) => ({ url: `/v1/accounts/${f.accountId}/keys` }) },
   'DELETE /v1/keys/:keyId': { access: ['admin'], request: (f) => ({ url: `/v1/keys/${f.keyId}` }) },
   'GET /v1/me': { access: ANY, request: () => ({ url: '/v1/me' }) },
+  'POST /v1/me/keys': { access: ANY, request: () => ({ url: '/v1/me/keys', payload: { scopes: ['read'] } }) },
+  'GET /v1/me/keys': { access: ANY, request: () => ({ url: '/v1/me/keys' }) },
+  // Another account's key: every caller passes the gate and is told 404.
+  'DELETE /v1/me/keys/:keyId': { access: ANY, request: (f) => ({ url: `/v1/me/keys/${f.keyId}` }) },
   'POST /v1/eras': {
     access: STAFF,
     request: () => ({ url: '/v1/eras', payload: { number: 100 + Math.floor(Math.random() * 1e6), closesAt: new Date(Date.now() + 3_600_000).toISOString() } }),

@@ -2,15 +2,20 @@ import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, bearer, createAccount, createTestApp, type TestApp } from '../support/app.js';
-import { createEra, createModel, liveIds, predictionsCsv, putUniverse, rng, submitCsv } from '../support/fixtures.js';
+import { createEra, createModel, liveIds, predictionsCsv, rng, submitCsv } from '../support/fixtures.js';
 import { closeEra } from '../support/metamodel.js';
-import { leaksIn, tableCounts } from '../support/security.js';
+import { capturedLogger, leaksIn, tableCounts } from '../support/security.js';
 
 /*
  * A corpus of malformed and abusive requests across every write route. Each must be answered
  * with a 4xx problem+json (type, title, status, detail) that carries no stack trace, SQL or
- * source path, and none may change a single row of any table.
+ * source path, and none may change a single row of any table. The whole file runs with a
+ * trace-level log captured: a marker placed in bodies, universe attributes and keys must never
+ * reach it.
  */
+
+const MARKER = 'Mk7LogMarker3q';
+const log = capturedLogger();
 
 const BODY_LIMIT = 64 * 1024;
 const IDS = liveIds(30, 'hx');
@@ -19,7 +24,7 @@ const values = () => IDS.map(() => Math.round(random() * 1e6) / 1e6);
 const csv = (rows: [string, string | number][]) => `id,prediction\n${rows.map(([id, v]) => `${id},${v}`).join('\n')}\n`;
 const validRows = (): [string, number][] => IDS.map((id, i) => [id, values()[i]]);
 
-const SQL_ID = "x'; DROP TABLE submissions; --";
+const SQL_ID = `x'; DROP TABLE submissions; -- ${MARKER}`;
 const SQL_OR = "1' OR '1'='1";
 const SQL_UNION = '1 UNION SELECT secret_hash FROM api_keys --';
 const JS_ID = '<script>alert(document.cookie)</script>';
@@ -28,6 +33,9 @@ const UNKNOWN_UUID = '00000000-0000-4000-8000-000000000000';
 
 interface Ctx {
   author: string;
+  readOnly: string;
+  submitOnly: string;
+  expired: string;
   otherAuthor: string;
   operator: string;
   revoked: string;
@@ -109,10 +117,16 @@ const CORPUS: Case[] = [
     payload: () => csv(validRows()), status: 403 },
   { name: 'an operator submitting', method: 'POST', url: submit, key: asOperator, headers: CSV, payload: () => csv(validRows()), status: 403 },
   { name: 'a revoked key', method: 'POST', url: submit, key: (c) => c.revoked, headers: CSV, payload: () => csv(validRows()), status: 401 },
-  { name: 'an unknown key', method: 'POST', url: submit, key: () => 'sw_0000000000000000000000000000000000000000000', headers: CSV,
+  { name: 'an unknown key', method: 'POST', url: submit, key: () => `sw_${MARKER}00000000000000000000000000000`, headers: CSV,
     payload: () => csv(validRows()), status: 401 },
   { name: 'a malformed Authorization header', method: 'POST', url: submit, key: () => null,
-    headers: { ...CSV, authorization: `Bearer ${SQL_OR} extra` }, payload: () => csv(validRows()), status: 401 },
+    headers: { ...CSV, authorization: `Bearer ${SQL_OR} ${MARKER}` }, payload: () => csv(validRows()), status: 401 },
+  { name: 'a read-only key submitting', method: 'POST', url: submit, key: (c) => c.readOnly, headers: CSV, payload: () => csv(validRows()), status: 403 },
+  { name: 'an expired key submitting', method: 'POST', url: submit, key: (c) => c.expired, headers: CSV, payload: () => csv(validRows()), status: 401 },
+  { name: 'a submit-only key setting a stake', method: 'PUT', url: (c) => `/v1/models/${c.ownModel}/stake`, key: (c) => c.submitOnly, status: 403,
+    payload: () => ({ amount: '5' }) },
+  { name: 'a submit-only key creating a model', method: 'POST', url: () => '/v1/models', key: (c) => c.submitOnly, status: 403, payload: () => ({ name: 'scoped_model' }) },
+  { name: 'an expired key creating a model', method: 'POST', url: () => '/v1/models', key: (c) => c.expired, status: 401, payload: () => ({ name: 'expired_model' }) },
   { name: 'no key at all', method: 'POST', url: submit, key: () => null, headers: CSV, payload: () => csv(validRows()), status: 401 },
 
   // --- accounts and keys
@@ -133,6 +147,21 @@ const CORPUS: Case[] = [
     echoes: ["' OR 1=1 --", encodeURIComponent("' OR 1=1 --")] },
   { name: 'revoking an unknown key', method: 'DELETE', url: () => `/v1/keys/${UNKNOWN_UUID}`, key: asAdmin, status: 404 },
   { name: 'an author revoking a key', method: 'DELETE', url: () => `/v1/keys/${UNKNOWN_UUID}`, key: asAuthor, status: 403 },
+  { name: 'a scoped key minting itself a key', method: 'POST', url: () => '/v1/me/keys', key: (c) => c.submitOnly, status: 403, payload: () => ({ scopes: ['all'] }) },
+  { name: 'an expired key minting itself a key', method: 'POST', url: () => '/v1/me/keys', key: (c) => c.expired, status: 401, payload: () => ({}) },
+  { name: 'an unknown scope', method: 'POST', url: () => '/v1/me/keys', key: asAuthor, status: 400, echoes: [`admin${MARKER}`],
+    payload: () => ({ scopes: ['submit', `admin${MARKER}`] }) },
+  { name: 'no scopes', method: 'POST', url: () => '/v1/me/keys', key: asAuthor, status: 400, payload: () => ({ scopes: [] }) },
+  { name: 'an expiry in the past', method: 'POST', url: () => '/v1/me/keys', key: asAuthor, status: 400, payload: () => ({ expiresAt: '2001-01-01T00:00:00Z' }) },
+  { name: 'an expiry that is not a time', method: 'POST', url: () => '/v1/me/keys', key: asAuthor, status: 400, echoes: [`next week ${MARKER}`],
+    payload: () => ({ expiresAt: `next week ${MARKER}` }) },
+  { name: 'a role asked for a new key', method: 'POST', url: () => '/v1/me/keys', key: asAuthor, status: 400, payload: () => ({ scopes: ['read'], role: 'admin' }) },
+  { name: 'an admin key with an unknown scope', method: 'POST', url: (c) => `/v1/accounts/${c.accountId}/keys`, key: asAdmin, status: 400,
+    payload: () => ({ scopes: ['everything'] }) },
+  { name: "revoking another account's key as your own", method: 'DELETE', url: () => `/v1/me/keys/${UNKNOWN_UUID}`, key: asAuthor, status: 404 },
+  { name: 'SQL injection as an own key id', method: 'DELETE', url: () => `/v1/me/keys/${encodeURIComponent("1' OR '1'='1")}`, key: asAuthor, status: 400,
+    echoes: ["1' OR '1'='1", encodeURIComponent("1' OR '1'='1")] },
+  { name: 'a read-only key revoking its own keys', method: 'DELETE', url: () => `/v1/me/keys/${UNKNOWN_UUID}`, key: (c) => c.readOnly, status: 403 },
 
   // --- models and stakes
   { name: 'a SQL injection model name', method: 'POST', url: () => '/v1/models', key: asAuthor, status: 400, echoes: ["x'; DROP TABLE models;--"],
@@ -175,7 +204,9 @@ const CORPUS: Case[] = [
   { name: 'a universe attribute that is an object', method: 'PUT', url: () => '/v1/eras/3/universe', key: asOperator, status: 400,
     payload: () => ({ rows: [{ id: 'ok1', attributes: { nested: { $gt: 1 } } }] }) },
   { name: 'a __proto__ universe attribute', method: 'PUT', url: () => '/v1/eras/3/universe', key: asOperator, headers: CSV, status: 400,
-    payload: () => 'id,sector,industry,country,tags,__proto__\nok1,10,101010,US,,1\n' },
+    payload: () => `id,sector,industry,country,tags,__proto__\nok1,10,101010,US,${MARKER},1\n` },
+  { name: 'private attributes for an era that has submissions', method: 'PUT', url: () => '/v1/eras/1/universe', key: asOperator, status: 409,
+    payload: () => ({ rows: [{ id: 'ok1', sector: MARKER, tags: [MARKER], attributes: { note: MARKER, share: 0.5 } }, { id: 'ok2', attributes: { note: MARKER } }] }) },
   { name: 'a universe for an era that has submissions', method: 'PUT', url: () => '/v1/eras/1/universe', key: asOperator, headers: CSV, status: 409,
     payload: () => 'id,sector,industry,country,tags\nok1,10,101010,US,\nok2,10,101010,US,\n' },
   { name: 'an era number that is not a number', method: 'PUT', url: () => `/v1/eras/${encodeURIComponent('1 OR 1=1')}/universe`, key: asOperator, headers: CSV,
@@ -229,8 +260,12 @@ const CORPUS: Case[] = [
 let t: TestApp;
 let ctx: Ctx;
 
+/** A universe whose private attributes (a tag, a sector, a string and a numeric attribute) carry the marker. */
+const markedUniverse = () =>
+  `id,sector,industry,country,tags,note,share\n${IDS.map((id, i) => `${id},${i % 2 ? '10' : `10${MARKER}`},101010,US,${MARKER};tobacco,${MARKER}-${i},${i / 100}`).join('\n')}\n`;
+
 beforeAll(async () => {
-  t = await createTestApp({ BODY_LIMIT_BYTES: String(BODY_LIMIT) });
+  t = await createTestApp({ BODY_LIMIT_BYTES: String(BODY_LIMIT) }, { logger: log.logger });
   const author = await createAccount(t.app, 'author');
   const otherAuthor = await createAccount(t.app, 'author');
   const operator = await createAccount(t.app, 'operator');
@@ -240,7 +275,8 @@ beforeAll(async () => {
   const hour = 3_600_000;
   for (const number of [1, 2]) {
     await createEra(t.app, { number, opensAt: new Date(Date.now() - hour).toISOString(), closesAt: new Date(Date.now() + hour).toISOString() });
-    await putUniverse(t.app, number, IDS);
+    const universe = await t.app.inject({ method: 'PUT', url: `/v1/eras/${number}/universe`, headers: { ...bearer(ADMIN_KEY), ...CSV }, payload: markedUniverse() });
+    if (universe.statusCode !== 200) throw new Error(`universe: ${universe.statusCode} ${universe.body}`);
   }
   await createEra(t.app, { number: 3 });
   const own = await createModel(t.app, author.apiKey, 'hostile_own', '100');
@@ -259,8 +295,20 @@ beforeAll(async () => {
     payload: { name: 'hostile_policy', rules: [{ id: 'r', match: { field: 'sector', op: 'eq', value: '10' }, action: { type: 'observe' } }] },
   });
   if (policy.statusCode !== 201) throw new Error(`policy: ${policy.statusCode} ${policy.body}`);
+  const ownKey = async (scopes: string[]) => {
+    const res = await t.app.inject({ method: 'POST', url: '/v1/me/keys', headers: bearer(author.apiKey), payload: { scopes } });
+    if (res.statusCode !== 201) throw new Error(`scoped key: ${res.statusCode} ${res.body}`);
+    return res.json() as { id: string; apiKey: string };
+  };
+  const readOnly = await ownKey(['read']);
+  const submitOnly = await ownKey(['submit']);
+  const expired = await ownKey(['all']);
+  await t.database.pool.query(`update api_keys set expires_at = now() - interval '1 minute' where id = $1`, [expired.id]);
   ctx = {
     author: author.apiKey,
+    readOnly: readOnly.apiKey,
+    submitOnly: submitOnly.apiKey,
+    expired: expired.apiKey,
     otherAuthor: otherAuthor.apiKey,
     operator: operator.apiKey,
     revoked: revoked.apiKey,
@@ -374,5 +422,14 @@ describe('hostile input', () => {
     expect(accepted).toBeGreaterThan(0);
     expect(after.submissions - before.submissions).toBe(created);
     expect({ ...after, submissions: 0 }).toEqual({ ...before, submissions: 0 });
+  });
+
+  it('never writes the marker placed in bodies, universe attributes and keys to the log', () => {
+    const text = log.text();
+    // The log really was written at trace level, a line per request and more.
+    expect(text.match(/"msg":"request completed"/g)?.length ?? 0).toBeGreaterThan(CORPUS.length + 150);
+    expect(text).toContain('"msg":"incoming request"');
+    const lines = text.split('\n').filter((line) => line.includes(MARKER));
+    expect(lines.slice(0, 3)).toEqual([]);
   });
 });

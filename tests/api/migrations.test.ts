@@ -43,6 +43,16 @@ describe('migrations', () => {
     await Promise.all(replicas.map((r) => r.pool.end()));
   });
 
+  it('leave one store_submission, the one that takes the caller\'s key and checks it', async () => {
+    const database = await createTestDatabase();
+    const { rows } = await database.pool.query<{ args: string }>(
+      `select pg_get_function_identity_arguments(oid) as args from pg_proc where proname = 'store_submission'`,
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0].args).toMatch(/^p_key uuid, p_era integer/);
+    await database.drop();
+  });
+
   it('the audit log refuses UPDATE, DELETE and TRUNCATE', async () => {
     const database = await createTestDatabase();
     await database.pool.query(`insert into audit_log (action, subject) values ('test', 'x')`);

@@ -1,4 +1,4 @@
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { connect } from '../../src/db/client.js';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -13,11 +13,11 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** buildApp on a database of its own, with a bootstrap admin key. */
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+/** buildApp on a database of its own, with a bootstrap admin key; silent unless given a logger. */
+export async function createTestApp(env: Record<string, string> = {}, options: { logger?: FastifyBaseLogger } = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const config = loadConfig({ BOOTSTRAP_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'silent', DATABASE_URL: database.url, ...env });
-  const app = await buildApp({ config, db: database.db, pool: database.pool, logger: false });
+  const app = await buildApp({ config, db: database.db, pool: database.pool, logger: options.logger ?? false });
   await app.ready();
   return {
     app,

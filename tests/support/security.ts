@@ -1,9 +1,15 @@
+import { Writable } from 'node:stream';
 import type pg from 'pg';
+import type { Logger } from 'pino';
+import { createLogger } from '../../src/logger.js';
 
-/** Row count of every table in the public schema: a change anywhere shows up as a difference. */
+/**
+ * Row count of every table in the public schema: a change anywhere shows up as a difference.
+ * Except the rate limit's counters, which every write (refused or not) takes by design.
+ */
 export async function tableCounts(pool: pg.Pool): Promise<Record<string, number>> {
   const { rows } = await pool.query<{ table_name: string }>(
-    `select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' order by table_name`,
+    `select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' and table_name <> 'rate_limit_counters' order by table_name`,
   );
   const counts: Record<string, number> = {};
   for (const { table_name } of rows) {
@@ -42,4 +48,16 @@ export function leaksIn(body: string, echoed: readonly string[] = []): string[] 
     for (let k = form.length - 1; k >= 8; k--) text = text.split(`${form.slice(0, k)}…`).join('');
   }
   return LEAKS.filter(({ pattern }) => pattern.test(text)).map(({ name }) => name);
+}
+
+/** A trace-level logger whose lines the test can read back (what a log shipper would receive). */
+export function capturedLogger(): { logger: Logger; text: () => string } {
+  let captured = '';
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      captured += String(chunk);
+      done();
+    },
+  });
+  return { logger: createLogger('trace', sink), text: () => captured };
 }

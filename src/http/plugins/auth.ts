@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { type AppError, forbidden, unauthorized } from '../../errors.js';
-import { type AccountsService, type Principal, REVOKED, type Role } from '../../services/accounts.js';
+import { type AppError, forbidden, tooManyRequests, unauthorized } from '../../errors.js';
+import { type AccountsService, expiredKey, isExpired, type Principal, REVOKED, type Role, type Scope } from '../../services/accounts.js';
+import { windowCounter } from '../window-counter.js';
 
 /** Who may call a route: 'public', or the roles whose keys are accepted. */
 export type Access = 'public' | readonly Role[];
@@ -26,6 +27,8 @@ declare module 'fastify' {
      * (AccountsService.authenticateRemembered).
      */
     keyCheckedByWrite?: true;
+    /** The key scope the route needs besides the role: by default `read` for GET and HEAD, else `all`. */
+    scope?: Scope;
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -51,6 +54,11 @@ export function refuseRevokedKeys(accounts: AccountsService) {
   };
 }
 
+/** The scope a route needs from a key. */
+export function routeScope(method: string, declared: Scope | undefined): Scope {
+  return declared ?? (method === 'GET' || method === 'HEAD' ? 'read' : 'all');
+}
+
 /** The caller, or 401 when the route needs one and there is none. */
 export function requirePrincipal(request: FastifyRequest): Principal {
   if (!request.principal) throw unauthorized('This route needs an API key: send Authorization: Bearer <key>');
@@ -58,11 +66,15 @@ export function requirePrincipal(request: FastifyRequest): Principal {
 }
 
 /**
- * Resolves the bearer key on every request and enforces the route's `config.access`; a /v1
- * route declared without one refuses to start. Revocation is immediate: the key is looked up
- * each time, except on routes whose write checks it itself (`config.keyCheckedByWrite`).
+ * Resolves the bearer key on every request and enforces the route's `config.access` and the key's
+ * scope (`config.scope`); a /v1 route declared without an access rule refuses to start.
+ * Revocation is immediate: the key is looked up each time, except on routes whose write checks it
+ * itself (`config.keyCheckedByWrite`). An address whose keys failed `failuresPerMinute` times in a
+ * minute gets 429 without a lookup for any key this process has not seen live, so a burst of bad
+ * keys costs at most that many database round trips per address and replica.
  */
-export const authPlugin = fp(async (app: FastifyInstance, opts: { accounts: AccountsService }) => {
+export const authPlugin = fp(async (app: FastifyInstance, opts: { accounts: AccountsService; failuresPerMinute: number }) => {
+  const failures = windowCounter({ limit: opts.failuresPerMinute });
   app.decorateRequest('principal', null);
   const routeTable: RouteRule[] = [];
   app.decorate('routeTable', routeTable);
@@ -80,21 +92,38 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: { accounts: Acco
     }
   });
 
-  app.addHook('onRequest', async (request) => {
+  const failed = (request: FastifyRequest, error: AppError) => {
+    failures.hit(request.ip);
+    return error;
+  };
+
+  app.addHook('onRequest', async (request, reply) => {
     const header = request.headers.authorization;
     if (header) {
       const match = BEARER.exec(header);
-      if (!match) throw unauthorized('Authorization must be "Bearer <key>"');
+      if (!match) throw failed(request, unauthorized('Authorization must be "Bearer <key>"'));
+      const secret = match[1];
+      if (failures.isOver(request.ip) && !opts.accounts.remembers(secret)) {
+        const seconds = failures.retryAfterSeconds(request.ip);
+        reply.header('retry-after', seconds);
+        throw tooManyRequests(`Too many requests with unknown, revoked or expired keys from your address; retry in ${seconds} s`);
+      }
       const fromMemory = request.routeOptions.config?.keyCheckedByWrite === true;
-      const principal = fromMemory ? await opts.accounts.authenticateRemembered(match[1]) : await opts.accounts.authenticate(match[1]);
-      if (!principal) throw unauthorized(REVOKED);
+      const principal = fromMemory ? await opts.accounts.authenticateRemembered(secret) : await opts.accounts.authenticate(secret);
+      if (!principal) throw failed(request, unauthorized(REVOKED));
+      if (isExpired(principal)) throw failed(request, unauthorized(expiredKey(principal.expiresAt!)));
       request.principal = principal;
     }
-    const access = request.routeOptions.config?.access;
+    const config = request.routeOptions.config;
+    const access = config?.access;
     if (!access || access === 'public') return;
     const principal = requirePrincipal(request);
     if (!access.includes(principal.role)) {
       throw forbidden(`This route is for ${access.join(' or ')} keys; yours is ${principal.role}`);
+    }
+    const scope = routeScope(request.method, config.scope);
+    if (!principal.scopes.includes('all') && !principal.scopes.includes(scope)) {
+      throw forbidden(`This route needs a key with the "${scope}" scope; this key has ${principal.scopes.map((s) => `"${s}"`).join(', ')}`);
     }
   });
 });

@@ -105,7 +105,10 @@ export const errorsPlugin = fp(async (app: FastifyInstance, options: ErrorsOptio
       request.log.warn({ err: error }, 'database unavailable');
       return send(reply, request, 503, 'service-unavailable', 'The database is not reachable; retry shortly');
     }
-    if (isResponseSerializationError(error)) request.log.error({ err: error, issues: error.cause }, 'response did not match its schema');
+    if (isResponseSerializationError(error)) {
+      const issues = error.cause.issues.map((issue) => ({ path: issue.path.join('.'), code: issue.code }));
+      request.log.error({ err: error, issues }, 'response did not match its schema');
+    }
     else request.log.error({ err: error }, 'unhandled error');
     return send(reply, request, 500, 'internal', 'An unexpected error occurred; quote the requestId when reporting it');
   });

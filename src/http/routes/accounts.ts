@@ -1,10 +1,31 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ROLES, type AccountsService } from '../../services/accounts.js';
+import { ROLES, SCOPES, type AccountsService } from '../../services/accounts.js';
 import { ADMIN, ANY_KEY, requirePrincipal } from '../plugins/auth.js';
 import { problemResponses } from '../schemas.js';
 
 const account = z.object({ id: z.uuid(), name: z.string(), role: z.enum(ROLES) });
+
+const SCOPES_TEXT =
+  '`scopes`: `all` (everything the role may; the default) or any of `submit` (POST submissions), `stake` (PUT stake) and `read` (every GET the role may). ' +
+  '`expiresAt`: an ISO 8601 time in the future after which the key gets 401; none by default.';
+
+/** What a new key may do; both optional, and so is the body (Fastify gives an absent one as null). */
+const keyLimits = z
+  .strictObject({
+    scopes: z.array(z.enum(SCOPES)).min(1).max(SCOPES.length).optional(),
+    expiresAt: z.iso.datetime({ offset: true }).transform((s) => new Date(s)).optional(),
+  })
+  .nullish();
+
+const issuedKey = z.object({
+  id: z.uuid(),
+  accountId: z.uuid(),
+  apiKey: z.string(),
+  scopes: z.array(z.enum(SCOPES)),
+  expiresAt: z.date().nullable(),
+  createdAt: z.date(),
+});
 
 export const accountRoutes: FastifyPluginAsyncZod<{ accounts: AccountsService }> = async (app, { accounts }) => {
   app.post(
@@ -30,16 +51,15 @@ export const accountRoutes: FastifyPluginAsyncZod<{ accounts: AccountsService }>
       config: { access: ADMIN },
       schema: {
         tags: ['accounts'],
-        summary: 'Issue another API key for an account (shown once)',
+        summary: 'Issue another API key for an account (shown once), optionally scoped and expiring',
+        description: `The body is optional. ${SCOPES_TEXT}`,
         params: z.object({ id: z.uuid() }),
-        response: {
-          201: z.object({ id: z.uuid(), accountId: z.uuid(), apiKey: z.string(), createdAt: z.date() }),
-          ...problemResponses,
-        },
+        body: keyLimits,
+        response: { 201: issuedKey, ...problemResponses },
       },
     },
     async (request, reply) => {
-      const key = await accounts.createKey(request.principal!.accountId, request.params.id);
+      const key = await accounts.createKey(request.principal!.accountId, request.params.id, request.body ?? {});
       return reply.status(201).send(key);
     },
   );
@@ -68,5 +88,52 @@ export const accountRoutes: FastifyPluginAsyncZod<{ accounts: AccountsService }>
       const me = requirePrincipal(request);
       return { id: me.accountId, name: me.name, role: me.role };
     },
+  );
+
+  app.post(
+    '/v1/me/keys',
+    {
+      config: { access: ANY_KEY },
+      schema: {
+        tags: ['accounts'],
+        summary: 'Issue a key for your own account (shown once), e.g. a submit-only key for automation',
+        description: `Needs a key with the \`all\` scope; the new key has your role, narrowed by its scopes. At most 20 live keys per account. ${SCOPES_TEXT}`,
+        body: keyLimits,
+        response: { 201: issuedKey, ...problemResponses },
+      },
+    },
+    async (request, reply) => reply.status(201).send(await accounts.createOwnKey(requirePrincipal(request), request.body ?? {})),
+  );
+
+  app.get(
+    '/v1/me/keys',
+    {
+      config: { access: ANY_KEY },
+      schema: {
+        tags: ['accounts'],
+        summary: "Your account's keys that are not revoked (first characters only, never the secret)",
+        response: {
+          200: z.object({
+            keys: z.array(z.object({ id: z.uuid(), hint: z.string(), scopes: z.array(z.enum(SCOPES)), expiresAt: z.date().nullable(), createdAt: z.date() })),
+          }),
+          ...problemResponses,
+        },
+      },
+    },
+    async (request) => ({ keys: await accounts.listOwnKeys(requirePrincipal(request)) }),
+  );
+
+  app.delete(
+    '/v1/me/keys/:keyId',
+    {
+      config: { access: ANY_KEY },
+      schema: {
+        tags: ['accounts'],
+        summary: 'Revoke one of your own keys; it stops working at once',
+        params: z.object({ keyId: z.uuid() }),
+        response: { 200: z.object({ id: z.uuid(), revokedAt: z.date().nullable() }), ...problemResponses },
+      },
+    },
+    async (request) => accounts.revokeOwnKey(requirePrincipal(request), request.params.keyId),
   );
 };

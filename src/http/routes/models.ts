@@ -60,7 +60,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ models: ModelsService }> = asy
     scope.withTypeProvider<ZodTypeProvider>().put(
       '/v1/models/:modelId/stake',
       {
-        config: { access: ['author'] },
+        config: { access: ['author'], scope: 'stake' },
         schema: {
           tags: ['models'],
           summary: 'Set the amount staked on eras that close from now on; the owner only',

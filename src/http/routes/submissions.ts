@@ -30,7 +30,7 @@ export const submissionRoutes: FastifyPluginAsyncZod<{ submissions: SubmissionsS
     {
       // The busiest route: the key is checked by store_submission in the write's own round trip,
       // and by the error handler before any refusal (refuseRevokedKeys).
-      config: { access: ['author'], keyCheckedByWrite: true },
+      config: { access: ['author'], scope: 'submit', keyCheckedByWrite: true },
       validatorCompiler: ingestValidator,
       schema: {
         tags: ['submissions'],

@@ -1,0 +1,88 @@
+import { and, desc, eq, isNull, sql } from 'drizzle-orm';
+import type pg from 'pg';
+import type { Executor } from './client.js';
+import { accounts, apiKeys } from './schema.js';
+
+export type Role = (typeof accounts.role.enumValues)[number];
+/** What a key may do: `all` is everything its account's role may; the others narrow it. */
+export type Scope = (typeof apiKeys.scopes.enumValues)[number];
+
+/** A live key's account and limits, as authentication reads them. */
+export interface KeyHolder {
+  accountId: string;
+  name: string;
+  role: Role;
+  keyId: string;
+  scopes: Scope[];
+  expiresAt: Date | null;
+}
+
+/**
+ * The key with this secret hash, unless revoked (an expired key is returned: the caller says it
+ * expired). A named prepared statement, planned once per connection: it runs on every request.
+ */
+export async function findKeyByHash(pool: pg.Pool, secretHash: string): Promise<KeyHolder | null> {
+  const { rows } = await pool.query<KeyHolder>({
+    name: 'authenticate',
+    text: `select a.id as "accountId", a.name, a.role, k.id as "keyId", k.scopes, k.expires_at as "expiresAt"
+           from api_keys k join accounts a on a.id = k.account_id
+           where k.secret_hash = $1 and k.revoked_at is null`,
+    values: [secretHash],
+  });
+  return rows[0] ?? null;
+}
+
+/** Whether the key is neither revoked nor expired. */
+export async function keyIsLive(pool: pg.Pool, keyId: string): Promise<boolean> {
+  const { rows } = await pool.query({
+    name: 'key-is-live',
+    text: 'select 1 from api_keys where id = $1 and revoked_at is null and (expires_at is null or expires_at > now())',
+    values: [keyId],
+  });
+  return rows.length > 0;
+}
+
+export interface NewKey {
+  accountId: string;
+  secretHash: string;
+  hint: string;
+  scopes: Scope[];
+  expiresAt: Date | null;
+}
+
+export async function insertKey(tx: Executor, key: NewKey) {
+  const [row] = await tx
+    .insert(apiKeys)
+    .values(key)
+    .returning({ id: apiKeys.id, createdAt: apiKeys.createdAt, scopes: apiKeys.scopes, expiresAt: apiKeys.expiresAt });
+  return row;
+}
+
+/** An account's keys that are not revoked, newest first (expired ones included, so they can be revoked). */
+export async function listLiveKeys(tx: Executor, accountId: string) {
+  return tx
+    .select({ id: apiKeys.id, hint: apiKeys.hint, scopes: apiKeys.scopes, expiresAt: apiKeys.expiresAt, createdAt: apiKeys.createdAt })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.accountId, accountId), isNull(apiKeys.revokedAt)))
+    .orderBy(desc(apiKeys.createdAt));
+}
+
+/** Locks the account's row, so concurrent key creations for it count one after the other. */
+export async function lockAccount(tx: Executor, accountId: string) {
+  const [row] = await tx.select({ id: accounts.id }).from(accounts).where(eq(accounts.id, accountId)).for('update');
+  return row ?? null;
+}
+
+/** Live (not revoked, not expired) keys of the account. */
+export async function countUsableKeys(tx: Executor, accountId: string): Promise<number> {
+  const [row] = await tx
+    .select({ n: sql<number>`count(*)::int` })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.accountId, accountId), isNull(apiKeys.revokedAt), sql`(${apiKeys.expiresAt} is null or ${apiKeys.expiresAt} > now())`));
+  return row.n;
+}
+
+export async function accountHoldsKey(tx: Executor, accountId: string, keyId: string): Promise<boolean> {
+  const rows = await tx.select({ id: apiKeys.id }).from(apiKeys).where(and(eq(apiKeys.id, keyId), eq(apiKeys.accountId, accountId)));
+  return rows.length > 0;
+}
