@@ -271,7 +271,6 @@ export const scores = pgTable(
   (t) => [
     primaryKey({ columns: [t.submissionId, t.target, t.targetVersion] }),
     index('scores_era_target_version_idx').on(t.eraNumber, t.target, t.targetVersion),
-    index('scores_model_idx').on(t.modelId),
   ],
 );
 

@@ -121,8 +121,8 @@ export async function currentScoresOfModel(executor: Executor, modelId: string) 
   const { rows } = await executor.execute<ServedScoreRow & { era: number; target: string; version: number; computedAt: string }>(sql`
     select distinct on (sc.era_number, sc.target, s.late)
            sc.era_number as era, sc.target, sc.target_version as version, ${SERVED_COLUMNS}, sc.computed_at as "computedAt"
-    from scores sc join submissions s on s.id = sc.submission_id join models m on m.id = sc.model_id
-    where sc.model_id = ${modelId} and not s.superseded
+    from submissions s join scores sc on sc.submission_id = s.id join models m on m.id = s.model_id
+    where s.model_id = ${modelId} and not s.superseded
     order by sc.era_number desc, sc.target, s.late, sc.target_version desc`);
   // Raw queries through drizzle hand timestamps over as text.
   return rows.map((row) => ({ ...row, computedAt: new Date(row.computedAt) }));
@@ -132,10 +132,10 @@ export async function currentScoresOfModel(executor: Executor, modelId: string) 
 export async function scoreHistory(executor: Executor, modelId: string, era: number, target: string) {
   const { rows } = await executor.execute<{ version: number; uploadedAt: string; late: boolean; status: string; corr: number | null; mmc: number | null }>(sql`
     select sc.target_version as version, t.uploaded_at as "uploadedAt", s.late, sc.status, sc.corr, sc.mmc
-    from scores sc
-    join submissions s on s.id = sc.submission_id
+    from submissions s
+    join scores sc on sc.submission_id = s.id and sc.target = ${target}
     join targets t on t.era_number = sc.era_number and t.name = sc.target and t.version = sc.target_version
-    where sc.model_id = ${modelId} and sc.era_number = ${era} and sc.target = ${target} and not s.superseded
+    where s.model_id = ${modelId} and s.era_number = ${era} and not s.superseded
     order by s.late, sc.target_version`);
   return rows.map((row) => ({ ...row, uploadedAt: new Date(row.uploadedAt) }));
 }

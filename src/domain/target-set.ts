@@ -15,7 +15,7 @@ interface Group {
   /** positions of the ids with a target (CORR's ids when the model predicts them all) */
   targetIds: Int32Array;
   hasTarget: Uint8Array;
-  /** per id, then per member: t' centred over the ids with a target */
+  /** per member, then per id: t' centred over the ids with a target */
   corrT: Float64Array;
   /** per member: Σ of the centred t'² */
   corrSquares: Float64Array;
@@ -25,7 +25,7 @@ interface Group {
   /** gaussianized rank of the traded signal over T, per position of tradableIds */
   m: Float64Array;
   mm: number;
-  /** per id of T, then per member: the member's t_c */
+  /** per member, then per id of T: the member's t_c */
   tc: Float64Array;
   /** per member: t_cᵀm */
   tm: Float64Array;
@@ -47,6 +47,8 @@ export class TargetSetScorer {
   readonly #map: Uint32Array;
   readonly #cross: Float64Array;
   readonly #tp: Float64Array;
+  /** the model's values over a group's ids, for one target set at a time */
+  readonly #values: Float64Array;
 
   /** signal: the traded signal S aligned to the universe, NaN for an excluded id (M with no policy). */
   constructor(targets: readonly Float64Array[], signal: Float64Array) {
@@ -61,6 +63,7 @@ export class TargetSetScorer {
     const widest = Math.max(0, ...this.#groups.map((g) => g.members.length));
     this.#cross = new Float64Array(widest);
     this.#tp = new Float64Array(widest);
+    this.#values = new Float64Array(signal.length);
   }
 
   get size(): number {
@@ -107,28 +110,27 @@ export class TargetSetScorer {
   #corr(group: Group, codes: RankCodes, covered: number, kept: number): Float64Array {
     const { targetIds, corrT, corrSquares } = group;
     const width = group.members.length;
-    const cross = this.#cross.fill(0, 0, width);
-    if (kept < 2) return cross.fill(NaN, 0, width);
+    const out = this.#cross;
+    if (kept < 2) return out.fill(NaN, 0, width);
     const map = kept === covered ? undefined : rerankMap(codes, group.hasTarget, this.#map).map;
     const table = pow15GaussianTable(kept);
+    const s = this.#values;
     let sum = 0;
     for (let k = 0; k < kept; k++) {
       const c = codes[targetIds[k]];
-      sum += table[map === undefined ? c : map[c]];
+      s[k] = table[map === undefined ? c : map[c]];
+      sum += s[k];
     }
     const mean = sum / kept;
     let squares = 0;
     for (let k = 0; k < kept; k++) {
-      const c = codes[targetIds[k]];
-      const ds = table[map === undefined ? c : map[c]] - mean;
-      squares += ds * ds;
-      const row = k * width;
-      for (let q = 0; q < width; q++) cross[q] += ds * corrT[row + q];
+      s[k] -= mean;
+      squares += s[k] * s[k];
     }
     for (let q = 0; q < width; q++) {
-      cross[q] = squares === 0 || corrSquares[q] === 0 ? NaN : cross[q] / Math.sqrt(squares * corrSquares[q]);
+      out[q] = squares === 0 || corrSquares[q] === 0 ? NaN : dot(s, corrT, q * kept, kept) / Math.sqrt(squares * corrSquares[q]);
     }
-    return cross;
+    return out;
   }
 
   /** t_cᵀp⊥ / |T| for each member, p the model's gaussian ranks over T. */
@@ -136,19 +138,17 @@ export class TargetSetScorer {
     const { tradableIds, m, tc, tm, mm } = group;
     const size = tradableIds.length;
     const width = group.members.length;
-    const tp = this.#tp.fill(0, 0, width);
+    const out = this.#tp;
     const map = size === covered ? undefined : rerankMap(codes, group.tradable, this.#map).map;
     const table = gaussianTable(size);
-    let pm = 0;
+    const p = this.#values;
     for (let k = 0; k < size; k++) {
       const c = codes[tradableIds[k]];
-      const p = table[map === undefined ? c : map[c]];
-      pm += p * m[k];
-      const row = k * width;
-      for (let q = 0; q < width; q++) tp[q] += tc[row + q] * p;
+      p[k] = table[map === undefined ? c : map[c]];
     }
-    for (let q = 0; q < width; q++) tp[q] = mm === 0 ? NaN : (tp[q] - (tm[q] * pm) / mm) / size;
-    return tp;
+    const pm = dot(p, m, 0, size);
+    for (let q = 0; q < width; q++) out[q] = mm === 0 ? NaN : (dot(p, tc, q * size, size) - (tm[q] * pm) / mm) / size;
+    return out;
   }
 
   #fallbackFor(j: number): TargetScorer {
@@ -166,6 +166,23 @@ function groupByTargetIds(targets: readonly Float64Array[]): number[][] {
     else groups.set(key, [j]);
   });
   return [...groups.values()];
+}
+
+/** Σ a[k]·b[offset + k] over k < length, with four running sums (the same order whatever the caller). */
+function dot(a: Float64Array, b: Float64Array, offset: number, length: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let k = 0;
+  for (; k + 3 < length; k += 4) {
+    s0 += a[k] * b[offset + k];
+    s1 += a[k + 1] * b[offset + k + 1];
+    s2 += a[k + 2] * b[offset + k + 2];
+    s3 += a[k + 3] * b[offset + k + 3];
+  }
+  for (; k < length; k++) s0 += a[k] * b[offset + k];
+  return s0 + s1 + (s2 + s3);
 }
 
 function positionsOf(mask: Uint8Array): Int32Array {
@@ -187,7 +204,7 @@ function buildGroup(members: number[], targets: readonly Float64Array[], signal:
     const mean = sum / targetIds.length;
     for (let k = 0; k < targetIds.length; k++) {
       const dt = t[targetIds[k]] - mean;
-      corrT[k * width + q] = dt;
+      corrT[q * targetIds.length + k] = dt;
       corrSquares[q] += dt * dt;
     }
   });
@@ -206,7 +223,7 @@ function buildGroup(members: number[], targets: readonly Float64Array[], signal:
   members.forEach((j, q) => {
     const basis = basisWith(mFull, targets[j], tradable);
     tm[q] = basis.tm;
-    for (let k = 0; k < tradableIds.length; k++) tc[k * width + q] = basis.tc[tradableIds[k]];
+    for (let k = 0; k < tradableIds.length; k++) tc[q * tradableIds.length + k] = basis.tc[tradableIds[k]];
   });
   return { members, targetIds, hasTarget, corrT, corrSquares, tradableIds, tradable, m, mm, tc, tm };
 }
