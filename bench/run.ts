@@ -390,6 +390,8 @@ async function leaderboard(pool: pg.Pool, service: Service, operator: string, mo
     models: modelIds.length,
     eras: LEADERBOARD_ERAS,
     seedSeconds: round(seedSeconds, 1),
+    // The cheapest authenticated route, for the floor a request costs on this host.
+    me: await latency(service, operator, () => '/v1/me', REQUESTS),
     leaderboard: await latency(service, operator, () => '/v1/leaderboard', REQUESTS),
     leaderboardWindow260: await latency(service, operator, () => '/v1/leaderboard?window=260&limit=1000', REQUESTS),
     performance: await latency(service, operator, () => `/v1/models/${pick()}/performance`, REQUESTS),
@@ -495,6 +497,7 @@ function report(result: Record<string, unknown>) {
     lines.push(`| leaderboard (window 20, first 100), ${lb.models} models × ${lb.eras} eras | p50 ${lb.leaderboard.p50Ms} ms, p99 ${lb.leaderboard.p99Ms} ms | p99 ≤ 50 ms |`);
     lines.push(`| leaderboard (window 260, first 1000) | p50 ${lb.leaderboardWindow260.p50Ms} ms, p99 ${lb.leaderboardWindow260.p99Ms} ms | p99 ≤ 50 ms |`);
     lines.push(`| performance of one model | p50 ${lb.performance.p50Ms} ms, p99 ${lb.performance.p99Ms} ms | p99 ≤ 50 ms |`);
+    lines.push(`| (floor: GET /v1/me on the same service) | p50 ${lb.me.p50Ms} ms, p99 ${lb.me.p99Ms} ms | |`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
   if (opts.json) {

@@ -63,18 +63,20 @@ export type ResultRow = {
   payout: string | null;
 };
 
-/** A model's per-era results on one target over the resolved eras it took part in, in era order, and its payout sums. */
+/** A model's per-era results on one target over the resolved eras it took part in, in era order, and its payout sums (one round trip). */
 export async function modelResults(executor: Executor, modelId: string, target: string) {
-  const { rows } = await executor.execute<ResultRow>(sql`
-    select era_number as era, corr, mmc, stake::text as stake, payout::text as payout
+  const { rows } = await executor.execute<ResultRow & { totalPayout: string | null; totalStake: string | null }>(sql`
+    select era_number as era, corr, mmc, stake::text as stake, payout::text as payout,
+           coalesce(sum(payout) over (), 0)::text as "totalPayout",
+           coalesce(sum(stake) filter (where payout is not null) over (), 0)::text as "totalStake"
     from model_era_results
     where model_id = ${modelId} and target = ${target} and took_part
     order by era_number`);
-  const { rows: totals } = await executor.execute<{ payout: string; stake: string }>(sql`
-    select coalesce(sum(payout), 0)::text as payout, coalesce(sum(stake) filter (where payout is not null), 0)::text as stake
-    from model_era_results
-    where model_id = ${modelId} and target = ${target} and took_part`);
-  return { rows, totalPayout: totals[0].payout, totalStake: totals[0].stake };
+  return {
+    rows: rows.map(({ totalPayout: _p, totalStake: _s, ...row }) => row),
+    totalPayout: rows[0]?.totalPayout ?? '0',
+    totalStake: rows[0]?.totalStake ?? '0',
+  };
 }
 
 /** The last `size` resolved eras by number, ascending. */
