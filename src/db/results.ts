@@ -87,7 +87,6 @@ export async function windowEras(executor: Executor, size: number): Promise<numb
 }
 
 export type LeaderboardRow = {
-  rank: number;
   model: string;
   eras: number;
   corrRep: number;
@@ -100,7 +99,10 @@ export type LeaderboardRow = {
 /**
  * Reputation over the window eras `first`..`last` (resolved eras, `before` the resolved era
  * before `first`): each model's totals at `last` minus those at `before`, over the eras with
- * both scores; ranked by score, highest first, ties by model name (bytewise).
+ * both scores; ranked by score, highest first, ties by model name (bytewise). Only the rows
+ * that can reach the page (the top `offset + limit` by score, with ties) are sorted by name,
+ * so a page costs two index range scans, not a sort of every model by name. `total` is how
+ * many models are ranked.
  */
 export async function leaderboardRows(
   executor: Executor,
@@ -109,23 +111,24 @@ export async function leaderboardRows(
   page: { limit: number; offset: number },
 ): Promise<LeaderboardRow[]> {
   const { rows } = await executor.execute<LeaderboardRow>(sql`
-    select row_number() over (order by ranked.score desc, ranked.model collate "C")::int as rank, ranked.*, count(*) over ()::int as total
-    from (
-      select m.name as model, d.eras,
-             d.corr / d.eras as "corrRep", d.mmc / d.eras as "mmcRep", d.score / d.eras as score, d.stake
-      from (
-        select r.model_id,
-               r.scored_eras - coalesce(b.scored_eras, 0) as eras,
-               r.corr_total - coalesce(b.corr_total, 0) as corr,
-               r.mmc_total - coalesce(b.mmc_total, 0) as mmc,
-               r.score_total - coalesce(b.score_total, 0) as score,
-               r.last_stake::text as stake
-        from model_era_results r
-        left join model_era_results b on b.target = r.target and b.era_number = ${window.before ?? -1} and b.model_id = r.model_id
-        where r.target = ${target} and r.era_number = ${window.last}) d
-      join models m on m.id = d.model_id
-      where d.eras > 0) ranked
-    order by rank
+    with standing as materialized (
+      select r.model_id,
+             r.scored_eras - coalesce(b.scored_eras, 0) as eras,
+             r.corr_total - coalesce(b.corr_total, 0) as corr,
+             r.mmc_total - coalesce(b.mmc_total, 0) as mmc,
+             r.score_total - coalesce(b.score_total, 0) as score,
+             r.last_stake
+      from model_era_results r
+      left join model_era_results b on b.target = r.target and b.era_number = ${window.before ?? -1} and b.model_id = r.model_id
+      where r.target = ${target} and r.era_number = ${window.last}),
+    top as (
+      select * from standing where eras > 0
+      order by score / eras desc
+      fetch first (${page.offset + page.limit}::bigint) rows with ties)
+    select m.name as model, top.eras, top.corr / top.eras as "corrRep", top.mmc / top.eras as "mmcRep", top.score / top.eras as score,
+           top.last_stake::text as stake, (select count(*) from standing where eras > 0)::int as total
+    from top join models m on m.id = top.model_id
+    order by top.score / top.eras desc, m.name collate "C"
     limit ${page.limit} offset ${page.offset}`);
   return rows;
 }

@@ -371,7 +371,8 @@ export function scoringService(deps: {
       const rows = await leaderboardRows(db, target, bounds, query);
       // A page past the end has no row to carry the total: ask for the first one.
       const total = rows[0]?.total ?? (query.offset > 0 ? ((await leaderboardRows(db, target, bounds, { limit: 1, offset: 0 }))[0]?.total ?? 0) : 0);
-      return { target, window: size, eras: window, total, rows: rows.map(({ total: _total, ...row }) => row) };
+      // Ties are broken by name, so a rank is a position.
+      return { target, window: size, eras: window, total, rows: rows.map(({ total: _total, ...row }, i) => ({ rank: query.offset + i + 1, ...row })) };
     },
   };
 
