@@ -305,6 +305,7 @@ export const modelEraResults = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.target, t.eraNumber, t.modelId] }),
+    // Covering (INCLUDE corr, mmc, stake, payout in the migration): a model's series is read from adjacent index pages.
     index('model_era_results_model_idx').on(t.modelId, t.target, t.eraNumber).where(sql`${t.tookPart}`),
   ],
 );
