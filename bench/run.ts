@@ -1,9 +1,10 @@
 /**
- * npm run bench [-- --models K --ids N --seconds S --concurrency C --full-precision --skip ingest,close,scoring,resolve --json]
+ * npm run bench [-- --models K --ids N --seconds S --concurrency C --full-precision --skip ingest,close,scoring,targets,resolve,leaderboard --json]
  *
  * Builds its own data, starts the real service (src/server.ts) on a real PostgreSQL
  * (DATABASE_URL, or an embedded one) and measures DESIGN section 6: ingest over HTTP against a
- * bare parsing route, close → meta-model at K/10, K/2 and K models, and scoring one target.
+ * bare parsing route, close → meta-model at K/10, K/2 and K models, scoring one target, scoring
+ * 20 targets uploaded at once, and leaderboard/performance latency over K models × 60 resolved eras.
  * Progress goes to stderr; the table (and with --json, one JSON line last) to stdout.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -13,7 +14,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { sql } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import * as schema from '../src/db/schema.js';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
+import { recordResolvedEra } from '../src/db/results.js';
 import { encodeFloat64 } from '../src/domain/packed.js';
 import { encodeRankCodes, rankCodes } from '../src/domain/prepared.js';
 import { rng } from '../tests/support/rng.js';
@@ -310,6 +315,102 @@ async function resolution(service: Service, operator: string, era: number, model
   return { models, seconds };
 }
 
+const TARGET_VALUES = [0, 0.25, 0.5, 0.75, 1];
+const targetColumn = () => ids.map(() => TARGET_VALUES[Math.floor(random() * 5)]);
+
+/** 20 targets in one upload on the K-model era: one pass over the stored submissions for all of them. */
+async function manyTargets(service: Service, operator: string, era: number, models: number, count = 20) {
+  const names = Array.from({ length: count }, (_, j) => `t${String(j + 1).padStart(2, '0')}`);
+  const columns = names.map(targetColumn);
+  const body = `id,${names.join(',')}\n${ids.map((id, i) => `${id},${columns.map((c) => c[i]).join(',')}`).join('\n')}\n`;
+  log(`targets: ${count} targets at once, era ${era}`);
+  const t0 = performance.now();
+  const reply = await api(service, 'PUT', `/v1/eras/${era}/targets`, operator, body, 'text/csv');
+  const seconds = (performance.now() - t0) / 1000;
+  if (reply.targets.length !== count || reply.scored !== models) throw new Error(`unexpected reply ${JSON.stringify(reply).slice(0, 300)}`);
+  log(`targets: ${count} targets × ${models} models in ${seconds.toFixed(2)} s`);
+  return { targets: count, models, ids: N, seconds };
+}
+
+const LEADERBOARD_ERAS = 60;
+const FIRST_SEEDED_ERA = 1000;
+
+/**
+ * K models × 60 resolved eras of stored scores, seeded in the database (a tiny submission and one
+ * score row per model and era, as scoring leaves them) and resolved through the service's own
+ * results module, so the rows and running totals are the ones resolution writes.
+ */
+async function seedResolvedEras(pool: pg.Pool, modelIds: string[]) {
+  const db = drizzle(pool, { schema });
+  for (let e = 0; e < LEADERBOARD_ERAS; e++) {
+    const era = FIRST_SEEDED_ERA + e;
+    await pool.query(
+      `insert into eras (number, opens_at, closes_at, main_target, closed_at) values ($1, now() - interval '2 days', now() - interval '1 day', 'target', now() - interval '1 day')`,
+      [era],
+    );
+    await pool.query(`insert into targets (era_number, name, version, values, count) values ($1, 'target', 1, '\\x', 0)`, [era]);
+    // Every 10th model sits an era out, so the totals carry models forward as they do in practice.
+    await pool.query(
+      `insert into submissions (era_number, model_id, sha256, rows, covered, late, raw, ranks)
+       select $1::int, m, md5($1::text || m::text), 0, 0, false, '\\x', '\\x' from unnest($2::uuid[]) with ordinality as u(m, k) where (k + $1::int) % 10 <> 0`,
+      [era, modelIds],
+    );
+    await pool.query(
+      `insert into scores (submission_id, target, target_version, era_number, model_id, status, corr, mmc, stake, payout)
+       select s.id, 'target', 1, $1, s.model_id, 'ok', c, x, 100, round(100 * greatest(-0.05, least(0.05, 0.5 * c + 2 * x)))::numeric
+       from (select id, model_id, random() * 0.1 - 0.05 as c, random() * 0.02 - 0.01 as x from submissions where era_number = $1) s`,
+      [era],
+    );
+    await db.transaction(async (tx) => {
+      await tx.execute(sql`update eras set resolved_at = now() where number = ${era}`);
+      await recordResolvedEra(tx, { number: era, mainTarget: 'target' });
+    });
+    if (e % 10 === 9) log(`leaderboard: ${e + 1} eras resolved`);
+  }
+  await pool.query('vacuum analyze model_era_results');
+}
+
+function percentile(sorted: number[], p: number) {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function latency(service: Service, key: string, urls: () => string, requests: number) {
+  for (let i = 0; i < 20; i++) await api(service, 'GET', urls(), key);
+  const times: number[] = [];
+  for (let i = 0; i < requests; i++) {
+    const t0 = performance.now();
+    await api(service, 'GET', urls(), key);
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return { requests, p50Ms: round(percentile(times, 50), 2), p99Ms: round(percentile(times, 99), 2), maxMs: round(times[times.length - 1], 2) };
+}
+
+async function leaderboard(pool: pg.Pool, service: Service, operator: string, models: number) {
+  const { rows } = await pool.query<{ id: string }>(`select id from models order by name limit $1`, [models]);
+  const modelIds = rows.map((r) => r.id);
+  log(`leaderboard: seeding ${modelIds.length} models × ${LEADERBOARD_ERAS} resolved eras`);
+  const t0 = performance.now();
+  await seedResolvedEras(pool, modelIds);
+  const seedSeconds = (performance.now() - t0) / 1000;
+  const check = await api(service, 'GET', '/v1/leaderboard?window=20&limit=5', operator);
+  if (check.total < modelIds.length * 0.9) throw new Error(`leaderboard lists ${check.total} models`);
+  const pick = () => modelIds[Math.floor(random() * modelIds.length)];
+  const REQUESTS = 300;
+  const result = {
+    models: modelIds.length,
+    eras: LEADERBOARD_ERAS,
+    seedSeconds: round(seedSeconds, 1),
+    // The cheapest authenticated route, for the floor a request costs on this host.
+    me: await latency(service, operator, () => '/v1/me', REQUESTS),
+    leaderboard: await latency(service, operator, () => '/v1/leaderboard', REQUESTS),
+    leaderboardWindow260: await latency(service, operator, () => '/v1/leaderboard?window=260&limit=1000', REQUESTS),
+    performance: await latency(service, operator, () => `/v1/models/${pick()}/performance`, REQUESTS),
+  };
+  log(`leaderboard: ${JSON.stringify(result)}`);
+  return result;
+}
+
 // ---------------------------------------------------------------- main
 
 async function main() {
@@ -364,10 +465,16 @@ async function main() {
     if (closes.length) {
       result.close = { ...closes[closes.length - 1], series: closes };
       service = last!.service;
-      if (!skip.has('scoring')) {
-        result.scoring = await scoring(service, operator, 10 + sizes.length - 1, K).then((r) => ({ ...r, seconds: round(r.seconds, 3) }));
-        if (!skip.has('resolve')) result.resolve = await resolution(service, operator, 10 + sizes.length - 1, K).then((r) => ({ ...r, seconds: round(r.seconds, 3) }));
+      const era = 10 + sizes.length - 1;
+      if (!skip.has('scoring')) result.scoring = await scoring(service, operator, era, K).then((r) => ({ ...r, seconds: round(r.seconds, 3) }));
+      if (!skip.has('targets')) {
+        const many = await manyTargets(service, operator, era, K);
+        const one = result.scoring as { seconds: number } | undefined;
+        result.targets = { ...many, seconds: round(many.seconds, 3), ratioToOne: one ? Math.ceil((many.seconds / one.seconds) * 100) / 100 : undefined };
       }
+      // Resolution makes the era's targets final, so it comes after the many-target upload.
+      if (!skip.has('scoring') && !skip.has('resolve')) result.resolve = await resolution(service, operator, era, K).then((r) => ({ ...r, seconds: round(r.seconds, 3) }));
+      if (!skip.has('leaderboard')) result.leaderboard = await leaderboard(pool, service, operator, K);
     }
   } finally {
     await service.stop();
@@ -398,10 +505,19 @@ function report(result: Record<string, unknown>) {
   if (scoringR) lines.push(`| score one target, K = ${scoringR.models} | ${scoringR.seconds} s | ≤ 5 s |`);
   const resolveR = result.resolve as { models: number; seconds: number } | undefined;
   if (resolveR) lines.push(`| resolve: payouts into the stake ledger, K = ${resolveR.models} | ${resolveR.seconds} s | (none) |`);
+  const targetsR = result.targets as { targets: number; models: number; seconds: number; ratioToOne?: number } | undefined;
+  if (targetsR) lines.push(`| score ${targetsR.targets} targets in one upload, K = ${targetsR.models} | ${targetsR.seconds} s; ${targetsR.ratioToOne ?? '?'} × one target | ≤ 3 × |`);
+  const lb = result.leaderboard as Record<string, { p50Ms: number; p99Ms: number }> & { models: number; eras: number } | undefined;
+  if (lb) {
+    lines.push(`| leaderboard (window 20, first 100), ${lb.models} models × ${lb.eras} eras | p50 ${lb.leaderboard.p50Ms} ms, p99 ${lb.leaderboard.p99Ms} ms | p99 ≤ 50 ms |`);
+    lines.push(`| leaderboard (window 260, first 1000) | p50 ${lb.leaderboardWindow260.p50Ms} ms, p99 ${lb.leaderboardWindow260.p99Ms} ms | p99 ≤ 50 ms |`);
+    lines.push(`| performance of one model | p50 ${lb.performance.p50Ms} ms, p99 ${lb.performance.p99Ms} ms | p99 ≤ 50 ms |`);
+    lines.push(`| (floor: GET /v1/me on the same service) | p50 ${lb.me.p50Ms} ms, p99 ${lb.me.p99Ms} ms | |`);
+  }
   process.stdout.write(`${lines.join('\n')}\n`);
   if (opts.json) {
     const { series: _series, ...closeHeadline } = (result.close ?? {}) as Record<string, unknown>;
-    process.stdout.write(`${JSON.stringify({ ingest: result.ingest, close: result.close ? closeHeadline : undefined, closeSeries: closeR?.series, scoring: result.scoring, resolve: result.resolve })}\n`);
+    process.stdout.write(`${JSON.stringify({ ingest: result.ingest, close: result.close ? closeHeadline : undefined, closeSeries: closeR?.series, scoring: result.scoring, targets: result.targets, resolve: result.resolve, leaderboard: result.leaderboard })}\n`);
   }
 }
 

@@ -19,6 +19,7 @@ import { bundleRoutes } from './http/routes/bundles.js';
 import { eraRoutes } from './http/routes/eras.js';
 import { metaModelRoutes } from './http/routes/metamodel.js';
 import { modelRoutes } from './http/routes/models.js';
+import { performanceRoutes } from './http/routes/performance.js';
 import { policyRoutes } from './http/routes/policies.js';
 import { reportsPageRoutes } from './http/routes/reports-page.js';
 import { reportRoutes } from './http/routes/reports.js';
@@ -80,7 +81,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const eras = erasService(db, audit, config);
   const models = modelsService(db, audit);
   const bundles = bundlesService({ db, eras });
-  const scoring = scoringService({ db, pool, audit, eras, models, bundles });
+  const scoring = scoringService({ db, pool, audit, eras, models, bundles, defaultTarget: config.MAIN_TARGET });
   const preparer = config.INGEST_WORKERS > 0 ? workerPreparer(config.INGEST_WORKERS) : inlinePreparer;
   app.addHook('onClose', async () => preparer.close());
   const submissions = submissionsService({ db, pool, eras, models, preparer, scoreSubmission: scoring.scoreSubmission });
@@ -120,6 +121,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await v1.register(targetRoutes, { scoring });
     await v1.register(scoreRoutes, { scoring });
     await v1.register(bundleRoutes, { bundles });
+    await v1.register(performanceRoutes, { scoring });
     await v1.register(policyRoutes, { policies });
     await v1.register(auditLogRoutes, { audit });
     await v1.register(reportRoutes, { reports });

@@ -1,13 +1,14 @@
 import { asc, desc, eq, sql } from 'drizzle-orm';
 import type { Executor } from './client.js';
-import { eraBundles, targets } from './schema.js';
+import { eraBundles } from './schema.js';
+import { latestTargets } from './targets.js';
 
 /** Advisory lock class (first key of the two-key form) that serialises appends to the chain of resolved eras. */
 const BUNDLE_CHAIN_LOCK = 0x53570003;
 
-/** The era's targets as its bundle and its verification read them: one vector per name, in name order. */
+/** The era's targets as its bundle and its verification read them: the latest version of each name, in name order. */
 export async function bundleTargets(executor: Executor, era: number): Promise<{ name: string; values: Buffer }[]> {
-  return executor.select({ name: targets.name, values: targets.values }).from(targets).where(eq(targets.eraNumber, era)).orderBy(asc(targets.name));
+  return (await latestTargets(executor, era)).map(({ name, values }) => ({ name, values }));
 }
 
 /** The latest run of an era (the one traded and scored against) and the policy it applied. */
@@ -43,6 +44,7 @@ export async function bundleModels(executor: Executor, era: number, mainTarget: 
     join run_inputs ri on ri.run_id = r.id
     join models m on m.id = ri.model_id
     left join scores sc on sc.submission_id = ri.submission_id and sc.target = ${mainTarget}
+      and sc.target_version = (select max(version) from targets where era_number = ${era} and name = ${mainTarget})
     where r.era_number = ${era} and r.seq = 1
     order by m.name`);
   const { rows: total } = await executor.execute<{ total: string }>(sql`

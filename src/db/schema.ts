@@ -330,13 +330,15 @@ export const targets = pgTable(
   {
     eraNumber: eraNumber(),
     name: text('name').notNull(),
+    /** 1 for the first upload of this name in the era, then one more per upload; every version is kept. */
+    version: integer('version').notNull(),
     /** Float64 LE aligned to universe positions, NaN where the id has no target. */
     values: bytea('values').notNull(),
     count: integer('count').notNull(),
     uploadedAt: timestamp('uploaded_at', { withTimezone: true }).notNull().defaultNow(),
     uploadedBy: uuid('uploaded_by').references(() => accounts.id),
   },
-  (t) => [primaryKey({ columns: [t.eraNumber, t.name] })],
+  (t) => [primaryKey({ columns: [t.eraNumber, t.name, t.version] }), check('targets_version_check', sql`${t.version} >= 1`)],
 );
 
 export const scores = pgTable(
@@ -344,6 +346,8 @@ export const scores = pgTable(
   {
     submissionId: submissionId(),
     target: text('target').notNull(),
+    /** The target version scored (no foreign key: a check per row would slow a 20-target upload's 200,000 writes). */
+    targetVersion: integer('target_version').notNull(),
     eraNumber: eraNumber(),
     modelId: modelId(),
     runId: uuid('run_id').references(() => metaModelRuns.id),
@@ -356,9 +360,44 @@ export const scores = pgTable(
     computedAt: timestamp('computed_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
-    primaryKey({ columns: [t.submissionId, t.target] }),
-    index('scores_era_target_idx').on(t.eraNumber, t.target),
-    index('scores_model_idx').on(t.modelId),
+    primaryKey({ columns: [t.submissionId, t.target, t.targetVersion] }),
+    index('scores_era_target_version_idx').on(t.eraNumber, t.target, t.targetVersion),
+  ],
+);
+
+/**
+ * Written once per resolved era (src/db/results.ts), read by performance and the leaderboard:
+ * per target, era and model, the current scores of the model's on-time submission, its at-risk
+ * stake and payout, and running totals over the resolved eras up to this one. A model keeps a
+ * row (tookPart false) in every resolved era after its first, so a window's totals are the
+ * difference of two rows.
+ */
+export const modelEraResults = pgTable(
+  'model_era_results',
+  {
+    target: text('target').notNull(),
+    eraNumber: eraNumber(),
+    modelId: modelId(),
+    tookPart: boolean('took_part').notNull(),
+    corr: doublePrecision('corr'),
+    mmc: doublePrecision('mmc'),
+    /** corrMultiplier·CORR + mmcMultiplier·MMC with the era's multipliers; null unless both scores exist. */
+    score: doublePrecision('score'),
+    /** At-risk stake and payout of the era (paid on its main target), whatever the target. */
+    stake: numeric('stake'),
+    payout: numeric('payout'),
+    /** Running totals over the resolved eras up to this one, of the eras with both scores. */
+    scoredEras: integer('scored_eras').notNull(),
+    corrTotal: doublePrecision('corr_total').notNull(),
+    mmcTotal: doublePrecision('mmc_total').notNull(),
+    scoreTotal: doublePrecision('score_total').notNull(),
+    /** The stake of the latest era up to this one the model took part in. */
+    lastStake: numeric('last_stake'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.target, t.eraNumber, t.modelId] }),
+    // Covering (INCLUDE corr, mmc, stake, payout in the migration): a model's series is read from adjacent index pages.
+    index('model_era_results_model_idx').on(t.modelId, t.target, t.eraNumber).where(sql`${t.tookPart}`),
   ],
 );
 

@@ -36,7 +36,8 @@ export function predictionOverlap(predictions: ArrayLike<number>, target: ArrayL
   return overlapOf(kept, targeted, predicted);
 }
 
-function overlapOf(kept: number, targeted: number, predicted: number): number {
+/** min(kept / targeted, kept / predicted); 0 when a side is empty. */
+export function overlapOf(kept: number, targeted: number, predicted: number): number {
   return targeted === 0 || predicted === 0 ? 0 : Math.min(kept / targeted, kept / predicted);
 }
 
@@ -88,7 +89,8 @@ export function mmcBasis(signal: Float64Array, target: Float64Array, mask: Uint8
   return basisWith(m, target, mask);
 }
 
-function basisWith(m: Float64Array, target: Float64Array, mask: Uint8Array): MmcBasis {
+/** The MMC basis from m (the gaussianized signal over the ids with mask = 1, 0 elsewhere) and the target. */
+export function basisWith(m: Float64Array, target: Float64Array, mask: Uint8Array): MmcBasis {
   let size = 0;
   let inUnitInterval = true;
   let sum = 0;
@@ -307,17 +309,19 @@ export function payoutAmount(stake: number, corr: number | null, mmc: number | n
   return stake * payoutFactor(corr, mmc, params, totalAtRisk);
 }
 
-function scored(value: number, overlap: number): Score {
+/** A computed value as a Score: NaN means undefined ('degenerate'). */
+export function scored(value: number, overlap: number): Score {
   return Number.isNaN(value) ? { value: null, status: 'degenerate', overlap } : { value, status: 'ok', overlap };
 }
 
-function countSet(mask: Uint8Array): number {
+export function countSet(mask: Uint8Array): number {
   let count = 0;
   for (let i = 0; i < mask.length; i++) count += mask[i];
   return count;
 }
 
-function bothFinite(a: ArrayLike<number>, b: ArrayLike<number>): Uint8Array {
+/** 1 where both values are finite. */
+export function bothFinite(a: ArrayLike<number>, b: ArrayLike<number>): Uint8Array {
   const mask = new Uint8Array(a.length);
   for (let i = 0; i < mask.length; i++) mask[i] = Number.isFinite(a[i]) && Number.isFinite(b[i]) ? 1 : 0;
   return mask;

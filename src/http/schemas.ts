@@ -18,6 +18,7 @@ export const problem = z
           ids: z.array(z.string()).optional(),
           lines: z.array(z.number()).optional(),
           indexes: z.array(z.number()).optional(),
+          column: z.string().optional().describe('the column at fault, in a multi-target upload'),
           count: z.number().optional(),
         }),
       )

@@ -10,6 +10,7 @@ export type BodyProblemCode =
   | 'unknown_ids'
   | 'duplicate_ids'
   | 'invalid_attribute_name'
+  | 'invalid_target_name'
   | 'duplicate_columns'
   | 'non_numeric'
   | 'not_finite'
@@ -30,6 +31,8 @@ export interface BodyProblem {
   ids?: string[];
   lines?: number[];
   indexes?: number[];
+  /** The column at fault, for bodies of several value columns (a multi-target upload). */
+  column?: string;
   count: number;
 }
 
@@ -94,6 +97,7 @@ const CODE_ORDER: readonly BodyProblemCode[] = [
   'extra_columns',
   'duplicate_columns',
   'invalid_attribute_name',
+  'invalid_target_name',
   'length_mismatch',
   'bad_row',
   'invalid_id',
@@ -142,12 +146,16 @@ export class ProblemCollector {
   /** Throws every collected problem, worded by `describe`, unless there are none. */
   throwIfAny(describe: Partial<Record<BodyProblemCode, Describe>>): void {
     if (this.isEmpty) return;
+    throw new InvalidBodyError(this.problems(describe));
+  }
+
+  /** Every collected problem, worded by `describe`, in the order of their codes. */
+  problems(describe: Partial<Record<BodyProblemCode, Describe>>): BodyProblem[] {
     const problems = [...this.whole];
     for (const [code, tally] of this.tallies) {
       problems.push(this.toProblem(code, tally, describe[code] ?? describeGeneric));
     }
-    problems.sort((a, b) => CODE_ORDER.indexOf(a.code) - CODE_ORDER.indexOf(b.code));
-    throw new InvalidBodyError(problems);
+    return sortProblems(problems);
   }
 
   private toProblem(code: BodyProblemCode, tally: Tally, describe: Describe): BodyProblem {
@@ -169,6 +177,11 @@ export class ProblemCollector {
     }
     return tally;
   }
+}
+
+/** Problems in the order of their codes (stable within a code). */
+export function sortProblems(problems: BodyProblem[]): BodyProblem[] {
+  return problems.sort((a, b) => CODE_ORDER.indexOf(a.code) - CODE_ORDER.indexOf(b.code));
 }
 
 function describeGeneric(count: number, examples: readonly string[]): string {

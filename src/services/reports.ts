@@ -2,7 +2,8 @@ import { asc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { chainDigests } from '../db/bundles.js';
 import type { Database } from '../db/client.js';
-import { metaModelRuns, policies, runInputs, targets, universeRows } from '../db/schema.js';
+import { metaModelRuns, policies, runInputs, universeRows } from '../db/schema.js';
+import { latestTargets } from '../db/targets.js';
 import { decodeFloat64 } from '../domain/packed.js';
 import { change, decileContributions, ruleShares, sectorLabels, tiltBeforeAfter, type RuleShare, type StakeDecile } from '../domain/report.js';
 import { numeraiCorr } from '../domain/scoring.js';
@@ -115,7 +116,7 @@ interface ReportSource {
   key: string;
 }
 
-// Runs never change once written and target uploads are stamped, so a report keyed by both is never stale.
+// Runs and target versions never change once written, so a report keyed by the latest of both is never stale.
 const CACHE_SIZE = 512;
 
 export function reportsService(deps: { db: Database; eras: ErasService }) {
@@ -126,7 +127,8 @@ export function reportsService(deps: { db: Database; eras: ErasService }) {
     const { rows } = await db.execute<{ era: number; runId: string; totalStakeChange: string | null; targets: string }>(sql`
       select e.number as era, r.id as "runId",
              trim_scale(r.total_stake - lag(r.total_stake) over (order by e.number))::text as "totalStakeChange",
-             coalesce((select string_agg(t.name || '@' || t.uploaded_at::text, ',' order by t.name) from targets t where t.era_number = e.number), '') as targets
+             coalesce((select string_agg(t.name || '@' || t.version, ',' order by t.name)
+                       from (select name, max(version) as version from targets where era_number = e.number group by name) t), '') as targets
       from eras e
       cross join lateral (select id, total_stake from meta_model_runs m where m.era_number = e.number order by m.seq desc limit 1) r
       where e.closed_at is not null ${number === undefined ? sql`` : sql`and e.number <= ${number}`}
@@ -156,7 +158,7 @@ export function reportsService(deps: { db: Database; eras: ErasService }) {
       .where(eq(metaModelRuns.id, runId));
     const stakes = await db.select({ stake: sql<number>`${runInputs.stake}::float8` }).from(runInputs).where(eq(runInputs.runId, runId));
     const sectors = await db.select({ sector: universeRows.sector }).from(universeRows).where(eq(universeRows.eraNumber, era.number)).orderBy(asc(universeRows.position));
-    const eraTargets = await db.select({ name: targets.name, values: targets.values }).from(targets).where(eq(targets.eraNumber, era.number)).orderBy(asc(targets.name));
+    const eraTargets = await latestTargets(db, era.number);
 
     const n = era.universeSize;
     const unconstrained = decodeFloat64(run.unconstrained);

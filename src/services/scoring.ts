@@ -1,25 +1,45 @@
-import { and, asc, desc, eq, sql } from 'drizzle-orm';
+import { desc, eq, sql } from 'drizzle-orm';
 import type pg from 'pg';
 import { inClientTransaction, type ClientTransaction, type Database, type Executor } from '../db/client.js';
 import * as ledger from '../db/ledger.js';
-import { eras, metaModelRuns, scores, submissions, targets } from '../db/schema.js';
+import { eras, metaModelRuns } from '../db/schema.js';
+import { leaderboardRows, modelResults, recordResolvedEra, resolvedEraBefore, windowEras } from '../db/results.js';
+import {
+  closeSubmissionsToScore,
+  currentScoresOfModel,
+  deleteSupersededScores,
+  emptyScoreColumns,
+  fetchSubmissionsToScore,
+  openSubmissionsToScore,
+  payingScores,
+  scoreHistory,
+  scoresOnVersion,
+  writeScores,
+  type ServedScoreRow,
+  type SubmissionToScore,
+} from '../db/scores.js';
+import { latestTarget, latestTargets, storeTargetVersions, targetOfVersion, type TargetVersion } from '../db/targets.js';
 import { decodeFloat64, encodeFloat64 } from '../domain/packed.js';
+import { payoutReturn, summarizeSeries } from '../domain/performance.js';
 import { decodeRankCodes } from '../domain/prepared.js';
-import { numeraiCorr, payoutFactor, TargetScorer, type Score } from '../domain/scoring.js';
-import { conflict, notFound } from '../errors.js';
+import { numeraiCorr, payoutFactor, type Score } from '../domain/scoring.js';
+import { TargetSetScorer } from '../domain/target-set.js';
+import { badRequest, conflict, notFound } from '../errors.js';
 import type { IngestBody } from '../ingest/id-value.js';
-import { parseTarget } from '../ingest/target.js';
+import { parseTarget, parseTargets, type ParsedNamedTarget } from '../ingest/target.js';
 import type { Principal } from './accounts.js';
 import type { AuditService } from './audit.js';
 import type { BundlesService } from './bundles.js';
 import { payoutParams, type EraRow, type ErasService } from './eras.js';
 import type { ModelsService } from './models.js';
 
-/** Payouts are exact decimals: stake × factor rounded half away from zero to this many places. */
-export const PAYOUT_SCALE = 10;
+export { PAYOUT_SCALE } from '../db/scores.js';
 
-/** Submissions fetched and scores written per round trip: memory is bounded whatever the number of models. */
+/** Submissions fetched and scored per round trip: memory is bounded whatever the number of models. */
 const SCORE_BATCH = 500;
+
+/** The leaderboard's window: the last W resolved eras. */
+export const WINDOW = { min: 1, max: 260, default: 20 } as const;
 
 /**
  * One status per score row: 'ok'; the shared reason when neither score exists
@@ -31,16 +51,7 @@ export function scoreStatus(corr: Score, mmc: Score): string {
   return mmc.status === 'ok' ? `corr_${corr.status}` : corr.status;
 }
 
-export interface EraScore {
-  modelId: string;
-  submissionId: string;
-  late: boolean;
-  status: string;
-  corr: number | null;
-  mmc: number | null;
-  stake: string | null;
-  payout: string | null;
-}
+export type EraScore = ServedScoreRow;
 
 type EraRuns = {
   /** the latest run: its value vector is the traded signal MMC is taken against */
@@ -53,25 +64,18 @@ type EraRuns = {
 
 type Tx = ClientTransaction;
 
-interface StreamedSubmission {
-  id: string;
-  model_id: string;
-  late: boolean;
-  ranks: Buffer;
-  /** at-risk stake in the closing run, null when the submission is not one of its inputs */
-  stake: string | null;
+/** One version of a target, as scoring takes it. */
+interface TargetToScore {
+  name: string;
+  version: number;
+  values: Float64Array;
 }
 
-/** What a served score row says about one submission's score (joined with its submission). */
-const SCORE_COLUMNS = {
-  submissionId: scores.submissionId,
-  late: submissions.late,
-  status: scores.status,
-  corr: scores.corr,
-  mmc: scores.mmc,
-  stake: scores.stake,
-  payout: scores.payout,
-};
+/**
+ * Called inside an upload's transaction once the new versions are stored and scored (e.g. to
+ * compute what the policy cost on them); a failure rolls the upload back.
+ */
+export type TargetsStoredHook = (t: Tx, era: EraRow, stored: TargetVersion[]) => Promise<void>;
 
 export function scoringService(deps: {
   db: Database;
@@ -80,8 +84,11 @@ export function scoringService(deps: {
   eras: ErasService;
   models: ModelsService;
   bundles: BundlesService;
+  /** the target performance and the leaderboard read when none is named */
+  defaultTarget: string;
+  afterTargetsStored?: TargetsStoredHook;
 }) {
-  const { db, pool, audit, eras: erasService, models, bundles } = deps;
+  const { db, pool, audit, eras: erasService, models, bundles, defaultTarget, afterTargetsStored } = deps;
 
   const inTransaction = <T>(fn: (t: Tx) => Promise<T>) => inClientTransaction(pool, fn);
 
@@ -96,155 +103,161 @@ export function scoringService(deps: {
   }
 
   function assertScorable(era: EraRow) {
-    if (era.resolvedAt) throw conflict(`era ${era.number} is resolved; its targets are frozen`);
+    if (era.resolvedAt) throw conflict(`era ${era.number} is resolved; its targets are final and take no new version`);
     if (!era.closedAt) throw conflict(`era ${era.number} is not closed yet; scoring needs its traded meta-model, close the era first`);
   }
 
   /**
-   * Scores every current submission of the era (on-time and late) on one target, or only
-   * submission `only`, streaming rank codes and writing one multi-row upsert per batch. On the
-   * main target, the closing run's inputs also get their at-risk stake and payout; a model with
-   * no score pays 0.
+   * Scores every current submission of the era (on-time and late), or only submission `only`,
+   * on every given target version in ONE pass: each submission's rank codes are read and
+   * decoded once and scored on all of them. Batches are pipelined: the next batch is fetched
+   * and the last one written while this one is scored. On the main target, the closing run's
+   * inputs also get their at-risk stake and payout; a model with no score pays 0.
    */
-  async function scoreTarget({ client }: Tx, era: EraRow, name: string, target: Float64Array, run: EraRuns, only?: string) {
-    const scorer = new TargetScorer(target, decodeFloat64(run.value));
-    const paying = name === era.mainTarget;
+  async function scoreTargets(t: Tx, era: EraRow, set: readonly TargetToScore[], run: EraRuns, only?: string): Promise<number> {
+    const { client } = t;
+    if (set.length === 0) return 0;
+    const scorer = new TargetSetScorer(
+      set.map((target) => target.values),
+      decodeFloat64(run.value),
+    );
+    const paying = set.map((target) => target.name === era.mainTarget);
     const params = payoutParams(era);
     const totalAtRisk = Number(run.totalAtRisk);
+    const writes: Promise<unknown>[] = [];
 
-    await client.query({
-      text: `declare submissions_to_score no scroll cursor for
-             select s.id, s.model_id, s.late, s.ranks, ri.stake::text as stake
-             from submissions s
-             left join run_inputs ri on ri.run_id = $2 and ri.model_id = s.model_id and ri.submission_id = s.id
-             where s.era_number = $1 and not s.superseded ${only === undefined ? '' : 'and s.id = $3'}`,
-      values: only === undefined ? [era.number, run.closing] : [era.number, run.closing, only],
-    });
+    await openSubmissionsToScore(client, era.number, run.closing, only);
     let scored = 0;
-    for (;;) {
-      const batch = await client.query<StreamedSubmission>(`fetch ${SCORE_BATCH} from submissions_to_score`);
-      const n = batch.rows.length;
-      const ids = new Array<string>(n);
-      const modelIds = new Array<string>(n);
-      const statuses = new Array<string>(n);
-      const corrs = new Array<number | null>(n);
-      const mmcs = new Array<number | null>(n);
-      const stakes = new Array<string | null>(n);
-      const factors = new Array<string | null>(n);
-      batch.rows.forEach((row, k) => {
-        const { corr, mmc } = scorer.score(decodeRankCodes(row.ranks));
-        const paid = paying && !row.late && row.stake !== null;
-        ids[k] = row.id;
-        modelIds[k] = row.model_id;
-        statuses[k] = scoreStatus(corr, mmc);
-        corrs[k] = corr.value;
-        mmcs[k] = mmc.value;
-        stakes[k] = paid ? row.stake : null;
-        // The shortest round-trip text of the float factor, so the numeric product starts from its exact value.
-        factors[k] = paid ? String(payoutFactor(corr.value, mmc.value, params, totalAtRisk)) : null;
-      });
-      if (n > 0) {
-        await client.query({
-          text: `insert into scores (submission_id, target, era_number, model_id, run_id, status, corr, mmc, stake, payout)
-                 select u.submission_id, $1, $2, u.model_id, $3, u.status, u.corr, u.mmc, u.stake,
-                        trim_scale(round(u.stake * u.factor, ${PAYOUT_SCALE}))
-                 from unnest($4::uuid[], $5::uuid[], $6::text[], $7::float8[], $8::float8[], $9::numeric[], $10::numeric[])
-                   as u(submission_id, model_id, status, corr, mmc, stake, factor)
-                 on conflict (submission_id, target) do update set
-                   run_id = excluded.run_id, status = excluded.status, corr = excluded.corr, mmc = excluded.mmc,
-                   stake = excluded.stake, payout = excluded.payout, computed_at = now()`,
-          values: [name, era.number, run.latest, ids, modelIds, statuses, corrs, mmcs, stakes, factors],
-        });
+    try {
+      let next: Promise<pg.QueryResult<SubmissionToScore>> | undefined = fetchSubmissionsToScore(client, SCORE_BATCH);
+      while (next) {
+        const batch: pg.QueryResult<SubmissionToScore> = await next;
+        next = batch.rows.length === SCORE_BATCH ? fetchSubmissionsToScore(client, SCORE_BATCH) : undefined;
+        if (batch.rows.length === 0) break;
+        const rows = emptyScoreColumns();
+        for (const submission of batch.rows) {
+          const scores = scorer.score(decodeRankCodes(submission.ranks));
+          scores.forEach(({ corr, mmc }, j) => {
+            const paid = paying[j] && !submission.late && submission.stake !== null;
+            rows.targets.push(set[j].name);
+            rows.versions.push(set[j].version);
+            rows.submissionIds.push(submission.id);
+            rows.modelIds.push(submission.model_id);
+            rows.statuses.push(scoreStatus(corr, mmc));
+            rows.corrs.push(corr.value);
+            rows.mmcs.push(mmc.value);
+            rows.stakes.push(paid ? submission.stake : null);
+            // The shortest round-trip text of the float factor, so the numeric product starts from its exact value.
+            rows.factors.push(paid ? String(payoutFactor(corr.value, mmc.value, params, totalAtRisk)) : null);
+          });
+        }
+        const write = writeScores(client, era.number, run.latest, rows);
+        write.catch(() => {}); // awaited below; a failure aborts the transaction and surfaces there
+        writes.push(write);
+        scored += batch.rows.length;
       }
-      scored += n;
-      if (n < SCORE_BATCH) break;
+      await Promise.all(writes);
+    } catch (error) {
+      // A failed write aborts the transaction, so later queries fail too: report the write's own error.
+      const failed = (await Promise.allSettled(writes)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      throw failed ? failed.reason : error;
     }
-    await client.query('close submissions_to_score');
-    // A late submission replaced since the last upload keeps no score on this target.
-    await client.query(
-      `delete from scores sc using submissions s
-       where s.id = sc.submission_id and sc.era_number = $1 and sc.target = $2 and s.superseded
-         ${only === undefined ? '' : 'and s.model_id = (select model_id from submissions where id = $3)'}`,
-      only === undefined ? [era.number, name] : [era.number, name, only],
-    );
+    await closeSubmissionsToScore(client);
+    await deleteSupersededScores(client, era.number, only);
     return scored;
   }
 
+  /** The latest version of every stored target of the era, decoded, by name. */
+  async function currentTargets(executor: Executor, number: number): Promise<TargetToScore[]> {
+    const stored = await latestTargets(executor, number);
+    return stored.map(({ name, version, values }) => ({ name, version, values: decodeFloat64(values) }));
+  }
+
   /**
-   * Scores against the latest run on every stored target of the era: every current submission,
-   * or only submission `only`. The caller holds the era row lock and has checked it is not resolved.
+   * Scores against the latest run on the latest version of every stored target of the era:
+   * every current submission, or only submission `only`. The caller holds the era row lock.
    */
   async function rescoreTargets(t: Tx, era: EraRow, only?: string): Promise<string[]> {
     const run = await runsOf(t.tx, era.number);
     if (!run) return [];
-    const stored = await t.tx
-      .select({ name: targets.name, values: targets.values })
-      .from(targets)
-      .where(eq(targets.eraNumber, era.number))
-      .orderBy(asc(targets.name));
-    for (const { name, values } of stored) await scoreTarget(t, era, name, decodeFloat64(values), run, only);
-    return stored.map((s) => s.name);
+    const set = await currentTargets(t.tx, era.number);
+    await scoreTargets(t, era, set, run, only);
+    return set.map((target) => target.name);
+  }
+
+  /**
+   * Stores each parsed target as a new version and scores every current submission on all of
+   * them in one pass, in one transaction. The era row lock (NO KEY UPDATE: late submissions
+   * still arrive) serializes uploads with each other and with resolution.
+   */
+  async function storeAndScore(actorId: string, number: number, parse: (era: EraRow, universe: Awaited<ReturnType<ErasService['universeIndex']>>) => ParsedNamedTarget[]) {
+    const before = await erasService.get(number);
+    assertScorable(before);
+    const universe = await erasService.universeIndex(before);
+    const parsed = parse(before, universe);
+
+    return inTransaction(async (t) => {
+      const { tx } = t;
+      const [era] = await tx.select().from(eras).where(eq(eras.number, number)).for('no key update');
+      assertScorable(era);
+      if (era.universeDigest !== universe.digest) throw conflict(`era ${number}'s universe changed while the targets were checked; upload them again`);
+      const run = await runsOf(tx, number);
+      if (!run) throw conflict(`era ${number} has no meta-model run; scoring needs the traded meta-model`);
+
+      const stored = await storeTargetVersions(
+        tx,
+        number,
+        parsed.map((target) => ({ name: target.name, values: encodeFloat64(target.aligned), count: target.count })),
+        actorId,
+      );
+      const set = parsed.map((target, j) => ({ name: target.name, version: stored[j].version, values: target.aligned }));
+      const scored = await scoreTargets(t, era, set, run);
+      await afterTargetsStored?.(t, era, stored);
+      await audit.record(tx, {
+        actorId,
+        action: 'target.upload',
+        subject: `era:${number}`,
+        details: { targets: stored.map(({ name, version, count }) => ({ target: name, version, count })), scored, run: run.latest, main: era.mainTarget },
+      });
+      return { stored, scored };
+    });
   }
 
   return {
-    /**
-     * Stores (or replaces) one target of a closed era and re-scores every current submission
-     * on it in the same transaction. The era row lock (NO KEY UPDATE: late submissions still
-     * arrive) serializes uploads with each other and with resolution.
-     */
+    /** Stores one target of a closed era as its next version and scores every current submission on it. */
     async uploadTarget(actorId: string, number: number, name: string, body: IngestBody) {
-      const before = await erasService.get(number);
-      assertScorable(before);
-      const universe = await erasService.universeIndex(before);
-      const parsed = parseTarget(body, universe, { era: number });
+      const { stored, scored } = await storeAndScore(actorId, number, (era, universe) => [
+        { name, ...parseTarget(body, universe, { era: era.number }) },
+      ]);
+      const [{ version, count }] = stored;
+      return { era: number, target: name, version, count, scored };
+    },
 
-      return inTransaction(async (t) => {
-        const { tx } = t;
-        const [era] = await tx.select().from(eras).where(eq(eras.number, number)).for('no key update');
-        assertScorable(era);
-        if (era.universeDigest !== universe.digest) throw conflict(`era ${number}'s universe changed while the target was checked; upload it again`);
-        const run = await runsOf(tx, number);
-        if (!run) throw conflict(`era ${number} has no meta-model run; scoring needs the traded meta-model`);
-
-        const [previous] = await tx
-          .select({ count: targets.count, uploadedAt: targets.uploadedAt })
-          .from(targets)
-          .where(and(eq(targets.eraNumber, number), eq(targets.name, name)));
-        const values = encodeFloat64(parsed.aligned);
-        await tx
-          .insert(targets)
-          .values({ eraNumber: number, name, values, count: parsed.count, uploadedBy: actorId })
-          .onConflictDoUpdate({
-            target: [targets.eraNumber, targets.name],
-            set: { values, count: parsed.count, uploadedBy: actorId, uploadedAt: sql`now()` },
-          });
-        const scored = await scoreTarget(t, era, name, parsed.aligned, run);
-        await audit.record(tx, {
-          actorId,
-          action: 'target.upload',
-          subject: `era:${number}`,
-          details: { target: name, count: parsed.count, scored, run: run.latest, main: name === era.mainTarget, before: previous ?? null },
-        });
-        return { era: number, target: name, count: parsed.count, scored };
-      });
+    /** Stores several targets of a closed era (each its next version) and scores every current submission on all of them in one pass. */
+    async uploadTargets(actorId: string, number: number, body: IngestBody) {
+      const { stored, scored } = await storeAndScore(actorId, number, (era, universe) => parseTargets(body, universe, { era: era.number }));
+      return { era: number, targets: stored.map(({ name, version, count }) => ({ target: name, version, count })), scored };
     },
 
     /**
-     * Scores one newly stored submission on the era's stored targets, if any: a late submission
-     * arriving after a target upload. The era row lock (as an upload takes it) makes an upload
-     * in flight either score the submission itself or commit before this reads the targets.
+     * Scores one newly stored submission on the latest version of every stored target, if any:
+     * a late submission arriving after a target upload, also after resolution (then for its
+     * author's diagnostics only: late submissions are never paid, and resolution recorded the
+     * era's results already). The era row lock (as an upload takes it) makes an upload in
+     * flight either score the submission itself or commit before this reads the targets.
      */
     async scoreSubmission(number: number, submissionId: string): Promise<string[]> {
       return inTransaction(async (t) => {
         const [era] = await t.tx.select().from(eras).where(eq(eras.number, number)).for('no key update');
-        if (!era?.closedAt || era.resolvedAt) return [];
+        if (!era?.closedAt) return [];
         return rescoreTargets(t, era, submissionId);
       });
     },
 
     /**
-     * Re-scores every stored target of an era against its latest run, inside the caller's
-     * transaction (a recompute's), which holds the era row FOR NO KEY UPDATE or stronger.
+     * Re-scores the latest version of every stored target of an era against its latest run,
+     * inside the caller's transaction (a recompute's), which holds the era row FOR NO KEY
+     * UPDATE or stronger. Earlier versions keep the scores they were given.
      */
     async rescoreEra(t: Tx, era: EraRow): Promise<string[]> {
       assertScorable(era);
@@ -252,10 +265,11 @@ export function scoringService(deps: {
     },
 
     /**
-     * Applies the main target's payouts to stakes once: the era row lock serializes resolvers,
-     * a resolved era returns its result unchanged, and the ledger's unique (model, era) index
-     * backs that up. The ledger applies payouts and burns, then releases whose last awaited era
-     * this is, and the era's bundle is sealed and chained, all in this transaction.
+     * Applies the payouts on the latest version of the main target to stakes once: the era row
+     * lock serializes resolvers, a resolved era returns its result unchanged, and the ledger's
+     * unique (model, era) index backs that up. The ledger applies payouts and burns, then releases
+     * whose last awaited era this is; the era's results are recorded for performance and the
+     * leaderboard, and its bundle is sealed and chained, all in this transaction.
      */
     async resolve(actorId: string, number: number) {
       return db.transaction(async (tx) => {
@@ -264,38 +278,31 @@ export function scoringService(deps: {
         if (!era) throw notFound(`era ${number} does not exist`);
         if (era.resolvedAt) return { era: number, status: 'resolved' as const, totalPayout: await ledger.eraTotal(tx, number) };
         if (!era.closedAt) throw conflict(`era ${number} is not closed yet`);
-        const [main] = await tx
-          .select({ name: targets.name })
-          .from(targets)
-          .where(and(eq(targets.eraNumber, number), eq(targets.name, era.mainTarget)));
+        const main = await latestTarget(tx, number, era.mainTarget);
         if (!main) throw conflict(`era ${number} has no "${era.mainTarget}" target yet (its main target); upload it before resolving`);
 
         const { rows: payouts } = await tx.execute<{ modelId: string; payout: string }>(sql`
-          select sc.model_id as "modelId", sc.payout::text as payout from scores sc join submissions s on s.id = sc.submission_id
-          where sc.era_number = ${number} and sc.target = ${era.mainTarget} and sc.payout is not null
-            and not s.late and not s.superseded`);
+          select p.model_id as "modelId", p.payout::text as payout from (${payingScores(number, era.mainTarget)}) p`);
         const [resolved] = await tx.update(eras).set({ resolvedAt: sql`now()` }).where(eq(eras.number, number)).returning();
         const applied = await ledger.applyEraResolution(tx, number, payouts);
+        await recordResolvedEra(tx, era);
         await bundles.seal(tx, resolved);
         await audit.record(tx, {
           actorId,
           action: 'era.resolve',
           subject: `era:${number}`,
-          details: { target: era.mainTarget, models: payouts.length, totalPayout: applied.total },
+          details: { target: era.mainTarget, version: main.version, models: payouts.length, totalPayout: applied.total },
         });
         return { era: number, status: 'resolved' as const, totalPayout: applied.total };
       });
     },
 
-    /** Every current submission's score on one target, and the traded meta-model's own CORR on it. */
-    async eraScores(number: number, name?: string) {
+    /** Every current submission's score on one target (the latest version unless one is named), and the traded meta-model's own CORR on it. */
+    async eraScores(number: number, name?: string, version?: number) {
       const era = await erasService.get(number);
       const target = name ?? era.mainTarget;
-      const [stored] = await db
-        .select({ values: targets.values })
-        .from(targets)
-        .where(and(eq(targets.eraNumber, number), eq(targets.name, target)));
-      if (!stored) throw notFound(`era ${number} has no target "${target}"`);
+      const stored = version === undefined ? await latestTarget(db, number, target) : await targetOfVersion(db, number, target, version);
+      if (!stored) throw notFound(version === undefined ? `era ${number} has no target "${target}"` : `era ${number} has no version ${version} of target "${target}"`);
       const [run] = await db
         .select({ value: metaModelRuns.value })
         .from(metaModelRuns)
@@ -304,27 +311,58 @@ export function scoringService(deps: {
         .limit(1);
       // numerai_corr of the published value (NaN outside T) over the tradable ids with a target.
       const metaModelCorr = run ? numeraiCorr(decodeFloat64(run.value), decodeFloat64(stored.values)) : NaN;
-      const rows: EraScore[] = await db
-        .select({ modelId: scores.modelId, ...SCORE_COLUMNS })
-        .from(scores)
-        .innerJoin(submissions, eq(submissions.id, scores.submissionId))
-        .where(and(eq(scores.eraNumber, number), eq(scores.target, target), eq(submissions.superseded, false)))
-        .orderBy(asc(submissions.late), asc(scores.modelId));
-      return { era: number, target, metaModelCorr: Number.isNaN(metaModelCorr) ? null : metaModelCorr, scores: rows };
+      const scores = await scoresOnVersion(db, number, target, stored.version);
+      return { era: number, target, version: stored.version, metaModelCorr: Number.isNaN(metaModelCorr) ? null : metaModelCorr, scores };
     },
 
-    /** One model's scores across eras and targets, newest era first; owners and staff only. */
-    async modelScores(who: Principal, modelId: string) {
-      await models.getReadable(modelId, who);
-      const rows = await db
-        .select({ era: scores.eraNumber, target: scores.target, ...SCORE_COLUMNS, computedAt: scores.computedAt })
-        .from(scores)
-        .innerJoin(submissions, eq(submissions.id, scores.submissionId))
-        .where(and(eq(scores.modelId, modelId), eq(submissions.superseded, false)))
-        .orderBy(desc(scores.eraNumber), asc(scores.target), asc(submissions.late));
-      return { modelId, scores: rows };
+    /**
+     * One model's current scores across eras and targets, newest era first; owners and staff
+     * only. With an era and a target, also that score's history across the target's versions.
+     */
+    async modelScores(who: Principal, modelId: string, focus?: { era: number; target: string }) {
+      const model = await models.getReadable(modelId, who);
+      const scores = await currentScoresOfModel(db, modelId);
+      if (!focus) return { modelId, model: model.name, scores };
+      const history = await scoreHistory(db, modelId, focus.era, focus.target);
+      return { modelId, model: model.name, scores, era: focus.era, target: focus.target, history };
+    },
+
+    /** DESIGN section 2 step 9 for one model and target, from the results resolution stored. */
+    async performance(who: Principal, modelId: string, name?: string) {
+      const model = await models.getReadable(modelId, who);
+      const target = name ?? defaultTarget;
+      const { rows, totalPayout, totalStake } = await modelResults(db, modelId, target);
+      const values = (key: 'corr' | 'mmc') => rows.flatMap((row) => (row[key] === null ? [] : [row[key]]));
+      return {
+        modelId,
+        model: model.name,
+        target,
+        eras: rows,
+        corr: summarizeSeries(values('corr')),
+        mmc: summarizeSeries(values('mmc')),
+        payout: { total: totalPayout, return: payoutReturn(totalPayout, totalStake) },
+      };
+    },
+
+    /** DESIGN section 2 step 10: reputation over the last `window` resolved eras, from the results resolution stored. */
+    async leaderboard(query: { target?: string; window?: number; limit: number; offset: number }) {
+      const target = query.target ?? defaultTarget;
+      const size = query.window ?? WINDOW.default;
+      if (!Number.isInteger(size) || size < WINDOW.min || size > WINDOW.max) {
+        throw badRequest(`window must be a whole number of resolved eras from ${WINDOW.min} to ${WINDOW.max} (default ${WINDOW.default})`);
+      }
+      const window = await windowEras(db, size);
+      if (window.length === 0) return { target, window: size, eras: window, total: 0, rows: [] };
+      const before = await resolvedEraBefore(db, window[0]);
+      const bounds = { last: window[window.length - 1], before };
+      const rows = await leaderboardRows(db, target, bounds, query);
+      // A page past the end has no row to carry the total: ask for the first one.
+      const total = rows[0]?.total ?? (query.offset > 0 ? ((await leaderboardRows(db, target, bounds, { limit: 1, offset: 0 }))[0]?.total ?? 0) : 0);
+      // Ties are broken by name, so a rank is a position.
+      return { target, window: size, eras: window, total, rows: rows.map(({ total: _total, ...row }, i) => ({ rank: query.offset + i + 1, ...row })) };
     },
   };
+
 }
 
 export type ScoringService = ReturnType<typeof scoringService>;

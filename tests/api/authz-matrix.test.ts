@@ -82,7 +82,13 @@ const RULES: Record<string, Rule> = {
     access: STAFF,
     request: (f) => ({ url: `/v1/eras/${f.era}/targets/target`, payload: targetCsv(), headers: { 'content-type': 'text/csv' } }),
   },
+  'PUT /v1/eras/:number/targets': {
+    access: STAFF,
+    request: (f) => ({ url: `/v1/eras/${f.era}/targets`, payload: targetCsv().replace('id,target', 'id,ender_20'), headers: { 'content-type': 'text/csv' } }),
+  },
   'GET /v1/eras/:number/scores': { access: STAFF, request: (f) => ({ url: `/v1/eras/${f.era}/scores` }) },
+  'GET /v1/models/:modelId/performance': { access: ANY, owned: true, request: (_f, model) => ({ url: `/v1/models/${model}/performance` }) },
+  'GET /v1/leaderboard': { access: ANY, request: () => ({ url: '/v1/leaderboard?window=5' }) },
   'GET /v1/models/:modelId/scores': { access: ANY, owned: true, request: (_f, model) => ({ url: `/v1/models/${model}/scores` }) },
   'POST /v1/eras/:number/resolve': { access: STAFF, request: (f) => ({ url: `/v1/eras/${f.era}/resolve` }) },
   'GET /v1/eras/:number/bundle': { access: ANY, request: (f) => ({ url: `/v1/eras/${f.era}/bundle` }) },

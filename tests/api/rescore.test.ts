@@ -130,7 +130,7 @@ describe('a recompute after the targets were uploaded', () => {
     expect(audit.rows).toEqual([{ details: expect.objectContaining({ run: run.id, rescored: ['cyrus_60', 'target'] }) }]);
   });
 
-  it('a late submission afterwards is scored against that run too; once resolved, one is stored but not scored', async () => {
+  it('a late submission afterwards is scored against that run too; once resolved, one is scored on the final targets for its author only', async () => {
     const predictions = latePredictions(5);
     await submitLate('latecomer', predictions);
     const row = (await eraScores()).find((s) => s.modelId === modelIds.latecomer)!;
@@ -140,9 +140,18 @@ describe('a recompute after the targets were uploaded', () => {
     const resolved = await t.app.inject({ method: 'POST', url: `/v1/eras/${ERA}/resolve`, headers: bearer(operatorKey) });
     expect(resolved.statusCode, resolved.body).toBe(200);
     const before = await eraScores();
-    const { id } = await submitLate('latecomer', latePredictions(7));
+    const diagnostic = latePredictions(7);
+    const { id } = await submitLate('latecomer', diagnostic);
     const after = await eraScores();
-    expect(after.find((s) => s.submissionId === id)).toBeUndefined();
-    expect(after).toEqual(before.filter((s) => s.modelId !== modelIds.latecomer));
+    const scored = after.find((s) => s.submissionId === id)!;
+    expect(scored).toMatchObject({ late: true, status: 'ok', stake: null, payout: null });
+    expect(Math.abs(scored.corr! - numeraiCorr(diagnostic, refTarget)!)).toBeLessThan(1e-9);
+    expect(Math.abs(scored.mmc! - correlationContribution(diagnostic, tradedMeta, refTarget))).toBeLessThan(1e-9);
+    expect(after.filter((s) => s.modelId !== modelIds.latecomer)).toEqual(before.filter((s) => s.modelId !== modelIds.latecomer));
+    // Counted in neither payouts nor the results performance and the leaderboard read.
+    const paid = await t.database.pool.query(`select count(*)::int as n from stake_events where kind = 'payout' and model_id = $1`, [modelIds.latecomer]);
+    expect(paid.rows[0].n).toBe(0);
+    const results = await t.database.pool.query(`select count(*)::int as n from model_era_results where model_id = $1`, [modelIds.latecomer]);
+    expect(results.rows[0].n).toBe(0);
   });
 });

@@ -112,7 +112,7 @@ describe('resolution', () => {
     const era = await t.app.inject({ method: 'GET', url: '/v1/eras/1', headers: bearer(authorKey) });
     expect(era.json().status).toBe('resolved');
     const audit = await t.database.pool.query(`select details from audit_log where action = 'era.resolve' and subject = 'era:1'`);
-    expect(audit.rows).toEqual([{ details: { target: 'target', models: 4, totalPayout: '1.725' } }]);
+    expect(audit.rows).toEqual([{ details: { target: 'target', version: 1, models: 4, totalPayout: '1.725' } }]);
   });
 
   it('freezes the targets of a resolved era (409) and keeps its scores', async () => {

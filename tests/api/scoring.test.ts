@@ -71,7 +71,7 @@ describe('the reference era', () => {
     await referenceEra(1);
     const up = await putTarget(1, 'target', targetCsv(refTarget));
     expect(up.statusCode, up.body).toBe(200);
-    expect(up.json()).toEqual({ era: 1, target: 'target', count: 12, scored: 4 });
+    expect(up.json()).toEqual({ era: 1, target: 'target', version: 1, count: 12, scored: 4 });
 
     const served = await eraScores(1);
     expect(served.target).toBe('target');
@@ -122,11 +122,11 @@ describe('the reference era', () => {
     const csv = await t.app.inject({ method: 'GET', url, headers: { ...bearer(authorKey), accept: 'text/csv' } });
     expect(csv.headers['content-type']).toMatch(/^text\/csv/);
     const [header, line] = csv.body.trim().split('\n');
-    expect(header).toBe('era,target,late,status,corr,mmc,stake,payout');
+    expect(header).toBe('era,target,late,status,corr,mmc,stake,payout,version');
     const cells = line.split(',');
     expect(cells.slice(0, 4)).toEqual(['1', 'target', 'false', 'ok']);
     expect(Math.abs(Number(cells[4]) - ref.corr.alpha)).toBeLessThan(1e-9);
-    expect(cells.slice(6)).toEqual(['100', '5']);
+    expect(cells.slice(6)).toEqual(['100', '5', '2']);
     expect((await t.app.inject({ method: 'GET', url, headers: bearer(operatorKey) })).statusCode).toBe(200);
     expect((await t.app.inject({ method: 'GET', url, headers: bearer(ADMIN_KEY) })).statusCode).toBe(200);
     expectProblem(await t.app.inject({ method: 'GET', url, headers: bearer(otherAuthorKey) }), 403);
@@ -221,7 +221,7 @@ describe('a random era: 200 models × 1,500 ids against an independent numerai-t
   it('every CORR, MMC and payout equals the independent computation to 1e-6; late submissions are scored, not paid', async () => {
     const up = await putTarget(ERA, 'target', targetCsv(target));
     expect(up.statusCode, up.body).toBe(200);
-    expect(up.json()).toEqual({ era: ERA, target: 'target', count: target.size, scored: 200 + late.size });
+    expect(up.json()).toEqual({ era: ERA, target: 'target', version: 1, count: target.size, scored: 200 + late.size });
     const served = await eraScores(ERA);
     expect(served.scores).toHaveLength(200 + late.size);
     expect(served.scores.filter((s) => s.late)).toHaveLength(late.size);
@@ -293,7 +293,8 @@ describe('state and roles', () => {
   it('every upload is in the audit log', async () => {
     const { rows } = await t.database.pool.query(`select details from audit_log where action = 'target.upload' and subject = 'era:1' order by id`);
     expect(rows.length).toBeGreaterThanOrEqual(3);
-    expect(rows[0].details).toMatchObject({ target: 'target', count: 12, scored: 4, main: true, before: null });
+    expect(rows[0].details).toMatchObject({ targets: [{ target: 'target', version: 1, count: 12 }], scored: 4, main: 'target' });
+    expect(rows[1].details).toMatchObject({ targets: [{ target: 'target', version: 2, count: 12 }] });
   });
 });
 

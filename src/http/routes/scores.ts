@@ -4,10 +4,15 @@ import type { ScoringService } from '../../services/scoring.js';
 import { ANY_KEY, STAFF, requirePrincipal } from '../plugins/auth.js';
 import { sendCsv, wantsCsv } from '../body.js';
 import { decimalString, problemResponses } from '../schemas.js';
+import { badRequest } from '../../errors.js';
 
 const eraNumber = z.coerce.number().int().min(0).max(2_147_483_647);
 
+const targetName = z.string().regex(/^[A-Za-z0-9_]{1,64}$/);
+
 const scoreFields = {
+  modelId: z.uuid(),
+  model: z.string().describe("the model's name"),
   submissionId: z.uuid(),
   late: z.boolean(),
   status: z.string().describe("'ok', or why a score is missing: insufficient_overlap (< 80 % overlap: no CORR, no MMC, payout 0), degenerate, empty, or mmc_empty, mmc_degenerate, corr_degenerate when only one is missing"),
@@ -17,7 +22,7 @@ const scoreFields = {
   payout: decimalString.nullable().describe('stake × clipped payout factor, rounded to 10 decimals; 0 for a model without a score'),
 };
 
-const CSV_COLUMNS = ['era', 'target', 'late', 'status', 'corr', 'mmc', 'stake', 'payout'] as const;
+const CSV_COLUMNS = ['era', 'target', 'late', 'status', 'corr', 'mmc', 'stake', 'payout', 'version'] as const;
 
 export const scoreRoutes: FastifyPluginAsyncZod<{ scoring: ScoringService }> = async (app, { scoring }) => {
   app.get(
@@ -26,22 +31,24 @@ export const scoreRoutes: FastifyPluginAsyncZod<{ scoring: ScoringService }> = a
       config: { access: STAFF },
       schema: {
         tags: ['scores'],
-        summary: "Every model's CORR, MMC and payout on one target of the era (default: its main target)",
-        description: "`metaModelCorr` is numerai_corr of the latest run's published value over the tradable ids that have a target.",
+        summary: "Every model's CORR, MMC and payout on one target of the era (default: its main target), on its latest version unless `version` names another",
+        description:
+          "`metaModelCorr` is numerai_corr of the latest run's published value over the tradable ids that have a target. On-time submissions first, then late ones, each by model name.",
         params: z.object({ number: eraNumber }),
-        querystring: z.object({ target: z.string().regex(/^[A-Za-z0-9_]{1,64}$/).optional() }),
+        querystring: z.object({ target: targetName.optional(), version: z.coerce.number().int().min(1).max(2_147_483_647).optional() }),
         response: {
           200: z.object({
             era: z.number().int(),
             target: z.string(),
+            version: z.number().int(),
             metaModelCorr: z.number().nullable(),
-            scores: z.array(z.object({ modelId: z.uuid(), ...scoreFields })),
+            scores: z.array(z.object(scoreFields)),
           }),
           ...problemResponses,
         },
       },
     },
-    async (request) => scoring.eraScores(request.params.number, request.query.target),
+    async (request) => scoring.eraScores(request.params.number, request.query.target, request.query.version),
   );
 
   app.get(
@@ -50,19 +57,40 @@ export const scoreRoutes: FastifyPluginAsyncZod<{ scoring: ScoringService }> = a
       config: { access: ANY_KEY },
       schema: {
         tags: ['scores'],
-        summary: "A model's scores across eras and targets, newest era first; owner, operators and admins. `Accept: text/csv` for CSV",
+        summary: "A model's current scores (on the latest version of each target) across eras and targets, newest era first; owner, operators and admins. `Accept: text/csv` for CSV",
+        description:
+          'With `era` and `target` together, `history` also lists that score on every version of the target (each upload before resolution), oldest first, on-time before late.',
         params: z.object({ modelId: z.uuid() }),
+        querystring: z.object({ era: eraNumber.optional(), target: targetName.optional() }),
         response: {
           200: z.object({
             modelId: z.uuid(),
-            scores: z.array(z.object({ era: z.number().int(), target: z.string(), ...scoreFields, computedAt: z.date() })),
+            model: z.string(),
+            scores: z.array(z.object({ era: z.number().int(), target: z.string(), version: z.number().int(), ...scoreFields, computedAt: z.date() })),
+            era: z.number().int().optional(),
+            target: z.string().optional(),
+            history: z
+              .array(
+                z.object({
+                  version: z.number().int(),
+                  uploadedAt: z.date(),
+                  late: z.boolean(),
+                  status: z.string(),
+                  corr: z.number().nullable(),
+                  mmc: z.number().nullable(),
+                }),
+              )
+              .optional(),
           }),
           ...problemResponses,
         },
       },
     },
     async (request, reply) => {
-      const history = await scoring.modelScores(requirePrincipal(request), request.params.modelId);
+      const { era, target } = request.query;
+      if ((era === undefined) !== (target === undefined)) throw badRequest('era and target go together: send both to see the history of one score, or neither');
+      const focus = era !== undefined && target !== undefined ? { era, target } : undefined;
+      const history = await scoring.modelScores(requirePrincipal(request), request.params.modelId, focus);
       if (!wantsCsv(request)) return history;
       const lines = history.scores.map((s) => CSV_COLUMNS.map((column) => String(s[column] ?? '')).join(','));
       return sendCsv(reply, `${CSV_COLUMNS.join(',')}\n${lines.map((line) => `${line}\n`).join('')}`);
@@ -75,8 +103,10 @@ export const scoreRoutes: FastifyPluginAsyncZod<{ scoring: ScoringService }> = a
       config: { access: STAFF },
       schema: {
         tags: ['scores'],
-        summary: "Finalise the era's payouts on its main target and add each to the model's stake history, once",
-        description: 'Idempotent: resolving again returns the same result and changes nothing. 409 until the main target is uploaded; afterwards targets are frozen.',
+        summary: "Finalise the era's payouts on the latest version of its main target and add each to the model's stake history, once",
+        description:
+          'Idempotent: resolving again returns the same result and changes nothing. 409 until the main target is uploaded; afterwards targets are final. ' +
+          "Records each on-time model's scores on the latest version of every target, its stake and payout, which performance and the leaderboard read.",
         params: z.object({ number: eraNumber }),
         response: {
           200: z.object({ era: z.number().int(), status: z.literal('resolved'), totalPayout: decimalString }),

@@ -36,7 +36,8 @@ export const submissionRoutes: FastifyPluginAsyncZod<{ submissions: SubmissionsS
         tags: ['submissions'],
         summary: 'Submit predictions: text/csv `id,prediction` (or `id,probability`) or JSON; the era defaults to the one open now',
         description:
-          'Every problem is reported at once (ids or lines, first 20 and a count) and nothing is stored. Re-posting identical content returns the existing submission with 200. After the era closes a submission is accepted as late: scored, not paid.',
+          'Every problem is reported at once (ids or lines, first 20 and a count) and nothing is stored. Re-posting identical content returns the existing submission with 200. After the era closes a submission is accepted as late: scored on arrival on the latest version of every target uploaded so far, never paid, and left out of performance and the leaderboard. ' +
+          "After the era resolves one is still accepted (late) and scored on the era's final targets, for its author's own diagnostics only.",
         params: z.object({ modelId: z.uuid() }),
         querystring: z.object({ era: z.coerce.number().int().min(0).optional() }),
         body: jsonSubmission,

@@ -5,10 +5,16 @@ import { STAFF, requirePrincipal } from '../plugins/auth.js';
 import { ingestBody, ingestValidator } from '../body.js';
 import { problem, problemResponses } from '../schemas.js';
 
-const params = z.object({
-  number: z.coerce.number().int().min(0).max(2_147_483_647),
-  target: z.string().regex(/^[A-Za-z0-9_]{1,64}$/),
-});
+const eraNumber = z.coerce.number().int().min(0).max(2_147_483_647);
+const targetName = z.string().regex(/^[A-Za-z0-9_]{1,64}$/);
+
+const VERSIONS =
+  'Every upload before resolution is a new version of the target, kept with its scores (1 for the first); the current score is the one on the latest version, and resolution pays on the latest version of the main target. ' +
+  'Values are finite and in [0, 1]; ids must be live ids of the era (ids without a row have no target). Every problem is reported at once and nothing changes. ' +
+  'The era must be closed (scoring needs its traded meta-model); after resolution its targets are final (409). ' +
+  '`scored` counts the current submissions (on-time and late) given score rows, including those whose status says why they have no score.';
+
+const uploadResponses = { ...problemResponses, 413: problem, 415: problem };
 
 export const targetRoutes: FastifyPluginAsyncZod<{ scoring: ScoringService }> = async (app, { scoring }) => {
   app.put(
@@ -18,22 +24,43 @@ export const targetRoutes: FastifyPluginAsyncZod<{ scoring: ScoringService }> = 
       validatorCompiler: ingestValidator,
       schema: {
         tags: ['scores'],
-        summary: 'Upload (or replace) one target of a closed era: text/csv `id,target` or JSON `{ids, values}`; scores every current submission on it',
-        description:
-          'Values are finite and in [0, 1]; ids must be live ids of the era (ids without a row have no target). Every problem is reported at once and nothing changes. ' +
-          'The era must be closed (scoring needs its traded meta-model); after resolution targets are frozen (409). ' +
-          '`scored` counts the current submissions (on-time and late) given a score row, including those whose status says why they have no score.',
-        params,
+        summary: 'Upload a new version of one target of a closed era: text/csv `id,target` or JSON `{ids, values}`; scores every current submission on it',
+        description: VERSIONS,
+        params: z.object({ number: eraNumber, target: targetName }),
         body: z.object({ ids: z.array(z.string()), values: z.array(z.number()) }),
         response: {
-          200: z.object({ era: z.number().int(), target: z.string(), count: z.number().int(), scored: z.number().int() }),
-          ...problemResponses,
-          413: problem,
-          415: problem,
+          200: z.object({ era: z.number().int(), target: z.string(), version: z.number().int(), count: z.number().int(), scored: z.number().int() }),
+          ...uploadResponses,
         },
       },
     },
     async (request) =>
       scoring.uploadTarget(requirePrincipal(request).accountId, request.params.number, request.params.target, ingestBody(request)),
+  );
+
+  app.put(
+    '/v1/eras/:number/targets',
+    {
+      config: { access: STAFF },
+      validatorCompiler: ingestValidator,
+      schema: {
+        tags: ['scores'],
+        summary: 'Upload a new version of several targets at once: text/csv `id,<target>,<target>…` or JSON `{ids, targets: {name: [values]}}`; scores every current submission on all of them in one pass',
+        description:
+          `${VERSIONS} Each column is checked as a one-target upload is: a problem with values names its column (\`column\`), a problem with ids or rows is reported once. ` +
+          'The submissions are read once and scored on every target of the upload, so 20 targets cost far less than 20 uploads.',
+        params: z.object({ number: eraNumber }),
+        body: z.object({ ids: z.array(z.string()), targets: z.record(z.string(), z.array(z.number())) }),
+        response: {
+          200: z.object({
+            era: z.number().int(),
+            targets: z.array(z.object({ target: z.string(), version: z.number().int(), count: z.number().int() })),
+            scored: z.number().int(),
+          }),
+          ...uploadResponses,
+        },
+      },
+    },
+    async (request) => scoring.uploadTargets(requirePrincipal(request).accountId, request.params.number, ingestBody(request)),
   );
 };

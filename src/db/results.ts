@@ -1,0 +1,141 @@
+import { sql } from 'drizzle-orm';
+import type { Executor } from './client.js';
+
+/** Arbitrary constant: the transaction lock resolutions take to write running totals one at a time. */
+const RESULTS_LOCK = 7_240_117_016;
+
+/**
+ * Records a resolving era in model_era_results, in the resolution's transaction (after the era
+ * is marked resolved): one row per target and model with an on-time current submission, scored
+ * on the latest version of the target, with the era's at-risk stake and payout; then the
+ * running totals of this era and of any resolved era after it (an era resolved out of order),
+ * carrying every model seen before forward. Resolutions take a lock so totals build on
+ * committed ones.
+ */
+export async function recordResolvedEra(executor: Executor, era: { number: number; mainTarget: string }): Promise<void> {
+  await executor.execute(sql`select pg_advisory_xact_lock(${RESULTS_LOCK})`);
+  await executor.execute(sql`
+    with latest as (
+      select name, max(version) as version from targets where era_number = ${era.number} group by name)
+    insert into model_era_results
+      (target, era_number, model_id, took_part, corr, mmc, score, stake, payout, scored_eras, corr_total, mmc_total, score_total)
+    select sc.target, ${era.number}, sc.model_id, true, sc.corr, sc.mmc,
+           case when sc.corr is not null and sc.mmc is not null
+                then e.corr_multiplier::float8 * sc.corr + e.mmc_multiplier::float8 * sc.mmc end,
+           main.stake, main.payout, 0, 0, 0, 0
+    from scores sc
+    join latest on latest.name = sc.target and latest.version = sc.target_version
+    join submissions s on s.id = sc.submission_id and not s.late and not s.superseded
+    join eras e on e.number = sc.era_number
+    left join latest lm on lm.name = ${era.mainTarget}
+    left join scores main on main.submission_id = sc.submission_id and main.target = lm.name and main.target_version = lm.version
+    where sc.era_number = ${era.number}`);
+  const { rows } = await executor.execute<{ number: number; previous: number | null }>(sql`
+    select number, lag(number) over (order by number) as previous
+    from eras where resolved_at is not null and number >= coalesce(
+      (select max(number) from eras where resolved_at is not null and number < ${era.number}), ${era.number})
+    order by number`);
+  for (const { number, previous } of rows) {
+    if (number < era.number) continue;
+    await executor.execute(sql`
+      insert into model_era_results
+        (target, era_number, model_id, took_part, scored_eras, corr_total, mmc_total, score_total, last_stake)
+      select coalesce(cur.target, prev.target), ${number}, coalesce(cur.model_id, prev.model_id), coalesce(cur.took_part, false),
+             coalesce(prev.scored_eras, 0) + case when cur.score is null then 0 else 1 end,
+             coalesce(prev.corr_total, 0) + case when cur.score is null then 0 else cur.corr end,
+             coalesce(prev.mmc_total, 0) + case when cur.score is null then 0 else cur.mmc end,
+             coalesce(prev.score_total, 0) + coalesce(cur.score, 0),
+             case when cur.took_part then cur.stake else prev.last_stake end
+      from (select * from model_era_results where era_number = ${number}) cur
+      full join (select * from model_era_results where era_number = ${previous ?? -1}) prev
+        on prev.target = cur.target and prev.model_id = cur.model_id
+      on conflict (target, era_number, model_id) do update set
+        scored_eras = excluded.scored_eras, corr_total = excluded.corr_total, mmc_total = excluded.mmc_total,
+        score_total = excluded.score_total, last_stake = excluded.last_stake`);
+  }
+}
+
+export type ResultRow = {
+  era: number;
+  corr: number | null;
+  mmc: number | null;
+  stake: string | null;
+  payout: string | null;
+};
+
+/** A model's per-era results on one target over the resolved eras it took part in, in era order, and its payout sums (one round trip). */
+export async function modelResults(executor: Executor, modelId: string, target: string) {
+  const { rows } = await executor.execute<ResultRow & { totalPayout: string | null; totalStake: string | null }>(sql`
+    select era_number as era, corr, mmc, stake::text as stake, payout::text as payout,
+           coalesce(sum(payout) over (), 0)::text as "totalPayout",
+           coalesce(sum(stake) filter (where payout is not null) over (), 0)::text as "totalStake"
+    from model_era_results
+    where model_id = ${modelId} and target = ${target} and took_part
+    order by era_number`);
+  return {
+    rows: rows.map(({ totalPayout: _p, totalStake: _s, ...row }) => row),
+    totalPayout: rows[0]?.totalPayout ?? '0',
+    totalStake: rows[0]?.totalStake ?? '0',
+  };
+}
+
+/** The last `size` resolved eras by number, ascending. */
+export async function windowEras(executor: Executor, size: number): Promise<number[]> {
+  const { rows } = await executor.execute<{ number: number }>(sql`
+    select number from (select number from eras where resolved_at is not null order by number desc limit ${size}) w order by number`);
+  return rows.map((r) => r.number);
+}
+
+export type LeaderboardRow = {
+  model: string;
+  eras: number;
+  corrRep: number;
+  mmcRep: number;
+  score: number;
+  stake: string | null;
+  total: number;
+};
+
+/**
+ * Reputation over the window eras `first`..`last` (resolved eras, `before` the resolved era
+ * before `first`): each model's totals at `last` minus those at `before`, over the eras with
+ * both scores; ranked by score, highest first, ties by model name (bytewise). Only the rows
+ * that can reach the page (the top `offset + limit` by score, with ties) are sorted by name,
+ * so a page costs two index range scans, not a sort of every model by name. `total` is how
+ * many models are ranked.
+ */
+export async function leaderboardRows(
+  executor: Executor,
+  target: string,
+  window: { last: number; before: number | null },
+  page: { limit: number; offset: number },
+): Promise<LeaderboardRow[]> {
+  const { rows } = await executor.execute<LeaderboardRow>(sql`
+    with standing as materialized (
+      select r.model_id,
+             r.scored_eras - coalesce(b.scored_eras, 0) as eras,
+             r.corr_total - coalesce(b.corr_total, 0) as corr,
+             r.mmc_total - coalesce(b.mmc_total, 0) as mmc,
+             r.score_total - coalesce(b.score_total, 0) as score,
+             r.last_stake
+      from model_era_results r
+      left join model_era_results b on b.target = r.target and b.era_number = ${window.before ?? -1} and b.model_id = r.model_id
+      where r.target = ${target} and r.era_number = ${window.last}),
+    top as (
+      select * from standing where eras > 0
+      order by score / eras desc
+      fetch first (${page.offset + page.limit}::bigint) rows with ties)
+    select m.name as model, top.eras, top.corr / top.eras as "corrRep", top.mmc / top.eras as "mmcRep", top.score / top.eras as score,
+           top.last_stake::text as stake, (select count(*) from standing where eras > 0)::int as total
+    from top join models m on m.id = top.model_id
+    order by top.score / top.eras desc, m.name collate "C"
+    limit ${page.limit} offset ${page.offset}`);
+  return rows;
+}
+
+/** The resolved era before `era`, if any. */
+export async function resolvedEraBefore(executor: Executor, era: number): Promise<number | null> {
+  const { rows } = await executor.execute<{ number: number | null }>(sql`
+    select max(number) as number from eras where resolved_at is not null and number < ${era}`);
+  return rows[0].number;
+}

@@ -1,0 +1,153 @@
+import { sql } from 'drizzle-orm';
+import type pg from 'pg';
+import type { Executor } from './client.js';
+
+/** Payouts are exact decimals: stake × factor rounded half away from zero to this many places. */
+export const PAYOUT_SCALE = 10;
+
+/** A current submission of an era as scoring reads it. */
+export interface SubmissionToScore {
+  id: string;
+  model_id: string;
+  late: boolean;
+  ranks: Buffer;
+  /** at-risk stake in the closing run, null when the submission is not one of its inputs */
+  stake: string | null;
+}
+
+const CURSOR = 'submissions_to_score';
+
+/**
+ * Opens a cursor over the era's current submissions (on-time and late), or only submission
+ * `only`, with each one's at-risk stake in the closing run. Inside a transaction on `client`.
+ */
+export async function openSubmissionsToScore(client: pg.PoolClient, era: number, closingRun: string, only?: string): Promise<void> {
+  await client.query({
+    text: `declare ${CURSOR} no scroll cursor for
+           select s.id, s.model_id, s.late, s.ranks, ri.stake::text as stake
+           from submissions s
+           left join run_inputs ri on ri.run_id = $2 and ri.model_id = s.model_id and ri.submission_id = s.id
+           where s.era_number = $1 and not s.superseded ${only === undefined ? '' : 'and s.id = $3'}`,
+    values: only === undefined ? [era, closingRun] : [era, closingRun, only],
+  });
+}
+
+/** The next `size` rows of the cursor; fewer means it is done. */
+export function fetchSubmissionsToScore(client: pg.PoolClient, size: number): Promise<pg.QueryResult<SubmissionToScore>> {
+  return client.query<SubmissionToScore>(`fetch ${size} from ${CURSOR}`);
+}
+
+export async function closeSubmissionsToScore(client: pg.PoolClient): Promise<void> {
+  await client.query(`close ${CURSOR}`);
+}
+
+/** Score rows column by column, as one multi-row upsert takes them. */
+export interface ScoreColumns {
+  targets: string[];
+  versions: number[];
+  submissionIds: string[];
+  modelIds: string[];
+  statuses: string[];
+  corrs: (number | null)[];
+  mmcs: (number | null)[];
+  stakes: (string | null)[];
+  /** payout factor (the shortest round-trip text of the float), null when the row pays nothing */
+  factors: (string | null)[];
+}
+
+export function emptyScoreColumns(): ScoreColumns {
+  return { targets: [], versions: [], submissionIds: [], modelIds: [], statuses: [], corrs: [], mmcs: [], stakes: [], factors: [] };
+}
+
+/**
+ * Writes score rows (one per submission, target and version) in one statement; a row already
+ * there (a re-score of the same version) is replaced. The payout is stake × factor in numeric.
+ */
+export function writeScores(client: pg.PoolClient, era: number, runId: string, rows: ScoreColumns): Promise<pg.QueryResult> {
+  return client.query({
+    text: `insert into scores (submission_id, target, target_version, era_number, model_id, run_id, status, corr, mmc, stake, payout)
+           select u.submission_id, u.target, u.version, $1, u.model_id, $2, u.status, u.corr, u.mmc, u.stake,
+                  trim_scale(round(u.stake * u.factor, ${PAYOUT_SCALE}))
+           from unnest($3::text[], $4::int[], $5::uuid[], $6::uuid[], $7::text[], $8::float8[], $9::float8[], $10::numeric[], $11::numeric[])
+             as u(target, version, submission_id, model_id, status, corr, mmc, stake, factor)
+           on conflict (submission_id, target, target_version) do update set
+             run_id = excluded.run_id, status = excluded.status, corr = excluded.corr, mmc = excluded.mmc,
+             stake = excluded.stake, payout = excluded.payout, computed_at = now()`,
+    values: [era, runId, rows.targets, rows.versions, rows.submissionIds, rows.modelIds, rows.statuses, rows.corrs, rows.mmcs, rows.stakes, rows.factors],
+  });
+}
+
+/**
+ * A late submission replaced since it was scored keeps no score: removes the scores of the
+ * era's superseded submissions (of one model's, when `modelOfSubmission` names a submission of it).
+ */
+export async function deleteSupersededScores(client: pg.PoolClient, era: number, modelOfSubmission?: string): Promise<void> {
+  await client.query(
+    `delete from scores sc using submissions s
+     where s.id = sc.submission_id and sc.era_number = $1 and s.superseded
+       ${modelOfSubmission === undefined ? '' : 'and s.model_id = (select model_id from submissions where id = $2)'}`,
+    modelOfSubmission === undefined ? [era] : [era, modelOfSubmission],
+  );
+}
+
+/** A served score row: the submission scored, its model (id and name) and the score. */
+export type ServedScoreRow = {
+  modelId: string;
+  model: string;
+  submissionId: string;
+  late: boolean;
+  status: string;
+  corr: number | null;
+  mmc: number | null;
+  stake: string | null;
+  payout: string | null;
+};
+
+const SERVED_COLUMNS = sql`sc.model_id as "modelId", m.name as model, sc.submission_id as "submissionId", s.late, sc.status,
+  sc.corr, sc.mmc, sc.stake::text as stake, sc.payout::text as payout`;
+
+/** Every current submission's score on one version of a target, on-time first, then by model name. */
+export async function scoresOnVersion(executor: Executor, era: number, target: string, version: number): Promise<ServedScoreRow[]> {
+  const { rows } = await executor.execute<ServedScoreRow>(sql`
+    select ${SERVED_COLUMNS}
+    from scores sc join submissions s on s.id = sc.submission_id join models m on m.id = sc.model_id
+    where sc.era_number = ${era} and sc.target = ${target} and sc.target_version = ${version} and not s.superseded
+    order by s.late, m.name`);
+  return rows;
+}
+
+/** One model's current scores (on the latest version of each target), newest era first. */
+export async function currentScoresOfModel(executor: Executor, modelId: string) {
+  const { rows } = await executor.execute<ServedScoreRow & { era: number; target: string; version: number; computedAt: string }>(sql`
+    select distinct on (sc.era_number, sc.target, s.late)
+           sc.era_number as era, sc.target, sc.target_version as version, ${SERVED_COLUMNS}, sc.computed_at as "computedAt"
+    from submissions s join scores sc on sc.submission_id = s.id join models m on m.id = s.model_id
+    where s.model_id = ${modelId} and not s.superseded
+    order by sc.era_number desc, sc.target, s.late, sc.target_version desc`);
+  // Raw queries through drizzle hand timestamps over as text.
+  return rows.map((row) => ({ ...row, computedAt: new Date(row.computedAt) }));
+}
+
+/** One model's score on every version of one target of one era, oldest version first. */
+export async function scoreHistory(executor: Executor, modelId: string, era: number, target: string) {
+  const { rows } = await executor.execute<{ version: number; uploadedAt: string; late: boolean; status: string; corr: number | null; mmc: number | null }>(sql`
+    select sc.target_version as version, t.uploaded_at as "uploadedAt", s.late, sc.status, sc.corr, sc.mmc
+    from submissions s
+    join scores sc on sc.submission_id = s.id and sc.target = ${target}
+    join targets t on t.era_number = sc.era_number and t.name = sc.target and t.version = sc.target_version
+    where s.model_id = ${modelId} and s.era_number = ${era} and not s.superseded
+    order by s.late, sc.target_version`);
+  return rows.map((row) => ({ ...row, uploadedAt: new Date(row.uploadedAt) }));
+}
+
+/**
+ * The score rows resolution pays: on-time current submissions scored on the latest version of
+ * the era's main target, with a payout. Columns model_id and payout.
+ */
+export function payingScores(era: number, mainTarget: string) {
+  return sql`
+    select sc.model_id, sc.payout from scores sc join submissions s on s.id = sc.submission_id
+    where sc.era_number = ${era} and sc.target = ${mainTarget} and sc.payout is not null
+      and not s.late and not s.superseded
+      and sc.target_version = (select max(version) from targets where era_number = ${era} and name = ${mainTarget})`;
+}
