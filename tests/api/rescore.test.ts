@@ -149,7 +149,7 @@ describe('a recompute after the targets were uploaded', () => {
     expect(Math.abs(scored.mmc! - correlationContribution(diagnostic, tradedMeta, refTarget))).toBeLessThan(1e-9);
     expect(after.filter((s) => s.modelId !== modelIds.latecomer)).toEqual(before.filter((s) => s.modelId !== modelIds.latecomer));
     // Counted in neither payouts nor the results performance and the leaderboard read.
-    const paid = await t.database.pool.query(`select count(*)::int as n from stake_events where kind = 'payout' and model_id = $1`, [modelIds.latecomer]);
+    const paid = await t.database.pool.query(`select count(*)::int as n from stake_entries where kind in ('payout', 'burn') and model_id = $1`, [modelIds.latecomer]);
     expect(paid.rows[0].n).toBe(0);
     const results = await t.database.pool.query(`select count(*)::int as n from model_era_results where model_id = $1`, [modelIds.latecomer]);
     expect(results.rows[0].n).toBe(0);

@@ -122,7 +122,7 @@ describe('target versions', () => {
     const atRisk = models.filter((m) => m.stake > 0);
     const total = atRisk.reduce((s, m) => s + m.stake, 0);
     const params = { corrMultiplier: 0.5, mmcMultiplier: 2, clip: 0.05, stakeThreshold: 72000 };
-    const { rows } = await t.database.pool.query<{ model_id: string; delta: string }>(`select model_id, delta::text from stake_events where kind = 'payout' and era_number = 1`);
+    const { rows } = await t.database.pool.query<{ model_id: string; delta: string }>(`select model_id, delta::text from stake_entries where kind in ('payout', 'burn') and era_number = 1`);
     expect(rows).toHaveLength(atRisk.length);
     for (const model of atRisk) {
       const p = predictions.get(1)!.get(model.id)!;
