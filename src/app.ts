@@ -29,6 +29,7 @@ import { erasService } from './services/eras.js';
 import { metaModelService } from './services/metamodel.js';
 import { modelsService } from './services/models.js';
 import { policiesService } from './services/policies.js';
+import { reportFiguresService } from './services/report-figures.js';
 import { reportsService } from './services/reports.js';
 import { eraScheduler } from './services/scheduler.js';
 import { scoringService } from './services/scoring.js';
@@ -73,12 +74,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const accounts = accountsService(db, pool, audit);
   const eras = erasService(db, audit, config);
   const models = modelsService(db, audit);
-  const scoring = scoringService({ db, pool, audit, eras, models });
+  const reportFigures = reportFiguresService({ eras });
+  const scoring = scoringService({ db, pool, audit, eras, models, reportFigures });
   const preparer = config.INGEST_WORKERS > 0 ? workerPreparer(config.INGEST_WORKERS) : inlinePreparer;
   app.addHook('onClose', async () => preparer.close());
   const submissions = submissionsService({ db, pool, eras, models, preparer, scoreSubmission: scoring.scoreSubmission });
-  const metaModel = metaModelService({ db, pool, audit, eras, rescoreEra: scoring.rescoreEra });
-  const policies = policiesService(db, audit, eras, config);
+  const metaModel = metaModelService({ db, pool, audit, eras, rescoreEra: scoring.rescoreEra, reportFigures });
+  const policies = policiesService(db, audit, eras, config, metaModel.openEraMetaModel);
   const reports = reportsService({ db, eras });
 
   await app.register(errorsPlugin, { overrule: refuseRevokedKeys(accounts) });

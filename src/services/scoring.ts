@@ -12,6 +12,7 @@ import type { Principal } from './accounts.js';
 import type { AuditService } from './audit.js';
 import { payoutParams, type EraRow, type ErasService } from './eras.js';
 import type { ModelsService } from './models.js';
+import type { ReportFiguresService } from './report-figures.js';
 
 /** Payouts are exact decimals: stake × factor rounded half away from zero to this many places. */
 export const PAYOUT_SCALE = 10;
@@ -71,8 +72,8 @@ const SCORE_COLUMNS = {
   payout: scores.payout,
 };
 
-export function scoringService(deps: { db: Database; pool: pg.Pool; audit: AuditService; eras: ErasService; models: ModelsService }) {
-  const { db, pool, audit, eras: erasService, models } = deps;
+export function scoringService(deps: { db: Database; pool: pg.Pool; audit: AuditService; eras: ErasService; models: ModelsService; reportFigures: ReportFiguresService }) {
+  const { db, pool, audit, eras: erasService, models, reportFigures } = deps;
 
   const inTransaction = <T>(fn: (t: Tx) => Promise<T>) => inClientTransaction(pool, fn);
 
@@ -216,6 +217,7 @@ export function scoringService(deps: { db: Database; pool: pg.Pool; audit: Audit
             set: { values, count: parsed.count, uploadedBy: actorId, uploadedAt: sql`now()` },
           });
         const scored = await scoreTarget(t, era, name, parsed.aligned, run);
+        await reportFigures.afterTarget(tx, number, name, parsed.aligned);
         await audit.record(tx, {
           actorId,
           action: 'target.upload',
