@@ -72,7 +72,7 @@ function fieldExists(field: string, vocabulary: UniverseVocabulary): boolean {
 }
 
 function missingField(field: string, vocabulary: UniverseVocabulary): string {
-  if (!field.startsWith('attributes.')) return `no id has a ${field === 'tags' ? 'tag' : field}`;
+  if (!field.startsWith('attributes.')) return `no id has ${field === 'tags' ? 'a tag' : field === 'industry' ? 'an industry' : `a ${field}`}`;
   const name = field.slice('attributes.'.length);
   const guess = closest(name, [...vocabulary.attributes]);
   return `no id has attribute '${name}'${guess === null ? '' : `; did you mean 'attributes.${guess}'?`}`;
