@@ -471,11 +471,25 @@ describe('anonymity', () => {
     const bodies = [
       ...(await Promise.all([1, 2, 3].map((era) => t.app.inject({ method: 'GET', url: `/v1/reports/eras/${era}` })))).map((res) => res.body),
       (await t.app.inject({ method: 'GET', url: '/v1/reports/summary' })).body,
+      (await t.app.inject({ method: 'GET', url: '/v1/policies/changelog' })).body,
     ];
+    // The new fields are there to be checked: exposures, the cost of the policy, the changelog's reasons.
+    expect(bodies[1]).toContain('"exposures"');
+    expect(bodies[1]).toContain('"performanceCost"');
+    expect(bodies[3]).toContain('"cumulativeCost"');
+    expect(bodies[4]).toContain('reports test');
     expect(secrets.length).toBeGreaterThan(48 * 3);
     for (const body of bodies) {
       for (const secret of secrets) expect(body.includes(secret), `"${secret}" appears in a public report`).toBe(false);
       expect(body).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i);
+    }
+  });
+
+  it('publishes no figure describing fewer than 5 models: every stake-decile group holds at least 5', async () => {
+    for (const era of [1, 2, 3]) {
+      const r = await report(era);
+      if (r.stake.models < 5) expect(r.stakeDeciles).toBeNull();
+      for (const group of r.stakeDeciles ?? []) expect(group.models).toBeGreaterThanOrEqual(5);
     }
   });
 });
