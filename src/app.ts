@@ -81,7 +81,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const submissions = submissionsService({ db, pool, eras, models, preparer, scoreSubmission: scoring.scoreSubmission });
   const metaModel = metaModelService({ db, pool, audit, eras, rescoreEra: scoring.rescoreEra, reportFigures });
   const policies = policiesService(db, audit, eras, config, metaModel.openEraMetaModel);
-  const reports = reportsService({ db, eras });
+  const reports = reportsService({ db, eras, reportFigures });
+  // Eras closed before report figures were stored with their runs get them once, at start.
+  app.addHook('onReady', async () => {
+    await reportFigures.backfill(db).catch(() => app.log.error('report figures backfill failed; it is tried again at the next start'));
+  });
 
   await app.register(errorsPlugin, { overrule: refuseRevokedKeys(accounts) });
   await app.register(helmet, { global: true });

@@ -31,6 +31,11 @@ export function policiesDal(executor: Executor) {
       await executor.execute(mode === 'exclusive' ? sql`select pg_advisory_xact_lock(${LOCK_CLASS}, ${ACTIVATION_LOCK})` : sql`select pg_advisory_xact_lock_shared(${LOCK_CLASS}, ${ACTIVATION_LOCK})`);
     },
 
+    /** Serialises version numbering per policy name. */
+    async lockName(name: string) {
+      await executor.execute(sql`select pg_advisory_xact_lock(${LOCK_CLASS}, hashtext(${name}))`);
+    },
+
     /** The first era an activation "at once" applies to: one past the last era closed or past its closesAt (0 with none). */
     async openingEra(): Promise<number> {
       const { rows } = await executor.execute<{ era: number }>(sql`

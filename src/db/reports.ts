@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gte, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import type { Executor } from './client.js';
 import { eraReportPoints, eras, metaModelRuns, policies, policyCosts, policyCostTotals, targets } from './schema.js';
 
@@ -131,7 +131,7 @@ export function reportsDal(executor: Executor) {
     },
 
     async closedAt(era: number) {
-      const [row] = await executor.select({ closedAt: eras.closedAt, mainTarget: eras.mainTarget }).from(eras).where(and(eq(eras.number, era), gte(eras.number, 0)));
+      const [row] = await executor.select({ closedAt: eras.closedAt, mainTarget: eras.mainTarget }).from(eras).where(eq(eras.number, era));
       return row ?? null;
     },
   };

@@ -186,7 +186,7 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
       const document = parsed.policy;
       const warnings = policyWarnings(document, universeVocabulary(await recentUniverses()));
       const created = await db.transaction(async (tx) => {
-        await tx.execute(sql`select pg_advisory_xact_lock(${0x5057}, hashtext(${document.name}))`);
+        await policiesDal(tx).lockName(document.name);
         const [latest] = await tx
           .select({ version: sql<number | null>`max(${policies.version})` })
           .from(policies)

@@ -1,6 +1,10 @@
-import type { Executor } from '../db/client.js';
+import { asc, eq, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Database, Executor } from '../db/client.js';
+import { metaModelRuns, policies, runInputs } from '../db/schema.js';
 import { reportsDal, type StoredCost } from '../db/reports.js';
-import type { RunFigures } from '../domain/era-report.js';
+import { runFigures, type RunFigures } from '../domain/era-report.js';
+import type { PolicyRunReport } from '../domain/policy/run-report.js';
 import { leaveOneOutValues, policyCost, type PolicyPart } from '../domain/policy/cost.js';
 import type { PolicyDocument } from '../domain/policy/index.js';
 import { decodeFloat64 } from '../domain/packed.js';
@@ -27,6 +31,15 @@ interface NetPair {
   unconstrained: number | null;
   traded: number | null;
 }
+
+/** The part of meta_model_runs.policy_report older runs are read for; they may lack `deciles`. */
+const storedDeciles = z
+  .looseObject({
+    deciles: z
+      .array(z.object({ decile: z.number(), models: z.number(), stake: z.number(), sectorMeans: z.record(z.string(), z.number()).nullable() }))
+      .optional(),
+  })
+  .nullable();
 
 // Leave-one-out values depend on the run only (runs never change), so they are kept for the few
 // latest runs: an upload of many targets computes them once.
@@ -103,7 +116,67 @@ export function reportFiguresService(deps: { eras: ErasService }) {
     await dal.upsertPoint(era, run.id, run.totalStake, point);
   }
 
+  /** A run's figures from its stored vectors and inputs: for runs made before figures were stored with them. */
+  async function figuresFromRun(executor: Executor, era: number, runId: string): Promise<RunFigures> {
+    const [run] = await executor
+      .select({
+        totalStake: metaModelRuns.totalStake,
+        tradable: metaModelRuns.tradable,
+        unconstrained: metaModelRuns.unconstrained,
+        signal: metaModelRuns.signal,
+        value: metaModelRuns.value,
+        observedBy: metaModelRuns.observedBy,
+        policyReport: metaModelRuns.policyReport,
+        policyName: policies.name,
+        policyVersion: policies.version,
+        policyDocument: policies.document,
+      })
+      .from(metaModelRuns)
+      .leftJoin(policies, eq(policies.id, metaModelRuns.policyId))
+      .where(eq(metaModelRuns.id, runId));
+    const stakes = await executor.select({ stake: sql<number>`${runInputs.stake}::float8` }).from(runInputs).where(eq(runInputs.runId, runId)).orderBy(asc(runInputs.modelId));
+    return runFigures({
+      universe: await eras.universeRows(era, executor),
+      unconstrained: decodeFloat64(run.unconstrained),
+      signal: decodeFloat64(run.signal),
+      value: decodeFloat64(run.value),
+      tradable: run.tradable,
+      observed: Object.keys(run.observedBy).length,
+      stakes: stakes.map((s) => s.stake),
+      totalStake: run.totalStake,
+      policy: run.policyName === null || run.policyVersion === null ? null : { name: run.policyName, version: run.policyVersion, document: storedDocument(run.policyDocument) },
+      policyReport: run.policyReport as PolicyRunReport | null,
+      deciles: storedDeciles.parse(run.policyReport)?.deciles ?? null,
+    });
+  }
+
   return {
+    figuresFromRun,
+
+    /**
+     * Eras closed before report figures were stored get them once: the latest run's figures, its
+     * costs on the stored targets and the summary point. One replica does it (advisory lock); a
+     * replica that finds the lock taken leaves it to the other.
+     */
+    async backfill(db: Database): Promise<number> {
+      return db.transaction(async (tx) => {
+        const { rows } = await tx.execute<{ locked: boolean }>(sql`select pg_try_advisory_xact_lock(${0x53570003}, 0) as locked`);
+        if (!rows[0].locked) return 0;
+        const { rows: missing } = await tx.execute<{ era: number; runId: string; hasReport: boolean }>(sql`
+          select e.number as era, r.id as "runId", r.report is not null as "hasReport"
+          from eras e
+          cross join lateral (select id, report from meta_model_runs m where m.era_number = e.number order by m.seq desc limit 1) r
+          where e.closed_at is not null and not exists (select 1 from era_report_points p where p.era_number = e.number)
+          order by e.number`);
+        for (const { era, runId, hasReport } of missing) {
+          if (!hasReport) await tx.update(metaModelRuns).set({ report: await figuresFromRun(tx, era, runId) }).where(eq(metaModelRuns.id, runId));
+          const stored = await reportsDal(tx).storedTargets(era);
+          await costTargets(tx, era, stored.map((t) => ({ name: t.name, values: decodeFloat64(t.values) })));
+        }
+        return missing.length;
+      });
+    },
+
     /** After a run is made (close or recompute): its costs on every stored target, and the era's point. */
     async afterRun(executor: Executor, era: number) {
       const stored = await reportsDal(executor).storedTargets(era);

@@ -1,26 +1,10 @@
-import { asc, eq, sql } from 'drizzle-orm';
-import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { reportsDal } from '../db/reports.js';
-import { metaModelRuns, policies, runInputs } from '../db/schema.js';
-import { runFigures, type RunFigures } from '../domain/era-report.js';
-import type { PolicyRunReport } from '../domain/policy/run-report.js';
-import { decodeFloat64 } from '../domain/packed.js';
+import type { RunFigures } from '../domain/era-report.js';
 import { change } from '../domain/report.js';
 import { conflict } from '../errors.js';
 import type { ErasService } from './eras.js';
-import type { StoredPoint } from './report-figures.js';
-import { storedDocument } from './policies.js';
-
-/** The parts of meta_model_runs.policy_report a legacy report reads; older runs may lack `deciles`. */
-const storedRunReport = z
-  .looseObject({
-    mode: z.enum(['enforce', 'shadow']).optional(),
-    deciles: z
-      .array(z.object({ decile: z.number(), models: z.number(), stake: z.number(), sectorMeans: z.record(z.string(), z.number()).nullable() }))
-      .optional(),
-  })
-  .nullable();
+import type { ReportFiguresService, StoredPoint } from './report-figures.js';
 
 export interface EraReport extends RunFigures {
   era: number;
@@ -53,44 +37,9 @@ export interface SummaryPoint extends Omit<StoredPoint, 'closedAt'> {
 /** The summary returns at most this many eras per request: its work is bounded whatever the history. */
 export const SUMMARY_MAX_ERAS = 1000;
 
-export function reportsService(deps: { db: Database; eras: ErasService }) {
-  const { db, eras: erasService } = deps;
+export function reportsService(deps: { db: Database; eras: ErasService; reportFigures: ReportFiguresService }) {
+  const { db, eras: erasService, reportFigures } = deps;
   const dal = reportsDal(db);
-
-  /** Runs made before the figures were stored with them: computed from the run (never written by a reader). */
-  async function legacyFigures(era: number, runId: string): Promise<RunFigures> {
-    const [run] = await db
-      .select({
-        totalStake: metaModelRuns.totalStake,
-        tradable: metaModelRuns.tradable,
-        unconstrained: metaModelRuns.unconstrained,
-        signal: metaModelRuns.signal,
-        value: metaModelRuns.value,
-        observedBy: metaModelRuns.observedBy,
-        policyReport: metaModelRuns.policyReport,
-        policyName: policies.name,
-        policyVersion: policies.version,
-        policyDocument: policies.document,
-      })
-      .from(metaModelRuns)
-      .leftJoin(policies, eq(policies.id, metaModelRuns.policyId))
-      .where(eq(metaModelRuns.id, runId));
-    const stakes = await db.select({ stake: sql<number>`${runInputs.stake}::float8` }).from(runInputs).where(eq(runInputs.runId, runId)).orderBy(asc(runInputs.modelId));
-    const stored = storedRunReport.parse(run.policyReport);
-    return runFigures({
-      universe: await erasService.universeRows(era),
-      unconstrained: decodeFloat64(run.unconstrained),
-      signal: decodeFloat64(run.signal),
-      value: decodeFloat64(run.value),
-      tradable: run.tradable,
-      observed: Object.keys(run.observedBy).length,
-      stakes: stakes.map((s) => s.stake),
-      totalStake: run.totalStake,
-      policy: run.policyName === null || run.policyVersion === null ? null : { name: run.policyName, version: run.policyVersion, document: storedDocument(run.policyDocument) },
-      policyReport: run.policyReport as PolicyRunReport | null,
-      deciles: stored?.deciles ?? null,
-    });
-  }
 
   return {
     /** 404 for an unknown era, 409 until it closes. Read from what the run and the target uploads stored. */
@@ -99,7 +48,7 @@ export function reportsService(deps: { db: Database; eras: ErasService }) {
       if (!era.closedAt) throw conflict(`era ${number} is not closed yet; its report exists once it closes`);
       const run = await dal.latestRun(number);
       if (run === null) throw conflict(`era ${number} has no meta-model run yet`);
-      const figures = run.report === null ? await legacyFigures(number, run.id) : (run.report as RunFigures);
+      const figures = run.report === null ? await reportFigures.figuresFromRun(db, number, run.id) : (run.report as RunFigures);
       const costs = await dal.costs(number);
       return {
         era: number,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, bearer, createAccount, createTestApp, expectProblem, type TestApp } from '../support/app.js';
+import { ADMIN_KEY, bearer, createAccount, createTestApp, expectProblem, startReplica, type TestApp } from '../support/app.js';
 import { createEra, createModel, predictionsCsv, rng, submitCsv } from '../support/fixtures.js';
 import { closeEra, setStake } from '../support/metamodel.js';
 import { numeraiCorr, tieKeptRank, unconstrainedMetaModel, type Series } from '../support/numerai-tools.js';
@@ -463,6 +463,34 @@ describe('GET /v1/reports/summary', () => {
     // Only the targets both eras have.
     expect(Object.keys(change.metaModelCorr)).toEqual(['target']);
     close(change.metaModelCorr.target, third.metaModelCorr.target! - second.metaModelCorr.target!, 1e-15);
+  });
+});
+
+describe('eras closed before report figures were stored', () => {
+  it('get them once, when a replica starts: the same reports and summary', async () => {
+    const reports = await Promise.all([1, 2, 3].map((era) => report(era)));
+    const before = await summary();
+    // As a database migrated from an earlier version has it: runs without figures, no points, no costs.
+    await t.database.pool.query('update meta_model_runs set report = null');
+    await t.database.pool.query('delete from era_report_points');
+    await t.database.pool.query('delete from policy_costs');
+    await t.database.pool.query('delete from policy_cost_totals');
+    // Meanwhile the era report's run figures are computed from the run; its costs and the summary's eras wait for the backfill.
+    const { metaModelCorr, performanceCost, ...figures } = reports[1] as Report & { performanceCost: unknown };
+    expect(metaModelCorr.length).toBe(2);
+    expect(performanceCost).toHaveLength(2);
+    expect(await report(2)).toEqual({ ...figures, metaModelCorr: [], performanceCost: [] });
+    expect((await summary()).eras).toEqual([]);
+    const replica = await startReplica(t, { scheduler: false });
+    await replica.close();
+    const { rows } = await t.database.pool.query('select count(*)::int as n from meta_model_runs where report is null and id in (select run_id from era_report_points)');
+    expect(rows[0].n).toBe(0);
+    for (const [k, era] of [1, 2, 3].entries()) expect(await report(era)).toEqual(reports[k]);
+    const after = await summary();
+    expect(after.eras).toEqual(before.eras);
+    const totals = (s: Summary) => (s as unknown as { cumulativeCost: { target: string; eras: number; cost: number }[] }).cumulativeCost;
+    expect(totals(after).map((c) => [c.target, c.eras])).toEqual(totals(before).map((c) => [c.target, c.eras]));
+    totals(after).forEach((c, k) => close(c.cost, totals(before)[k].cost, 1e-15));
   });
 });
 
