@@ -1,4 +1,4 @@
-import { signalExposures, type SignalExposures } from './exposures.js';
+import { exposureFeatures, signalExposures, type SignalExposures } from './exposures.js';
 import { policyParts } from './policy/cost.js';
 import type { PolicyDocument } from './policy/schema.js';
 import type { PolicyRunReport } from './policy/run-report.js';
@@ -103,7 +103,7 @@ export function runFigures(input: RunFiguresInput): RunFigures {
       traded: finiteOrNull(t.traded),
       byStakeDecile: deciles === null || groups === null ? null : groupContributions(deciles, groups, t.sector),
     })),
-    exposures: { unconstrained: signalExposures(unconstrained, universe), traded: signalExposures(value, universe) },
+    exposures: exposuresOf(unconstrained, value, universe),
   };
 }
 
@@ -130,4 +130,10 @@ function ruleEffects(document: PolicyDocument, report: PolicyRunReport | null, t
       scaledShare: shareOf(scaled, n),
     };
   });
+}
+
+/** Exposures of M over the universe and of the traded value over the tradable ids (DESIGN section 2 step 11). */
+export function exposuresOf(unconstrained: ArrayLike<number>, value: ArrayLike<number>, universe: readonly UniverseRow[]): RunFigures['exposures'] {
+  const features = exposureFeatures(universe);
+  return { unconstrained: signalExposures(unconstrained, features), traded: signalExposures(value, features) };
 }

@@ -44,16 +44,45 @@ export function bookWeights(signal: ArrayLike<number>): Float64Array {
   return w;
 }
 
-/** A numeric attribute's values per id (NaN where an id lacks it or holds a string); null when no id has a number. */
-export function numericAttribute(universe: readonly UniverseRow[], name: string): Float64Array | null {
-  const values = new Float64Array(universe.length);
-  let any = false;
-  universe.forEach((row, i) => {
-    const v = Object.hasOwn(row.attributes, name) ? row.attributes[name] : undefined;
-    values[i] = typeof v === 'number' && Number.isFinite(v) ? v : NaN;
-    if (!Number.isNaN(values[i])) any = true;
-  });
-  return any ? values : null;
+/** The universe as exposures read it: each numeric attribute (NaN where an id lacks it) and each tag (1 or 0) with at least 5 ids. */
+export interface ExposureFeatures {
+  attributes: [name: string, values: Float64Array][];
+  tags: [tag: string, values: Float64Array][];
+}
+
+/** One pass over the universe; computed once and used for every signal of the era. */
+export function exposureFeatures(universe: readonly UniverseRow[], minIds = MIN_EXPOSURE_IDS): ExposureFeatures {
+  const n = universe.length;
+  const attributes = new Map<string, { values: Float64Array; ids: number }>();
+  const tags = new Map<string, { values: Float64Array; ids: number }>();
+  const slot = (map: Map<string, { values: Float64Array; ids: number }>, name: string, fill: number) => {
+    let entry = map.get(name);
+    if (entry === undefined) map.set(name, (entry = { values: new Float64Array(n).fill(fill), ids: 0 }));
+    return entry;
+  };
+  for (let i = 0; i < n; i++) {
+    const row = universe[i];
+    for (const name of Object.keys(row.attributes)) {
+      const v = row.attributes[name];
+      if (typeof v !== 'number' || !Number.isFinite(v)) continue;
+      const entry = slot(attributes, name, NaN);
+      entry.values[i] = v;
+      entry.ids++;
+    }
+    for (const tag of row.tags) {
+      const entry = slot(tags, tag, 0);
+      if (entry.values[i] === 1) continue;
+      entry.values[i] = 1;
+      entry.ids++;
+    }
+  }
+  // Every id is covered for a tag, so the floor applies to its carriers: a tag on a handful of ids would point at them.
+  const kept = (map: Map<string, { values: Float64Array; ids: number }>) =>
+    [...map]
+      .filter(([, e]) => e.ids >= minIds)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([name, e]): [string, Float64Array] => [name, e.values]);
+  return { attributes: kept(attributes), tags: kept(tags) };
 }
 
 /** Exposure of book weights w to one attribute a (NaN = not covered); null when fewer than 5 ids of the universe have it. */
@@ -98,38 +127,20 @@ export function exposureTo(w: Float64Array, a: Float64Array, minIds = MIN_EXPOSU
 
 /**
  * Exposures of a signal (NaN where it has no value) to every numeric attribute and every tag of
- * the universe. A tag is the attribute 1 if the id carries it, else 0; tags carried by fewer
- * than 5 ids and attributes fewer than 5 ids have are left out, as are legs of fewer than 5 ids.
+ * the universe (exposureFeatures). A tag is the attribute 1 if the id carries it, else 0; tags
+ * carried by fewer than 5 ids and attributes fewer than 5 ids have are left out, as are legs of
+ * fewer than 5 ids.
  */
-export function signalExposures(signal: ArrayLike<number>, universe: readonly UniverseRow[]): SignalExposures {
-  if (signal.length !== universe.length) throw new RangeError(`signal has ${signal.length} values but the universe ${universe.length} ids`);
+export function signalExposures(signal: ArrayLike<number>, features: ExposureFeatures): SignalExposures {
   const w = bookWeights(signal);
-  const attributes: Record<string, Exposure> = {};
-  for (const name of attributeNames(universe)) {
-    const a = numericAttribute(universe, name);
-    const exposure = a === null ? null : exposureTo(w, a);
-    if (exposure !== null) attributes[name] = exposure;
-  }
-  const tags: Record<string, Exposure> = {};
-  for (const [tag, carriers] of tagCarriers(universe)) {
-    if (carriers < MIN_EXPOSURE_IDS) continue;
-    const a = Float64Array.from(universe, (row) => (row.tags.includes(tag) ? 1 : 0));
-    // Every id is covered, so the floor applies to carriers: a tag on a handful of ids would point at them.
-    const exposure = exposureTo(w, a);
-    if (exposure !== null) tags[tag] = exposure;
-  }
-  return { attributes, tags };
-}
-
-export function attributeNames(universe: readonly UniverseRow[]): string[] {
-  const names = new Set<string>();
-  for (const row of universe) for (const name of Object.keys(row.attributes)) names.add(name);
-  return [...names].sort();
-}
-
-/** Each tag with the number of ids carrying it, by tag. */
-export function tagCarriers(universe: readonly UniverseRow[]): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const row of universe) for (const tag of new Set(row.tags)) counts.set(tag, (counts.get(tag) ?? 0) + 1);
-  return new Map([...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const of = (list: [string, Float64Array][]) => {
+    const out: Record<string, Exposure> = {};
+    for (const [name, a] of list) {
+      if (a.length !== w.length) throw new RangeError(`signal has ${w.length} values but the universe ${a.length} ids`);
+      const exposure = exposureTo(w, a);
+      if (exposure !== null) out[name] = exposure;
+    }
+    return out;
+  };
+  return { attributes: of(features.attributes), tags: of(features.tags) };
 }

@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import type { Database, Executor } from '../db/client.js';
 import { policiesDal, type ActivationRow } from '../db/policies.js';
 import { accounts, eras as erasTable, metaModelRuns, policies, targets } from '../db/schema.js';
-import { signalExposures } from '../domain/exposures.js';
+import { exposuresOf } from '../domain/era-report.js';
 import { leaveOneOutValues, policyCost } from '../domain/policy/cost.js';
 import { diffPolicies, type PolicyDiff } from '../domain/policy/diff.js';
 import { parsePolicy, type PolicyDocument } from '../domain/policy/index.js';
@@ -379,7 +379,7 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
           ...counts,
           sectorTilt: sectorTilt.map((s) => ({ ...s, before: finiteOrNull(s.before), after: finiteOrNull(s.after) })),
           spearman: finiteOrNull(spearman),
-          exposures: { before: signalExposures(signal.unconstrained, universe), after: signalExposures(value, universe) },
+          exposures: (({ unconstrained, traded }) => ({ before: unconstrained, after: traded }))(exposuresOf(signal.unconstrained, value, universe)),
           performanceCost: eraTargets.map((t) => ({ target: t.name, ...policyCost(signal.unconstrained, value, withoutEach, decodeFloat64(t.values)) })),
           turnover:
             previous === null || before === null

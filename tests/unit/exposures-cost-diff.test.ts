@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bookWeights, exposureTo, signalExposures } from '../../src/domain/exposures.js';
+import { bookWeights, exposureFeatures, exposureTo, signalExposures } from '../../src/domain/exposures.js';
 import { enforcePolicy, type PolicyDocument } from '../../src/domain/policy/index.js';
 import { leaveOneOutValues, policyCost, policyParts } from '../../src/domain/policy/cost.js';
 import { diffPolicies } from '../../src/domain/policy/diff.js';
@@ -29,13 +29,13 @@ describe('exposures (DESIGN section 2 step 11), by hand', () => {
     const universe = Array.from({ length: 12 }, (_, i) =>
       row(`i${i}`, { tags: i < 5 ? ['common'] : i < 7 ? ['rare'] : [], attributes: { wide: i, narrow: i < 4 ? i : 'n/a', text: 'x' } }),
     );
-    const e = signalExposures(Float64Array.from(universe, (_, i) => i), universe);
+    const e = signalExposures(Float64Array.from(universe, (_, i) => i), exposureFeatures(universe));
     expect(Object.keys(e.attributes)).toEqual(['wide']);
     expect(Object.keys(e.tags)).toEqual(['common']);
     // 'common' sits on ids 0–4, all in the short leg (below the middle rank): the long leg holds none of it.
     expect(e.tags.common.long).toBe(0);
     expect(e.tags.common.short).toBeGreaterThan(0);
-    const few = signalExposures(Float64Array.from(universe, (_, i) => (i < 8 ? NaN : i)), universe);
+    const few = signalExposures(Float64Array.from(universe, (_, i) => (i < 8 ? NaN : i)), exposureFeatures(universe));
     expect(few.attributes.wide).toMatchObject({ long: null, short: null });
   });
 });
