@@ -34,6 +34,7 @@ import { erasService } from './services/eras.js';
 import { metaModelService } from './services/metamodel.js';
 import { modelsService } from './services/models.js';
 import { policiesService } from './services/policies.js';
+import { reportFiguresService } from './services/report-figures.js';
 import { reportsService } from './services/reports.js';
 import { eraScheduler } from './services/scheduler.js';
 import { scoringService } from './services/scoring.js';
@@ -80,14 +81,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const accounts = accountsService(db, pool, audit);
   const eras = erasService(db, audit, config);
   const models = modelsService(db, audit);
+  const reportFigures = reportFiguresService({ eras });
   const bundles = bundlesService({ db, eras });
-  const scoring = scoringService({ db, pool, audit, eras, models, bundles, defaultTarget: config.MAIN_TARGET });
+  const scoring = scoringService({ db, pool, audit, eras, models, bundles, reportFigures, defaultTarget: config.MAIN_TARGET });
   const preparer = config.INGEST_WORKERS > 0 ? workerPreparer(config.INGEST_WORKERS) : inlinePreparer;
   app.addHook('onClose', async () => preparer.close());
   const submissions = submissionsService({ db, pool, eras, models, preparer, scoreSubmission: scoring.scoreSubmission });
-  const metaModel = metaModelService({ db, pool, audit, eras, rescoreEra: scoring.rescoreEra });
-  const policies = policiesService(db, audit, eras, config);
-  const reports = reportsService({ db, eras });
+  const metaModel = metaModelService({ db, pool, audit, eras, rescoreEra: scoring.rescoreEra, reportFigures });
+  const policies = policiesService(db, audit, eras, config, metaModel.openEraMetaModel);
+  const reports = reportsService({ db, eras, reportFigures });
+  // Eras closed before report figures were stored with their runs get them once, at start.
+  app.addHook('onReady', async () => {
+    await reportFigures.backfill(db).catch(() => app.log.error('report figures backfill failed; it is tried again at the next start'));
+  });
 
   await app.register(errorsPlugin, { overrule: refuseRevokedKeys(accounts) });
   await app.register(helmet, { global: true });

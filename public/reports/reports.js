@@ -66,7 +66,9 @@ function empty(container, text) {
  * data-series and data-category), a labelled y axis and a zero line.
  */
 function groupedBars(container, { categories, series, yLabel, xLabel, format = (v) => fmt(v), height = 300 }) {
-  const m = { top: 16, right: 16, bottom: 52, left: 70 };
+  const slanted = Math.max(...categories.map((c) => c.length));
+  const m = { top: 16, right: 16, bottom: 40 + Math.min(90, slanted * 3.4), left: 70 };
+  height += m.bottom - 52;
   const width = chartWidth(container, categories.length * (series.length * 14 + 12) + m.left + m.right);
   const values = series.flatMap((sr) => sr.values).filter((v) => v !== null && Number.isFinite(v));
   const yTicks = ticks(Math.min(0, ...values), Math.max(0, ...values));
@@ -106,7 +108,10 @@ function groupedBars(container, { categories, series, yLabel, xLabel, format = (
       bar.append(s('title', {}, `${sr.name} · ${category}: ${format(v)}`));
       svg.append(bar);
     });
-    svg.append(s('text', { class: 'tick', x: m.left + c * band + band / 2, y: height - m.bottom + 16, 'text-anchor': 'middle' }, category));
+    const cx = m.left + c * band + band / 2;
+    // Labels longer than their band are slanted so neighbours do not overlap.
+    if (category.length * 6.5 > band) svg.append(s('text', { class: 'tick', x: cx, y: height - m.bottom + 12, 'text-anchor': 'end', transform: `rotate(-30 ${cx} ${height - m.bottom + 12})` }, category));
+    else svg.append(s('text', { class: 'tick', x: cx, y: height - m.bottom + 16, 'text-anchor': 'middle' }, category));
   });
   svg.append(s('text', { class: 'axis-label', x: m.left + plotW / 2, y: height - 8, 'text-anchor': 'middle' }, xLabel));
   svg.append(s('text', { class: 'axis-label', transform: `translate(16 ${m.top + plotH / 2}) rotate(-90)`, 'text-anchor': 'middle' }, yLabel));
@@ -188,31 +193,95 @@ function lines(container, { eras, series, yLabel, format = (v) => fmt(v), yMin, 
   container.replaceChildren(svg, legend(series));
 }
 
-/** Sector × stake-decile table, cells shaded by sign and size. */
+/** Sector × stake-decile-group table, cells shaded by sign and size; groups hold at least 5 models. */
 function decileTable(container, report) {
-  if (!report.stakeDeciles) return empty(container, 'This run predates decile attribution.');
-  const deciles = report.stakeDeciles.filter((d) => d.models > 0);
+  if (!report.stakeDeciles) return empty(container, report.stake.models < 5 ? 'Withheld: fewer than 5 staked models, so a decile would describe a handful of models.' : 'This run predates decile attribution.');
+  const groups = report.stakeDeciles;
+  const label = (g) => (g.decile === g.lastDecile ? `decile ${g.decile}` : `deciles ${g.decile}–${g.lastDecile}`);
   const max = Math.max(1e-12, ...report.sectorTilt.flatMap((t) => (t.byStakeDecile ?? []).map(Math.abs)));
-  const head = el('tr', {}, el('th', { class: 'sector' }, 'sector'), deciles.map((d) => el('th', { title: `${d.models} models, ${pct(d.stakeShare)} of the stake` }, `decile ${d.decile}`)), el('th', {}, 'tilt of M'));
+  const head = el('tr', {}, el('th', { class: 'sector' }, 'sector'), groups.map((g) => el('th', { title: `${g.models} models, ${pct(g.stakeShare)} of the stake` }, label(g))), el('th', {}, 'tilt of M'));
   const body = report.sectorTilt.map((t) =>
     el('tr', {},
       el('td', { class: 'sector' }, t.sector),
-      deciles.map((d) => {
-        const v = t.byStakeDecile[d.decile - 1];
+      groups.map((g, k) => {
+        const v = t.byStakeDecile[k];
         const cell = el('td', { class: 'contribution' }, fmt(v, 3));
         const alpha = Math.min(1, Math.abs(v) / max) * 0.6;
         cell.style.background = v >= 0 ? `rgba(11, 107, 203, ${alpha})` : `rgba(217, 72, 15, ${alpha})`;
         return cell;
       }),
       el('td', {}, el('strong', {}, fmt(t.unconstrained, 3)))));
-  const share = el('tr', {}, el('td', { class: 'sector muted' }, 'stake share'), deciles.map((d) => el('td', { class: 'muted' }, pct(d.stakeShare))), el('td', {}, ''));
-  container.replaceChildren(el('table', { class: 'heat' }, el('thead', {}, head), el('tbody', {}, body, share)));
+  const share = el('tr', {}, el('td', { class: 'sector muted' }, 'stake share (models)'), groups.map((g) => el('td', { class: 'muted' }, `${pct(g.stakeShare)} (${g.models})`)), el('td', {}, ''));
+  container.replaceChildren(el('div', { class: 'scroll' }, el('table', { class: 'heat' }, el('thead', {}, head), el('tbody', {}, body, share))));
+}
+
+/**
+ * One row per attribute and tag, each on its own scale: the universe average (a tick), and for
+ * M (grey) and S (blue) the long leg (filled dot) and the short leg (hollow dot) joined by a line.
+ */
+function exposureChart(container, report) {
+  const rows = [];
+  for (const kind of ['attributes', 'tags']) {
+    const names = new Set([...Object.keys(report.exposures.unconstrained[kind]), ...Object.keys(report.exposures.traded[kind])]);
+    for (const name of [...names].sort()) rows.push({ kind, name, label: kind === 'tags' ? `tag: ${name}` : name, m: report.exposures.unconstrained[kind][name], s: report.exposures.traded[kind][name] });
+  }
+  if (rows.length === 0) return empty(container, 'The universe has no numeric attribute or tag on at least 5 ids.');
+  const width = chartWidth(container, 300);
+  const longest = Math.max(...rows.map((r) => r.label.length));
+  const labelW = Math.min(Math.round(width * 0.42), 12 + 6.6 * longest);
+  const m = { top: 8, right: 16, bottom: 8, left: labelW };
+  const rowH = 40;
+  const height = m.top + m.bottom + rows.length * rowH;
+  const plotW = width - m.left - m.right;
+  const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': 'exposure of the long and short legs to each attribute and tag, against the universe' });
+  rows.forEach((row, i) => {
+    const top = m.top + i * rowH;
+    const values = [row.m, row.s].flatMap((e) => (e ? [e.long, e.short, e.universe] : [])).filter((v) => v !== null && Number.isFinite(v));
+    let lo = Math.min(...values);
+    let hi = Math.max(...values);
+    if (!(hi > lo)) {
+      lo -= 0.5;
+      hi += 0.5;
+    }
+    const pad = (hi - lo) * 0.06;
+    const x = (v) => m.left + ((v - lo + pad) / (hi - lo + 2 * pad)) * plotW;
+    const g = s('g', { class: 'exposure-row', 'data-name': row.label });
+    if (i % 2 === 0) g.append(s('rect', { class: 'band', x: 0, y: top, width, height: rowH }));
+    const universe = (row.s ?? row.m).universe;
+    const fits = Math.max(6, Math.floor((labelW - 12) / 6.6));
+    const shown = row.label.length > fits ? `${row.label.slice(0, fits - 1)}…` : row.label;
+    const name = s('text', { class: 'tick', x: m.left - 8, y: top + rowH / 2 - 2, 'text-anchor': 'end' }, shown);
+    name.append(s('title', {}, `${row.label}: each row has its own scale, from ${fmt(lo, 4)} to ${fmt(hi, 4)}`));
+    g.append(name);
+    g.append(s('text', { class: 'value-label muted-text', x: m.left - 8, y: top + rowH / 2 + 11, 'text-anchor': 'end' }, `universe ${fmt(universe, 3)}`));
+    const tick = s('line', { class: 'universe', x1: x(universe), x2: x(universe), y1: top + 5, y2: top + rowH - 5 });
+    tick.append(s('title', {}, `${row.label}: universe average ${fmt(universe, 4)}`));
+    g.append(tick);
+    for (const [series, e, dy, color] of [['M', row.m, -7, COLORS.before], ['S', row.s, 7, COLORS.after]]) {
+      if (!e) continue;
+      const y = top + rowH / 2 + dy;
+      if (e.long !== null && e.short !== null) g.append(s('line', { x1: x(e.short), x2: x(e.long), y1: y, y2: y, stroke: color, 'stroke-width': 2 }));
+      for (const [leg, v, fill] of [['long', e.long, color], ['short', e.short, '#fff']]) {
+        if (v === null) continue;
+        const dot = s('circle', { class: 'leg', 'data-series': `${series} ${leg}`, cx: x(v), cy: y, r: 5, fill, stroke: color, 'stroke-width': 2 });
+        dot.append(s('title', {}, `${row.label} · ${series === 'M' ? 'unconstrained M' : 'traded S'} ${leg} leg: ${fmt(v, 4)} (universe ${fmt(universe, 4)}, net ${fmt(e.net, 4)}, coverage ${pct(e.coverage)})`));
+        g.append(dot);
+      }
+    }
+    svg.append(g);
+  });
+  container.replaceChildren(svg, legend([
+    { name: 'M: long ● short ○', color: COLORS.before },
+    { name: 'S (traded): long ● short ○', color: COLORS.after },
+    { name: 'universe average |', color: '#1f2933' },
+  ]));
 }
 
 function headline(report, point) {
   const ch = point?.change ?? null;
   const item = (label, value, delta, kind) => el('div', {}, el('dt', {}, label), el('dd', { class: kind }, value, delta ? el('span', { class: 'delta' }, delta) : null));
   const d = (x, f) => (ch === null || x === null || x === undefined ? null : `${signed(f(x), x)} vs previous era`);
+  const main = report.performanceCost.find((c) => c.main);
   const policy = report.policy === null ? 'none' : `${report.policy.name} v${report.policy.version}${report.policy.mode === 'shadow' ? ' (shadow)' : ''}`;
   $('headline').replaceChildren(
     item('Universe', fmt(report.universeSize, 0), d(ch?.universeSize, (x) => fmt(x, 0))),
@@ -224,7 +293,8 @@ function headline(report, point) {
     item('Effective models', fmt(report.stake.effectiveModels, 1), d(ch?.effectiveModels, (x) => fmt(x, 1))),
     item('Nakamoto (50 %)', fmt(report.stake.nakamoto50, 0), d(ch?.nakamoto50, (x) => fmt(x, 0))),
     item('Policy', policy, null, 'text'),
-    item('Policy cost (Spearman S vs M)', fmt(report.policyCost, 3), d(ch?.policyCost, (x) => fmt(x, 3))),
+    item('Rank agreement of S with M (Spearman)', fmt(report.policyCost, 3), d(ch?.policyCost, (x) => fmt(x, 3))),
+    item('Cost of the policy, main target (CORR)', main ? fmt(main.cost, 4) : 'no target yet', null, main ? undefined : 'text'),
   );
 }
 
@@ -243,30 +313,54 @@ function drawEra(report, point) {
     xLabel: 'sector',
   });
 
-  const rules = report.byRule.filter((r) => r.action !== 'scale');
-  if (rules.length === 0) empty($('chart-rules'), report.policy === null ? 'No policy was in force: nothing excluded.' : 'The policy has no exclude or observe rule.');
+  const rules = report.byRule;
+  const ACTION_COLORS = { exclude: COLORS.after, observe: '#adb5bd', scale: '#e67700', neutralize: '#2b8a3e', groupCap: '#862e9c' };
+  const acted = (r) => (r.action === 'exclude' ? r.excludedShare : r.action === 'observe' ? r.observedShare : r.scaledShare);
+  if (rules.length === 0) empty($('chart-rules'), report.policy === null ? 'No policy was in force: nothing excluded.' : 'The policy has no rule.');
   else
     horizontalBars($('chart-rules'), {
       rows: rules.map((r) => ({
         label: r.ruleId,
-        value: r.action === 'observe' ? r.observedShare : r.excludedShare,
-        color: r.action === 'observe' ? '#adb5bd' : COLORS.after,
-        note: `${r.action === 'observe' ? 'observed' : 'excluded'} ${r.action === 'observe' ? r.observed : r.excluded} ids${r.description ? ` · ${r.description}` : ''}`,
+        value: acted(r),
+        color: ACTION_COLORS[r.action],
+        note: `${r.action}: ${r.action === 'exclude' ? r.excluded : r.action === 'observe' ? r.observed : r.scaled} ids${r.description ? ` · ${r.description}` : ''}`,
       })),
-      xLabel: `share of the universe (grey: observe only)${report.policy?.mode === 'shadow' ? ' — shadow mode: what enforcing would exclude' : ''}`,
+      xLabel: `share of the universe${report.policy?.mode === 'shadow' ? ' (shadow: if enforced)' : ''}`,
+    });
+  if (rules.length > 0) {
+    const used = [...new Set(rules.map((r) => r.action))];
+    $('chart-rules').append(legend(used.map((action) => ({ name: action, color: ACTION_COLORS[action] }))));
+  }
+
+  const costs = report.performanceCost;
+  const ruleIds = [...new Set(costs.flatMap((c) => c.byRule.map((r) => r.ruleId)))];
+  if (costs.length === 0) empty($('chart-cost-rules'), 'No targets yet: the cost appears once they are uploaded.');
+  else if (ruleIds.length === 0) empty($('chart-cost-rules'), report.policy === null ? 'No policy was in force: it cost nothing.' : 'Shadow mode: the policy was not applied, so it cost nothing.');
+  else
+    groupedBars($('chart-cost-rules'), {
+      categories: ruleIds,
+      series: costs.map((c, k) => ({ name: c.target, color: PALETTE[k % PALETTE.length], values: ruleIds.map((id) => c.byRule.find((r) => r.ruleId === id)?.cost ?? null) })),
+      yLabel: 'CORR cost',
+      xLabel: 'rule (left out alone)',
+      format: (v) => fmt(v, 4),
+      height: 260,
     });
 
-  if (report.metaModelCorr.length === 0) empty($('chart-corr'), 'No targets yet: CORR appears once they are uploaded.');
+  if (costs.length === 0) empty($('chart-corr'), 'No targets yet: CORR appears once they are uploaded.');
   else
     groupedBars($('chart-corr'), {
-      categories: report.metaModelCorr.map((c) => (c.main ? `${c.target} (main)` : c.target)),
-      series: [{ name: 'meta-model CORR', color: COLORS.after, values: report.metaModelCorr.map((c) => c.corr) }],
+      categories: costs.map((c) => (c.main ? `${c.target} (main)` : c.target)),
+      series: [
+        { name: 'M (before the policy)', color: COLORS.before, values: costs.map((c) => c.unconstrained) },
+        { name: 'S (traded)', color: COLORS.after, values: costs.map((c) => c.traded) },
+      ],
       yLabel: 'CORR',
       xLabel: 'target',
       format: (v) => fmt(v, 3),
       height: 260,
     });
 
+  exposureChart($('chart-exposures'), report);
   decileTable($('chart-deciles'), report);
 }
 
@@ -298,13 +392,34 @@ function drawHistory(summary) {
     eras,
     series: [
       { name: 'excluded share', color: PALETTE[1], values: points.map((p) => p.excludedShare) },
-      { name: 'policy cost (Spearman S vs M)', color: PALETTE[0], values: points.map((p) => p.policyCost) },
+      { name: 'rank agreement of S with M (Spearman)', color: PALETTE[0], values: points.map((p) => p.policyCost) },
     ],
-    yLabel: 'share / correlation',
+    yLabel: 'share / Spearman',
     yMin: 0,
     yMax: 1,
     format: (v) => fmt(v, 2),
   });
+  if (summary.targets.length === 0) empty($('chart-cost-history'), 'No targets yet: the cost of the policy appears once they are uploaded.');
+  else
+    lines($('chart-cost-history'), {
+      eras,
+      series: summary.targets.map((target, k) => {
+        let sum = 0;
+        const total = summary.cumulativeCost.find((c) => c.target === target);
+        return {
+          name: `${target} (Σ ${fmt(total?.cost ?? 0, 4)} over ${total?.eras ?? 0} eras)`,
+          color: PALETTE[k % PALETTE.length],
+          values: points.map((p) => {
+            const c = p.performanceCost[target]?.cost;
+            if (c === null || c === undefined) return null;
+            sum += c;
+            return sum;
+          }),
+        };
+      }),
+      yLabel: 'cumulated CORR cost',
+      format: (v) => fmt(v, 3),
+    });
   if (summary.targets.length === 0) empty($('chart-corr-history'), 'No targets yet.');
   else
     lines($('chart-corr-history'), {
@@ -313,6 +428,31 @@ function drawHistory(summary) {
       yLabel: 'CORR',
       format: (v) => fmt(v, 3),
     });
+}
+
+function ruleText(rule) {
+  const action = rule.action.type === 'exclude' ? `exclude${rule.action.side && rule.action.side !== 'both' ? ` (${rule.action.side} side)` : ''}` : rule.action.type === 'scale' ? `scale ×${rule.action.multiplier}` : 'observe';
+  return el('li', {},
+    el('code', {}, rule.id), ` — ${action}`,
+    rule.rationale ? el('span', { class: 'rationale' }, ` · ${rule.rationale}`) : null,
+    rule.reference ? el('span', { class: 'reference' }, ` (${rule.reference})`) : null);
+}
+
+function drawChangelog(log) {
+  if (log.entries.length === 0) return;
+  $('changelog-section').hidden = false;
+  $('changelog').replaceChildren(...[...log.entries].reverse().map((e) => {
+    const eras = e.coversNoEra ? 'replaced before any era closed under it' : e.toEra === null ? `from era ${e.fromEra}` : `eras ${e.fromEra}–${e.toEra}`;
+    const parts = [];
+    if (e.rules.added.length) parts.push(el('div', {}, el('strong', {}, 'Added'), el('ul', {}, e.rules.added.map(ruleText))));
+    if (e.rules.removed.length) parts.push(el('div', {}, el('strong', {}, 'Removed'), el('ul', {}, e.rules.removed.map(ruleText))));
+    if (e.rules.changed.length) parts.push(el('div', {}, el('strong', {}, 'Changed'), el('ul', {}, e.rules.changed.map((c) => el('li', {}, el('code', {}, c.id), ` (${c.fields.join(', ')})`, c.to.rationale ? el('span', { class: 'rationale' }, ` · ${c.to.rationale}`) : null)))));
+    if (e.fields.length && e !== log.entries[0]) parts.push(el('div', { class: 'muted' }, `Also changed: ${e.fields.map((f) => f.field).join(', ')}`));
+    return el('li', { class: `entry ${e.status}`, 'data-version': `${e.name} v${e.version}` },
+      el('div', { class: 'entry-head' }, el('strong', {}, `${e.name} v${e.version}`), el('span', { class: `badge ${e.status}` }, e.status), el('span', { class: 'muted' }, ` ${eras} · activated ${new Date(e.activatedAt).toISOString().slice(0, 10)}`)),
+      el('blockquote', {}, e.reason),
+      ...parts);
+  }));
 }
 
 async function showEra(number, summary) {
@@ -341,6 +481,7 @@ async function main() {
     $('era-section').hidden = false;
     status.hidden = true;
     drawHistory(summary);
+    drawChangelog(await getJson('/v1/policies/changelog'));
     await showEra(summary.eras[summary.eras.length - 1].era, summary);
   } catch (error) {
     fail(error);

@@ -1,4 +1,4 @@
-import { asc, desc, eq, sql } from 'drizzle-orm';
+import { asc, between, desc, eq, sql } from 'drizzle-orm';
 import type { Executor } from './client.js';
 import { eraBundles } from './schema.js';
 import { latestTargets } from './targets.js';
@@ -95,8 +95,11 @@ export async function chainLinks(executor: Executor): Promise<ChainLink[]> {
 }
 
 /** Each resolved era's chain digest, for the public reports. */
-export async function chainDigests(executor: Executor): Promise<Map<number, string>> {
-  const rows = await executor.select({ era: eraBundles.eraNumber, chainDigest: eraBundles.chainDigest }).from(eraBundles);
+export async function chainDigests(executor: Executor, eras: { from: number; to: number }): Promise<Map<number, string>> {
+  const rows = await executor
+    .select({ era: eraBundles.eraNumber, chainDigest: eraBundles.chainDigest })
+    .from(eraBundles)
+    .where(between(eraBundles.eraNumber, eras.from, eras.to));
   return new Map(rows.map((r) => [r.era, r.chainDigest]));
 }
 

@@ -264,21 +264,38 @@ export const policies = pgTable(
     name: text('name').notNull(),
     version: integer('version').notNull(),
     document: jsonb('document').notNull(),
-    status: text('status', { enum: ['draft', 'active', 'retired'] }).notNull().default('draft'),
     authorId: uuid('author_id')
       .notNull()
       .references(() => accounts.id),
     createdAt: createdAt(),
-    activatedAt: timestamp('activated_at', { withTimezone: true }),
+  },
+  (t) => [uniqueIndex('policies_name_version_key').on(t.name, t.version)],
+);
+
+/**
+ * Which version is in force for which eras: each activation from `fromEra` until the next one's
+ * (ordered by fromEra, then id). A later activation cancels a schedule that has not taken force.
+ */
+export const policyActivations = pgTable(
+  'policy_activations',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    policyId: uuid('policy_id')
+      .notNull()
+      .references(() => policies.id),
+    fromEra: integer('from_era').notNull(),
+    /** true when the approver named fromEra; false for "at once" */
+    scheduled: boolean('scheduled').notNull(),
+    activatedAt: timestamp('activated_at', { withTimezone: true }).notNull().defaultNow(),
     activatedBy: uuid('activated_by').references(() => accounts.id),
-    retiredAt: timestamp('retired_at', { withTimezone: true }),
+    reason: text('reason').notNull(),
+    cancelledAt: timestamp('cancelled_at', { withTimezone: true }),
+    /** the activation that replaced this schedule */
+    cancelledBy: bigint('cancelled_by', { mode: 'number' }),
   },
   (t) => [
-    uniqueIndex('policies_name_version_key').on(t.name, t.version),
-    uniqueIndex('policies_one_active_key')
-      .on(sql`(true)`)
-      .where(sql`${t.status} = 'active'`),
-    check('policies_status_check', sql`${t.status} in ('draft', 'active', 'retired')`),
+    check('policy_activations_from_era_check', sql`${t.fromEra} >= 0`),
+    index('policy_activations_in_force_idx').on(t.fromEra, t.id).where(sql`${t.cancelledAt} is null`),
   ],
 );
 
@@ -303,6 +320,8 @@ export const metaModelRuns = pgTable(
     observedBy: jsonb('observed_by').$type<Record<string, string[]>>().notNull(),
     /** Per-rule counts and, in shadow mode, what enforcing would have done. */
     policyReport: jsonb('policy_report'),
+    /** The era report's figures of this run (counts, tilts, deciles, exposures), computed once with it. */
+    report: jsonb('report'),
     computedAt: timestamp('computed_at', { withTimezone: true }).notNull().defaultNow(),
     durationMs: doublePrecision('duration_ms').notNull(),
     computedBy: uuid('computed_by').references(() => accounts.id),
@@ -447,3 +466,43 @@ export const eraBundles = pgTable(
     ),
   ],
 );
+
+/** The summary's point of each closed era, from its latest run and targets. */
+export const eraReportPoints = pgTable('era_report_points', {
+  eraNumber: integer('era_number')
+    .primaryKey()
+    .references(() => eras.number),
+  runId: uuid('run_id')
+    .notNull()
+    .references(() => metaModelRuns.id),
+  totalStake: numeric('total_stake').notNull(),
+  point: jsonb('point').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** The cost of the policy per era and target (DESIGN section 2 step 12), on the latest run and target version. */
+export const policyCosts = pgTable(
+  'policy_costs',
+  {
+    eraNumber: eraNumber(),
+    target: text('target').notNull(),
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => metaModelRuns.id),
+    unconstrained: doublePrecision('unconstrained'),
+    traded: doublePrecision('traded'),
+    cost: doublePrecision('cost'),
+    byRule: jsonb('by_rule').$type<{ ruleId: string; cost: number | null }[]>().notNull(),
+    computedAt: timestamp('computed_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.eraNumber, t.target] })],
+);
+
+/** Running totals of policy_costs per target, kept in step with it. */
+export const policyCostTotals = pgTable('policy_cost_totals', {
+  target: text('target').primaryKey(),
+  eras: integer('eras').notNull().default(0),
+  unconstrained: doublePrecision('unconstrained').notNull().default(0),
+  traded: doublePrecision('traded').notNull().default(0),
+  cost: doublePrecision('cost').notNull().default(0),
+});

@@ -146,3 +146,51 @@ export function ruleShares(counts: readonly RuleTally[], universeSize: number): 
 export function change(a: number | null | undefined, b: number | null | undefined): number | null {
   return a === null || a === undefined || b === null || b === undefined ? null : b - a;
 }
+
+/** No published figure describes fewer models than this (DESIGN: public means anonymised). */
+export const MIN_MODELS = 5;
+
+/** Adjacent stake deciles folded together so that each group holds at least MIN_MODELS models. */
+export interface StakeGroup {
+  firstDecile: number;
+  lastDecile: number;
+  models: number;
+  stake: number;
+  members: StakeDecile[];
+}
+
+/**
+ * Folds deciles from the largest stakes down until a group holds minModels models; a remainder
+ * too small for a group of its own joins the last one. Null (withheld) with fewer than minModels
+ * models in all: with 3 models, a decile is one model and its tilt would be that model's.
+ */
+export function foldStakeDeciles(deciles: readonly StakeDecile[], minModels = MIN_MODELS): StakeGroup[] | null {
+  const groups: StakeGroup[] = [];
+  let open: StakeGroup | null = null;
+  for (const d of deciles) {
+    open ??= { firstDecile: d.decile, lastDecile: d.decile, models: 0, stake: 0, members: [] };
+    open.lastDecile = d.decile;
+    open.models += d.models;
+    open.stake += d.stake;
+    open.members.push(d);
+    if (open.models >= minModels) {
+      groups.push(open);
+      open = null;
+    }
+  }
+  if (open !== null) {
+    const last = groups.at(-1);
+    if (last === undefined) return null;
+    last.lastDecile = open.lastDecile;
+    last.models += open.models;
+    last.stake += open.stake;
+    last.members.push(...open.members);
+  }
+  return groups;
+}
+
+/** Each group's part of a sector's tilt of M: the sum of its deciles' parts. */
+export function groupContributions(deciles: readonly StakeDecile[], groups: readonly StakeGroup[], sector: string): number[] {
+  const parts = decileContributions(deciles, sector);
+  return groups.map((g) => g.members.reduce((sum, d) => sum + parts[d.decile - 1], 0));
+}

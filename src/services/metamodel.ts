@@ -14,7 +14,10 @@ import type { UniverseRow } from '../domain/universe.js';
 import { conflict, notFound } from '../errors.js';
 import type { AuditService } from './audit.js';
 import type { EraRow, ErasService } from './eras.js';
-import { policyInForce as versionInForce } from './policies.js';
+import { policiesDal } from '../db/policies.js';
+import { runFigures } from '../domain/era-report.js';
+import { versionForEra } from './policies.js';
+import type { ReportFiguresService } from './report-figures.js';
 
 export type RunTrigger = 'close' | 'recompute';
 
@@ -99,18 +102,31 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 type Tx = ClientTransaction;
 
+/** The at-risk snapshot a close would take now, ordered by model as a run sums them ($1: the era number). */
+const OPEN_ERA_INPUTS = `
+  select $columns
+  from submissions s
+  cross join lateral (
+    select se.amount from stake_entries se where se.model_id = s.model_id order by se.seq desc limit 1
+  ) stake
+  where s.era_number = $1 and not s.late and not s.superseded and stake.amount > 0
+  order by s.model_id`;
+
 /** Re-scores the era's stored targets against its latest run, in the recompute's transaction (wired to scoring in app.ts). */
 export type RescoreEra = (t: Tx, era: EraRow) => Promise<string[]>;
 
-export function metaModelService(deps: { db: Database; pool: pg.Pool; audit: AuditService; eras: ErasService; rescoreEra: RescoreEra }) {
-  const { db, pool, audit, eras: erasService, rescoreEra } = deps;
+export function metaModelService(deps: { db: Database; pool: pg.Pool; audit: AuditService; eras: ErasService; rescoreEra: RescoreEra; reportFigures: ReportFiguresService }) {
+  const { db, pool, audit, eras: erasService, rescoreEra, reportFigures } = deps;
 
   const inTransaction = <T>(fn: (t: Tx) => Promise<T>) => inClientTransaction(pool, fn);
 
-  /** The policy version in force at least(closesAt, closedAt): the one place a run looks it up. */
+  /**
+   * The policy version in force for the era (the activations table, by era number). The shared
+   * lock orders this read with activations, which take it exclusively while they pick their era.
+   */
   async function policyInForce(tx: Executor, era: EraRow): Promise<PolicyInForce | null> {
-    const cutoff = era.closedAt !== null && era.closedAt < era.closesAt ? era.closedAt : era.closesAt;
-    return versionInForce(cutoff, tx);
+    await policiesDal(tx).lockActivations('shared');
+    return versionForEra(era.number, tx);
   }
 
   /**
@@ -151,6 +167,24 @@ export function metaModelService(deps: { db: Database; pool: pg.Pool; audit: Aud
         duration_ms = ${performance.now() - started}
       from (select count(*)::int as models, coalesce(sum(stake), 0) as total_stake from run_inputs where run_id = ${runId}) inputs
       where id = ${runId}`);
+
+    // The report's figures are computed here, once per run, and read from the run afterwards.
+    const [{ totalStake }] = await tx.select({ totalStake: metaModelRuns.totalStake }).from(metaModelRuns).where(eq(metaModelRuns.id, runId));
+    const figures = runFigures({
+      universe,
+      unconstrained,
+      signal: traded.signal,
+      value: traded.value,
+      tradable,
+      observed: Object.keys(traded.observedBy).length,
+      stakes: stakes.map((r) => r.stake),
+      totalStake,
+      policy,
+      policyReport: traded.report as PolicyRunReport | null,
+      deciles: report.deciles,
+    });
+    await tx.update(metaModelRuns).set({ report: figures }).where(eq(metaModelRuns.id, runId));
+    await reportFigures.afterRun(tx, era.number);
   }
 
   /** run_inputs references the run, so its row comes first; the transaction hides it until it is complete. */
@@ -271,8 +305,29 @@ export function metaModelService(deps: { db: Database; pool: pg.Pool; audit: Aud
     return era;
   }
 
+  /**
+   * M of an open era from what a close would take now: each model's current on-time submission and
+   * its stake now (the latest history entry), if positive. Nothing is stored.
+   */
+  async function openEraMetaModel(number: number): Promise<{ unconstrained: Float64Array; models: number }> {
+    return inTransaction(async ({ client }) => {
+      // One snapshot for both reads, so the stakes and the streamed submissions are the same models.
+      await client.query('set transaction isolation level repeatable read');
+      const era = await erasService.get(number);
+      const { rows: stakes } = await client.query<{ stake: number }>(`${OPEN_ERA_INPUTS.replace('$columns', 'stake.amount::float8 as stake')}`, [number]);
+      const byDecile = new StakeDecileMeans(era.universeSize, stakeDeciles(stakes.map((r) => r.stake)));
+      let k = 0;
+      await copyBinaryOut(client, OPEN_ERA_INPUTS.replace('$columns', 's.ranks, s.covered, stake.amount::float8').replace('$1', String(number)), ([ranks, covered, stake]) =>
+        byDecile.add(k++, decodeRankCodes(ranks!), covered!.readInt32BE(0), stake!.readDoubleBE(0)),
+      );
+      return { unconstrained: byDecile.models > 0 ? byDecile.result() : new Float64Array(era.universeSize), models: byDecile.models };
+    });
+  }
+
   return {
     applyPolicyToRun,
+
+    openEraMetaModel,
 
     async closeEra(actorId: string | null, number: number): Promise<CloseResult> {
       return (await close(actorId, number, false))!;

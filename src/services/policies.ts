@@ -1,11 +1,18 @@
-import { and, asc, desc, eq, gt, lt, lte, sql } from 'drizzle-orm';
+import { asc, desc, eq, lt, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { Config } from '../config.js';
 import type { Database, Executor } from '../db/client.js';
-import { accounts, auditLog, metaModelRuns, policies } from '../db/schema.js';
-import { decodeFloat64 } from '../domain/packed.js';
+import { policiesDal, type ActivationRow } from '../db/policies.js';
+import { accounts, eras as erasTable, metaModelRuns, policies } from '../db/schema.js';
+import { latestTargets } from '../db/targets.js';
+import { exposuresOf } from '../domain/era-report.js';
+import { leaveOneOutValues, policyCost } from '../domain/policy/cost.js';
+import { diffPolicies, type PolicyDiff } from '../domain/policy/diff.js';
 import { parsePolicy, type PolicyDocument } from '../domain/policy/index.js';
 import { policyEffect, sectorTurnover, type EraPolicyEffect } from '../domain/policy/preview.js';
+import { policyWarnings, universeVocabulary, type PolicyWarning } from '../domain/policy/warnings.js';
+import { decodeFloat64 } from '../domain/packed.js';
+import type { UniverseRow } from '../domain/universe.js';
 import { AppError, badRequest, conflict, forbidden, notFound } from '../errors.js';
 import type { Principal } from './accounts.js';
 import type { AuditService } from './audit.js';
@@ -21,34 +28,16 @@ export interface PolicyVersion {
   document: PolicyDocument;
 }
 
-// Two-key advisory locks live apart from the one-key space the migrator uses.
-const LOCK_CLASS = 0x5057; // "PW"
-const ACTIVATION_LOCK = 0;
+/** How many of the latest universes a new policy is checked against. */
+const RECENT_UNIVERSES = 3;
 
 const author = alias(accounts, 'author');
-const activator = alias(accounts, 'activator');
-
-const summaryColumns = {
-  id: policies.id,
-  name: policies.name,
-  version: policies.version,
-  status: policies.status,
-  document: policies.document,
-  createdAt: policies.createdAt,
-  activatedAt: policies.activatedAt,
-  retiredAt: policies.retiredAt,
-  authorId: author.id,
-  authorName: author.name,
-  activatorId: activator.id,
-  activatorName: activator.name,
-};
 
 function selectPolicies(executor: Executor) {
   return executor
-    .select(summaryColumns)
+    .select({ id: policies.id, name: policies.name, version: policies.version, document: policies.document, createdAt: policies.createdAt, authorId: author.id, authorName: author.name })
     .from(policies)
-    .innerJoin(author, eq(author.id, policies.authorId))
-    .leftJoin(activator, eq(activator.id, policies.activatedBy));
+    .innerJoin(author, eq(author.id, policies.authorId));
 }
 
 type SummaryRow = Awaited<ReturnType<typeof selectPolicies>>[number];
@@ -60,20 +49,51 @@ export function storedDocument(document: unknown): PolicyDocument {
   return parsed.policy;
 }
 
-function present(row: SummaryRow) {
+export type PolicyStatus = 'draft' | 'scheduled' | 'active' | 'retired';
+
+/**
+ * Where the activations stand: `opening` is the first era an activation at once applies to; the
+ * version in force now is the last activation from that era or before; a later one is upcoming.
+ */
+export interface ActivationState {
+  opening: number;
+  activations: ActivationRow[];
+  current: ActivationRow | null;
+  upcoming: ActivationRow | null;
+}
+
+export async function activationState(executor: Executor): Promise<ActivationState> {
+  const dal = policiesDal(executor);
+  const opening = await dal.openingEra();
+  const activations = await dal.activations();
+  const current = activations.filter((a) => a.fromEra <= opening).at(-1) ?? null;
+  const upcoming = activations.filter((a) => a.fromEra > opening).at(-1) ?? null;
+  return { opening, activations, current, upcoming };
+}
+
+function statusOf(policyId: string, state: ActivationState): PolicyStatus {
+  if (state.current?.policyId === policyId) return 'active';
+  if (state.upcoming?.policyId === policyId) return 'scheduled';
+  return state.activations.some((a) => a.policyId === policyId && a.fromEra <= state.opening) ? 'retired' : 'draft';
+}
+
+function present(row: SummaryRow, state: ActivationState, retiredAt: Date | null) {
   const document = storedDocument(row.document);
+  const latest = state.activations.filter((a) => a.policyId === row.id).at(-1) ?? null;
+  const status = statusOf(row.id, state);
   return {
     id: row.id,
     name: row.name,
     version: row.version,
-    status: row.status,
+    status,
     description: document.description ?? null,
     mode: document.mode,
     author: { id: row.authorId, name: row.authorName },
     createdAt: row.createdAt,
-    activatedAt: row.activatedAt,
-    activatedBy: row.activatorId === null ? null : { id: row.activatorId, name: row.activatorName! },
-    retiredAt: row.retiredAt,
+    activatedAt: latest?.activatedAt ?? null,
+    activatedBy: latest?.activatedBy ?? null,
+    fromEra: latest?.fromEra ?? null,
+    retiredAt: status === 'retired' ? retiredAt : null,
     document,
   };
 }
@@ -82,39 +102,39 @@ const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : nul
 
 export type PolicyView = ReturnType<typeof present>;
 
-/**
- * The version in force at `cutoff` (an era's close), or null when none was. A row keeps only its
- * latest active interval, so when no row's interval covers the cutoff the version in force then
- * may have been re-activated since: the append-only audit log has every activation.
- */
-export async function policyInForce(cutoff: Date, executor: Executor): Promise<PolicyVersion | null> {
-  const version = { id: policies.id, name: policies.name, version: policies.version, document: policies.document };
-  const [row] = await executor
-    .select(version)
-    .from(policies)
-    .where(and(lte(policies.activatedAt, cutoff), sql`(${policies.retiredAt} is null or ${policies.retiredAt} > ${cutoff})`))
-    .orderBy(desc(policies.activatedAt))
-    .limit(1);
-  if (row) return { ...row, document: storedDocument(row.document) };
-  // Only a version activated after the cutoff can have lost an interval that covered it.
-  const [laterActivation] = await executor.select({ id: policies.id }).from(policies).where(gt(policies.activatedAt, cutoff)).limit(1);
-  if (!laterActivation) return null;
-  const [activation] = await executor
-    .select({ subject: auditLog.subject })
-    .from(auditLog)
-    .where(and(eq(auditLog.action, 'policy.activate'), lte(auditLog.at, cutoff)))
-    .orderBy(desc(auditLog.at), desc(auditLog.id))
-    .limit(1);
-  if (!activation) return null;
-  const [earlier] = await executor.select(version).from(policies).where(eq(policies.id, activation.subject.slice('policy:'.length)));
-  return earlier ? { ...earlier, document: storedDocument(earlier.document) } : null;
+/** The version in force for an era (the activations table), or null when none was activated for it. */
+export async function versionForEra(era: number, executor: Executor): Promise<PolicyVersion | null> {
+  const row = await policiesDal(executor).versionForEra(era);
+  return row === null ? null : { id: row.id, name: row.name, version: row.version, document: storedDocument(row.document) };
 }
 
-export function policiesService(db: Database, audit: AuditService, eras: ErasService, config: Pick<Config, 'POLICY_FOUR_EYES'>) {
+/** A provisional meta-model of an open era: the submissions and stakes so far, as a close would take them now. */
+export type OpenEraMetaModel = (era: number) => Promise<{ unconstrained: Float64Array; models: number }>;
+
+export function policiesService(db: Database, audit: AuditService, eras: ErasService, config: Pick<Config, 'POLICY_FOUR_EYES'>, openEraMetaModel: OpenEraMetaModel) {
+  /** When the activation after `activation` took force: its approval, or the cutoff of the era before its fromEra if later. */
+  async function tookForceAt(next: ActivationRow, executor: Executor): Promise<Date> {
+    const cutoff = await policiesDal(executor).cutoffBefore(next.fromEra);
+    return cutoff !== null && cutoff > next.activatedAt ? cutoff : next.activatedAt;
+  }
+
+  async function retiredAt(policyId: string, state: ActivationState, executor: Executor): Promise<Date | null> {
+    const index = state.activations.findLastIndex((a) => a.policyId === policyId && a.fromEra <= state.opening);
+    const next = index < 0 ? undefined : state.activations.slice(index + 1).find((a) => a.fromEra <= state.opening);
+    return next === undefined ? null : tookForceAt(next, executor);
+  }
+
   async function get(id: string, executor: Executor = db): Promise<PolicyView> {
     const [row] = await selectPolicies(executor).where(eq(policies.id, id));
     if (!row) throw notFound(`policy ${id} does not exist`);
-    return present(row);
+    const state = await activationState(executor);
+    return present(row, state, await retiredAt(id, state, executor));
+  }
+
+  /** The universes of the latest eras that have one, newest first. */
+  async function recentUniverses(count = RECENT_UNIVERSES): Promise<{ era: number; rows: UniverseRow[] }[]> {
+    const recent = await db.select({ number: erasTable.number }).from(erasTable).where(sql`${erasTable.universeSize} > 0`).orderBy(desc(erasTable.number)).limit(count);
+    return Promise.all(recent.map(async ({ number }) => ({ era: number, rows: await eras.universeRows(number) })));
   }
 
   async function latestRun(eraNumber: number) {
@@ -135,87 +155,102 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
     return row?.era ?? null;
   }
 
+  /** The closed era's latest run, or for an open era the submissions so far (provisional). */
+  async function eraSignal(number: number) {
+    const era = await eras.get(number).catch((error: unknown) => {
+      if (error instanceof AppError && error.status === 404) return null;
+      throw error;
+    });
+    if (era === null) return { missing: number } as const;
+    const status = eraStatus(era);
+    if (status === 'scheduled') return { problem: `era ${number} has not opened yet; preview needs submissions` } as const;
+    if (!era.universeDigest) return { problem: `era ${number} has no universe yet` } as const;
+    if (status === 'open' || !era.closedAt) {
+      const provisional = await openEraMetaModel(number);
+      if (provisional.models === 0) return { problem: `era ${number} is open but has no staked on-time submission yet` } as const;
+      return { era: number, run: null, provisional: { models: provisional.models }, unconstrained: provisional.unconstrained } as const;
+    }
+    const run = await latestRun(number);
+    if (!run) return { problem: `era ${number} is closed but has no meta-model run yet` } as const;
+    return { era: number, run: { id: run.id, seq: run.seq }, provisional: null, unconstrained: decodeFloat64(run.unconstrained) } as const;
+  }
+
   return {
     get,
 
-    /** A new draft; its version is one more than the latest of that name, serialised per name. */
+    /** A new draft; its version is one more than the latest of that name, serialised per name. Warns about what no recent universe has. */
     async create(actorId: string, input: unknown) {
       const parsed = parsePolicy(input);
       if (!parsed.ok) {
         throw badRequest(`the policy document has ${parsed.problems.length} problem(s)`, parsed.problems);
       }
       const document = parsed.policy;
-      return db.transaction(async (tx) => {
-        await tx.execute(sql`select pg_advisory_xact_lock(${LOCK_CLASS}, hashtext(${document.name}))`);
+      const warnings = policyWarnings(document, universeVocabulary(await recentUniverses()));
+      const created = await db.transaction(async (tx) => {
+        await policiesDal(tx).lockName(document.name);
         const [latest] = await tx
           .select({ version: sql<number | null>`max(${policies.version})` })
           .from(policies)
           .where(eq(policies.name, document.name));
         const version = (latest?.version ?? 0) + 1;
-        const [created] = await tx
+        const [row] = await tx
           .insert(policies)
           .values({ name: document.name, version, document, authorId: actorId })
-          .returning({ id: policies.id, name: policies.name, version: policies.version, status: policies.status });
+          .returning({ id: policies.id, name: policies.name, version: policies.version });
         await audit.record(tx, {
           actorId,
           action: 'policy.create',
-          subject: `policy:${created.id}`,
-          details: { name: created.name, version, document },
+          subject: `policy:${row.id}`,
+          details: { name: row.name, version, document },
         });
-        return created;
+        return row;
       });
+      return { ...created, status: 'draft' as const, warnings };
     },
 
     async list(filter: { name?: string } = {}): Promise<PolicyView[]> {
       const rows = await selectPolicies(db)
         .where(filter.name === undefined ? undefined : eq(policies.name, filter.name))
         .orderBy(asc(policies.name), desc(policies.version));
-      return rows.map(present);
+      const state = await activationState(db);
+      return Promise.all(rows.map(async (row) => present(row, state, await retiredAt(row.id, state, db))));
     },
 
     /**
-     * Makes a draft or retired version the active one and retires the one it replaces, in one
-     * transaction. Activating the version already active is a 409: nothing would change, and an
-     * audit entry with a fresh reason would misstate when it took effect.
+     * Puts a version in force at once (from the first era whose cutoff has not passed) or from a
+     * named later era (scheduled). A later activation cancels a schedule that has not taken force.
+     * Activating the version already in force, with nothing scheduled, is a 409: nothing would change.
      */
-    async activate(who: Principal, id: string, reason: string) {
+    async activate(who: Principal, id: string, reason: string, fromEra?: number) {
       return db.transaction(async (tx) => {
-        await tx.execute(sql`select pg_advisory_xact_lock(${LOCK_CLASS}, ${ACTIVATION_LOCK})`);
-        const [target] = await tx.select().from(policies).where(eq(policies.id, id)).for('update');
+        const dal = policiesDal(tx);
+        await dal.lockActivations('exclusive');
+        const [target] = await tx.select().from(policies).where(eq(policies.id, id));
         if (!target) throw notFound(`policy ${id} does not exist`);
         if (config.POLICY_FOUR_EYES && target.authorId === who.accountId) {
           throw forbidden(`four-eyes rule: ${target.name} v${target.version} was written by you; another admin must activate it`);
         }
-        if (target.status === 'active') {
-          throw conflict(`${target.name} v${target.version} is already active (since ${target.activatedAt?.toISOString()})`);
+        const state = await activationState(tx);
+        if (fromEra !== undefined && fromEra < state.opening) {
+          throw conflict(`era ${fromEra} has closed or is past its closesAt; fromEra must be ${state.opening} or later (or omit it to activate at once)`);
         }
-        const [current] = await tx.select().from(policies).where(eq(policies.status, 'active')).for('update');
-        let retired: PolicyRow | undefined;
-        if (current) {
-          [retired] = await tx
-            .update(policies)
-            .set({ status: 'retired', retiredAt: sql`now()` })
-            .where(eq(policies.id, current.id))
-            .returning();
+        const from = fromEra ?? state.opening;
+        if (state.current?.policyId === id && state.upcoming === null && from === state.opening) {
+          throw conflict(`${target.name} v${target.version} is already in force (since ${state.current.activatedAt.toISOString()}, from era ${state.current.fromEra})`);
+        }
+        const activation = await dal.insertActivation({ policyId: id, fromEra: from, scheduled: fromEra !== undefined, activatedBy: who.accountId, reason });
+        const cancelled = await dal.cancelPending(state.opening, activation.id);
+        const scheduled = from > state.opening;
+        const replaced = scheduled ? null : state.current;
+        if (replaced !== null && replaced.policyId !== id) {
           await audit.record(tx, {
             actorId: who.accountId,
             action: 'policy.retire',
-            subject: `policy:${current.id}`,
+            subject: `policy:${replaced.policyId}`,
             reason,
-            details: {
-              name: current.name,
-              version: current.version,
-              replacedBy: target.id,
-              before: { status: current.status, activatedAt: current.activatedAt, retiredAt: current.retiredAt },
-              after: { status: retired.status, activatedAt: retired.activatedAt, retiredAt: retired.retiredAt },
-            },
+            details: { name: replaced.name, version: replaced.version, replacedBy: id, fromEra: from },
           });
         }
-        const [activated] = await tx
-          .update(policies)
-          .set({ status: 'active', activatedAt: sql`now()`, activatedBy: who.accountId, retiredAt: null })
-          .where(eq(policies.id, id))
-          .returning();
         await audit.record(tx, {
           actorId: who.accountId,
           action: 'policy.activate',
@@ -224,77 +259,129 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
           details: {
             name: target.name,
             version: target.version,
-            replaces: current?.id ?? null,
-            before: { status: target.status, activatedAt: target.activatedAt, activatedBy: target.activatedBy, retiredAt: target.retiredAt },
-            after: { status: activated.status, activatedAt: activated.activatedAt, activatedBy: activated.activatedBy, retiredAt: activated.retiredAt },
+            fromEra: from,
+            status: scheduled ? 'scheduled' : 'active',
+            replaces: replaced?.policyId ?? null,
+            cancelledSchedules: cancelled.map((c) => ({ policyId: c.policyId, fromEra: c.fromEra })),
           },
         });
-        return { id: activated.id, name: activated.name, version: activated.version, status: 'active' as const, activatedAt: activated.activatedAt!, retired: retired?.id ?? null };
+        return {
+          id,
+          name: target.name,
+          version: target.version,
+          status: scheduled ? ('scheduled' as const) : ('active' as const),
+          fromEra: from,
+          activatedAt: activation.activatedAt,
+          retired: replaced !== null && replaced.policyId !== id ? replaced.policyId : null,
+        };
       });
     },
 
-    /** The version in force now, or 404. */
-    async active(): Promise<PolicyView> {
-      const [row] = await selectPolicies(db).where(eq(policies.status, 'active'));
-      if (!row) throw notFound('no policy is active: the meta-model is served unconstrained');
-      return present(row);
+    /** The version in force now and the one scheduled to take force, if any; 404 when neither exists. */
+    async active() {
+      const state = await activationState(db);
+      if (state.current === null && state.upcoming === null) throw notFound('no policy is active or scheduled: the meta-model is served unconstrained');
+      const view = (a: ActivationRow) => ({ id: a.policyId, name: a.name, version: a.version, fromEra: a.fromEra, activatedAt: a.activatedAt, reason: a.reason, document: storedDocument(a.document) });
+      return { current: state.current === null ? null : view(state.current), upcoming: state.upcoming === null ? null : view(state.upcoming), nextEra: state.opening };
     },
 
-    policyInForce,
+    versionForEra,
+
+    /** What changed from version `against` to version `id`. */
+    async diff(id: string, against: string): Promise<{ from: PolicyRef; to: PolicyRef } & PolicyDiff> {
+      const [to, from] = await Promise.all([get(id), get(against)]);
+      return { from: ref(from), to: ref(to), ...diffPolicies(from.document, to.document) };
+    },
 
     /**
-     * Dry-runs a version (enforced even when its mode is shadow) on closed eras, each on the
-     * unconstrained meta-model of its latest run; turnover compares with the closest earlier era
-     * that has a run, under the same version.
+     * Every activation that took force or is scheduled, oldest first, with the eras it covers and
+     * what it changed against the version in force before it. Public: names no account.
+     */
+    async changelog() {
+      const state = await activationState(db);
+      const entries = [];
+      let previous: PolicyDocument | null = null;
+      for (const [i, a] of state.activations.entries()) {
+        const document = storedDocument(a.document);
+        const next = state.activations[i + 1];
+        const toEra = next === undefined ? null : next.fromEra - 1;
+        const change = diffPolicies(previous, document);
+        entries.push({
+          name: a.name,
+          version: a.version,
+          status: a === state.current ? ('active' as const) : a.fromEra > state.opening ? ('scheduled' as const) : ('retired' as const),
+          fromEra: a.fromEra,
+          // Replaced before its first era closed: it covers no era.
+          toEra: toEra !== null && toEra < a.fromEra ? a.fromEra - 1 : toEra,
+          coversNoEra: toEra !== null && toEra < a.fromEra,
+          activatedAt: a.activatedAt,
+          scheduled: a.scheduled,
+          reason: a.reason,
+          description: document.description ?? null,
+          rules: { added: change.rules.added, removed: change.rules.removed, changed: change.rules.changed.map((c) => ({ id: c.id, fields: c.fields, from: c.from, to: c.to })) },
+          fields: change.fields,
+        });
+        previous = document;
+      }
+      return { nextEra: state.opening, entries };
+    },
+
+    /** Fields and values of a document that no recent universe has (also part of create's reply). */
+    async warnings(document: PolicyDocument) {
+      return policyWarnings(document, universeVocabulary(await recentUniverses()));
+    },
+
+    /**
+     * Dry-runs a version (enforced even when its mode is shadow) on eras: a closed era on the
+     * unconstrained meta-model of its latest run, an open one on the submissions and stakes so far.
+     * Turnover compares with the closest earlier era that has a run, under the same version; the
+     * cost of the policy is given on every target the era has.
      */
     async preview(id: string, eraNumbers: readonly number[]) {
       const policy = await get(id);
-      const runs = new Map<number, NonNullable<Awaited<ReturnType<typeof latestRun>>>>();
+      const signals = [];
       const unknown: number[] = [];
       const notReady: string[] = [];
       for (const number of eraNumbers) {
-        const era = await eras.get(number).catch((error: unknown) => {
-          if (error instanceof AppError && error.status === 404) return null;
-          throw error;
-        });
-        if (!era) {
-          unknown.push(number);
-          continue;
-        }
-        const status = eraStatus(era);
-        const run = await latestRun(number);
-        if (status !== 'closed' && status !== 'resolved') notReady.push(`era ${number} is ${status}; only closed eras can be previewed`);
-        else if (!run) notReady.push(`era ${number} is closed but has no meta-model run yet`);
-        else runs.set(number, run);
+        const signal = await eraSignal(number);
+        if ('missing' in signal) unknown.push(number);
+        else if ('problem' in signal) notReady.push(signal.problem!);
+        else signals.push(signal);
       }
-      if (unknown.length > 0) throw notFound(`no era ${unknown.join(', ')}: preview needs existing, closed eras`);
+      if (unknown.length > 0) throw notFound(`no era ${unknown.join(', ')}: preview needs existing eras that are open or closed`);
       if (notReady.length > 0) throw conflict(notReady.join('; '));
 
       const effects = new Map<number, EraPolicyEffect>();
-      const effectOn = async (number: number, run?: { unconstrained: Buffer } | null): Promise<EraPolicyEffect | null> => {
+      const effectOn = async (number: number, universe: UniverseRow[], unconstrained: Float64Array): Promise<EraPolicyEffect> => {
         const cached = effects.get(number);
         if (cached) return cached;
-        const source = run ?? (await latestRun(number));
-        if (!source) return null;
-        const universe = await eras.universeRows(number);
-        const effect = policyEffect(policy.document, universe, decodeFloat64(source.unconstrained));
+        const effect = policyEffect(policy.document, universe, unconstrained);
         effects.set(number, effect);
         return effect;
       };
 
+      const universes: { era: number; rows: UniverseRow[] }[] = [];
       const results = [];
-      for (const number of eraNumbers) {
-        const run = runs.get(number)!;
-        const effect = (await effectOn(number, run))!;
+      for (const signal of signals) {
+        const number = signal.era;
+        const universe = await eras.universeRows(number);
+        universes.push({ era: number, rows: universe });
+        const effect = await effectOn(number, universe, signal.unconstrained);
         const previous = await previousEraWithRun(number);
-        const before = previous === null ? null : await effectOn(previous);
-        const { sectorExposure, unconstrainedExposure, sectorTilt, spearman, ...counts } = effect;
+        const previousRun = previous === null ? null : await latestRun(previous);
+        const before = previous === null || previousRun === null ? null : await effectOn(previous, await eras.universeRows(previous), decodeFloat64(previousRun.unconstrained));
+        const { sectorExposure, unconstrainedExposure, sectorTilt, spearman, value, ...counts } = effect;
+        const eraTargets = await latestTargets(db, number);
+        const withoutEach = eraTargets.length === 0 ? [] : leaveOneOutValues(policy.document, universe, signal.unconstrained);
         results.push({
           era: number,
-          run: { id: run.id, seq: run.seq },
+          run: signal.run,
+          provisional: signal.provisional,
           ...counts,
           sectorTilt: sectorTilt.map((s) => ({ ...s, before: finiteOrNull(s.before), after: finiteOrNull(s.after) })),
           spearman: finiteOrNull(spearman),
+          exposures: (({ unconstrained, traded }) => ({ before: unconstrained, after: traded }))(exposuresOf(signal.unconstrained, value, universe)),
+          performanceCost: eraTargets.map((t) => ({ target: t.name, ...policyCost(signal.unconstrained, value, withoutEach, decodeFloat64(t.values)) })),
           turnover:
             previous === null || before === null
               ? null
@@ -306,9 +393,18 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
                 },
         });
       }
-      return { policy: { id: policy.id, name: policy.name, version: policy.version, mode: policy.mode }, eras: results };
+      const warnings: PolicyWarning[] = policyWarnings(policy.document, universeVocabulary(universes));
+      return { policy: { id: policy.id, name: policy.name, version: policy.version, mode: policy.mode }, warnings, eras: results };
     },
   };
 }
+
+interface PolicyRef {
+  id: string;
+  name: string;
+  version: number;
+}
+
+const ref = (p: PolicyView): PolicyRef => ({ id: p.id, name: p.name, version: p.version });
 
 export type PoliciesService = ReturnType<typeof policiesService>;

@@ -32,6 +32,7 @@ import type { AuditService } from './audit.js';
 import type { BundlesService } from './bundles.js';
 import { payoutParams, type EraRow, type ErasService } from './eras.js';
 import type { ModelsService } from './models.js';
+import type { ReportFiguresService } from './report-figures.js';
 
 export { PAYOUT_SCALE } from '../db/scores.js';
 
@@ -87,8 +88,9 @@ export function scoringService(deps: {
   /** the target performance and the leaderboard read when none is named */
   defaultTarget: string;
   afterTargetsStored?: TargetsStoredHook;
+  reportFigures: ReportFiguresService;
 }) {
-  const { db, pool, audit, eras: erasService, models, bundles, defaultTarget, afterTargetsStored } = deps;
+  const { db, pool, audit, eras: erasService, models, bundles, defaultTarget, afterTargetsStored, reportFigures } = deps;
 
   const inTransaction = <T>(fn: (t: Tx) => Promise<T>) => inClientTransaction(pool, fn);
 
@@ -212,6 +214,8 @@ export function scoringService(deps: {
       );
       const set = parsed.map((target, j) => ({ name: target.name, version: stored[j].version, values: target.aligned }));
       const scored = await scoreTargets(t, era, set, run);
+      // The cost of the policy on each new version, stored with the era's report figures.
+      for (const target of set) await reportFigures.afterTarget(tx, number, target.name, target.values);
       await afterTargetsStored?.(t, era, stored);
       await audit.record(tx, {
         actorId,

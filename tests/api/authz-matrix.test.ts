@@ -99,6 +99,8 @@ const RULES: Record<string, Rule> = {
   'GET /v1/policies': { access: ['admin'], request: () => ({ url: '/v1/policies' }) },
   'GET /v1/policies/active': { access: 'public', request: () => ({ url: '/v1/policies/active' }) },
   'GET /v1/policies/:id': { access: ['admin'], request: (f) => ({ url: `/v1/policies/${f.policyId}` }) },
+  'GET /v1/policies/changelog': { access: 'public', request: () => ({ url: '/v1/policies/changelog' }) },
+  'GET /v1/policies/:id/diff': { access: STAFF, request: (f) => ({ url: `/v1/policies/${f.policyId}/diff?against=${f.policyId}` }) },
   'POST /v1/policies/:id/activate': { access: ['admin'], request: (f) => ({ url: `/v1/policies/${f.policyId}/activate`, payload: { reason: 'matrix' } }) },
   'POST /v1/policies/:id/preview': { access: STAFF, request: (f) => ({ url: `/v1/policies/${f.policyId}/preview`, payload: { eras: [f.era] } }) },
   'GET /v1/audit-log': { access: ['admin'], request: () => ({ url: '/v1/audit-log' }) },

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { policyInForce } from '../../src/services/policies.js';
+import { versionForEra } from '../../src/services/policies.js';
 import { ADMIN_KEY, bearer, createAccount, createTestApp, expectProblem, type TestApp } from '../support/app.js';
 import { createModel, predictionsCsv, submitCsv } from '../support/fixtures.js';
 import { closeEra, metaModel, plainTieKeptRank, referenceEra } from '../support/metamodel.js';
@@ -159,7 +159,7 @@ describe('policy lifecycle', () => {
 
     // Activating the active version again is a conflict, not a second activation.
     const again = expectProblem(await activate(t, ADMIN_KEY, v.id), 409);
-    expect(again.detail).toMatch(/already active/);
+    expect(again.detail).toMatch(/already in force/);
 
     const pub = await t.app.inject({ method: 'GET', url: '/v1/policies/active' });
     expect(pub.statusCode).toBe(200);
@@ -177,43 +177,36 @@ describe('policy lifecycle', () => {
     const old = (await t.app.inject({ method: 'GET', url: `/v1/policies/${before.id}`, headers: bearer(ADMIN_KEY) })).json();
     expect(old.status).toBe('retired');
     expect(old.retiredAt).toBe(ok.activatedAt);
-    const { rows } = await t.database.pool.query(`select count(*)::int as n from policies where status = 'active'`);
-    expect(rows[0].n).toBe(1);
     expect((await t.app.inject({ method: 'GET', url: '/v1/policies/active' })).json().id).toBe(next.id);
-
+    const { rows } = await t.database.pool.query(`select count(*)::int as n from policy_activations where cancelled_at is null`);
+    expect(rows[0].n).toBe(2);
     const log = await t.app.inject({ method: 'GET', url: `/v1/audit-log?subject=policy:${before.id}`, headers: bearer(ADMIN_KEY) });
     const retire = log.json().entries.find((e: { action: string }) => e.action === 'policy.retire');
-    expect(retire).toMatchObject({
-      actorId: alice.id,
-      reason: 'add x2 and x3',
-      details: { replacedBy: next.id, before: { status: 'active', retiredAt: null }, after: { status: 'retired' } },
-    });
+    expect(retire).toMatchObject({ actorId: alice.id, reason: 'add x2 and x3', details: { replacedBy: next.id, fromEra: 0 } });
     const activation = (await t.app.inject({ method: 'GET', url: `/v1/audit-log?subject=policy:${next.id}`, headers: bearer(ADMIN_KEY) })).json().entries;
     expect(activation.map((e: { action: string }) => e.action)).toEqual(['policy.activate', 'policy.create']);
-    expect(activation[0]).toMatchObject({ actorId: alice.id, reason: 'add x2 and x3', details: { replaces: before.id, before: { status: 'draft' }, after: { status: 'active' } } });
+    expect(activation[0]).toMatchObject({ actorId: alice.id, reason: 'add x2 and x3', details: { replaces: before.id, status: 'active', fromEra: 0, cancelledSchedules: [] } });
     expect(activation[1]).toMatchObject({ actorId: bob.id, details: { name: 'four-eyes', version: 2, document: { name: 'four-eyes' } } });
   });
 
-  it('re-activates a retired version (a rollback) and still knows what was in force at any earlier instant', async () => {
+  it('re-activates a retired version (a rollback): the activations table says which version each era uses', async () => {
     const [v1, v2] = (await t.app.inject({ method: 'GET', url: '/v1/policies?name=four-eyes', headers: bearer(ADMIN_KEY) })).json().policies.reverse() as {
       id: string;
       activatedAt: string;
     }[];
-    const v1First = new Date(v1.activatedAt);
-    const v2First = new Date(v2.activatedAt);
     const rollback = await activated(t, bob.apiKey, v1.id, 'roll back to v1');
     expect(rollback.retired).toBe(v2.id);
-
-    // The database keeps microseconds, the API milliseconds: "at" an activation is 1 ms after it.
-    const inForce = async (at: Date, offsetMs: number) => (await policyInForce(new Date(at.getTime() + offsetMs), t.database.db))?.id ?? null;
-    const rolledBack = new Date(rollback.activatedAt);
-    expect(await inForce(v1First, -1)).toBeNull();
-    // v1's row now only remembers its second interval; the audit log supplies the first.
-    expect(await inForce(v1First, 1)).toBe(v1.id);
-    expect(await inForce(v2First, -1)).toBe(v1.id);
-    expect(await inForce(v2First, 1)).toBe(v2.id);
-    expect(await inForce(rolledBack, -1)).toBe(v2.id);
-    expect(await inForce(rolledBack, 1)).toBe(v1.id);
+    // No era has closed: every activation applied from era 0, the latest wins.
+    expect((await versionForEra(0, t.database.db))?.id).toBe(v1.id);
+    const log = (await t.app.inject({ method: 'GET', url: '/v1/policies/changelog' })).json() as { entries: { name: string; version: number; fromEra: number; coversNoEra: boolean; reason: string; status: string }[] };
+    const fourEyes = log.entries.filter((e) => e.name === 'four-eyes');
+    expect(fourEyes.map((e) => [e.version, e.fromEra, e.coversNoEra, e.status, e.reason])).toEqual([
+      [1, 0, true, 'retired', 'board minute 2024-07'],
+      [2, 0, true, 'retired', 'add x2 and x3'],
+      [1, 0, false, 'active', 'roll back to v1'],
+    ]);
+    const shown = (await t.app.inject({ method: 'GET', url: `/v1/policies/${v2.id}`, headers: bearer(ADMIN_KEY) })).json();
+    expect(shown).toMatchObject({ status: 'retired', retiredAt: rollback.activatedAt });
   });
 
   it('lets only admins manage policies, staff preview, and anyone read the active one', async () => {
@@ -367,7 +360,7 @@ describe('preview', () => {
   it('refuses unknown, open or repeated eras and more than 50', async () => {
     const preview = (eras: unknown) => t.app.inject({ method: 'POST', url: `/v1/policies/${pab.id}/preview`, headers: bearer(ADMIN_KEY), payload: { eras } });
     expect(expectProblem(await preview([10, 99]), 404).detail).toMatch(/99/);
-    expect(expectProblem(await preview([11]), 409).detail).toMatch(/era 11 is open/);
+    expect(expectProblem(await preview([11]), 409).detail).toMatch(/era 11 has no universe yet/);
     const dup = expectProblem(await preview([10, 10]), 400);
     expect(JSON.stringify(dup.errors)).toMatch(/listed twice/);
     expectProblem(await preview([]), 400);

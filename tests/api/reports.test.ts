@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, bearer, createAccount, createTestApp, expectProblem, type TestApp } from '../support/app.js';
+import { ADMIN_KEY, bearer, createAccount, createTestApp, expectProblem, startReplica, type TestApp } from '../support/app.js';
 import { createEra, createModel, predictionsCsv, rng, submitCsv } from '../support/fixtures.js';
 import { closeEra, setStake } from '../support/metamodel.js';
 import { numeraiCorr, tieKeptRank, unconstrainedMetaModel, type Series } from '../support/numerai-tools.js';
@@ -20,7 +20,7 @@ interface Report {
   policy: { name: string; version: number; mode: string; wouldBe: unknown } | null;
   policyCost: number | null;
   stake: { models: number; total: string; gini: number; nakamoto50: number; effectiveModels: number; top10Share: number };
-  stakeDeciles: { decile: number; models: number; stakeShare: number }[] | null;
+  stakeDeciles: { decile: number; lastDecile: number; models: number; stakeShare: number }[] | null;
   sectorTilt: { sector: string; ids: number; unconstrained: number | null; traded: number | null; byStakeDecile: number[] | null }[];
   metaModelCorr: { target: string; main: boolean; corr: number | null }[];
 }
@@ -311,24 +311,36 @@ describe('GET /v1/reports/eras/:number', () => {
     close(r.stake.top10Share, plain.top10Share);
   });
 
-  it('splits each sector tilt exactly into stake deciles, each the stake-weighted mean of its models', async () => {
+  it('splits each sector tilt exactly into stake deciles folded to at least 5 models, each group the stake-weighted mean of its models', async () => {
     const r = await report(2);
-    // Twelve distinct stakes, largest first: rank r falls in decile ⌊10r/12⌋ + 1.
-    expect(r.stakeDeciles!.map((d) => d.models)).toEqual([2, 1, 1, 1, 1, 2, 1, 1, 1, 1]);
+    // Twelve distinct stakes, largest first: rank r falls in decile ⌊10r/12⌋ + 1, so deciles hold 2,1,1,1,1,2,1,1,1,1 models;
+    // folded from the top until a group holds 5: deciles 1–4 (5 models), then 5–10 (7, the 2 left over joining it).
+    expect(r.stakeDeciles!.map((d) => [d.decile, d.lastDecile, d.models])).toEqual([
+      [1, 4, 5],
+      [5, 10, 7],
+    ]);
     const stakes = STAKES.map(Number);
     const total = stakes.reduce((a, b) => a + b, 0);
     const sectors = foldedSectors(rowsByEra.get(2)!);
-    const byDecile = Array.from({ length: 10 }, (_, d) => models.map((model, k) => ({ ...model, stake: stakes[k] })).filter((_, k) => Math.floor((k * 10) / 12) === d));
-    byDecile.forEach((members, d) => close(r.stakeDeciles![d].stakeShare, members.reduce((a, m) => a + m.stake, 0) / total));
-    const decileMeans = byDecile.map((members) => plainSectorMeans(independentM(2, members), sectors));
+    const ranked = models.map((model, k) => ({ ...model, stake: stakes[k] }));
+    const groups = [ranked.slice(0, 5), ranked.slice(5)];
+    groups.forEach((members, g) => close(r.stakeDeciles![g].stakeShare, members.reduce((a, m) => a + m.stake, 0) / total));
+    const groupMeans = groups.map((members) => plainSectorMeans(independentM(2, members), sectors));
     for (const s of r.sectorTilt) {
-      expect(s.byStakeDecile).toHaveLength(10);
-      byDecile.forEach((members, d) => {
+      expect(s.byStakeDecile).toHaveLength(2);
+      groups.forEach((members, g) => {
         const share = members.reduce((a, m) => a + m.stake, 0) / total;
-        close(s.byStakeDecile![d], share * decileMeans[d].get(s.sector)!);
+        close(s.byStakeDecile![g], share * groupMeans[g].get(s.sector)!);
       });
       close(s.byStakeDecile!.reduce((a, b) => a + b, 0), s.unconstrained!, 1e-12);
     }
+  });
+
+  it('withholds stake deciles when fewer than 5 models are staked: a decile would be one model', async () => {
+    const r = await report(1);
+    expect(r.stake.models).toBe(4);
+    expect(r.stakeDeciles).toBeNull();
+    for (const s of r.sectorTilt) expect(s.byStakeDecile).toBeNull();
   });
 
   it("gives the meta-model's CORR on every target, as numerai-tools and the scores route compute it", async () => {
@@ -361,9 +373,23 @@ describe('GET /v1/reports/eras/:number', () => {
       excluded: { count: tobacco, share: tobacco / 48 },
       policy: { name: 'report-ethics', version: 1, mode: 'enforce', wouldBe: null },
     });
+    const none = { scaled: 0, scaledShare: 0 };
     expect(r.byRule).toEqual([
-      { ruleId: 'tobacco', description: 'tobacco tag', action: 'exclude', matched: tobacco, excluded: tobacco, observed: 0, excludedShare: tobacco / 48, observedShare: 0 },
-      { ruleId: 'defense-watch', description: 'defense tag', action: 'observe', matched: defense, excluded: 0, observed: defense, excludedShare: 0, observedShare: defense / 48 },
+      { ruleId: 'tobacco', description: 'tobacco tag', action: 'exclude', matched: tobacco, excluded: tobacco, observed: 0, excludedShare: tobacco / 48, observedShare: 0, ...none },
+      { ruleId: 'defense-watch', description: 'defense tag', action: 'observe', matched: defense, excluded: 0, observed: defense, excludedShare: 0, observedShare: defense / 48, ...none },
+      // Neutralization is a part of the policy too: it shifts every tradable id.
+      {
+        ruleId: 'neutralize:sector',
+        description: 'neutralize by sector, proportion 0.5',
+        action: 'neutralize',
+        matched: 48 - tobacco,
+        excluded: 0,
+        observed: 0,
+        scaled: 48 - tobacco,
+        excludedShare: 0,
+        observedShare: 0,
+        scaledShare: (48 - tobacco) / 48,
+      },
     ]);
     expect(r.observed).toEqual({ count: defense, share: defense / 48 });
 
@@ -440,16 +466,58 @@ describe('GET /v1/reports/summary', () => {
   });
 });
 
+describe('eras closed before report figures were stored', () => {
+  it('get them once, when a replica starts: the same reports and summary', async () => {
+    const reports = await Promise.all([1, 2, 3].map((era) => report(era)));
+    const before = await summary();
+    // As a database migrated from an earlier version has it: runs without figures, no points, no costs.
+    await t.database.pool.query('update meta_model_runs set report = null');
+    await t.database.pool.query('delete from era_report_points');
+    await t.database.pool.query('delete from policy_costs');
+    await t.database.pool.query('delete from policy_cost_totals');
+    // Meanwhile the era report's run figures are computed from the run; its costs and the summary's eras wait for the backfill.
+    const { metaModelCorr, performanceCost, ...figures } = reports[1] as Report & { performanceCost: unknown };
+    expect(metaModelCorr.length).toBe(2);
+    expect(performanceCost).toHaveLength(2);
+    expect(await report(2)).toEqual({ ...figures, metaModelCorr: [], performanceCost: [] });
+    expect((await summary()).eras).toEqual([]);
+    const replica = await startReplica(t, { scheduler: false });
+    await replica.close();
+    const { rows } = await t.database.pool.query('select count(*)::int as n from meta_model_runs where report is null and id in (select run_id from era_report_points)');
+    expect(rows[0].n).toBe(0);
+    for (const [k, era] of [1, 2, 3].entries()) expect(await report(era)).toEqual(reports[k]);
+    const after = await summary();
+    expect(after.eras).toEqual(before.eras);
+    const totals = (s: Summary) => (s as unknown as { cumulativeCost: { target: string; eras: number; cost: number }[] }).cumulativeCost;
+    expect(totals(after).map((c) => [c.target, c.eras])).toEqual(totals(before).map((c) => [c.target, c.eras]));
+    totals(after).forEach((c, k) => close(c.cost, totals(before)[k].cost, 1e-15));
+  });
+});
+
 describe('anonymity', () => {
   it('no id, model id, model name, account name or account id appears in any public report', async () => {
     const bodies = [
       ...(await Promise.all([1, 2, 3].map((era) => t.app.inject({ method: 'GET', url: `/v1/reports/eras/${era}` })))).map((res) => res.body),
       (await t.app.inject({ method: 'GET', url: '/v1/reports/summary' })).body,
+      (await t.app.inject({ method: 'GET', url: '/v1/policies/changelog' })).body,
     ];
+    // The new fields are there to be checked: exposures, the cost of the policy, the changelog's reasons.
+    expect(bodies[1]).toContain('"exposures"');
+    expect(bodies[1]).toContain('"performanceCost"');
+    expect(bodies[3]).toContain('"cumulativeCost"');
+    expect(bodies[4]).toContain('reports test');
     expect(secrets.length).toBeGreaterThan(48 * 3);
     for (const body of bodies) {
       for (const secret of secrets) expect(body.includes(secret), `"${secret}" appears in a public report`).toBe(false);
       expect(body).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i);
+    }
+  });
+
+  it('publishes no figure describing fewer than 5 models: every stake-decile group holds at least 5', async () => {
+    for (const era of [1, 2, 3]) {
+      const r = await report(era);
+      if (r.stake.models < 5) expect(r.stakeDeciles).toBeNull();
+      for (const group of r.stakeDeciles ?? []) expect(group.models).toBeGreaterThanOrEqual(5);
     }
   });
 });
@@ -476,6 +544,7 @@ describe('a policy in shadow mode', () => {
     expect(r.byRule.map((rule) => [rule.ruleId, rule.excluded, rule.observed])).toEqual([
       ['tobacco', 5, 0],
       ['defense-watch', 0, 4],
+      ['neutralize:sector', 0, 0],
     ]);
     for (const s of r.sectorTilt) close(s.traded, s.unconstrained!);
   });

@@ -101,8 +101,8 @@ describe('a recompute after the targets were uploaded', () => {
   it('re-scores every stored target against the new run: its id, its MMC, its payouts', async () => {
     const [closing] = await scoredRunIds();
     const policyId = await activateReferenceExclusion(t.app, 'correction');
-    // A run applies the version in force at the era's cutoff and the API activates only now: backdate it, as a corrected policy.
-    await t.database.pool.query(`update policies set activated_at = (select closed_at - interval '1 second' from eras where number = $1) where id = $2`, [ERA, policyId]);
+    // A run applies the version in force for its era and the API activates only for eras to come: move it back, as a corrected policy.
+    await t.database.pool.query(`update policy_activations set from_era = $1 where policy_id = $2`, [ERA, policyId]);
 
     const recompute = await t.app.inject({ method: 'POST', url: `/v1/eras/${ERA}/meta-model/compute`, headers: bearer(operatorKey) });
     expect(recompute.statusCode, recompute.body).toBe(200);

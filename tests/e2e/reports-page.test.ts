@@ -16,6 +16,8 @@ interface EraReport {
   sectorTilt: { sector: string; traded: number | null }[];
   byRule: { ruleId: string; action: string }[];
   metaModelCorr: { target: string }[];
+  performanceCost: { target: string; byRule: { ruleId: string }[] }[];
+  exposures: { traded: { attributes: Record<string, unknown>; tags: Record<string, unknown> }; unconstrained: { attributes: Record<string, unknown>; tags: Record<string, unknown> } };
   stake: { gini: number };
 }
 
@@ -72,15 +74,27 @@ describe.skipIf(!hasChromium)(`the /reports page in headless chromium (${CHROMIU
     const traded = await page.locator('#chart-tilt rect.bar[data-series^="traded S"]').count();
     expect(traded).toBe(report.sectorTilt.filter((s) => s.traded !== null).length);
     expect(await page.locator('#chart-tilt svg').textContent()).toContain('mean signal');
-    expect(await page.locator('#chart-tilt .legend').textContent()).toContain('ethical-core v1');
+    expect(await page.locator('#chart-tilt .legend').textContent()).toContain('ethical-core v2');
 
-    // Excluded share by rule: one bar per exclude or observe rule.
+    // What each rule did: one bar per part of the policy, the scale rule and the neutralization included.
     const rules = await page.locator('#chart-rules rect.bar').evaluateAll((bars) => bars.map((b) => b.getAttribute('data-category')));
-    expect(rules).toEqual(report.byRule.filter((r) => r.action !== 'scale').map((r) => r.ruleId));
+    expect(rules).toEqual(report.byRule.map((r) => r.ruleId));
+    expect(rules).toEqual(['tobacco', 'controversial-weapons', 'thermal-coal', 'defense-watch', 'controversy', 'neutralize:sector']);
+
+    // Exposures: a row per attribute and tag, with both legs of M and of S.
+    const names = [...Object.keys(report.exposures.unconstrained.attributes).sort(), ...Object.keys(report.exposures.unconstrained.tags).sort().map((tag) => `tag: ${tag}`)];
+    expect(await page.locator('#chart-exposures g.exposure-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-name')))).toEqual(names);
+    expect(names).toContain('carbon_intensity');
+    expect(await page.locator('#chart-exposures circle.leg[data-series="S long"]').count()).toBe(names.length);
+    expect(await page.locator('#chart-exposures circle.leg[data-series="M short"]').count()).toBe(names.length);
 
     // The last era has no targets yet: the page says so instead of drawing.
     expect(report.metaModelCorr).toEqual([]);
     expect(await page.locator('#chart-corr').textContent()).toContain('No targets yet');
+    expect(await page.locator('#chart-cost-rules').textContent()).toContain('No targets yet');
+
+    // The terms are explained where they appear.
+    expect(await page.locator('.terms').textContent()).toMatch(/meta-model[\s\S]*traded signal[\s\S]*unit of stake/);
 
     // Decile attribution table: a row per sector.
     expect(await page.locator('#chart-deciles tbody tr td.sector').count()).toBe(report.sectorTilt.length + 1);
@@ -100,24 +114,67 @@ describe.skipIf(!hasChromium)(`the /reports page in headless chromium (${CHROMIU
     const targets = await page.locator('#chart-corr-history g.series').evaluateAll((series) => series.map((g) => g.getAttribute('data-series')));
     expect(targets).toEqual(summary.targets);
     expect(summary.targets).toEqual(['cyrus_60', 'target']);
+    // The cost of the policy cumulated per target: a point per era with a cost.
+    const cost = await page.locator('#chart-cost-history g.series').evaluateAll((series) => series.map((g) => [g.getAttribute('data-series'), g.querySelectorAll('circle.point').length]));
+    expect(cost.map(([name]) => String(name).split(' ')[0])).toEqual(['cyrus_60', 'target']);
+    expect(cost.map(([, points]) => points)).toEqual([4, 4]);
+  });
+
+  it('shows the changelog: both versions, from which era, the reasons and each rule with its rationale', async () => {
+    const entries = await page.locator('#changelog li.entry').evaluateAll((items) => items.map((li) => li.getAttribute('data-version')));
+    expect(entries).toEqual(['ethical-core v2', 'ethical-core v1']);
+    const text = await page.locator('#changelog').textContent();
+    expect(text).toContain('board decision: halve severe controversies');
+    expect(text).toContain('from era 5');
+    expect(text).toContain('eras 3–4');
+    expect(text).toContain('Severe, unresolved controversies get half the weight until resolved');
+    expect(text).toContain('EU PAB Art. 12(1)(b)');
   });
 
   it('redraws for another era picked in the selector', async () => {
     await page.selectOption('#era-select', '2');
     await ready(2);
     const report = await eraReport(2);
-    expect(await page.locator('#chart-corr rect.bar').count()).toBe(report.metaModelCorr.length);
+    expect(await page.locator('#chart-corr rect.bar').count()).toBe(2 * report.metaModelCorr.length);
     expect(report.metaModelCorr.length).toBe(2);
     // Era 2 had no policy: nothing excluded, S = M.
     expect(await page.locator('#chart-rules').textContent()).toContain('No policy');
     expect(await page.locator('#chart-tilt rect.bar').count()).toBe(2 * report.sectorTilt.length);
 
-    const shot = path.join(tmpdir(), `reports-page-${process.pid}.png`);
+    // Era 4: v1 with targets, its cost by rule drawn per target.
     await page.selectOption('#era-select', '4');
     await ready(4);
+    const four = await eraReport(4);
+    expect(four.performanceCost.map((c) => c.target)).toEqual(['cyrus_60', 'target']);
+    expect(await page.locator('#chart-cost-rules rect.bar').count()).toBe(four.performanceCost.reduce((n, c) => n + c.byRule.length, 0));
+    const shot = path.join(tmpdir(), `reports-page-${process.pid}.png`);
     await page.screenshot({ path: shot, fullPage: true });
     expect(existsSync(shot)).toBe(true);
     console.info(`reports page screenshot: ${shot}`);
+  });
+
+  it('reads on a phone-width screen: nothing wider than the screen, every chart drawn', async () => {
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
+    phone.on('pageerror', (error) => problems.push(`phone page error: ${error.message}`));
+    phone.on('console', (message) => {
+      if (message.type() === 'error') problems.push(`phone console: ${message.text()}`);
+    });
+    await phone.goto(`${base}/reports`);
+    await phone.waitForSelector('body[data-state="ready"]');
+    const widths = (await phone.evaluate('({ page: document.documentElement.scrollWidth, screen: window.innerWidth })')) as { page: number; screen: number };
+    expect(widths.page).toBeLessThanOrEqual(widths.screen);
+    for (const chart of ['#chart-tilt', '#chart-exposures', '#chart-rules', '#chart-gini', '#chart-cost-history', '#chart-corr-history']) {
+      const box = await phone.locator(`${chart} svg`).boundingBox();
+      expect(box, chart).not.toBeNull();
+      expect(box!.width, chart).toBeLessThanOrEqual(390);
+      expect(box!.width, chart).toBeGreaterThan(250);
+    }
+    const shot = path.join(tmpdir(), `reports-page-phone-${process.pid}.png`);
+    await phone.screenshot({ path: shot, fullPage: true });
+    const era = path.join(tmpdir(), `reports-page-phone-era-${process.pid}.png`);
+    await phone.locator('#era-section').screenshot({ path: era });
+    console.info(`reports page phone screenshots: ${shot}, ${era}`);
+    await phone.close();
   });
 
   it('shows nothing private and logged no console error, failed request or CSP violation', async () => {

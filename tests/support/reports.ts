@@ -12,12 +12,42 @@ export const REPORT_POLICY = {
   description: 'PAB-style product exclusions, half sector neutral',
   mode: 'enforce',
   rules: [
-    { id: 'tobacco', description: 'tobacco tag', match: { field: 'tags', op: 'contains', value: 'tobacco' }, action: { type: 'exclude' } },
+    {
+      id: 'tobacco',
+      description: 'tobacco tag',
+      rationale: 'Tobacco products harm health; excluded by most ethical mandates',
+      reference: 'EU PAB Art. 12(1)(b)',
+      match: { field: 'tags', op: 'contains', value: 'tobacco' },
+      action: { type: 'exclude' },
+    },
     { id: 'controversial-weapons', description: 'controversial weapons tag', match: { field: 'tags', op: 'contains', value: 'controversial_weapons' }, action: { type: 'exclude' } },
-    { id: 'thermal-coal', description: 'thermal coal revenue ≥ 1 %', match: { field: 'attributes.thermal_coal_revenue_share', op: 'gte', value: 0.01 }, action: { type: 'exclude' } },
+    {
+      id: 'thermal-coal',
+      description: 'thermal coal revenue ≥ 1 %',
+      rationale: 'Coal is the first asset the transition strands',
+      reference: 'EU PAB Art. 12(1)(d)',
+      match: { field: 'attributes.thermal_coal_revenue_share', op: 'gte', value: 0.01 },
+      action: { type: 'exclude' },
+    },
     { id: 'defense-watch', description: 'defense tag', match: { field: 'tags', op: 'contains', value: 'defense' }, action: { type: 'observe' } },
   ],
   neutralize: { by: 'sector', proportion: 0.5 },
+};
+
+/** The second version, scheduled from era 5: severe controversies at half weight. */
+export const REPORT_POLICY_V2 = {
+  ...REPORT_POLICY,
+  description: 'PAB-style product exclusions, controversies halved, half sector neutral',
+  rules: [
+    ...REPORT_POLICY.rules,
+    {
+      id: 'controversy',
+      description: 'controversy score ≥ 4',
+      rationale: 'Severe, unresolved controversies get half the weight until resolved',
+      match: { field: 'attributes.controversy', op: 'gte', value: 4 },
+      action: { type: 'scale', multiplier: 0.5 },
+    },
+  ],
 };
 
 /** n ids over ten sectors, the last two too small to show (folded into 'other'), with rule-matching tags. */
@@ -25,7 +55,7 @@ export function reportUniverse(era: number, n: number): UniverseJsonRow[] {
   return Array.from({ length: n }, (_, i) => {
     const sector = i % 50 === 49 ? SECTORS[9] : i % 50 === 48 ? SECTORS[8] : SECTORS[i % 8];
     const tags = [...(i % 17 === 3 ? ['tobacco'] : []), ...(i % 29 === 11 ? ['controversial_weapons', 'defense'] : []), ...(i % 13 === 6 ? ['defense'] : [])];
-    return { id: `pg${era}i${String(i).padStart(4, '0')}`, sector, industry: `${sector}1010`, country: 'US', tags, attributes: { thermal_coal_revenue_share: i % 23 === 9 ? 0.04 : 0 } };
+    return { id: `pg${era}i${String(i).padStart(4, '0')}`, sector, industry: `${sector}1010`, country: 'US', tags, attributes: { thermal_coal_revenue_share: i % 23 === 9 ? 0.04 : 0, carbon_intensity: Math.round((((i * 37) % 101) / 100 + (sector === '10' ? 0.5 : 0)) * 1000) / 1000, controversy: (i * 7) % 6 } };
   });
 }
 
@@ -61,8 +91,16 @@ export async function seedReportEras(app: FastifyInstance, options: { eras?: num
       const created = await app.inject({ method: 'POST', url: '/v1/policies', headers: bearer(ADMIN_KEY), payload: REPORT_POLICY });
       if (created.statusCode !== 201) throw new Error(`policy: ${created.statusCode} ${created.body}`);
       const { id } = created.json() as { id: string };
-      const activated = await app.inject({ method: 'POST', url: `/v1/policies/${id}/activate`, headers: bearer(checker.apiKey), payload: { reason: 'seed' } });
+      const activated = await app.inject({ method: 'POST', url: `/v1/policies/${id}/activate`, headers: bearer(checker.apiKey), payload: { reason: 'first rules: PAB product exclusions' } });
       if (activated.statusCode !== 200) throw new Error(`activate: ${activated.statusCode} ${activated.body}`);
+    }
+    if (era === 4) {
+      // Scheduled while era 4 is open: era 4 closes under v1, era 5 under v2.
+      const created = await app.inject({ method: 'POST', url: '/v1/policies', headers: bearer(ADMIN_KEY), payload: REPORT_POLICY_V2 });
+      if (created.statusCode !== 201) throw new Error(`policy v2: ${created.statusCode} ${created.body}`);
+      const { id } = created.json() as { id: string };
+      const activated = await app.inject({ method: 'POST', url: `/v1/policies/${id}/activate`, headers: bearer(checker.apiKey), payload: { reason: 'board decision: halve severe controversies', fromEra: 5 } });
+      if (activated.statusCode !== 200) throw new Error(`activate v2: ${activated.statusCode} ${activated.body}`);
     }
     if (era > 1) await setStake(app, author.apiKey, models[0].id, String(20_000 + 6_000 * (era - 1)));
     await createEra(app, { number: era, mainTarget: 'target' }, operator.apiKey);

@@ -86,7 +86,7 @@ describe('parsePolicy rejects, saying where and what to write', () => {
       { path: '', message: "unknown key 'extra'; allowed: name, description, mode, onMissingData, rules, neutralize, groupCap" },
     ]);
     expect(problemsOf({ name: 'p', rules: [ruleWith({ foo: 1, bar: 2 })] })).toEqual([
-      { path: 'rules[0]', message: "unknown keys 'foo', 'bar'; allowed: id, description, match, action" },
+      { path: 'rules[0]', message: "unknown keys 'foo', 'bar'; allowed: id, description, rationale, reference, match, action" },
     ]);
     expect(problemsOf({ name: 'p', rules: [ruleWith({ action: { type: 'observe', side: 'long' } })] })).toEqual([
       { path: 'rules[0].action', message: "unknown key 'side'; allowed: type" },

@@ -114,7 +114,8 @@ function compileTags(comparison: Comparison): CompiledPredicate {
       return (row) => (row.tags.length === 0 ? 'match' : 'noMatch');
     case 'contains': {
       const tag = comparison.value;
-      return (row) => (row.tags.length === 0 ? 'missingData' : row.tags.includes(tag) ? 'match' : 'noMatch');
+      // An empty tag list is known data (the id has no tags), never missing data.
+      return (row) => (row.tags.includes(tag) ? 'match' : 'noMatch');
     }
     default:
       throw new Error(`op '${comparison.op}' does not apply to tags`);

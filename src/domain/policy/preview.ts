@@ -24,6 +24,8 @@ export interface EraPolicyEffect {
   observed: { count: number; share: number };
   byRule: RuleEffect[];
   sectorTilt: SectorShift[];
+  /** the traded value: tie-kept rank of S over T, NaN outside */
+  value: Float64Array;
   /** Spearman of S with M over the tradable ids: 1 means the policy costs no ordering */
   spearman: number;
   /** Net exposure per sector of the traded book, for turnover against another era. */
@@ -52,6 +54,7 @@ export function policyEffect(policy: PolicyDocument, universe: readonly Universe
     observed: { count: observed, share: shareOf(observed, n) },
     byRule: outcome.ruleCounts.map((count) => ruleEffect(count, n)),
     sectorTilt: before.map((group, g) => ({ sector: group.group, ids: group.count, before: group.mean, after: after[g].mean })),
+    value: outcome.value,
     spearman: spearman(outcome.signal, unconstrained),
     sectorExposure: sectorExposure(outcome.signal, sectors),
     unconstrainedExposure: sectorExposure(unconstrained, sectors),

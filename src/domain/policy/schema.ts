@@ -105,6 +105,10 @@ export type RuleAction = z.infer<typeof actionSchema>;
 export const ruleSchema = z.strictObject({
   id: z.string().regex(NAME_PATTERN, { error: `invalid rule id; ${nameRule}` }),
   description: z.string().max(1000).optional(),
+  /** public: why the rule exists, in words */
+  rationale: z.string().max(2000).optional(),
+  /** public: the framework or decision it implements, e.g. "EU PAB Art. 12(1)(b)" */
+  reference: z.string().max(500).optional(),
   match: predicateSchema,
   action: actionSchema,
 });

@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { policySchema, predicateSchema } from '../../domain/policy/schema.js';
+import { policySchema, predicateSchema, ruleSchema } from '../../domain/policy/schema.js';
 import type { PoliciesService } from '../../services/policies.js';
 import { ingestValidator } from '../body.js';
 import { ADMIN, STAFF, requirePrincipal } from '../plugins/auth.js';
+import { policyCostSchema, signalExposures } from '../exposure-schemas.js';
 import { problemResponses } from '../schemas.js';
 
 const MAX_PREVIEW_ERAS = 50;
@@ -12,7 +13,10 @@ const MAX_PREVIEW_ERAS = 50;
 if (!z.globalRegistry.has(predicateSchema)) z.globalRegistry.add(predicateSchema, { id: 'PolicyPredicate' });
 
 const accountRef = z.object({ id: z.uuid(), name: z.string() });
-const status = z.enum(['draft', 'active', 'retired']);
+const status = z.enum(['draft', 'scheduled', 'active', 'retired']);
+const warnings = z
+  .array(z.object({ path: z.string(), message: z.string() }))
+  .describe('fields and values the document names that no recent universe has: such a rule is valid but matches nothing');
 
 const policySummary = z.object({
   id: z.uuid(),
@@ -23,9 +27,10 @@ const policySummary = z.object({
   mode: z.enum(['enforce', 'shadow']),
   author: accountRef,
   createdAt: z.date(),
-  activatedAt: z.date().nullable().describe('latest activation; earlier ones are in the audit log'),
+  activatedAt: z.date().nullable().describe('latest activation (scheduled ones included); every one is in GET /v1/policies/changelog'),
   activatedBy: accountRef.nullable(),
-  retiredAt: z.date().nullable(),
+  fromEra: z.number().int().nullable().describe('the first era of the latest activation'),
+  retiredAt: z.date().nullable().describe('when the version after it took force'),
 });
 
 const policyDetail = policySummary.extend({ document: policySchema }).meta({ id: 'Policy' });
@@ -43,7 +48,11 @@ const ruleEffect = z.object({
 
 const eraPreview = z.object({
   era: z.number().int(),
-  run: z.object({ id: z.uuid(), seq: z.number().int() }).describe('the run whose unconstrained meta-model was used'),
+  run: z.object({ id: z.uuid(), seq: z.number().int() }).nullable().describe('the run whose unconstrained meta-model was used; null for an open era'),
+  provisional: z
+    .object({ models: z.number().int() })
+    .nullable()
+    .describe('an open era: M from the on-time submissions and stakes so far, as a close now would take them'),
   universeSize: z.number().int(),
   tradable: z.number().int(),
   excluded: z.object({ count: z.number().int(), share: z.number() }),
@@ -53,6 +62,8 @@ const eraPreview = z.object({
     .array(z.object({ sector: z.string(), ids: z.number().int(), before: z.number().nullable(), after: z.number().nullable() }))
     .describe('mean of M (before) and of the traded signal S over tradable ids (after) per sector; sectors under 5 ids folded into "other"'),
   spearman: z.number().nullable().describe('Spearman correlation of S with M over the tradable ids'),
+  exposures: z.object({ before: signalExposures, after: signalExposures }).describe('of M over the universe (before) and of the traded value over the tradable ids (after)'),
+  performanceCost: z.array(policyCostSchema).describe('the cost of this version on every target the era has (empty before targets arrive)'),
   turnover: z
     .object({
       previousEra: z.number().int(),
@@ -96,7 +107,7 @@ export const policyRoutes: FastifyPluginAsyncZod<{ policies: PoliciesService }> 
         tags: ['policies'],
         summary: 'Create a draft policy version (version = latest of that name + 1; versions never change)',
         body: policySchema,
-        response: { 201: z.object({ id: z.uuid(), name: z.string(), version: z.number().int(), status }), ...problemResponses },
+        response: { 201: z.object({ id: z.uuid(), name: z.string(), version: z.number().int(), status, warnings }), ...problemResponses },
       },
     },
     async (request, reply) => {
@@ -119,23 +130,124 @@ export const policyRoutes: FastifyPluginAsyncZod<{ policies: PoliciesService }> 
     async (request) => ({ policies: await policies.list({ name: request.query.name }) }),
   );
 
+  const inForce = z.object({
+    id: z.uuid(),
+    name: z.string(),
+    version: z.number().int(),
+    fromEra: z.number().int().describe('the first era it applies to'),
+    activatedAt: z.date(),
+    reason: z.string().describe('the reason its approver gave'),
+    document: policySchema,
+  });
   app.get(
     '/v1/policies/active',
     {
       config: { access: 'public' },
       schema: {
         tags: ['policies'],
-        summary: 'The policy in force (public: the rules are not a secret, the holdings are)',
+        summary: 'The policy in force and the one scheduled to take force (public: the rules are not a secret, the holdings are)',
+        description:
+          'The version in force is the one the next era to close uses (`nextEra`); `upcoming` is a version scheduled from a later era, or null. ' +
+          'The current fields are null when nothing is in force yet but a version is scheduled; 404 when neither.',
         response: {
-          200: z.object({ id: z.uuid(), name: z.string(), version: z.number().int(), activatedAt: z.date(), document: policySchema }),
+          200: z.object({
+            id: z.uuid().nullable(),
+            name: z.string().nullable(),
+            version: z.number().int().nullable(),
+            fromEra: z.number().int().nullable(),
+            activatedAt: z.date().nullable(),
+            reason: z.string().nullable(),
+            document: policySchema.nullable(),
+            nextEra: z.number().int().describe('the first era whose cutoff has not passed'),
+            upcoming: inForce.nullable(),
+          }),
           404: problemResponses[404],
         },
       },
     },
     async () => {
-      const active = await policies.active();
-      return { id: active.id, name: active.name, version: active.version, activatedAt: active.activatedAt!, document: active.document };
+      const { current, upcoming, nextEra } = await policies.active();
+      return {
+        id: current?.id ?? null,
+        name: current?.name ?? null,
+        version: current?.version ?? null,
+        fromEra: current?.fromEra ?? null,
+        activatedAt: current?.activatedAt ?? null,
+        reason: current?.reason ?? null,
+        document: current?.document ?? null,
+        nextEra,
+        upcoming,
+      };
     },
+  );
+
+  const ruleList = z.array(ruleSchema);
+  app.get(
+    '/v1/policies/changelog',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['policies'],
+        summary: 'Every version that took force or is scheduled, oldest first: from which era, why, and which rules it added, removed or changed',
+        description:
+          'One entry per activation (a schedule replaced before it took force is left out). `fromEra`..`toEra` are the eras it applies to ' +
+          '(`toEra` null while it is the latest); rules are compared by id with the version in force before, each with its public rationale and reference.',
+        response: {
+          200: z.object({
+            nextEra: z.number().int(),
+            entries: z.array(
+              z.object({
+                name: z.string(),
+                version: z.number().int(),
+                status: z.enum(['active', 'scheduled', 'retired']),
+                fromEra: z.number().int(),
+                toEra: z.number().int().nullable(),
+                coversNoEra: z.boolean().describe('replaced by a later activation from the same era: no era closed under it'),
+                activatedAt: z.date(),
+                scheduled: z.boolean().describe('activated from a named era rather than at once'),
+                reason: z.string(),
+                description: z.string().nullable(),
+                rules: z.object({
+                  added: ruleList,
+                  removed: ruleList,
+                  changed: z.array(z.object({ id: z.string(), fields: z.array(z.string()), from: ruleSchema, to: ruleSchema })),
+                }),
+                fields: z.array(z.object({ field: z.string(), from: z.unknown(), to: z.unknown() })).describe('other fields that differ (mode, onMissingData, neutralize, groupCap, …)'),
+              }),
+            ),
+          }),
+          ...problemResponses,
+        },
+      },
+    },
+    async () => policies.changelog(),
+  );
+
+  app.get(
+    '/v1/policies/:id/diff',
+    {
+      config: { access: STAFF },
+      schema: {
+        tags: ['policies'],
+        summary: 'What changed from version `against` to this one: rules added, removed and changed (by rule id) and every other field that differs',
+        params: id,
+        querystring: z.object({ against: z.uuid() }),
+        response: {
+          200: z.object({
+            from: z.object({ id: z.uuid(), name: z.string(), version: z.number().int() }),
+            to: z.object({ id: z.uuid(), name: z.string(), version: z.number().int() }),
+            rules: z.object({
+              added: ruleList,
+              removed: ruleList,
+              changed: z.array(z.object({ id: z.string(), fields: z.array(z.string()), from: ruleSchema, to: ruleSchema })),
+            }),
+            fields: z.array(z.object({ field: z.string(), from: z.unknown(), to: z.unknown() })),
+          }),
+          ...problemResponses,
+        },
+      },
+    },
+    async (request) => policies.diff(request.params.id, request.query.against),
   );
 
   app.get(
@@ -154,24 +266,28 @@ export const policyRoutes: FastifyPluginAsyncZod<{ policies: PoliciesService }> 
       schema: {
         tags: ['policies'],
         summary:
-          'Activate a draft or retired version, retiring the active one; with POLICY_FOUR_EYES (default) the author may not activate it. ' +
-          'Activating the version already active is 409.',
+          'Put a version in force, at once or from a named later era (`fromEra`: scheduled until then); with POLICY_FOUR_EYES (default) the author may not activate it.',
+        description:
+          'At once, it applies to every era whose cutoff has not passed (from `nextEra` of GET /v1/policies/active). With `fromEra`, the eras before it close under the ' +
+          'version in force now and era `fromEra` on under this one. A later activation replaces a schedule that has not taken force. Activating the version ' +
+          'already in force with nothing scheduled is 409; a `fromEra` whose cutoff has passed is 409.',
         params: id,
-        body: z.strictObject({ reason: z.string().trim().min(1).max(2000) }),
+        body: z.strictObject({ reason: z.string().trim().min(1).max(2000), fromEra: z.number().int().min(0).max(2_147_483_647).optional() }),
         response: {
           200: z.object({
             id: z.uuid(),
             name: z.string(),
             version: z.number().int(),
-            status: z.literal('active'),
+            status: z.enum(['active', 'scheduled']),
+            fromEra: z.number().int(),
             activatedAt: z.date(),
-            retired: z.uuid().nullable().describe('the version this one replaced'),
+            retired: z.uuid().nullable().describe('the version this one replaced now (null when scheduled)'),
           }),
           ...problemResponses,
         },
       },
     },
-    async (request) => policies.activate(requirePrincipal(request), request.params.id, request.body.reason),
+    async (request) => policies.activate(requirePrincipal(request), request.params.id, request.body.reason, request.body.fromEra),
   );
 
   app.post(
@@ -180,12 +296,13 @@ export const policyRoutes: FastifyPluginAsyncZod<{ policies: PoliciesService }> 
       config: { access: STAFF },
       schema: {
         tags: ['policies'],
-        summary: `Dry-run a version on up to ${MAX_PREVIEW_ERAS} closed eras (shadow documents show what enforcing would do)`,
+        summary: `Dry-run a version on up to ${MAX_PREVIEW_ERAS} eras, closed or open (an open era on the submissions so far; shadow documents show what enforcing would do)`,
         params: id,
         body: previewBody,
         response: {
           200: z.object({
             policy: z.object({ id: z.uuid(), name: z.string(), version: z.number().int(), mode: z.enum(['enforce', 'shadow']) }),
+            warnings: warnings.describe('fields and values no previewed universe has'),
             eras: z.array(eraPreview),
           }),
           ...problemResponses,

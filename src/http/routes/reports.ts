@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ReportsService } from '../../services/reports.js';
+import { policyCostSchema, signalExposures } from '../exposure-schemas.js';
 import { decimalString, problemResponses } from '../schemas.js';
+import { SUMMARY_MAX_ERAS } from '../../services/reports.js';
 
 const params = z.object({ number: z.coerce.number().int().min(0).max(2_147_483_647) });
 
@@ -35,17 +37,19 @@ const eraReport = z
     byRule: z
       .array(
         z.object({
-          ruleId: z.string(),
+          ruleId: z.string().describe('a rule id, or neutralize:<field> / groupCap:<field> for those steps'),
           description: z.string().nullable(),
-          action: z.enum(['exclude', 'scale', 'observe']),
-          matched: z.number().int(),
+          action: z.enum(['exclude', 'scale', 'observe', 'neutralize', 'groupCap']),
+          matched: z.number().int().describe('ids the rule matched; for neutralize and groupCap, the tradable ids they act on'),
           excluded: z.number().int().describe('ids the rule excluded, side-limited ones included (they stay tradable)'),
           observed: z.number().int(),
+          scaled: z.number().int().describe('ids whose signal the part rescaled or shifted (scale, neutralize, groupCap)'),
           excludedShare: share,
           observedShare: share,
+          scaledShare: share,
         }),
       )
-      .describe('in shadow mode, what enforcing the policy would do'),
+      .describe('every part of the policy, in document order then neutralize and groupCap; in shadow mode, what enforcing would do'),
     policy: z
       .object({
         name: z.string(),
@@ -61,9 +65,16 @@ const eraReport = z
     policyCost: z.number().nullable().describe('Spearman of the traded signal with the unconstrained one over the tradable ids (1: no cost)'),
     stake,
     stakeDeciles: z
-      .array(z.object({ decile: z.number().int().describe('1 holds the largest stakes'), models: z.number().int(), stakeShare: share }))
+      .array(
+        z.object({
+          decile: z.number().int().describe('first stake decile of the group (1 holds the largest stakes)'),
+          lastDecile: z.number().int().describe('last stake decile of the group'),
+          models: z.number().int().describe('at least 5'),
+          stakeShare: share,
+        }),
+      )
       .nullable()
-      .describe('null for runs computed before decile attribution existed'),
+      .describe('stake deciles folded together until each group holds at least 5 models; null (withheld) with fewer than 5 models, or for runs older than decile attribution'),
     sectorTilt: z.array(
       z.object({
         sector: z.string().describe("sectors under 5 ids are folded into 'other'"),
@@ -73,13 +84,19 @@ const eraReport = z
         byStakeDecile: z
           .array(z.number())
           .nullable()
-          .describe('part of `unconstrained` due to each stake decile, (S_d / S)·mean(M_d); sums to it'),
+          .describe('part of `unconstrained` due to each group of `stakeDeciles`, Σ (S_d / S)·mean(M_d) over its deciles; sums to it'),
       }),
     ),
+    exposures: z
+      .object({ unconstrained: signalExposures, traded: signalExposures })
+      .describe('what the book leans into (DESIGN section 2 step 11): of M over the universe and of the published value over the tradable ids'),
     metaModelCorr: z
       .array(z.object({ target: z.string(), main: z.boolean(), corr: z.number().nullable() }))
       .describe("numerai_corr of the published value over the tradable ids with a target; empty until targets arrive"),
     chainDigest,
+    performanceCost: z
+      .array(policyCostSchema.extend({ main: z.boolean() }))
+      .describe('the cost of the policy on each target (DESIGN section 2 step 12), on its latest version; empty until targets arrive'),
   })
   .meta({ id: 'EraReport' });
 
@@ -95,6 +112,15 @@ const summaryPoint = z.object({
   stake,
   metaModelCorr: z.record(z.string(), z.number().nullable()).describe('by target'),
   chainDigest,
+  performanceCost: z
+    .record(z.string(), z.object({ unconstrained: z.number().nullable(), traded: z.number().nullable(), cost: z.number().nullable() }))
+    .describe('the cost of the policy by target'),
+  exposures: z
+    .object({
+      attributes: z.record(z.string(), z.object({ unconstrained: z.number().nullable(), traded: z.number().nullable() })),
+      tags: z.record(z.string(), z.object({ unconstrained: z.number().nullable(), traded: z.number().nullable() })),
+    })
+    .describe('net exposure of M and of the traded value to each attribute and tag'),
   change: z
     .object({
       universeSize: z.number().int(),
@@ -136,10 +162,34 @@ export const reportRoutes: FastifyPluginAsyncZod<{ reports: ReportsService }> = 
       config: { access: 'public' },
       schema: {
         tags: ['reports'],
-        summary: 'The headline figures of every closed era as a time series, oldest first, with their change from the previous era',
-        response: { 200: z.object({ eras: z.array(summaryPoint), targets: z.array(z.string()) }), ...problemResponses },
+        summary: 'The headline figures of closed eras as a time series, oldest first, with their change from the previous era and the cost of the policy cumulated per target',
+        description:
+          `At most ${SUMMARY_MAX_ERAS} eras per request: the latest ones, or \`limit\` from \`fromEra\` on. Every figure is stored when its era's run or a target ` +
+          'is computed, so a request reads stored rows only. `cumulativeCost` sums each target over every era that has it, whatever the window.',
+        querystring: z.object({
+          fromEra: z.coerce.number().int().min(0).max(2_147_483_647).optional(),
+          limit: z.coerce.number().int().min(1).max(SUMMARY_MAX_ERAS).optional(),
+        }),
+        response: {
+          200: z.object({
+            fromEra: z.number().int(),
+            limit: z.number().int(),
+            eras: z.array(summaryPoint),
+            targets: z.array(z.string()),
+            cumulativeCost: z.array(
+              z.object({
+                target: z.string(),
+                eras: z.number().int(),
+                unconstrained: z.number().describe('Σ over eras of the unconstrained CORR'),
+                traded: z.number().describe('Σ of the traded CORR'),
+                cost: z.number().describe('Σ of the cost: what the policy has cost in CORR on this target so far'),
+              }),
+            ),
+          }),
+          ...problemResponses,
+        },
       },
     },
-    async () => reports.summary(),
+    async (request) => reports.summary(request.query),
   );
 };

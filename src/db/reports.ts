@@ -1,0 +1,140 @@
+import { and, asc, desc, eq, sql } from 'drizzle-orm';
+import type { Executor } from './client.js';
+import { eraReportPoints, eras, metaModelRuns, policies, policyCosts, policyCostTotals } from './schema.js';
+import { latestTargets } from './targets.js';
+
+export interface StoredCost {
+  target: string;
+  runId: string;
+  unconstrained: number | null;
+  traded: number | null;
+  cost: number | null;
+  byRule: { ruleId: string; action?: string; cost: number | null }[];
+}
+
+/** Stored report figures: per-run figures, per era and target policy costs with running totals, and the summary's points. */
+export function reportsDal(executor: Executor) {
+  return {
+    /** The latest run of an era with what a report needs from it. */
+    async latestRun(era: number) {
+      const [run] = await executor
+        .select({
+          id: metaModelRuns.id,
+          seq: metaModelRuns.seq,
+          trigger: metaModelRuns.trigger,
+          computedAt: metaModelRuns.computedAt,
+          totalStake: metaModelRuns.totalStake,
+          report: metaModelRuns.report,
+          policyReport: metaModelRuns.policyReport,
+          policyDocument: policies.document,
+        })
+        .from(metaModelRuns)
+        .leftJoin(policies, eq(policies.id, metaModelRuns.policyId))
+        .where(eq(metaModelRuns.eraNumber, era))
+        .orderBy(desc(metaModelRuns.seq))
+        .limit(1);
+      return run ?? null;
+    },
+
+    async runVectors(runId: string) {
+      const [run] = await executor
+        .select({ unconstrained: metaModelRuns.unconstrained, value: metaModelRuns.value })
+        .from(metaModelRuns)
+        .where(eq(metaModelRuns.id, runId));
+      return run;
+    },
+
+    /** The latest version of each of the era's targets, in name order. */
+    async storedTargets(era: number) {
+      return (await latestTargets(executor, era)).map(({ name, values }) => ({ name, values }));
+    },
+
+    /** Replaces an era's cost on a target and moves the target's running totals by the difference, in one statement each. */
+    async upsertCost(era: number, cost: StoredCost) {
+      const [previous] = await executor
+        .select({ unconstrained: policyCosts.unconstrained, traded: policyCosts.traded, cost: policyCosts.cost })
+        .from(policyCosts)
+        .where(and(eq(policyCosts.eraNumber, era), eq(policyCosts.target, cost.target)))
+        .for('update');
+      await executor
+        .insert(policyCosts)
+        .values({ eraNumber: era, ...cost })
+        .onConflictDoUpdate({
+          target: [policyCosts.eraNumber, policyCosts.target],
+          set: { runId: cost.runId, unconstrained: cost.unconstrained, traded: cost.traded, cost: cost.cost, byRule: cost.byRule, computedAt: sql`now()` },
+        });
+      // An era counts towards a target's totals while its cost is defined.
+      const counted = (c: { cost: number | null } | undefined) => (c !== undefined && c.cost !== null ? 1 : 0);
+      const part = (c: { unconstrained: number | null; traded: number | null; cost: number | null } | undefined, key: 'unconstrained' | 'traded' | 'cost') =>
+        c === undefined || c.cost === null ? 0 : (c[key] ?? 0);
+      await executor
+        .insert(policyCostTotals)
+        .values({
+          target: cost.target,
+          eras: counted(cost) - counted(previous),
+          unconstrained: part(cost, 'unconstrained') - part(previous, 'unconstrained'),
+          traded: part(cost, 'traded') - part(previous, 'traded'),
+          cost: part(cost, 'cost') - part(previous, 'cost'),
+        })
+        .onConflictDoUpdate({
+          target: policyCostTotals.target,
+          set: {
+            eras: sql`${policyCostTotals.eras} + excluded.eras`,
+            unconstrained: sql`${policyCostTotals.unconstrained} + excluded.unconstrained`,
+            traded: sql`${policyCostTotals.traded} + excluded.traded`,
+            cost: sql`${policyCostTotals.cost} + excluded.cost`,
+          },
+        });
+    },
+
+    async costs(era: number): Promise<StoredCost[]> {
+      return executor
+        .select({ target: policyCosts.target, runId: policyCosts.runId, unconstrained: policyCosts.unconstrained, traded: policyCosts.traded, cost: policyCosts.cost, byRule: policyCosts.byRule })
+        .from(policyCosts)
+        .where(eq(policyCosts.eraNumber, era))
+        .orderBy(asc(policyCosts.target));
+    },
+
+    async totals() {
+      return executor.select().from(policyCostTotals).orderBy(asc(policyCostTotals.target));
+    },
+
+    async upsertPoint(era: number, runId: string, totalStake: string, point: unknown) {
+      await executor
+        .insert(eraReportPoints)
+        .values({ eraNumber: era, runId, totalStake, point })
+        .onConflictDoUpdate({ target: eraReportPoints.eraNumber, set: { runId, totalStake, point, updatedAt: sql`now()` } });
+    },
+
+    /**
+     * Up to `limit` points from era `from` on, oldest first, each with its total stake minus the
+     * previous point's (exact, in numeric); the point before the window comes along for the change.
+     */
+    async points(from: number, limit: number) {
+      const { rows } = await executor.execute<{ era: number; point: unknown; totalStakeChange: string | null }>(sql`
+        select era, point, "totalStakeChange" from (
+          select p.era_number as era, p.point,
+                 trim_scale(p.total_stake - lag(p.total_stake) over (order by p.era_number))::text as "totalStakeChange"
+          from (
+            (select * from ${eraReportPoints} where era_number < ${from} order by era_number desc limit 1)
+            union all
+            (select * from ${eraReportPoints} where era_number >= ${from} order by era_number limit ${limit})
+          ) p
+        ) windowed
+        order by era`);
+      return rows;
+    },
+
+    /** The first era of the latest `limit` points. */
+    async firstOfLatest(limit: number): Promise<number> {
+      const { rows } = await executor.execute<{ era: number | null }>(sql`
+        select min(era_number)::int as era from (select era_number from ${eraReportPoints} order by era_number desc limit ${limit}) latest`);
+      return rows[0]?.era ?? 0;
+    },
+
+    async closedAt(era: number) {
+      const [row] = await executor.select({ closedAt: eras.closedAt, mainTarget: eras.mainTarget }).from(eras).where(eq(eras.number, era));
+      return row ?? null;
+    },
+  };
+}
