@@ -11,6 +11,7 @@ export type BodyProblemCode =
   | 'duplicate_ids'
   | 'invalid_attribute_name'
   | 'duplicate_columns'
+  | 'unnamed_columns'
   | 'non_numeric'
   | 'not_finite'
   | 'out_of_range'
@@ -93,6 +94,7 @@ const CODE_ORDER: readonly BodyProblemCode[] = [
   'missing_header',
   'extra_columns',
   'duplicate_columns',
+  'unnamed_columns',
   'invalid_attribute_name',
   'length_mismatch',
   'bad_row',
