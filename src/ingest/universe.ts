@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { LIVE_ID_PATTERN, type UniverseRow } from '../domain/universe.js';
 import { describeInvalidIds, describeJson } from './aligned.js';
 import { readCsv } from './csv.js';
-import { type IngestBody, emptyBody, isRecord } from './id-value.js';
+import { INDEX_COLUMN, type IngestBody, emptyBody, isRecord } from './id-value.js';
 import { parseDecimal } from './number.js';
 import { type BodyProblem, type BodyProblemCode, type Describe, ProblemCollector, RepeatedIds, listed, plural, quoted, quotedList } from './problems.js';
 
@@ -12,8 +12,6 @@ type KnownColumn = (typeof KNOWN_COLUMNS)[number];
 const EXAMPLE_HEADER = 'id,sector,industry,country,tags';
 const ATTRIBUTE_NAME = /^[A-Za-z0-9_]{1,64}$/;
 const ATTRIBUTE_SHAPE = '1–64 characters of A–Z a–z 0–9 _, other than __proto__';
-/** The index column pandas' to_csv writes unless told index=False: no name, or "Unnamed: 0" read back. */
-const INDEX_COLUMN = /^(|Unnamed: ?\d+)$/;
 const INDEX_HINT = 'it looks like the index pandas writes: save with to_csv(index=False)';
 
 /** `__proto__` fits the pattern but cannot be an own key of a plain object, so it would vanish. */
