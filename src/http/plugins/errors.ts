@@ -56,7 +56,7 @@ function send(reply: FastifyReply, request: FastifyRequest, status: number, slug
 }
 
 /** The media types request bodies may have (the service's content-type parsers). */
-export const ACCEPTED_MEDIA_TYPES = ['application/json', 'text/csv'] as const;
+const ACCEPTED_MEDIA_TYPES = ['application/json', 'text/csv'] as const;
 
 function unsupportedMediaType(request: FastifyRequest): string {
   const given = request.headers['content-type'];
