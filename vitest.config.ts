@@ -7,6 +7,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['tests/unit/**/*.test.ts'],
+          // Some unit tests start worker threads or child processes: seconds on a busy 2-core host.
+          testTimeout: 30_000,
         },
       },
       {

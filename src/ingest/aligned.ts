@@ -61,6 +61,9 @@ export class UniverseAligner {
   /** Values that passed every check. */
   valid = 0;
   firstValid = Number.NaN;
+  /** Every value outside the range lay in [0, 100]: percentages, most likely. */
+  private outOfRange = 0;
+  private allOutOfRangeWithin100 = true;
   private varied = false;
   private nextSlot = 0;
   private readonly seen: Uint8Array;
@@ -84,6 +87,11 @@ export class UniverseAligner {
    */
   get isConstant(): boolean {
     return this.valid >= 2 && this.valid === this.rows && !this.varied;
+  }
+
+  /** Values were refused as outside [0, 1] and every one of them lies in [0, 100]. */
+  get looksLikePercentages(): boolean {
+    return this.outOfRange > 0 && this.allOutOfRangeWithin100 && this.rule.max <= 1 + 1e-6;
   }
 
   /** A CSV row: both cells as written. */
@@ -169,6 +177,8 @@ export class UniverseAligner {
 
   private checkRange(value: number, position: number, written: string): number {
     if (value < this.rule.min || value > this.rule.max) {
+      this.outOfRange += 1;
+      if (!(value >= 0 && value <= 100)) this.allOutOfRangeWithin100 = false;
       this.problems.note('out_of_range', position, `${this.where.value(position)}: ${written}`);
       return Number.NaN;
     }
@@ -188,9 +198,16 @@ export const describeInvalidIds: Describe = (count, examples) =>
     : `${plural(count, 'id is', 'ids are')} not valid (${ID_SHAPE}): ${listed(examples, count)}`;
 
 /** Messages for the codes the aligner notes, worded for one kind of value. */
-export function alignerMessages(rule: ValueRule, era: number | undefined): Partial<Record<BodyProblemCode, Describe>> {
+export function alignerMessages(
+  rule: ValueRule,
+  era: number | undefined,
+  aligner?: Pick<UniverseAligner, 'looksLikePercentages'>,
+): Partial<Record<BodyProblemCode, Describe>> {
   const universe = era === undefined ? "the era's universe" : `era ${era}'s universe`;
   const wanted = `every ${rule.noun} must be a number in ${rule.rangeLabel}`;
+  const percentages = aligner?.looksLikePercentages === true;
+  const percentOne = percentages ? '; it looks like a percentage: divide every value by 100' : '';
+  const percentMany = percentages ? '; they look like percentages: divide every value by 100' : '';
   return {
     invalid_id: describeInvalidIds,
     unknown_ids: (count, examples) => `${plural(count, 'id is', 'ids are')} not in ${universe}: ${listed(examples, count, ', ')}`,
@@ -204,8 +221,8 @@ export function alignerMessages(rule: ValueRule, era: number | undefined): Parti
         : `${plural(count, 'value is not a finite number', 'values are not finite numbers')} (${wanted}): ${listed(examples, count)}`,
     out_of_range: (count, examples) =>
       count === 1
-        ? `${examples[0]} is outside ${rule.rangeLabel}; ${wanted}`
-        : `${plural(count, 'value is', 'values are')} outside ${rule.rangeLabel}: ${listed(examples, count)}`,
+        ? `${examples[0]} is outside ${rule.rangeLabel}; ${wanted}${percentOne}`
+        : `${plural(count, 'value is', 'values are')} outside ${rule.rangeLabel}${percentMany}: ${listed(examples, count)}`,
   };
 }
 

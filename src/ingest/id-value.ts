@@ -4,6 +4,9 @@ import { readCsv } from './csv.js';
 import { parseDecimal } from './number.js';
 import { type BodyProblem, type Describe, type ProblemCollector, formatCount, listed, plural, quoted, quotedList } from './problems.js';
 
+/** The index column pandas' to_csv writes unless told index=False: no name, or "Unnamed: 0" read back. */
+export const INDEX_COLUMN = /^(|Unnamed: ?\d+)$/;
+
 /** A request body as the HTTP layer hands it over. */
 export type IngestBody = { kind: 'csv'; text: string } | { kind: 'json'; value: unknown };
 
@@ -15,6 +18,8 @@ export interface IdValueLayout {
   readonly valueColumns: readonly string[];
   /** The values array of the `{"ids": [...], "<key>": [...]}` JSON shape. */
   readonly valuesKey: string;
+  /** JSON shapes accepted besides `{"ids": [...], "<valuesKey>": [...]}`, for messages. */
+  readonly otherJsonShapes?: readonly string[];
   readonly rule: ValueRule;
 }
 
@@ -107,8 +112,8 @@ export function structureMessages(layout: IdValueLayout): Partial<Record<'bad_ro
   };
 }
 
-export function invalidShape(detail: string, layout: IdValueLayout, otherShapes: readonly string[] = []): BodyProblem {
-  const shapes = [`{"ids": [...], "${layout.valuesKey}": [...]}`, ...otherShapes].join(' or ');
+export function invalidShape(detail: string, layout: IdValueLayout): BodyProblem {
+  const shapes = [`{"ids": [...], "${layout.valuesKey}": [...]}`, ...(layout.otherJsonShapes ?? [])].join(' or ');
   return { code: 'invalid_shape', message: `${detail}; ${layout.body} in JSON is ${shapes}`, count: 1 };
 }
 
@@ -149,7 +154,10 @@ function headerHint(names: readonly string[], layout: IdValueLayout): string {
   const lower = names.map((name) => name.toLowerCase());
   if (lower[0] === 'id' && layout.valueColumns.includes(lower[1])) return ' (column names are case-sensitive)';
   if (lower[1] === 'id' && layout.valueColumns.includes(lower[0])) return ' (the id column comes first)';
-  if (names.length === 1 && /[;\t|]/.test(names[0])) return ' (separate columns with commas)';
+  if (names.length === 1 && /[;\t|]/.test(names[0])) {
+    return ` (that looks ${names[0].includes(';') ? '";"' : 'tab or "|"'}-separated: separate columns with commas)`;
+  }
+  if (INDEX_COLUMN.test(names[0]) && names[1] === 'id') return ` (the first column looks like the index pandas writes: save with to_csv(index=False))`;
   if (names.some((name) => name.includes('\r'))) return ' (end lines with \\n or \\r\\n)';
   if (names.length >= 2 && LIVE_ID_PATTERN.test(names[0]) && !Number.isNaN(parseDecimal(names[1]))) {
     return ' (that looks like a data row: put the header line first)';

@@ -12,6 +12,7 @@ export type BodyProblemCode =
   | 'invalid_attribute_name'
   | 'invalid_target_name'
   | 'duplicate_columns'
+  | 'unnamed_columns'
   | 'non_numeric'
   | 'not_finite'
   | 'out_of_range'
@@ -96,6 +97,7 @@ const CODE_ORDER: readonly BodyProblemCode[] = [
   'missing_header',
   'extra_columns',
   'duplicate_columns',
+  'unnamed_columns',
   'invalid_attribute_name',
   'invalid_target_name',
   'length_mismatch',

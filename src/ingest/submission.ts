@@ -34,14 +34,15 @@ export interface ParsedSubmission {
  */
 export const PREDICTION_TOLERANCE = 1e-7;
 
+const ROWS_SHAPE = '{"rows": [{"id": "...", "prediction": 0.1}, ...]}';
+
 const SUBMISSION: IdValueLayout = {
   body: 'a submission',
   valueColumns: ['prediction', 'probability'],
   valuesKey: 'predictions',
+  otherJsonShapes: [ROWS_SHAPE],
   rule: { noun: 'prediction', min: -PREDICTION_TOLERANCE, max: 1 + PREDICTION_TOLERANCE, rangeLabel: '[0, 1]' },
 };
-
-const ROWS_SHAPE = '{"rows": [{"id": "...", "prediction": 0.1}, ...]}';
 
 /**
  * Validates a submission body against DESIGN section 3 and aligns it to the universe.
@@ -57,7 +58,7 @@ export function parseSubmission(body: IngestBody, universe: LiveUniverse, opts: 
     aligner.finish();
     if (aligner.rows > 0) checkSubmissionAsWhole(aligner, universe, opts, problems);
   }
-  problems.throwIfAny({ ...alignerMessages(SUBMISSION.rule, opts.era), ...structureMessages(SUBMISSION) });
+  problems.throwIfAny({ ...alignerMessages(SUBMISSION.rule, opts.era, aligner), ...structureMessages(SUBMISSION) });
   // Every rule passed, so the aligner exists.
   const { aligned, rows } = aligner as UniverseAligner;
   return { aligned, rows, sha256: submissionDigest(universe, aligned) };
@@ -71,7 +72,7 @@ function alignSubmissionJson(value: unknown, universe: LiveUniverse, problems: P
   } else if (isRecord(value) && ('ids' in value || 'predictions' in value)) {
     return alignIdValueColumns(value, universe, SUBMISSION, problems);
   } else {
-    problems.add(invalidShape(`the body is ${describeJson(value)}`, SUBMISSION, [ROWS_SHAPE]));
+    problems.add(invalidShape(`the body is ${describeJson(value)}`, SUBMISSION));
   }
   return undefined;
 }
@@ -79,11 +80,11 @@ function alignSubmissionJson(value: unknown, universe: LiveUniverse, problems: P
 function alignRows(body: Record<string, unknown>, universe: LiveUniverse, problems: ProblemCollector): UniverseAligner | undefined {
   const unexpected = Object.keys(body).filter((key) => key !== 'rows');
   if (unexpected.length > 0) {
-    problems.add(invalidShape(`unexpected key ${JSON.stringify(unexpected[0])} next to "rows"`, SUBMISSION, [ROWS_SHAPE]));
+    problems.add(invalidShape(`unexpected key ${JSON.stringify(unexpected[0])} next to "rows"`, SUBMISSION));
   }
   const { rows } = body;
   if (!Array.isArray(rows)) {
-    problems.add(invalidShape(`"rows" must be an array, got ${describeJson(rows)}`, SUBMISSION, [ROWS_SHAPE]));
+    problems.add(invalidShape(`"rows" must be an array, got ${describeJson(rows)}`, SUBMISSION));
     return undefined;
   }
   if (rows.length === 0) problems.add(emptyBody('the body has no predictions: "rows" is empty'));

@@ -37,7 +37,7 @@ export function parseTarget(body: IngestBody, universe: LiveUniverse, opts: { er
       ? alignIdValueCsv(body.text, universe, TARGET, problems)
       : alignTargetJson(body.value, universe, problems);
   aligner?.finish();
-  problems.throwIfAny({ ...alignerMessages(TARGET.rule, opts.era), ...structureMessages(TARGET) });
+  problems.throwIfAny({ ...alignerMessages(TARGET.rule, opts.era, aligner), ...structureMessages(TARGET) });
   // Every rule passed, so the aligner exists.
   const { aligned, rows } = aligner as UniverseAligner;
   return { aligned, count: rows };

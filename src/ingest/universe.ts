@@ -2,14 +2,17 @@ import { z } from 'zod';
 import { LIVE_ID_PATTERN, type UniverseRow } from '../domain/universe.js';
 import { describeInvalidIds, describeJson } from './aligned.js';
 import { readCsv } from './csv.js';
-import { type IngestBody, emptyBody, isRecord } from './id-value.js';
+import { INDEX_COLUMN, type IngestBody, emptyBody, isRecord } from './id-value.js';
 import { parseDecimal } from './number.js';
-import { type BodyProblemCode, type Describe, ProblemCollector, RepeatedIds, listed, plural, quoted, quotedList } from './problems.js';
+import { type BodyProblem, type BodyProblemCode, type Describe, ProblemCollector, RepeatedIds, listed, plural, quoted, quotedList } from './problems.js';
 
-const FIXED_COLUMNS = ['id', 'sector', 'industry', 'country', 'tags'] as const;
-const FIXED_HEADER = FIXED_COLUMNS.join(',');
+/** The columns with a meaning of their own; any other column is an attribute. */
+const KNOWN_COLUMNS = ['sector', 'industry', 'country', 'tags'] as const;
+type KnownColumn = (typeof KNOWN_COLUMNS)[number];
+const EXAMPLE_HEADER = 'id,sector,industry,country,tags';
 const ATTRIBUTE_NAME = /^[A-Za-z0-9_]{1,64}$/;
 const ATTRIBUTE_SHAPE = '1–64 characters of A–Z a–z 0–9 _, other than __proto__';
+const INDEX_HINT = 'it looks like the index pandas writes: save with to_csv(index=False)';
 
 /** `__proto__` fits the pattern but cannot be an own key of a plain object, so it would vanish. */
 function isAttributeName(name: string): boolean {
@@ -56,8 +59,8 @@ interface Located {
 }
 
 /**
- * An era's universe from CSV `id,sector,industry,country,tags,<attribute>…` or JSON
- * `{rows: [...]}`. Cells are trimmed (ids excepted: they must already match the pattern);
+ * An era's universe from CSV whose header names its columns (`id` required; sector, industry,
+ * country and tags optional, in any order; any other column an attribute) or JSON `{rows: [...]}`. Cells are trimmed (ids excepted: they must already match the pattern);
  * empty cells become null, [] or an absent attribute; `tags` are `;`-separated. A CSV
  * attribute that is a strict decimal becomes a number, anything else stays a string.
  */
@@ -70,17 +73,24 @@ export function parseUniverse(body: IngestBody): UniverseRow[] {
   return located.map(({ row }) => row);
 }
 
+/** Where each column of a universe CSV is; every column but `id` is optional. */
+interface UniverseColumns {
+  id: number;
+  known: Partial<Record<KnownColumn, number>>;
+  attributes: { name: string; index: number }[];
+}
+
 function readUniverseCsv(text: string, problems: ProblemCollector): Located[] {
   const located: Located[] = [];
-  let attributes: string[] | undefined;
+  let columns: UniverseColumns | undefined;
   let width = 0;
   readCsv(text, {
     row(fields, line) {
       if (width === 0) {
         width = fields.length;
-        attributes = attributeColumns(fields, line, problems);
-      } else if (attributes !== undefined) {
-        if (fields.length === width) located.push({ row: universeRowFromCells(fields, attributes, line, problems), position: line });
+        columns = universeColumns(fields, line, problems);
+      } else if (columns !== undefined) {
+        if (fields.length === width) located.push({ row: universeRowFromCells(fields, columns, line, problems), position: line });
         else problems.note('bad_row', line, `line ${line} has ${plural(fields.length, 'field', 'fields')}, expected ${width}`);
       }
     },
@@ -88,76 +98,96 @@ function readUniverseCsv(text: string, problems: ProblemCollector): Located[] {
       if (width === 0) {
         width = -1;
         problems.add({ code: 'missing_header', message: `line ${line}: the header is malformed: ${reason}`, lines: [line], count: 1 });
-      } else if (attributes !== undefined) problems.note('bad_row', line, `line ${line}: ${reason}`);
+      } else if (columns !== undefined) problems.note('bad_row', line, `line ${line}: ${reason}`);
     },
   });
-  if (width === 0) problems.add(emptyBody(`the body is empty; send the header ${FIXED_HEADER}[,<attribute>…] and one row per live id`));
-  else if (attributes !== undefined && located.length === 0 && !problems.has('bad_row')) {
+  if (width === 0) {
+    problems.add(emptyBody(`the body is empty; send a header naming the columns (such as ${EXAMPLE_HEADER}[,<attribute>…]) and one row per live id`));
+  } else if (columns !== undefined && located.length === 0 && !problems.has('bad_row')) {
     problems.add(emptyBody('the universe has a header but no rows; add one row per live id'));
   }
   return located;
 }
 
 /**
- * The attribute column names after the five fixed ones, or undefined if the fixed ones are
- * wrong; bad attribute names are reported but the rows are still checked.
+ * Reads the header: `id` is required; sector, industry, country and tags are optional and in
+ * any order; every other column is an attribute. Undefined when the rows cannot be read (no
+ * `id` column); other faults are reported and the rows still checked.
  */
-function attributeColumns(fields: readonly string[], line: number, problems: ProblemCollector): string[] | undefined {
+function universeColumns(fields: readonly string[], line: number, problems: ProblemCollector): UniverseColumns | undefined {
   const names = fields.map((field) => field.trim());
-  if (FIXED_COLUMNS.some((column, i) => names[i] !== column)) {
-    const caseHint = FIXED_COLUMNS.every((column, i) => names[i]?.toLowerCase() === column) ? ' (column names are case-sensitive)' : '';
-    const found = `found ${quoted(names.join(','), 80)}${caseHint}`;
-    problems.add({
+  const header = (problem: Omit<BodyProblem, 'lines'>) => problems.add({ ...problem, lines: [line] });
+  const id = names.indexOf('id');
+  if (id < 0) {
+    const found = `found ${quoted(names.join(','), 80)}${headerHint(names)}`;
+    header({
       code: 'missing_header',
-      message: `the first line must be the header ${FIXED_HEADER} followed by any attribute columns; ${found}`,
-      lines: [line],
+      message: `the first line must be a header with an "id" column (sector, industry, country, tags and attribute columns are optional, in any order, such as ${EXAMPLE_HEADER}); ${found}`,
       count: 1,
     });
     return undefined;
   }
-  const attributes = names.slice(FIXED_COLUMNS.length);
-  const invalid = [...new Set(attributes.filter((name) => !isAttributeName(name)))];
-  if (invalid.length > 0) {
-    problems.add({
-      code: 'invalid_attribute_name',
-      message: `${plural(invalid.length, 'attribute column name is', 'attribute column names are')} not ${ATTRIBUTE_SHAPE}: ${quotedList(invalid)}`,
-      lines: [line],
-      count: invalid.length,
-    });
+  const unnamed = names.flatMap((name, i) => (name === '' || (i === 0 && INDEX_COLUMN.test(name)) ? [i + 1] : []));
+  if (unnamed.length > 0) {
+    const which = unnamed.length === 1 ? `column ${unnamed[0]} has` : `columns ${unnamed.join(', ')} have`;
+    const hint = unnamed[0] === 1 && id > 0 ? `; ${INDEX_HINT}` : names.at(-1) === '' ? ' (a trailing comma makes an unnamed last column)' : '';
+    const index = names[0] === '' ? '' : ` (${quoted(names[0])})`;
+    header({ code: 'unnamed_columns', message: `${which} no name${unnamed[0] === 1 ? index : ''}${hint}; every column needs a name`, count: unnamed.length });
   }
-  const repeated = [...new Set(names.filter((name, i) => names.indexOf(name) !== i))];
+  const repeated = [...new Set(names.filter((name, i) => name !== '' && names.indexOf(name) !== i))];
   if (repeated.length > 0) {
-    problems.add({
+    header({
       code: 'duplicate_columns',
       message: `${plural(repeated.length, 'column name appears', 'column names appear')} more than once in the header: ${quotedList(repeated)}`,
-      lines: [line],
       count: repeated.length,
     });
   }
-  return attributes;
+  const columns: UniverseColumns = { id, known: {}, attributes: [] };
+  const invalid = new Set<string>();
+  names.forEach((name, index) => {
+    if (index === id || name === '' || unnamed.includes(index + 1) || names.indexOf(name) !== index) return;
+    if ((KNOWN_COLUMNS as readonly string[]).includes(name)) columns.known[name as KnownColumn] = index;
+    else if (isAttributeName(name)) columns.attributes.push({ name, index });
+    else invalid.add(name);
+  });
+  if (invalid.size > 0) {
+    header({
+      code: 'invalid_attribute_name',
+      message: `${plural(invalid.size, 'attribute column name is', 'attribute column names are')} not ${ATTRIBUTE_SHAPE}: ${quotedList([...invalid])}`,
+      count: invalid.size,
+    });
+  }
+  return columns;
 }
 
-function universeRowFromCells(
-  fields: readonly string[],
-  attributeNames: readonly string[],
-  line: number,
-  problems: ProblemCollector,
-): UniverseRow {
+function headerHint(names: readonly string[]): string {
+  if (names.some((name) => name.toLowerCase() === 'id')) return ' (column names are case-sensitive)';
+  if (names.length === 1 && /[;\t|]/.test(names[0])) {
+    return ` (that looks ${names[0].includes(';') ? '";"' : 'tab or "|"'}-separated: separate columns with commas; ";" separates the tags inside the tags column)`;
+  }
+  return '';
+}
+
+function universeRowFromCells(fields: readonly string[], columns: UniverseColumns, line: number, problems: ProblemCollector): UniverseRow {
   const attributes: Record<string, number | string> = {};
-  attributeNames.forEach((name, i) => {
-    const cell = fields[FIXED_COLUMNS.length + i].trim();
-    if (cell === '') return;
+  for (const { name, index } of columns.attributes) {
+    const cell = fields[index].trim();
+    if (cell === '') continue;
     const number = parseDecimal(cell);
     if (Number.isNaN(number)) attributes[name] = cell;
     else if (Number.isFinite(number)) attributes[name] = number;
     else problems.note('not_finite', line, `line ${line}, ${name}: ${quoted(cell)}`);
-  });
+  }
+  const cell = (column: KnownColumn) => {
+    const index = columns.known[column];
+    return index === undefined ? undefined : fields[index];
+  };
   return {
-    id: fields[0],
-    sector: textOrNull(fields[1]),
-    industry: textOrNull(fields[2]),
-    country: textOrNull(fields[3]),
-    tags: tagList(fields[4].split(';')),
+    id: fields[columns.id],
+    sector: textOrNull(cell('sector')),
+    industry: textOrNull(cell('industry')),
+    country: textOrNull(cell('country')),
+    tags: tagList((cell('tags') ?? '').split(';')),
     attributes,
   };
 }

@@ -107,6 +107,37 @@ describe('universe', () => {
     expect((await t.app.inject({ method: 'GET', url: '/v1/eras/200/live-ids', headers: bearer(authorKey) })).json().ids).toEqual(['b1', 'b2']);
   });
 
+  it('takes a CSV of just id,sector and one with its columns in another order', async () => {
+    await createEra(t.app, { number: 201 });
+    const put = (payload: string) =>
+      t.app.inject({ method: 'PUT', url: '/v1/eras/201/universe', headers: { ...bearer(operatorKey), 'content-type': 'text/csv' }, payload });
+    const stored = async () =>
+      (await t.database.pool.query('select id, sector, industry, country, tags, attributes from universe_rows where era_number = 201 order by position')).rows;
+
+    const short = await put('id,sector\nc1,10\nc2,45\n');
+    expect(short.statusCode, short.body).toBe(200);
+    expect(short.json()).toEqual({ era: 201, count: 2 });
+    expect(await stored()).toEqual([
+      { id: 'c1', sector: '10', industry: null, country: null, tags: [], attributes: {} },
+      { id: 'c2', sector: '45', industry: null, country: null, tags: [], attributes: {} },
+    ]);
+
+    const shuffled = await put('tags,controversy,country,id,industry,sector\ntobacco;defense,4,US,d1,302030,30\n,,GB,d2,,\n');
+    expect(shuffled.statusCode, shuffled.body).toBe(200);
+    expect(await stored()).toEqual([
+      { id: 'd1', sector: '30', industry: '302030', country: 'US', tags: ['tobacco', 'defense'], attributes: { controversy: 4 } },
+      { id: 'd2', sector: null, industry: null, country: 'GB', tags: [], attributes: {} },
+    ]);
+
+    // A header naming a column twice, or a column with no name, is refused naming it; nothing changes.
+    const twice = expectProblem(await put('id,sector,sector\ne1,10,20\n'), 400);
+    expect(JSON.stringify(twice.errors)).toContain('\\"sector\\"');
+    const unnamed = expectProblem(await put(',id,sector\n0,e1,10\n'), 400);
+    expect(unnamed.detail).toContain('column 1 has no name');
+    expect(unnamed.detail).toContain('to_csv(index=False)');
+    expect((await stored()).map((row) => row.id)).toEqual(['d1', 'd2']);
+  });
+
   it('refuses duplicate and malformed ids naming them, and changes nothing', async () => {
     const before = (await t.database.pool.query('select id from universe_rows where era_number = 200 order by position')).rows;
     const res = await t.app.inject({

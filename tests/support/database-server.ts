@@ -29,6 +29,7 @@ export async function startDatabaseServer(): Promise<DatabaseServer> {
     const container = await new PostgreSqlContainer('postgres:16-alpine').start();
     return { adminUrl: container.getConnectionUri(), kind: 'testcontainers', stop: async () => void (await container.stop()) };
   }
+  // A throwaway cluster: stopping it deletes the directory.
   const dir = await mkdtemp(path.join(tmpdir(), 'stakeweight-test-'));
   const embedded = await startEmbeddedPostgres(dir, { persistent: false });
   return { adminUrl: embedded.url, kind: 'embedded', stop: embedded.stop };

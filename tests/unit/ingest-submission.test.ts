@@ -118,7 +118,9 @@ describe('parseSubmission checks the CSV header', () => {
     ['data on the first line', 'id_a,0.5', 'looks like a data row'],
     ['other capitals', 'ID,Prediction', 'case-sensitive'],
     ['the columns swapped', 'prediction,id', 'id column comes first'],
-    ['semicolons', 'id;prediction', 'separate columns with commas'],
+    ['semicolons', 'id;prediction', '";"-separated: separate columns with commas'],
+    ['a pandas index column', ',id,prediction', 'the index pandas writes: save with to_csv(index=False)'],
+    ['a pandas index column read back', 'Unnamed: 0,id,prediction', 'to_csv(index=False)'],
     ['a wrong column name', 'id,signal', 'found "id,signal"'],
   ])('names the fix for %s', (_, header, hint) => {
     const problems = rejection(() => submit(csv(`${header}\nid_a,0.5\n`)));
@@ -226,6 +228,19 @@ describe('parseSubmission names the offending rows', () => {
     });
   });
 
+  it('values that look like percentages, with the fix', () => {
+    const percent = ['10', '20', '30', '40', '50', '60'];
+    const problem = problemOf(() => submit(csvOf(ids.map((id, i) => [id, percent[i]]))), 'out_of_range');
+    expect(problem.message).toMatch(/^6 values are outside \[0, 1\]; they look like percentages: divide every value by 100: line 2: 10;/);
+    const one = problemOf(() => submit(csvOf(ids.map((id, i) => [id, i === 0 ? '55' : String(values[i])]))), 'out_of_range');
+    expect(one.message).toBe('line 2: 55 is outside [0, 1]; every prediction must be a number in [0, 1]; it looks like a percentage: divide every value by 100');
+    // Beyond 100 or below 0 they are not percentages: no such hint.
+    const mixed = problemOf(() => submit(csvOf(ids.map((id, i) => [id, i === 0 ? '150' : percent[i]]))), 'out_of_range');
+    expect(mixed.message).not.toContain('percent');
+    const fromJson = problemOf(() => submit(json({ ids, predictions: [12.5, 50, 0.3, 0.4, 0.5, 0.6] })), 'out_of_range');
+    expect(fromJson.message).toContain('they look like percentages');
+  });
+
   it('the first 20 offenders and a count of all of them', () => {
     const big = indexLiveIds(Array.from({ length: 30 }, (_, i) => `n${i}`));
     const text = `id,prediction\n${big.ids.map((id) => `${id},bad`).join('\n')}`;
@@ -318,6 +333,11 @@ describe('parseSubmission reads JSON strictly', () => {
     const problems = rejection(() => submit(json(value)));
     expect(problems).toEqual([expect.objectContaining({ code: 'invalid_shape', count: 1 })]);
     expect(problems[0].message).toContain('{"ids": [...], "predictions": [...]} or {"rows": [{"id": "...", "prediction": 0.1}, ...]}');
+  });
+
+  it('names both accepted shapes when the columns shape is wrong', () => {
+    const problem = problemOf(() => submit(json({ ids, predictions: values, era: 812 })), 'invalid_shape');
+    expect(problem.message).toContain('{"ids": [...], "predictions": [...]} or {"rows": [{"id": "...", "prediction": 0.1}, ...]}');
   });
 
   it('refuses columns that are not arrays and unexpected keys', () => {

@@ -44,11 +44,40 @@ describe('parseUniverse from CSV', () => {
     expect(rejection(() => parseUniverse(csv(`${HEADER}\n\n`)))).toEqual([expect.objectContaining({ code: 'empty_body', count: 1 })]);
   });
 
-  it('refuses a header whose first five columns are not the fixed ones', () => {
-    const problems = rejection(() => parseUniverse(csv('id,industry,sector,country,tags\nn1,1,2,3,\n')));
+  it('reads the columns the header names, in any order, with only id required', () => {
+    expect(parseUniverse(csv('id,sector\nn1,10\nn2,\n'))).toEqual([
+      { id: 'n1', sector: '10', industry: null, country: null, tags: [], attributes: {} },
+      { id: 'n2', sector: null, industry: null, country: null, tags: [], attributes: {} },
+    ]);
+    expect(parseUniverse(csv('coal,tags,id,country,industry,sector,rating\n0.5,a;b,n1,US,101010,10,AA\n'))).toEqual([
+      { id: 'n1', sector: '10', industry: '101010', country: 'US', tags: ['a', 'b'], attributes: { coal: 0.5, rating: 'AA' } },
+    ]);
+    expect(parseUniverse(csv('id\nn1\n'))).toEqual([{ id: 'n1', sector: null, industry: null, country: null, tags: [], attributes: {} }]);
+  });
+
+  it('refuses a header without an id column, and says when the case or the separator is the trouble', () => {
+    const problems = rejection(() => parseUniverse(csv('name,sector\nn1,1\n')));
     expect(problems).toEqual([expect.objectContaining({ code: 'missing_header', lines: [1], count: 1 })]);
-    expect(problems[0].message).toContain('the first line must be the header id,sector,industry,country,tags');
-    expect(problemOf(() => parseUniverse(csv('ID,Sector,Industry,Country,Tags\nn1,1,2,3,\n')), 'missing_header').message).toContain('case-sensitive');
+    expect(problems[0].message).toContain('a header with an "id" column');
+    expect(problems[0].message).toContain('found "name,sector"');
+    expect(problemOf(() => parseUniverse(csv('ID,Sector\nn1,1\n')), 'missing_header').message).toContain('case-sensitive');
+    expect(problemOf(() => parseUniverse(csv('id;sector;tags\nn1;10;a\n')), 'missing_header').message).toContain('";"-separated: separate columns with commas');
+  });
+
+  it('names an empty column name, and recognises the index column pandas writes', () => {
+    const trailing = problemOf(() => parseUniverse(csv('id,sector,\nn1,10,\n')), 'unnamed_columns');
+    expect(trailing).toMatchObject({ lines: [1], count: 1 });
+    expect(trailing.message).toMatch(/^column 3 has no name \(a trailing comma/);
+    const index = problemOf(() => parseUniverse(csv(',id,sector\n0,n1,10\n')), 'unnamed_columns');
+    expect(index.message).toMatch(/^column 1 has no name; .*to_csv\(index=False\)/);
+    const readBack = problemOf(() => parseUniverse(csv('Unnamed: 0,id,sector\n0,n1,10\n')), 'unnamed_columns');
+    expect(readBack.message).toMatch(/^column 1 has no name \("Unnamed: 0"\); .*to_csv\(index=False\)/);
+    expect(problemOf(() => parseUniverse(csv('id,,sector,\nn1,,10,\n')), 'unnamed_columns')).toMatchObject({ count: 2, message: expect.stringMatching(/^columns 2, 4 have no name/) });
+  });
+
+  it('names a repeated known column', () => {
+    expect(problemOf(() => parseUniverse(csv('id,sector,tags,sector\nn1,1,,2\n')), 'duplicate_columns').message).toContain('"sector"');
+    expect(problemOf(() => parseUniverse(csv('id,id\nn1,n1\n')), 'duplicate_columns').message).toContain('"id"');
   });
 
   it('refuses __proto__ as an attribute name in either format rather than losing it', () => {

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { AppError, type Problem } from '../../errors.js';
 import { InvalidBodyError } from '../../ingest/problems.js';
+import { discardBody } from '../discard-body.js';
 
 interface ProblemBody {
   type: string;
@@ -54,7 +55,20 @@ function send(reply: FastifyReply, request: FastifyRequest, status: number, slug
   return reply.status(status).type('application/problem+json').serializer(JSON.stringify).send(body);
 }
 
-function problemFromFastify(error: FastifyError): { status: number; slug: string; detail: string; errors?: Problem[] } | null {
+/** The media types request bodies may have (the service's content-type parsers). */
+const ACCEPTED_MEDIA_TYPES = ['application/json', 'text/csv'] as const;
+
+function unsupportedMediaType(request: FastifyRequest): string {
+  const given = request.headers['content-type'];
+  const what = given ? `Content-Type ${JSON.stringify(given.split(';')[0].trim())} is not accepted` : 'The request has a body but no Content-Type';
+  const hint = given?.startsWith('application/x-www-form-urlencoded') || !given ? " (curl sends bodies given with -d as a form unless told otherwise: add -H 'content-type: text/csv' or -H 'content-type: application/json')" : '';
+  return `${what}; send Content-Type: ${ACCEPTED_MEDIA_TYPES.join(' or ')}${hint}`;
+}
+
+/** Refusals sent before the body was read: the rest of the body is read and thrown away first. */
+const REFUSED_UNREAD = new Set(['FST_ERR_CTP_BODY_TOO_LARGE', 'FST_ERR_CTP_INVALID_MEDIA_TYPE']);
+
+function problemFromFastify(error: FastifyError, request: FastifyRequest): { status: number; slug: string; detail: string; errors?: Problem[] } | null {
   if (hasZodFastifySchemaValidationErrors(error)) {
     const errors = error.validation.map((v) => {
       const where = v.instancePath ? `${error.validationContext}${v.instancePath.replaceAll('/', '.')}` : String(error.validationContext);
@@ -64,9 +78,9 @@ function problemFromFastify(error: FastifyError): { status: number; slug: string
   }
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { status: 413, slug: 'payload-too-large', detail: 'The request body is larger than this route accepts' };
+      return { status: 413, slug: 'payload-too-large', detail: `The request body is larger than this route accepts (${limitText(request)})` };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return { status: 415, slug: 'unsupported-media-type', detail: error.message };
+      return { status: 415, slug: 'unsupported-media-type', detail: unsupportedMediaType(request) };
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return { status: 400, slug: 'empty-body', detail: 'The request body is empty' };
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
@@ -80,6 +94,11 @@ function problemFromFastify(error: FastifyError): { status: number; slug: string
     return { status: error.statusCode, slug: 'invalid-request', detail: error.message };
   }
   return null;
+}
+
+function limitText(request: FastifyRequest): string {
+  const limit = request.routeOptions.bodyLimit;
+  return limit ? `at most ${limit.toLocaleString('en-US')} bytes` : 'see BODY_LIMIT_BYTES';
 }
 
 export interface ErrorsOptions {
@@ -99,7 +118,13 @@ export const errorsPlugin = fp(async (app: FastifyInstance, options: ErrorsOptio
       const detail = error.problems.map((p) => p.message).slice(0, 3).join('; ');
       return send(reply, request, error.status, 'invalid-body', detail, error.problems);
     }
-    const known = problemFromFastify(error);
+    const known = problemFromFastify(error, request);
+    if (known && REFUSED_UNREAD.has(error.code)) {
+      // Keep the connection open until the client has sent its body, so that it reads the refusal.
+      const ended = await discardBody(request.raw);
+      if (ended && error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') reply.removeHeader('connection');
+      else reply.header('connection', 'close');
+    }
     if (known) return send(reply, request, known.status, known.slug, known.detail, known.errors);
     if (isDatabaseUnavailable(error)) {
       request.log.warn({ err: error }, 'database unavailable');

@@ -13,9 +13,21 @@ export const swaggerPlugin = fp(async (app: FastifyInstance) => {
       openapi: '3.0.3',
       info: {
         title: 'Stakeweight',
-        description:
-          'Stake-weighted meta-model tournament: eras, submissions, meta-model, exclusion policies, scores and transparency reports. ' +
-          'Errors are RFC 9457 application/problem+json.',
+        description: [
+          'Stake-weighted meta-model tournament: eras, submissions, meta-model, exclusion policies, scores and transparency reports.',
+          '',
+          '**Getting started.** Every request but the public ones (health, these docs, the active policy, reports) sends `Authorization: Bearer <key>`. ' +
+            'The first admin key comes from starting the service with `BOOTSTRAP_ADMIN_KEY` (16+ characters) or from `npm run cli -- create-key --role admin`. ' +
+            'An admin creates operator and author accounts with `POST /v1/accounts`; the reply holds the new key, shown once. ' +
+            'An operator opens a round with `POST /v1/eras` and sets its stocks with `PUT /v1/eras/{number}/universe` (a CSV such as `id,sector`). ' +
+            'An author creates a model (`POST /v1/models`), stakes on it (`PUT /v1/models/{modelId}/stake`), reads the ids (`GET /v1/eras/{number}/live-ids`) ' +
+            'and submits `id,prediction` rows with values in [0, 1] (`POST /v1/models/{modelId}/submissions?era=N`). ' +
+            'The era closes at `closesAt`; the operator then reads the meta-model, uploads targets, reads the scores and resolves the era, which pays or burns the stakes once.',
+          '',
+          'Bodies are `application/json`, or `text/csv` where a route takes CSV. ' +
+            'Errors are RFC 9457 `application/problem+json`: `detail` says what is wrong and how to fix it, and a refused body lists every problem in `errors`. ' +
+            'The formulas, stake rules, policy language and report figures are documented in the repository under docs/.',
+        ].join('\n'),
         version: '1.0.0',
       },
       components: {

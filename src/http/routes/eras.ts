@@ -8,12 +8,25 @@ import { problemResponses } from '../schemas.js';
 
 const eraNumber = z.coerce.number().int().min(0).max(2_147_483_647);
 
-const payout = z.object({
-  corrMultiplier: z.number(),
-  mmcMultiplier: z.number(),
-  clip: z.number(),
-  stakeThreshold: z.number(),
-});
+/** What each payout parameter does (docs/scoring-and-payouts.md has the formulas). */
+const PAYOUT_DOCS = {
+  corrMultiplier: 'Weight of CORR in the payout score (default 0.5).',
+  mmcMultiplier: 'Weight of MMC in the payout score (default 2).',
+  clip: 'Largest share of its at-risk stake a model can win or lose in this era (default 0.05, i.e. ±5 %).',
+  stakeThreshold:
+    'Total at-risk stake above which payouts are scaled down: payout factor pf = min(1, stakeThreshold / Σ at-risk stakes) (default 72000).',
+} as const;
+const PAYOUT_DESCRIPTION =
+  "How a model's stake moves when the era resolves, on its main target: payout = stake × clip(pf × (corrMultiplier × CORR + mmcMultiplier × MMC), −clip, +clip), with pf = min(1, stakeThreshold / Σ at-risk stakes). A positive payout is added to the stake, a negative one burned from it.";
+
+const payout = z
+  .object({
+    corrMultiplier: z.number().describe(PAYOUT_DOCS.corrMultiplier),
+    mmcMultiplier: z.number().describe(PAYOUT_DOCS.mmcMultiplier),
+    clip: z.number().describe(PAYOUT_DOCS.clip),
+    stakeThreshold: z.number().describe(PAYOUT_DOCS.stakeThreshold),
+  })
+  .describe(PAYOUT_DESCRIPTION);
 
 export const era = z
   .object({
@@ -39,12 +52,13 @@ const newEra = z.strictObject({
   minCoverage: z.number().gt(0).max(1).optional(),
   payout: z
     .strictObject({
-      corrMultiplier: z.number().min(0).max(100).optional(),
-      mmcMultiplier: z.number().min(0).max(100).optional(),
-      clip: z.number().gt(0).max(1).optional(),
-      stakeThreshold: z.number().gt(0).max(1e15).optional(),
+      corrMultiplier: z.number().min(0).max(100).optional().describe(PAYOUT_DOCS.corrMultiplier),
+      mmcMultiplier: z.number().min(0).max(100).optional().describe(PAYOUT_DOCS.mmcMultiplier),
+      clip: z.number().gt(0).max(1).optional().describe(PAYOUT_DOCS.clip),
+      stakeThreshold: z.number().gt(0).max(1e15).optional().describe(PAYOUT_DOCS.stakeThreshold),
     })
-    .optional(),
+    .optional()
+    .describe(`${PAYOUT_DESCRIPTION} Leave out any parameter to take its default.`),
 });
 
 const universeRow = z.object({
@@ -108,7 +122,16 @@ export const eraRoutes: FastifyPluginAsyncZod<{ eras: ErasService }> = async (ap
       validatorCompiler: ingestValidator,
       schema: {
         tags: ['eras'],
-        summary: 'Set the era universe (text/csv `id,sector,industry,country,tags,<attributes…>` or JSON rows); fixed after the first submission',
+        summary: 'Set the era universe (CSV whose header names its columns, or JSON rows); fixed after the first submission',
+        description: [
+          'The live ids of the era and their private attributes, which the exclusion policy reads. Replaceable until the first submission arrives.',
+          '',
+          '**CSV** (`Content-Type: text/csv`): the header names the columns. `id` is required; `sector`, `industry`, `country` and `tags` are optional and may come in any order; every other column is a numeric or text attribute (name: 1–64 of `A–Z a–z 0–9 _`), such as `thermal_coal_revenue_share`. `tags` holds `;`-separated tags (`tobacco;controversial_weapons`). An empty cell means no value. A header of just `id,sector` is fine. A column without a name (pandas writes its index that way: save with `to_csv(index=False)`) or a name used twice is refused, naming it.',
+          '',
+          '**JSON** (`Content-Type: application/json`): `{"rows": [{"id": "...", "sector": "...", "industry": "...", "country": "...", "tags": ["..."], "attributes": {"name": 0.1}}]}`; every field but `id` is optional.',
+          '',
+          'Ids are 1–64 characters of `A–Z a–z 0–9 _ . -`, each once. The body may be up to 64 MB.',
+        ].join('\n'),
         params: z.object({ number: eraNumber }),
         body: z.object({ rows: z.array(universeRow) }),
         response: { 200: z.object({ era: z.number(), count: z.number() }), ...problemResponses },

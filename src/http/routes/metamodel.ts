@@ -39,7 +39,7 @@ export const metaModelRoutes: FastifyPluginAsyncZod<{ metaModel: MetaModelServic
         tags: ['meta-model'],
         summary: 'Close an era now and compute its meta-model; idempotent (a closed era returns its closing run)',
         description:
-          'Snapshots the at-risk stakes (each model’s stake at least(closesAt, now), counted when positive and the model has a current on-time submission) and computes run 1. Submissions arriving afterwards are late. The service also closes every era by itself at closesAt.',
+          'Snapshots the at-risk stakes (each model’s stake at the earlier of closesAt and now, counted when positive and the model has a current on-time submission) and computes run 1. Submissions arriving afterwards are late. The service also closes every era by itself at closesAt.',
         params,
         response: { 200: z.object({ era: z.number().int(), status, run }), ...problemResponses },
       },

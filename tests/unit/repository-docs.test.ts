@@ -1,0 +1,33 @@
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const documents = ['README.md', ...readdirSync(path.join(ROOT, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
+
+describe('the documentation in the repository', () => {
+  it('links only to files that are in the repository', () => {
+    const broken: string[] = [];
+    for (const document of documents) {
+      const text = readFileSync(path.join(ROOT, document), 'utf8');
+      for (const [, target] of text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
+        if (/^[a-z]+:/.test(target)) continue; // a URL
+        if (!existsSync(path.join(ROOT, path.dirname(document), target))) broken.push(`${document} → ${target}`);
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+
+  it('sends no reader to a design file outside the repository', () => {
+    for (const document of documents) expect(readFileSync(path.join(ROOT, document), 'utf8')).not.toMatch(/DESIGN(\.md)? section|\.\.\/shared\//);
+  });
+
+  it('covers the policy language, the formulas, the stake rules and the report figures', () => {
+    const read = (name: string) => readFileSync(path.join(ROOT, 'docs', name), 'utf8');
+    expect(read('policies.md')).toMatch(/`prefix`[\s\S]*`contains`[\s\S]*groupCap/);
+    expect(read('scoring-and-payouts.md')).toMatch(/MMC = t_cᵀ p⊥ \/ \|T\|[\s\S]*stakeThreshold/);
+    expect(read('stakes.md')).toMatch(/burn comes off the amount first, then off the pending releases, oldest first/);
+    expect(read('reports.md')).toMatch(/Nakamoto[\s\S]*chainDigest/);
+  });
+});
