@@ -26,8 +26,8 @@ function expectTooLarge(status: number, contentType: string | undefined, body: s
 }
 
 /** Runs a Python snippet that posts `mb` MB of JSON-ish bytes and prints status, type and body as JSON. */
-function python(script: string, mb: number) {
-  const child = spawnSync('python3', ['-c', script, `${server.url}/v1/eras`, String(mb * MB), ADMIN], { encoding: 'utf8', timeout: 120_000 });
+function python(script: string, mb: number, path = '/v1/eras', key = ADMIN) {
+  const child = spawnSync('python3', ['-c', script, `${server.url}${path}`, String(mb * MB), key], { encoding: 'utf8', timeout: 120_000 });
   expect(child.stderr).toBe('');
   return JSON.parse(child.stdout) as { status: number; type: string; body: string };
 }
@@ -89,6 +89,17 @@ describe('a body over the limit', () => {
   it.runIf(hasPython).each([5, 50, 64])('gets the 413 problem in Python urllib at %i MB', (mb) => {
     const { status, type, body } = python(URLLIB, mb);
     expectTooLarge(status, type, body);
+  });
+
+  // Refusals decided before the body is read (key, role) reach a client that sends first, too.
+  it.runIf(hasPython).each([
+    [401, 'an unknown key', '/v1/eras', 'sw_not_a_key_of_this_service_0123456789'],
+    [403, 'an admin key on an author route', '/v1/models/00000000-0000-4000-8000-000000000000/submissions?era=1', ADMIN],
+  ])('gets the %i problem for %s in Python urllib with a 50 MB body', (expected, _what, path, key) => {
+    const { status, type, body } = python(URLLIB, 50, path, key);
+    expect(status, body).toBe(expected);
+    expect(type).toMatch(/^application\/problem\+json/);
+    expect(JSON.parse(body)).toMatchObject({ status: expected });
   });
 
   it.runIf(hasRequests).each([5, 50])('gets the 413 problem in Python requests at %i MB', (mb) => {

@@ -66,8 +66,6 @@ function unsupportedMediaType(request: FastifyRequest): string {
 }
 
 /** Refusals sent before the body was read: the rest of the body is read and thrown away first. */
-const REFUSED_UNREAD = new Set(['FST_ERR_CTP_BODY_TOO_LARGE', 'FST_ERR_CTP_INVALID_MEDIA_TYPE']);
-
 function problemFromFastify(error: FastifyError, request: FastifyRequest): { status: number; slug: string; detail: string; errors?: Problem[] } | null {
   if (hasZodFastifySchemaValidationErrors(error)) {
     const errors = error.validation.map((v) => {
@@ -113,18 +111,18 @@ export interface ErrorsOptions {
 export const errorsPlugin = fp(async (app: FastifyInstance, options: ErrorsOptions) => {
   app.setErrorHandler(async (original: FastifyError, request, reply) => {
     const error = (await options.overrule?.(request, original).catch(() => undefined)) ?? original;
+    // A refusal sent before the body was read (auth, role, rate limit, size, media type): keep the
+    // connection until the client has sent its body, so that it reads the refusal instead of a reset.
+    if (!request.raw.complete && !request.raw.readableEnded) {
+      const ended = await discardBody(request.raw);
+      if (!ended || original.code === 'FST_ERR_CTP_BODY_TOO_LARGE') reply.header('connection', 'close');
+    }
     if (error instanceof AppError) return send(reply, request, error.status, error.slug, error.message, error.errors, error.title);
     if (error instanceof InvalidBodyError) {
       const detail = error.problems.map((p) => p.message).slice(0, 3).join('; ');
       return send(reply, request, error.status, 'invalid-body', detail, error.problems);
     }
     const known = problemFromFastify(error, request);
-    if (known && REFUSED_UNREAD.has(error.code)) {
-      // Keep the connection open until the client has sent its body, so that it reads the refusal.
-      const ended = await discardBody(request.raw);
-      if (ended && error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') reply.removeHeader('connection');
-      else reply.header('connection', 'close');
-    }
     if (known) return send(reply, request, known.status, known.slug, known.detail, known.errors);
     if (isDatabaseUnavailable(error)) {
       request.log.warn({ err: error }, 'database unavailable');
