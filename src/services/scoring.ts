@@ -106,14 +106,38 @@ export function scoringService(deps: {
    * set; nothing clears it). So every committed change to them comes with a new member of the
    * resolved set, which changes its count (and latest resolution time) in the fingerprint, read
    * in the same statement as the window bounds. A request that sees the new set misses the old
-   * entries, on every replica alike; old entries just age out.
+   * entries, on every replica alike; old entries just age out. A miss ranks in one repeatable
+   * read snapshot that first re-reads the fingerprint: when a resolution committed since the
+   * request read it, nothing is cached and the request starts over, so an entry always holds
+   * the ranking of the state its key names.
    */
-  const standings = new LRUCache<string, StandingRow[], { target: string; last: number; before: number | null }>({
+  const standings = new LRUCache<string, StandingRow[], { target: string; size: number; resolved: string }>({
     maxSize: 200_000,
     sizeCalculation: (rows) => rows.length + 1,
     // Concurrent misses on one key share one query.
-    fetchMethod: (_key, _stale, { context }) => rankedStanding(db, context.target, context),
+    fetchMethod: (_key, _stale, { context }) =>
+      db.transaction(
+        async (tx) => {
+          const window = await leaderboardWindow(tx, context.size);
+          if (window.resolved !== context.resolved) return undefined;
+          return rankedStanding(tx, context.target, { last: window.eras[window.eras.length - 1], before: window.before });
+        },
+        { isolationLevel: 'repeatable read', accessMode: 'read only' },
+      ),
   });
+
+  /** The ranking of `target` over the last `size` resolved eras, as of one state of the resolved eras. */
+  async function ranking(target: string, size: number) {
+    // Each retry follows a resolution committed meanwhile; five in a row would mean resolutions never pause.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const { eras: window, before, resolved } = await leaderboardWindow(db, size);
+      if (window.length === 0) return { window, ranked: [] };
+      const key = `${target}\u0000${window[window.length - 1]}\u0000${before ?? ''}\u0000${resolved}`;
+      const ranked = await standings.fetch(key, { context: { target, size, resolved } });
+      if (ranked) return { window, ranked };
+    }
+    throw new Error('the resolved eras kept changing while the leaderboard was ranked');
+  }
 
   /** The latest run (the one traded) and the closing run (whose inputs hold the at-risk stakes). */
   async function runsOf(executor: Executor, number: number): Promise<EraRuns | undefined> {
@@ -376,11 +400,7 @@ export function scoringService(deps: {
       if (!Number.isInteger(size) || size < WINDOW.min || size > WINDOW.max) {
         throw badRequest(`window must be a whole number of resolved eras from ${WINDOW.min} to ${WINDOW.max} (default ${WINDOW.default})`);
       }
-      const { eras: window, before, resolved } = await leaderboardWindow(db, size);
-      if (window.length === 0) return { target, window: size, eras: window, total: 0, rows: [] };
-      const last = window[window.length - 1];
-      const ranked = await standings.fetch(`${target}\u0000${last}\u0000${before ?? ''}\u0000${resolved}`, { context: { target, last, before } });
-      if (!ranked) throw new Error('leaderboard standing was not computed');
+      const { window, ranked } = await ranking(target, size);
       const rows = ranked.slice(query.offset, query.offset + query.limit);
       const total = ranked.length;
       // Ties are broken by name, so a rank is a position.
