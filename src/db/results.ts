@@ -79,39 +79,39 @@ export async function modelResults(executor: Executor, modelId: string, target: 
   };
 }
 
-/** The last `size` resolved eras by number, ascending. */
-export async function windowEras(executor: Executor, size: number): Promise<number[]> {
-  const { rows } = await executor.execute<{ number: number }>(sql`
-    select number from (select number from eras where resolved_at is not null order by number desc limit ${size}) w order by number`);
-  return rows.map((r) => r.number);
+/**
+ * The leaderboard's window: the last `size` resolved eras by number, ascending; the resolved era
+ * before them; and `resolved`, a fingerprint of the set of resolved eras (how many, and the
+ * latest resolution time), all read in one statement, so from one snapshot.
+ */
+export async function leaderboardWindow(executor: Executor, size: number): Promise<{ eras: number[]; before: number | null; resolved: string }> {
+  const { rows } = await executor.execute<{ eras: number[] | null; before: number | null; resolved: string }>(sql`
+    with resolved as (select number, resolved_at from eras where resolved_at is not null),
+    w as (select number from resolved order by number desc limit ${size})
+    select (select array_agg(number order by number) from w) as eras,
+           (select max(number) from resolved where number < (select min(number) from w)) as before,
+           (select count(*)::text || '@' || coalesce(extract(epoch from max(resolved_at))::text, '-') from resolved) as resolved`);
+  return { eras: rows[0].eras ?? [], before: rows[0].before, resolved: rows[0].resolved };
 }
 
-export type LeaderboardRow = {
+export type StandingRow = {
   model: string;
   eras: number;
   corrRep: number;
   mmcRep: number;
   score: number;
   stake: string | null;
-  total: number;
 };
 
 /**
  * Reputation over the window eras `first`..`last` (resolved eras, `before` the resolved era
  * before `first`): each model's totals at `last` minus those at `before`, over the eras with
- * both scores; ranked by score, highest first, ties by model name (bytewise). Only the rows
- * that can reach the page (the top `offset + limit` by score, with ties) are sorted by name,
- * so a page costs two index range scans, not a sort of every model by name. `total` is how
- * many models are ranked.
+ * both scores; every model with such an era, ranked by score, highest first, ties by model
+ * name (bytewise). Two index range scans of the running totals and one sort.
  */
-export async function leaderboardRows(
-  executor: Executor,
-  target: string,
-  window: { last: number; before: number | null },
-  page: { limit: number; offset: number },
-): Promise<LeaderboardRow[]> {
-  const { rows } = await executor.execute<LeaderboardRow>(sql`
-    with standing as materialized (
+export async function rankedStanding(executor: Executor, target: string, window: { last: number; before: number | null }): Promise<StandingRow[]> {
+  const { rows } = await executor.execute<StandingRow>(sql`
+    with standing as (
       select r.model_id,
              r.scored_eras - coalesce(b.scored_eras, 0) as eras,
              r.corr_total - coalesce(b.corr_total, 0) as corr,
@@ -120,22 +120,11 @@ export async function leaderboardRows(
              r.last_stake
       from model_era_results r
       left join model_era_results b on b.target = r.target and b.era_number = ${window.before ?? -1} and b.model_id = r.model_id
-      where r.target = ${target} and r.era_number = ${window.last}),
-    top as (
-      select * from standing where eras > 0
-      order by score / eras desc
-      fetch first (${page.offset + page.limit}::bigint) rows with ties)
-    select m.name as model, top.eras, top.corr / top.eras as "corrRep", top.mmc / top.eras as "mmcRep", top.score / top.eras as score,
-           top.last_stake::text as stake, (select count(*) from standing where eras > 0)::int as total
-    from top join models m on m.id = top.model_id
-    order by top.score / top.eras desc, m.name collate "C"
-    limit ${page.limit} offset ${page.offset}`);
+      where r.target = ${target} and r.era_number = ${window.last})
+    select m.name as model, s.eras, s.corr / s.eras as "corrRep", s.mmc / s.eras as "mmcRep", s.score / s.eras as score,
+           s.last_stake::text as stake
+    from standing s join models m on m.id = s.model_id
+    where s.eras > 0
+    order by s.score / s.eras desc, m.name collate "C"`);
   return rows;
-}
-
-/** The resolved era before `era`, if any. */
-export async function resolvedEraBefore(executor: Executor, era: number): Promise<number | null> {
-  const { rows } = await executor.execute<{ number: number | null }>(sql`
-    select max(number) as number from eras where resolved_at is not null and number < ${era}`);
-  return rows[0].number;
 }

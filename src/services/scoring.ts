@@ -1,9 +1,10 @@
 import { desc, eq, sql } from 'drizzle-orm';
+import { LRUCache } from 'lru-cache';
 import type pg from 'pg';
 import { inClientTransaction, type ClientTransaction, type Database, type Executor } from '../db/client.js';
 import * as ledger from '../db/ledger.js';
 import { eras, metaModelRuns } from '../db/schema.js';
-import { leaderboardRows, modelResults, recordResolvedEra, resolvedEraBefore, windowEras } from '../db/results.js';
+import { leaderboardWindow, modelResults, rankedStanding, recordResolvedEra, type StandingRow } from '../db/results.js';
 import {
   closeSubmissionsToScore,
   currentScoresOfModel,
@@ -93,6 +94,50 @@ export function scoringService(deps: {
   const { db, pool, audit, eras: erasService, models, bundles, defaultTarget, afterTargetsStored, reportFigures } = deps;
 
   const inTransaction = <T>(fn: (t: Tx) => Promise<T>) => inClientTransaction(pool, fn);
+
+  /**
+   * Ranked standings (every ranked model, in rank order) by target, window size, window bounds and
+   * the resolved-era fingerprint, so a page is a slice, not a re-ranking of every model.
+   *
+   * Why an entry cannot be stale: a standing is a function of the running totals stored for the
+   * window's last era and the era before it (and of model names, which never change). Those rows
+   * are written only by recordResolvedEra, in the transaction that marks an era resolved, and an
+   * era is resolved once (the resolver holds its row lock and returns early once resolved_at is
+   * set; nothing clears it). So every committed change to them comes with a new member of the
+   * resolved set, which changes its count (and latest resolution time) in the fingerprint, read
+   * in the same statement as the window bounds. A request that sees the new set misses the old
+   * entries, on every replica alike; old entries just age out. A miss ranks in one repeatable
+   * read snapshot that first re-reads the fingerprint: when a resolution committed since the
+   * request read it, nothing is cached and the request starts over, so an entry always holds
+   * the ranking of the state its key names.
+   */
+  const standings = new LRUCache<string, StandingRow[], { target: string; size: number; resolved: string }>({
+    maxSize: 200_000,
+    sizeCalculation: (rows) => rows.length + 1,
+    // Concurrent misses on one key share one query.
+    fetchMethod: (_key, _stale, { context }) =>
+      db.transaction(
+        async (tx) => {
+          const window = await leaderboardWindow(tx, context.size);
+          if (window.resolved !== context.resolved) return undefined;
+          return rankedStanding(tx, context.target, { last: window.eras[window.eras.length - 1], before: window.before });
+        },
+        { isolationLevel: 'repeatable read', accessMode: 'read only' },
+      ),
+  });
+
+  /** The ranking of `target` over the last `size` resolved eras, as of one state of the resolved eras. */
+  async function ranking(target: string, size: number) {
+    // Each retry follows a resolution committed meanwhile; five in a row would mean resolutions never pause.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const { eras: window, before, resolved } = await leaderboardWindow(db, size);
+      if (window.length === 0) return { window, ranked: [] };
+      const key = `${target}\u0000${window[window.length - 1]}\u0000${before ?? ''}\u0000${resolved}`;
+      const ranked = await standings.fetch(key, { context: { target, size, resolved } });
+      if (ranked) return { window, ranked };
+    }
+    throw new Error('the resolved eras kept changing while the leaderboard was ranked');
+  }
 
   /** The latest run (the one traded) and the closing run (whose inputs hold the at-risk stakes). */
   async function runsOf(executor: Executor, number: number): Promise<EraRuns | undefined> {
@@ -355,15 +400,11 @@ export function scoringService(deps: {
       if (!Number.isInteger(size) || size < WINDOW.min || size > WINDOW.max) {
         throw badRequest(`window must be a whole number of resolved eras from ${WINDOW.min} to ${WINDOW.max} (default ${WINDOW.default})`);
       }
-      const window = await windowEras(db, size);
-      if (window.length === 0) return { target, window: size, eras: window, total: 0, rows: [] };
-      const before = await resolvedEraBefore(db, window[0]);
-      const bounds = { last: window[window.length - 1], before };
-      const rows = await leaderboardRows(db, target, bounds, query);
-      // A page past the end has no row to carry the total: ask for the first one.
-      const total = rows[0]?.total ?? (query.offset > 0 ? ((await leaderboardRows(db, target, bounds, { limit: 1, offset: 0 }))[0]?.total ?? 0) : 0);
+      const { window, ranked } = await ranking(target, size);
+      const rows = ranked.slice(query.offset, query.offset + query.limit);
+      const total = ranked.length;
       // Ties are broken by name, so a rank is a position.
-      return { target, window: size, eras: window, total, rows: rows.map(({ total: _total, ...row }, i) => ({ rank: query.offset + i + 1, ...row })) };
+      return { target, window: size, eras: window, total, rows: rows.map((row, i) => ({ rank: query.offset + i + 1, ...row })) };
     },
   };
 

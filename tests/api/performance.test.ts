@@ -236,4 +236,32 @@ describe('a random tournament of 30 eras with daily target updates', () => {
       }
     }
   });
+
+  it('a resolution, in order or out of it, is in the next leaderboard served, on every page', async () => {
+    const served = async (resolved: number[]) => {
+      const results: EraResult[] = [];
+      for (const era of resolved) {
+        for (const row of (await drive.eraScores(era, 'target')).scores.filter((s) => !s.late)) {
+          results.push({ era, model: row.model, corr: row.corr, mmc: row.mmc, ...multipliers.get(era)!, stake: row.stake });
+        }
+      }
+      for (const window of [5, 20]) {
+        const expected = standings(results, resolved, window);
+        const all = await drive.leaderboard(`?window=${window}`);
+        expect(all.eras).toEqual(expected.eras);
+        expect(all.total).toBe(expected.rows.length);
+        expectRows(all.rows, expected.rows);
+        expectRows((await drive.leaderboard(`?window=${window}&limit=3&offset=2`)).rows, expected.rows.slice(2, 5));
+      }
+    };
+    const resolved = Array.from({ length: ERAS }, (_, k) => FIRST + k).filter((e) => e !== FIRST + 12 && e < FIRST + ERAS - 1);
+    await served(resolved);
+    // The era left unresolved in the middle: every later era's running totals change.
+    await drive.resolve(FIRST + 12);
+    resolved.push(FIRST + 12);
+    await served(resolved.sort((a, b) => a - b));
+    await drive.resolve(FIRST + ERAS - 1);
+    resolved.push(FIRST + ERAS - 1);
+    await served(resolved);
+  });
 });

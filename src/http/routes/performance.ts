@@ -57,7 +57,8 @@ export const performanceRoutes: FastifyPluginAsyncZod<{ scoring: ScoringService 
           `\`window\`: ${WINDOW.min}–${WINDOW.max} resolved eras, default ${WINDOW.default}. A model is listed when it has an on-time era with both scores in the window; ` +
           '`corrRep` and `mmcRep` are the means over those eras, `score` the mean of corrMultiplier·CORR + mmcMultiplier·MMC with each era\'s multipliers, `eras` how many. ' +
           'Ranked by score, highest first, ties by model name; `stake` is the at-risk stake of the latest era the model took part in. ' +
-          '`limit` (default 100, at most 1000) and `offset` page through `total` ranked models.',
+          '`limit` (default 100, at most 1000) and `offset` page through `total` ranked models. ' +
+          'The ranking is computed once per resolution and window and served from memory until the next era resolves; a page always reflects every resolved era.',
         querystring: z.object({
           target: targetName.optional(),
           window: z.string().optional(),
