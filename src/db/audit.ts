@@ -1,3 +1,4 @@
+import type { AuditContent } from '../domain/chain.js';
 import { sql } from 'drizzle-orm';
 import type { Executor } from './client.js';
 import { auditLog } from './schema.js';
@@ -24,14 +25,8 @@ export async function insertAuditEntry(executor: Executor, entry: typeof auditLo
   await executor.insert(auditLog).values(entry);
 }
 
-export type StoredAuditEntry = {
-  id: number;
-  at: string;
-  actorId: string | null;
-  action: string;
-  subject: string;
-  reason: string | null;
-  details: unknown;
+/** An audit entry as stored: the content its digest covers, and its links. */
+export type StoredAuditEntry = AuditContent & {
   digest: string | null;
   chainDigest: string | null;
 };

@@ -60,7 +60,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** What an audit entry's digest covers; `at` is the database's UTC text of the instant, to the microsecond. */
-export interface AuditContent {
+export type AuditContent = {
   id: number;
   at: string;
   actorId: string | null;
@@ -68,7 +68,7 @@ export interface AuditContent {
   subject: string;
   reason: string | null;
   details: unknown;
-}
+};
 
 export function auditEntryDigest(entry: AuditContent): string {
   const { id, at, actorId, action, subject, reason, details } = entry;
