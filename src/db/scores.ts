@@ -33,8 +33,9 @@ export async function openSubmissionsToScore(client: pg.PoolClient, era: number,
 }
 
 /** The next `size` rows of the cursor; fewer means it is done. */
-export function fetchSubmissionsToScore(client: pg.PoolClient, size: number): Promise<pg.QueryResult<SubmissionToScore>> {
-  return client.query<SubmissionToScore>(`fetch ${size} from ${CURSOR}`);
+export async function fetchSubmissionsToScore(client: pg.PoolClient, size: number): Promise<SubmissionToScore[]> {
+  const { rows } = await client.query<SubmissionToScore>(`fetch ${size} from ${CURSOR}`);
+  return rows;
 }
 
 export async function closeSubmissionsToScore(client: pg.PoolClient): Promise<void> {
@@ -150,4 +151,11 @@ export function payingScores(era: number, mainTarget: string) {
     where sc.era_number = ${era} and sc.target = ${mainTarget} and sc.payout is not null
       and not s.late and not s.superseded
       and sc.target_version = (select max(version) from targets where era_number = ${era} and name = ${mainTarget})`;
+}
+
+/** What resolution pays: each paying score row's model and payout (see payingScores). */
+export async function eraPayouts(executor: Executor, era: number, mainTarget: string): Promise<{ modelId: string; payout: string }[]> {
+  const { rows } = await executor.execute<{ modelId: string; payout: string }>(sql`
+    select p.model_id as "modelId", p.payout::text as payout from (${payingScores(era, mainTarget)}) p`);
+  return rows;
 }
