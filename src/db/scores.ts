@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type pg from 'pg';
 import type { Executor } from './client.js';
+import { BinaryCopyWriter, copyBinaryIn } from './copy-in.js';
 
 /** Payouts are exact decimals: stake × factor rounded half away from zero to this many places. */
 export const PAYOUT_SCALE = 10;
@@ -76,6 +77,46 @@ export function writeScores(client: pg.PoolClient, era: number, runId: string, r
              stake = excluded.stake, payout = excluded.payout, computed_at = now()`,
     values: [era, runId, rows.targets, rows.versions, rows.submissionIds, rows.modelIds, rows.statuses, rows.corrs, rows.mmcs, rows.stakes, rows.factors],
   });
+}
+
+/**
+ * Score rows that pay nothing (no stake, no payout) on target versions stored in the current
+ * transaction, so that no row of theirs exists yet: written with one binary COPY per batch
+ * instead of an upsert. The bulk of a many-target upload's rows go this way.
+ */
+export class NewScoreRows {
+  readonly #writer = new BinaryCopyWriter();
+
+  constructor(
+    readonly era: number,
+    readonly runId: string,
+  ) {}
+
+  get size(): number {
+    return this.#writer.rows;
+  }
+
+  add(submissionId: string, modelId: string, target: string, version: number, status: string, corr: number | null, mmc: number | null): void {
+    this.#writer
+      .row(9)
+      .uuid(submissionId)
+      .text(target)
+      .int4(version)
+      .int4(this.era)
+      .uuid(modelId)
+      .uuid(this.runId)
+      .text(status)
+      .float8(corr)
+      .float8(mmc);
+  }
+
+  /**
+   * Writes the rows in one COPY (stake and payout null, computed_at now(), as the upsert leaves
+   * them). A row already there fails it on the primary key, as it should.
+   */
+  write(client: pg.PoolClient): Promise<number> {
+    return copyBinaryIn(client, 'scores (submission_id, target, target_version, era_number, model_id, run_id, status, corr, mmc)', this.#writer);
+  }
 }
 
 /**

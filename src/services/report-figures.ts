@@ -48,7 +48,7 @@ export function reportFiguresService(deps: { eras: ErasService }) {
   }
 
   /** Costs on the given targets against the era's latest run, stored, then the era's point refreshed. */
-  async function costTargets(executor: Executor, era: number, given: { name: string; values: Float64Array }[]) {
+  async function costTargets(executor: Executor, era: number, given: readonly { name: string; values: Float64Array }[]) {
     const dal = reportsDal(executor);
     const run = await dal.latestRun(era);
     if (run === null) return;
@@ -129,6 +129,14 @@ export function reportFiguresService(deps: { eras: ErasService }) {
     /** After a target (a new version of it) is stored: the cost of the policy on it, and the era's point. */
     async afterTarget(executor: Executor, era: number, name: string, values: Float64Array) {
       await costTargets(executor, era, [{ name, values }]);
+    },
+
+    /**
+     * After several targets (a new version of each) are stored in one upload: the cost of the
+     * policy on each, from one read of the run, and the era's point refreshed once.
+     */
+    async afterTargets(executor: Executor, era: number, targets: readonly { name: string; values: Float64Array }[]) {
+      await costTargets(executor, era, targets);
     },
   };
 }

@@ -9,6 +9,7 @@ import {
   deleteSupersededScores,
   emptyScoreColumns,
   eraPayouts,
+  NewScoreRows,
   fetchSubmissionsToScore,
   openSubmissionsToScore,
   scoreHistory,
@@ -136,8 +137,13 @@ export function scoringService(deps: {
    * decoded once and scored on all of them. Batches are pipelined: the next batch is fetched
    * and the last one written while this one is scored. On the main target, the closing run's
    * inputs also get their at-risk stake and payout; a model with no score pays 0.
+   *
+   * `fresh`: the versions were stored in this transaction, so none has a score row yet; rows
+   * that pay nothing (all but the main target's on-time at-risk ones) are then copied in
+   * rather than upserted, which is most of the work of a many-target upload.
    */
-  async function scoreTargets(t: Tx, era: EraRow, set: readonly TargetToScore[], run: EraRuns, only?: string): Promise<number> {
+  async function scoreTargets(t: Tx, era: EraRow, set: readonly TargetToScore[], run: EraRuns, options: { only?: string; fresh?: boolean } = {}): Promise<number> {
+    const { only, fresh = false } = options;
     const { client } = t;
     if (set.length === 0) return 0;
     const scorer = new TargetSetScorer(
@@ -158,10 +164,15 @@ export function scoringService(deps: {
         next = batch.length === SCORE_BATCH ? fetchSubmissionsToScore(client, SCORE_BATCH) : undefined;
         if (batch.length === 0) break;
         const rows = emptyScoreColumns();
+        const newRows = new NewScoreRows(era.number, run.latest);
         for (const submission of batch) {
           const scores = scorer.score(decodeRankCodes(submission.ranks));
           scores.forEach(({ corr, mmc }, j) => {
             const paid = paying[j] && !submission.late && submission.stake !== null;
+            if (fresh && !paid) {
+              newRows.add(submission.id, submission.model_id, set[j].name, set[j].version, scoreStatus(corr, mmc), corr.value, mmc.value);
+              return;
+            }
             rows.targets.push(set[j].name);
             rows.versions.push(set[j].version);
             rows.submissionIds.push(submission.id);
@@ -174,9 +185,14 @@ export function scoringService(deps: {
             rows.factors.push(paid ? String(payoutFactor(corr.value, mmc.value, params, totalAtRisk)) : null);
           });
         }
-        const write = writeScores(client, era.number, run.latest, rows);
-        write.catch(() => {}); // awaited below; a failure aborts the transaction and surfaces there
-        writes.push(write);
+        for (const write of [
+          newRows.size > 0 ? newRows.write(client) : undefined,
+          rows.targets.length > 0 ? writeScores(client, era.number, run.latest, rows) : undefined,
+        ]) {
+          if (write === undefined) continue;
+          write.catch(() => {}); // awaited below; a failure aborts the transaction and surfaces there
+          writes.push(write);
+        }
         scored += batch.length;
       }
       await Promise.all(writes);
@@ -204,7 +220,7 @@ export function scoringService(deps: {
     const run = await scoringRuns(t.tx, era.number);
     if (!run) return [];
     const set = await currentTargets(t.tx, era.number);
-    await scoreTargets(t, era, set, run, only);
+    await scoreTargets(t, era, set, run, { only });
     return set.map((target) => target.name);
   }
 
@@ -234,9 +250,9 @@ export function scoringService(deps: {
         actorId,
       );
       const set = parsed.map((target, j) => ({ name: target.name, version: stored[j].version, values: target.aligned }));
-      const scored = await scoreTargets(t, era, set, run);
+      const scored = await scoreTargets(t, era, set, run, { fresh: true });
       // The cost of the policy on each new version, stored with the era's report figures.
-      for (const target of set) await reportFigures.afterTarget(tx, number, target.name, target.values);
+      await reportFigures.afterTargets(tx, number, set);
       await afterTargetsStored?.(t, era, stored);
       await audit.record(tx, {
         actorId,
