@@ -73,14 +73,17 @@ export class BinaryCopyWriter {
     return this;
   }
 
+  /** A field already encoded (e.g. by uuidBytes, or text as UTF-8), for values repeated over many rows. */
+  field(bytes: Buffer): this {
+    this.room(4 + bytes.length);
+    this.at = this.buffer.writeInt32BE(bytes.length, this.at);
+    this.at += bytes.copy(this.buffer, this.at);
+    return this;
+  }
+
   /** A uuid from its canonical text (hyphens optional). */
   uuid(value: string): this {
-    const hex = value.replaceAll('-', '');
-    if (hex.length !== 32) throw new Error(`not a uuid: ${value}`);
-    this.room(20);
-    this.at = this.buffer.writeInt32BE(16, this.at);
-    this.at += this.buffer.write(hex, this.at, 'hex');
-    return this;
+    return this.field(uuidBytes(value));
   }
 
   /** The whole COPY stream, trailer included; the writer is spent. */
@@ -92,6 +95,13 @@ export class BinaryCopyWriter {
     this.chunks = [];
     return chunks;
   }
+}
+
+/** A uuid's 16 bytes, as a binary COPY field holds them, from its canonical text (hyphens optional). */
+export function uuidBytes(value: string): Buffer {
+  const hex = value.replaceAll('-', '');
+  if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new Error(`not a uuid: ${value}`);
+  return Buffer.from(hex, 'hex');
 }
 
 /**

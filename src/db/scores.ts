@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type pg from 'pg';
 import type { Executor } from './client.js';
-import { BinaryCopyWriter, copyBinaryIn } from './copy-in.js';
+import { BinaryCopyWriter, copyBinaryIn, uuidBytes } from './copy-in.js';
 
 /** Payouts are exact decimals: stake × factor rounded half away from zero to this many places. */
 export const PAYOUT_SCALE = 10;
@@ -86,25 +86,33 @@ export function writeScores(client: pg.PoolClient, era: number, runId: string, r
  */
 export class NewScoreRows {
   readonly #writer = new BinaryCopyWriter();
+  readonly #era: number;
+  readonly #run: Buffer;
+  // A submission's rows come one after another (one per target): its ids are encoded once.
+  #submission: { id: string; bytes: Buffer; model: Buffer } = { id: '', bytes: Buffer.alloc(0), model: Buffer.alloc(0) };
+  readonly #targets = new Map<string, Buffer>();
 
-  constructor(
-    readonly era: number,
-    readonly runId: string,
-  ) {}
+  constructor(era: number, runId: string) {
+    this.#era = era;
+    this.#run = uuidBytes(runId);
+  }
 
   get size(): number {
     return this.#writer.rows;
   }
 
   add(submissionId: string, modelId: string, target: string, version: number, status: string, corr: number | null, mmc: number | null): void {
+    if (this.#submission.id !== submissionId) this.#submission = { id: submissionId, bytes: uuidBytes(submissionId), model: uuidBytes(modelId) };
+    let name = this.#targets.get(target);
+    if (name === undefined) this.#targets.set(target, (name = Buffer.from(target, 'utf8')));
     this.#writer
       .row(9)
-      .uuid(submissionId)
-      .text(target)
+      .field(this.#submission.bytes)
+      .field(name)
       .int4(version)
-      .int4(this.era)
-      .uuid(modelId)
-      .uuid(this.runId)
+      .int4(this.#era)
+      .field(this.#submission.model)
+      .field(this.#run)
       .text(status)
       .float8(corr)
       .float8(mmc);
