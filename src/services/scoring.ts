@@ -164,12 +164,12 @@ export function scoringService(deps: {
         next = batch.length === SCORE_BATCH ? fetchSubmissionsToScore(client, SCORE_BATCH) : undefined;
         if (batch.length === 0) break;
         const rows = emptyScoreColumns();
-        const newRows = new NewScoreRows(era.number, run.latest);
+        const newRows = fresh ? new NewScoreRows(era.number, run.latest) : undefined;
         for (const submission of batch) {
           const scores = scorer.score(decodeRankCodes(submission.ranks));
           scores.forEach(({ corr, mmc }, j) => {
             const paid = paying[j] && !submission.late && submission.stake !== null;
-            if (fresh && !paid) {
+            if (newRows !== undefined && !paid) {
               newRows.add(submission.id, submission.model_id, set[j].name, set[j].version, scoreStatus(corr, mmc), corr.value, mmc.value);
               return;
             }
@@ -186,7 +186,7 @@ export function scoringService(deps: {
           });
         }
         for (const write of [
-          newRows.size > 0 ? newRows.write(client) : undefined,
+          newRows !== undefined && newRows.size > 0 ? newRows.write(client) : undefined,
           rows.targets.length > 0 ? writeScores(client, era.number, run.latest, rows) : undefined,
         ]) {
           if (write === undefined) continue;
