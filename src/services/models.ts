@@ -1,14 +1,13 @@
-import { asc, eq } from 'drizzle-orm';
 import type { Database, Executor } from '../db/client.js';
 import { isUniqueViolation } from '../db/errors.js';
 import * as ledger from '../db/ledger.js';
-import { models } from '../db/schema.js';
+import { findModel, insertModel, listModels, type ModelRow } from '../db/models.js';
 import { MAX_JSON_NUMBER_DIGITS, readJsonNumber } from '../domain/decimal.js';
 import { badRequest, conflict, forbidden, notFound } from '../errors.js';
 import type { Principal } from './accounts.js';
 import type { AuditService } from './audit.js';
 
-export type ModelRow = typeof models.$inferSelect;
+export type { ModelRow };
 
 export const MODEL_NAME = /^[a-z0-9_]{1,40}$/;
 
@@ -45,7 +44,7 @@ export function parseAmount(amount: string | number): string {
 
 export function modelsService(db: Database, audit: AuditService) {
   async function get(modelId: string, executor: Executor = db): Promise<ModelRow> {
-    const [model] = await executor.select().from(models).where(eq(models.id, modelId));
+    const model = await findModel(executor, modelId);
     if (!model) throw notFound(`model ${modelId} does not exist`);
     return model;
   }
@@ -89,8 +88,7 @@ export function modelsService(db: Database, audit: AuditService) {
         throw badRequest('invalid model name', [{ path: 'body.name', message: `${JSON.stringify(name)} must match [a-z0-9_]{1,40}` }]);
       }
       try {
-        const [model] = await db.insert(models).values({ name, accountId: who.accountId }).returning();
-        return model;
+        return await insertModel(db, { name, accountId: who.accountId });
       } catch (error) {
         if (isUniqueViolation(error)) throw conflict(`a model named ${name} already exists`);
         throw error;
@@ -98,8 +96,7 @@ export function modelsService(db: Database, audit: AuditService) {
     },
 
     async list(who: Principal): Promise<ModelRow[]> {
-      const query = db.select().from(models).orderBy(asc(models.name));
-      return who.role === 'author' ? query.where(eq(models.accountId, who.accountId)) : query;
+      return listModels(db, who.role === 'author' ? who.accountId : undefined);
     },
 
     async getReadable(modelId: string, who: Principal): Promise<ModelRow> {
