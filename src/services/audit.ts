@@ -1,7 +1,5 @@
-import { and, desc, eq, gte, lt, lte, type SQL } from 'drizzle-orm';
 import type { Database, Executor } from '../db/client.js';
-import { auditLog } from '../db/schema.js';
-import { insertAuditEntry, nextAuditLink } from '../db/audit.js';
+import { type AuditQuery, insertAuditEntry, listAuditEntries, nextAuditLink } from '../db/audit.js';
 import { auditEntryDigest, chainDigest, GENESIS } from '../domain/chain.js';
 
 export interface AuditEntry {
@@ -12,14 +10,7 @@ export interface AuditEntry {
   details?: unknown;
 }
 
-export interface AuditQuery {
-  subject?: string;
-  from?: Date;
-  to?: Date;
-  /** Entries with an id below this one (the previous page's `nextCursor`). */
-  before?: number;
-  limit: number;
-}
+export type { AuditQuery };
 
 export function auditService(db: Database) {
   return {
@@ -46,17 +37,8 @@ export function auditService(db: Database) {
     },
 
     async list(query: AuditQuery) {
-      const conditions: SQL[] = [];
-      if (query.subject) conditions.push(eq(auditLog.subject, query.subject));
-      if (query.from) conditions.push(gte(auditLog.at, query.from));
-      if (query.to) conditions.push(lte(auditLog.at, query.to));
-      if (query.before) conditions.push(lt(auditLog.id, query.before));
-      const rows = await db
-        .select()
-        .from(auditLog)
-        .where(and(...conditions))
-        .orderBy(desc(auditLog.id))
-        .limit(query.limit + 1);
+      // One more than the page, to learn whether another page follows.
+      const rows = await listAuditEntries(db, { ...query, limit: query.limit + 1 });
       const page = rows.slice(0, query.limit);
       return { entries: page, nextCursor: rows.length > query.limit ? page[page.length - 1].id : null };
     },
