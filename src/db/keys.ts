@@ -67,12 +67,6 @@ export async function listLiveKeys(tx: Executor, accountId: string) {
     .orderBy(desc(apiKeys.createdAt));
 }
 
-/** Locks the account's row, so concurrent key creations for it count one after the other. */
-export async function lockAccount(tx: Executor, accountId: string) {
-  const [row] = await tx.select({ id: accounts.id }).from(accounts).where(eq(accounts.id, accountId)).for('update');
-  return row ?? null;
-}
-
 /** Live (not revoked, not expired) keys of the account. */
 export async function countUsableKeys(tx: Executor, accountId: string): Promise<number> {
   const [row] = await tx
@@ -85,4 +79,26 @@ export async function countUsableKeys(tx: Executor, accountId: string): Promise<
 export async function accountHoldsKey(tx: Executor, accountId: string, keyId: string): Promise<boolean> {
   const rows = await tx.select({ id: apiKeys.id }).from(apiKeys).where(and(eq(apiKeys.id, keyId), eq(apiKeys.accountId, accountId)));
   return rows.length > 0;
+}
+
+/** The key's row, locked until the transaction ends (revocations of one key queue on it). */
+export async function lockKey(tx: Executor, keyId: string) {
+  const [key] = await tx.select().from(apiKeys).where(eq(apiKeys.id, keyId)).for('update');
+  return key;
+}
+
+/** Marks the key revoked now. */
+export async function markRevoked(tx: Executor, keyId: string) {
+  const [revoked] = await tx
+    .update(apiKeys)
+    .set({ revokedAt: new Date() })
+    .where(eq(apiKeys.id, keyId))
+    .returning({ id: apiKeys.id, revokedAt: apiKeys.revokedAt });
+  return revoked;
+}
+
+/** Whether a key with this secret hash exists, revoked or not. */
+export async function keyWithHashExists(tx: Executor, secretHash: string): Promise<boolean> {
+  const [existing] = await tx.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.secretHash, secretHash));
+  return existing !== undefined;
 }
