@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { boundedCache } from '../cache.js';
 import { insertAccount, lockAccount, lockBootstrap } from '../db/accounts.js';
 import type { Database, DatabaseHandle, Executor } from '../db/client.js';
 import {
@@ -61,18 +62,25 @@ function newSecret(): string {
   return KEY_PREFIX + randomBytes(32).toString('base64url');
 }
 
-/** How many live keys a process remembers for the submission route (the oldest goes first). */
+/** How many live keys a process remembers for the submission route (the least recently used goes first). */
 const REMEMBERED_KEYS = 10_000;
 
 export function accountsService(db: Database, pool: DatabaseHandle['pool'], audit: AuditService) {
   // Live keys seen by this process, by secret hash (accounts, roles and a key's scopes never change).
   // Only routes whose write checks the key take a principal from it (see authenticateRemembered);
   // the failed-authentication throttle asks it whether a key is one this process has seen live.
-  const remembered = new Map<string, Principal>();
+  const remembered = boundedCache<string, Principal>({
+    max: REMEMBERED_KEYS,
+    staleness:
+      "accounts, roles and a key's scopes never change, and the entry holds the key's expiry, which the auth hook checks; " +
+      'a key revoked since (on any replica) is refused by the write that uses it (store_submission) and, before any ' +
+      'other refusal, by refuseRevokedKeys, which forgets it',
+  });
 
-  /** Drops a key from this process's memory of live keys. */
+  /** Drops a key from this process's memory of live keys (a scan: the memory is keyed by secret hash). */
   function forget(keyId: string): void {
-    for (const [secretHash, principal] of remembered) if (principal.keyId === keyId) remembered.delete(secretHash);
+    const hashes = [...remembered.entries()].filter(([, principal]) => principal.keyId === keyId).map(([secretHash]) => secretHash);
+    for (const secretHash of hashes) remembered.delete(secretHash);
   }
 
   function insertKey(tx: Executor, accountId: string, secret: string, limits: KeyLimits = {}) {
@@ -88,15 +96,10 @@ export function accountsService(db: Database, pool: DatabaseHandle['pool'], audi
     });
   }
 
-  function remember(secretHash: string, principal: Principal) {
-    if (remembered.size >= REMEMBERED_KEYS) remembered.delete(remembered.keys().next().value as string);
-    remembered.set(secretHash, principal);
-  }
-
   /** Looks the key up; a live one is remembered, a refused one forgotten. */
   async function lookUp(secretHash: string): Promise<Principal | null> {
     const principal = await findKeyByHash(pool, secretHash);
-    if (principal && !isExpired(principal)) remember(secretHash, principal);
+    if (principal && !isExpired(principal)) remembered.set(secretHash, principal);
     else remembered.delete(secretHash);
     return principal;
   }
