@@ -1,3 +1,4 @@
+import { boundedCache } from '../cache.js';
 import type { Database, Executor } from '../db/client.js';
 import { isUniqueViolation } from '../db/errors.js';
 import * as ledger from '../db/ledger.js';
@@ -63,9 +64,11 @@ export function modelsService(db: Database, audit: AuditService) {
     return db.transaction(async (tx) => ledger.view(tx, modelId), { isolationLevel: 'repeatable read', accessMode: 'read only' });
   }
 
-  // Owners never change and models are never deleted, so this cache cannot go stale.
-  const owners = new Map<string, string>();
-  const OWNER_CACHE_SIZE = 100_000;
+  // Each model's owning account, for the ingest path's ownership check.
+  const owners = boundedCache<string, string>({
+    max: 100_000,
+    staleness: 'owners never change and models are never deleted, so an entry cannot go stale',
+  });
 
   return {
     get,
@@ -76,7 +79,6 @@ export function modelsService(db: Database, audit: AuditService) {
       let accountId = owners.get(modelId);
       if (!accountId) {
         accountId = (await get(modelId)).accountId;
-        if (owners.size >= OWNER_CACHE_SIZE) owners.delete(owners.keys().next().value!);
         owners.set(modelId, accountId);
       }
       assertOwner({ id: modelId, accountId }, who);
