@@ -5,6 +5,10 @@ import { accounts } from './schema.js';
 /** An account as stored: its name and its role (neither ever changes). */
 export type AccountRow = typeof accounts.$inferSelect;
 
+export type Role = AccountRow['role'];
+/** Every role, as the table's enum lists them. */
+export const ROLES: readonly Role[] = accounts.role.enumValues;
+
 /** Two-key advisory lock (with 0) that replicas starting together take to create the bootstrap admin once. */
 const BOOTSTRAP_LOCK = 0x53570003;
 

@@ -1,21 +1,29 @@
 import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import type pg from 'pg';
 import type { Executor } from './client.js';
-import { accounts, apiKeys } from './schema.js';
+import type { AccountRow } from './accounts.js';
+import { apiKeys } from './schema.js';
 
-export type Role = (typeof accounts.role.enumValues)[number];
+/** A key as stored (its secret only as a hash). */
+export type KeyRow = typeof apiKeys.$inferSelect;
+
 /** What a key may do: `all` is everything its account's role may; the others narrow it. */
-export type Scope = (typeof apiKeys.scopes.enumValues)[number];
+export type Scope = KeyRow['scopes'][number];
+
+// Each scope once, in the order stored lists keep; `satisfies` holds it to the table's enum.
+const SCOPE_ORDER = { all: 0, submit: 1, stake: 2, read: 3 } satisfies Record<Scope, number>;
+/** Every scope, in the order a key's stored list keeps them. */
+export const SCOPES = Object.keys(SCOPE_ORDER) as readonly Scope[];
 
 /** A live key's account and limits, as authentication reads them. */
-export interface KeyHolder {
-  accountId: string;
-  name: string;
-  role: Role;
-  keyId: string;
-  scopes: Scope[];
-  expiresAt: Date | null;
-}
+export type KeyHolder = {
+  accountId: AccountRow['id'];
+  name: AccountRow['name'];
+  role: AccountRow['role'];
+  keyId: KeyRow['id'];
+  scopes: KeyRow['scopes'];
+  expiresAt: KeyRow['expiresAt'];
+};
 
 /**
  * The key with this secret hash, unless revoked (an expired key is returned: the caller says it
@@ -42,13 +50,8 @@ export async function keyIsLive(pool: pg.Pool, keyId: string): Promise<boolean> 
   return rows.length > 0;
 }
 
-export interface NewKey {
-  accountId: string;
-  secretHash: string;
-  hint: string;
-  scopes: Scope[];
-  expiresAt: Date | null;
-}
+/** What a new key is stored with: every column the database would otherwise default, given. */
+export type NewKey = Required<Pick<typeof apiKeys.$inferInsert, 'accountId' | 'secretHash' | 'hint' | 'scopes' | 'expiresAt'>>;
 
 export async function insertKey(tx: Executor, key: NewKey) {
   const [row] = await tx

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { boundedCache } from '../cache.js';
-import { insertAccount, lockAccount, lockBootstrap } from '../db/accounts.js';
+import { insertAccount, lockAccount, lockBootstrap, type Role, ROLES } from '../db/accounts.js';
 import type { Database, DatabaseHandle, Executor } from '../db/client.js';
 import {
   accountHoldsKey,
@@ -14,14 +14,13 @@ import {
   lockKey,
   markRevoked,
   type Scope,
+  SCOPES,
 } from '../db/keys.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import type { AuditService } from './audit.js';
 
-export type Role = 'admin' | 'operator' | 'author';
-export const ROLES: readonly Role[] = ['admin', 'operator', 'author'];
-export type { Scope };
-export const SCOPES: readonly Scope[] = ['all', 'submit', 'stake', 'read'];
+export type { Role, Scope };
+export { ROLES, SCOPES };
 
 /**
  * Who is calling: resolved from the bearer key on every request (revocation is immediate; see
