@@ -1,14 +1,9 @@
 import type { Database, Executor } from '../db/client.js';
 import { type AuditQuery, insertAuditEntry, listAuditEntries, nextAuditLink } from '../db/audit.js';
-import { auditEntryDigest, chainDigest, GENESIS } from '../domain/chain.js';
+import { type AuditContent, auditEntryDigest, chainDigest, GENESIS } from '../domain/chain.js';
 
-export interface AuditEntry {
-  actorId: string | null;
-  action: string;
-  subject: string;
-  reason?: string | null;
-  details?: unknown;
-}
+/** What a caller records: the content an entry's digest covers, less what the log assigns (id, at). */
+export type AuditEntry = Pick<AuditContent, 'actorId' | 'action' | 'subject'> & Partial<Pick<AuditContent, 'reason' | 'details'>>;
 
 export type { AuditQuery };
 
@@ -21,7 +16,7 @@ export function auditService(db: Database) {
      */
     async record(tx: Executor, entry: AuditEntry): Promise<void> {
       const { id, at, previous } = await nextAuditLink(tx);
-      const content = {
+      const content: AuditContent = {
         id,
         at,
         actorId: entry.actorId,
