@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import helmet from '@fastify/helmet';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import type pg from 'pg';
 import type { Config } from './config.js';
-import type { Database } from './db/client.js';
+import type { Database, DatabaseHandle } from './db/client.js';
 import { authPlugin, refuseRevokedKeys } from './http/plugins/auth.js';
 import { inlinePreparer, workerPreparer } from './ingest/worker-preparer.js';
 import { errorsPlugin } from './http/plugins/errors.js';
@@ -43,7 +42,7 @@ import { submissionsService } from './services/submissions.js';
 export interface AppDeps {
   config: Config;
   db: Database;
-  pool: pg.Pool;
+  pool: DatabaseHandle['pool'];
   logger?: FastifyBaseLogger | boolean;
   /** Close eras at closesAt from this instance (every replica runs one; off unless asked). */
   scheduler?: boolean;

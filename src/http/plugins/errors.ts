@@ -102,7 +102,8 @@ function limitText(request: FastifyRequest): string {
 export interface ErrorsOptions {
   /**
    * Has the last say before a refusal is sent: an error to send instead, or undefined. If it
-   * fails, the original error is sent.
+   * fails, the original error is sent. The app passes refuseRevokedKeys (plugins/auth.ts), which
+   * reads the database through the accounts service; this plugin itself holds no query.
    */
   overrule?: (request: FastifyRequest, error: FastifyError) => Promise<AppError | undefined>;
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import type pg from 'pg';
+import type { DatabaseHandle } from '../../db/client.js';
+import { ping } from '../../db/health.js';
 import { serviceUnavailable } from '../../errors.js';
 
 const healthSchema = {
@@ -8,7 +9,7 @@ const healthSchema = {
 } as const;
 
 /** Liveness says the process answers; readiness says the database does too. */
-export async function healthRoutes(app: FastifyInstance, opts: { pool: pg.Pool }) {
+export async function healthRoutes(app: FastifyInstance, opts: { pool: DatabaseHandle['pool'] }) {
   app.get(
     '/healthz',
     { config: { access: 'public' }, schema: { tags: ['health'], summary: 'Liveness', response: { 200: healthSchema } } },
@@ -24,7 +25,7 @@ export async function healthRoutes(app: FastifyInstance, opts: { pool: pg.Pool }
     async () => {
       try {
         await Promise.race([
-          opts.pool.query('select 1'),
+          ping(opts.pool),
           new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2_000).unref()),
         ]);
       } catch {
