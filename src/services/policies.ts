@@ -1,9 +1,7 @@
-import { asc, desc, eq, lt, sql } from 'drizzle-orm';
-import { alias } from 'drizzle-orm/pg-core';
 import type { Config } from '../config.js';
 import type { Database, Executor } from '../db/client.js';
-import { policiesDal, type ActivationRow } from '../db/policies.js';
-import { accounts, eras as erasTable, metaModelRuns, policies } from '../db/schema.js';
+import { policiesDal, type ActivationRow, type PolicySummaryRow } from '../db/policies.js';
+import { latestRun, previousEraWithRun } from '../db/policy-runs.js';
 import { latestTargets } from '../db/targets.js';
 import { exposuresOf } from '../domain/era-report.js';
 import { leaveOneOutValues, policyCost } from '../domain/policy/cost.js';
@@ -18,7 +16,7 @@ import type { Principal } from './accounts.js';
 import type { AuditService } from './audit.js';
 import { eraStatus, type ErasService } from './eras.js';
 
-export type PolicyRow = typeof policies.$inferSelect;
+export type { PolicyRow } from '../db/policies.js';
 
 /** A version as the meta-model step applies it. */
 export interface PolicyVersion {
@@ -30,17 +28,6 @@ export interface PolicyVersion {
 
 /** How many of the latest universes a new policy is checked against. */
 const RECENT_UNIVERSES = 3;
-
-const author = alias(accounts, 'author');
-
-function selectPolicies(executor: Executor) {
-  return executor
-    .select({ id: policies.id, name: policies.name, version: policies.version, document: policies.document, createdAt: policies.createdAt, authorId: author.id, authorName: author.name })
-    .from(policies)
-    .innerJoin(author, eq(author.id, policies.authorId));
-}
-
-type SummaryRow = Awaited<ReturnType<typeof selectPolicies>>[number];
 
 /** Stored documents were validated on the way in and cannot change (trigger); a failure here is a bug. */
 export function storedDocument(document: unknown): PolicyDocument {
@@ -77,7 +64,7 @@ function statusOf(policyId: string, state: ActivationState): PolicyStatus {
   return state.activations.some((a) => a.policyId === policyId && a.fromEra <= state.opening) ? 'retired' : 'draft';
 }
 
-function present(row: SummaryRow, state: ActivationState, retiredAt: Date | null) {
+function present(row: PolicySummaryRow, state: ActivationState, retiredAt: Date | null) {
   const document = storedDocument(row.document);
   const latest = state.activations.filter((a) => a.policyId === row.id).at(-1) ?? null;
   const status = statusOf(row.id, state);
@@ -125,7 +112,7 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
   }
 
   async function get(id: string, executor: Executor = db): Promise<PolicyView> {
-    const [row] = await selectPolicies(executor).where(eq(policies.id, id));
+    const row = await policiesDal(executor).summary(id);
     if (!row) throw notFound(`policy ${id} does not exist`);
     const state = await activationState(executor);
     return present(row, state, await retiredAt(id, state, executor));
@@ -133,26 +120,8 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
 
   /** The universes of the latest eras that have one, newest first. */
   async function recentUniverses(count = RECENT_UNIVERSES): Promise<{ era: number; rows: UniverseRow[] }[]> {
-    const recent = await db.select({ number: erasTable.number }).from(erasTable).where(sql`${erasTable.universeSize} > 0`).orderBy(desc(erasTable.number)).limit(count);
-    return Promise.all(recent.map(async ({ number }) => ({ era: number, rows: await eras.universeRows(number) })));
-  }
-
-  async function latestRun(eraNumber: number) {
-    const [run] = await db
-      .select({ id: metaModelRuns.id, seq: metaModelRuns.seq, unconstrained: metaModelRuns.unconstrained })
-      .from(metaModelRuns)
-      .where(eq(metaModelRuns.eraNumber, eraNumber))
-      .orderBy(desc(metaModelRuns.seq))
-      .limit(1);
-    return run ?? null;
-  }
-
-  async function previousEraWithRun(eraNumber: number): Promise<number | null> {
-    const [row] = await db
-      .select({ era: sql<number | null>`max(${metaModelRuns.eraNumber})` })
-      .from(metaModelRuns)
-      .where(lt(metaModelRuns.eraNumber, eraNumber));
-    return row?.era ?? null;
+    const recent = await policiesDal(db).erasWithUniverse(count);
+    return Promise.all(recent.map(async (number) => ({ era: number, rows: await eras.universeRows(number) })));
   }
 
   /** The closed era's latest run, or for an open era the submissions so far (provisional). */
@@ -170,7 +139,7 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
       if (provisional.models === 0) return { problem: `era ${number} is open but has no staked on-time submission yet` } as const;
       return { era: number, run: null, provisional: { models: provisional.models }, unconstrained: provisional.unconstrained } as const;
     }
-    const run = await latestRun(number);
+    const run = await latestRun(db, number);
     if (!run) return { problem: `era ${number} is closed but has no meta-model run yet` } as const;
     return { era: number, run: { id: run.id, seq: run.seq }, provisional: null, unconstrained: decodeFloat64(run.unconstrained) } as const;
   }
@@ -187,16 +156,10 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
       const document = parsed.policy;
       const warnings = policyWarnings(document, universeVocabulary(await recentUniverses()));
       const created = await db.transaction(async (tx) => {
-        await policiesDal(tx).lockName(document.name);
-        const [latest] = await tx
-          .select({ version: sql<number | null>`max(${policies.version})` })
-          .from(policies)
-          .where(eq(policies.name, document.name));
-        const version = (latest?.version ?? 0) + 1;
-        const [row] = await tx
-          .insert(policies)
-          .values({ name: document.name, version, document, authorId: actorId })
-          .returning({ id: policies.id, name: policies.name, version: policies.version });
+        const dal = policiesDal(tx);
+        await dal.lockName(document.name);
+        const version = ((await dal.latestVersion(document.name)) ?? 0) + 1;
+        const row = await dal.insertVersion({ name: document.name, version, document, authorId: actorId });
         await audit.record(tx, {
           actorId,
           action: 'policy.create',
@@ -209,9 +172,7 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
     },
 
     async list(filter: { name?: string } = {}): Promise<PolicyView[]> {
-      const rows = await selectPolicies(db)
-        .where(filter.name === undefined ? undefined : eq(policies.name, filter.name))
-        .orderBy(asc(policies.name), desc(policies.version));
+      const rows = await policiesDal(db).summaries(filter);
       const state = await activationState(db);
       return Promise.all(rows.map(async (row) => present(row, state, await retiredAt(row.id, state, db))));
     },
@@ -225,7 +186,7 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
       return db.transaction(async (tx) => {
         const dal = policiesDal(tx);
         await dal.lockActivations('exclusive');
-        const [target] = await tx.select().from(policies).where(eq(policies.id, id));
+        const target = await dal.byId(id);
         if (!target) throw notFound(`policy ${id} does not exist`);
         if (config.POLICY_FOUR_EYES && target.authorId === who.accountId) {
           throw forbidden(`four-eyes rule: ${target.name} v${target.version} was written by you; another admin must activate it`);
@@ -367,8 +328,8 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
         const universe = await eras.universeRows(number);
         universes.push({ era: number, rows: universe });
         const effect = await effectOn(number, universe, signal.unconstrained);
-        const previous = await previousEraWithRun(number);
-        const previousRun = previous === null ? null : await latestRun(previous);
+        const previous = await previousEraWithRun(db, number);
+        const previousRun = previous === null ? null : await latestRun(db, previous);
         const before = previous === null || previousRun === null ? null : await effectOn(previous, await eras.universeRows(previous), decodeFloat64(previousRun.unconstrained));
         const { sectorExposure, unconstrainedExposure, sectorTilt, spearman, value, ...counts } = effect;
         const eraTargets = await latestTargets(db, number);
