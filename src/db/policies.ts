@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, gt, isNull, lte, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
+import type { ActivationRow, PolicySummary } from '../domain/policy/activation.js';
 import type { Executor } from './client.js';
 import { accounts, eras, policies, policyActivations } from './schema.js';
 
@@ -15,22 +16,7 @@ function selectSummaries(executor: Executor) {
     .innerJoin(author, eq(author.id, policies.authorId));
 }
 
-/** A version with its author's name, as listed. */
-export type PolicySummaryRow = Awaited<ReturnType<typeof selectSummaries>>[number];
-
-/** An activation that has not been cancelled, with its version. */
-export interface ActivationRow {
-  id: number;
-  policyId: string;
-  name: string;
-  version: number;
-  document: unknown;
-  fromEra: number;
-  scheduled: boolean;
-  activatedAt: Date;
-  activatedBy: { id: string; name: string } | null;
-  reason: string;
-}
+export type { ActivationRow } from '../domain/policy/activation.js';
 
 // Two-key advisory locks live apart from the one-key space the migrator uses.
 const LOCK_CLASS = 0x5057; // "PW"
@@ -40,13 +26,13 @@ const ACTIVATION_LOCK = 0;
 export function policiesDal(executor: Executor) {
   return {
     /** One version with its author, or null. */
-    async summary(id: string): Promise<PolicySummaryRow | null> {
+    async summary(id: string): Promise<PolicySummary | null> {
       const [row] = await selectSummaries(executor).where(eq(policies.id, id));
       return row ?? null;
     },
 
     /** Every version (of one name, if given), by name then newest version first. */
-    async summaries(filter: { name?: string } = {}): Promise<PolicySummaryRow[]> {
+    async summaries(filter: { name?: string } = {}): Promise<PolicySummary[]> {
       return selectSummaries(executor)
         .where(filter.name === undefined ? undefined : eq(policies.name, filter.name))
         .orderBy(asc(policies.name), desc(policies.version));
