@@ -4,9 +4,7 @@ import { parseUniverse } from '../../ingest/universe.js';
 import { presentEra, type ErasService } from '../../services/eras.js';
 import { ANY_KEY, STAFF, requirePrincipal } from '../plugins/auth.js';
 import { ingestBody, ingestValidator, sendCsv, wantsCsv } from '../body.js';
-import { problemResponses } from '../schemas.js';
-
-const eraNumber = z.coerce.number().int().min(0).max(2_147_483_647);
+import { eraNumberField, eraParams, eraStatus, problemResponses, targetName } from '../schemas.js';
 
 /** What each payout parameter does (docs/scoring-and-payouts.md has the formulas). */
 const PAYOUT_DOCS = {
@@ -31,7 +29,7 @@ const payout = z
 export const era = z
   .object({
     number: z.number().int(),
-    status: z.enum(['scheduled', 'open', 'closed', 'resolved']),
+    status: eraStatus,
     opensAt: z.date(),
     closesAt: z.date(),
     closedAt: z.date().nullable(),
@@ -45,10 +43,10 @@ export const era = z
   .meta({ id: 'Era' });
 
 const newEra = z.strictObject({
-  number: z.number().int().min(0).max(2_147_483_647),
+  number: eraNumberField,
   opensAt: z.iso.datetime({ offset: true }).optional(),
   closesAt: z.iso.datetime({ offset: true }),
-  mainTarget: z.string().regex(/^[A-Za-z0-9_]{1,64}$/).optional(),
+  mainTarget: targetName.optional(),
   minCoverage: z.number().gt(0).max(1).optional(),
   payout: z
     .strictObject({
@@ -109,7 +107,7 @@ export const eraRoutes: FastifyPluginAsyncZod<{ eras: ErasService }> = async (ap
     '/v1/eras/:number',
     {
       config: { access: ANY_KEY },
-      schema: { tags: ['eras'], summary: 'One era', params: z.object({ number: eraNumber }), response: { 200: era, ...problemResponses } },
+      schema: { tags: ['eras'], summary: 'One era', params: eraParams, response: { 200: era, ...problemResponses } },
     },
     async (request) => presentEra(await eras.get(request.params.number)),
   );
@@ -132,7 +130,7 @@ export const eraRoutes: FastifyPluginAsyncZod<{ eras: ErasService }> = async (ap
           '',
           'Ids are 1–64 characters of `A–Z a–z 0–9 _ . -`, each once. The body may be up to 64 MB.',
         ].join('\n'),
-        params: z.object({ number: eraNumber }),
+        params: eraParams,
         body: z.object({ rows: z.array(universeRow) }),
         response: { 200: z.object({ era: z.number(), count: z.number() }), ...problemResponses },
       },
@@ -150,7 +148,7 @@ export const eraRoutes: FastifyPluginAsyncZod<{ eras: ErasService }> = async (ap
       schema: {
         tags: ['eras'],
         summary: 'The live ids of an era (ids only); `Accept: text/csv` for one id per line',
-        params: z.object({ number: eraNumber }),
+        params: eraParams,
         response: { 200: z.object({ era: z.number(), ids: z.array(z.string()) }), ...problemResponses },
       },
     },

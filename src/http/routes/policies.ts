@@ -5,7 +5,7 @@ import type { PoliciesService } from '../../services/policies.js';
 import { ingestValidator } from '../body.js';
 import { ADMIN, STAFF, requirePrincipal } from '../plugins/auth.js';
 import { policyCostSchema, signalExposures } from '../exposure-schemas.js';
-import { problemResponses } from '../schemas.js';
+import { eraNumberField, policyMode, policyRef, problemResponses } from '../schemas.js';
 
 const MAX_PREVIEW_ERAS = 50;
 
@@ -24,7 +24,7 @@ const policySummary = z.object({
   version: z.number().int(),
   status,
   description: z.string().nullable(),
-  mode: z.enum(['enforce', 'shadow']),
+  mode: policyMode,
   author: accountRef,
   createdAt: z.date(),
   activatedAt: z.date().nullable().describe('latest activation (scheduled ones included); every one is in GET /v1/policies/changelog'),
@@ -254,8 +254,8 @@ export const policyRoutes: FastifyPluginAsyncZod<{ policies: PoliciesService }> 
         querystring: z.object({ against: z.uuid() }),
         response: {
           200: z.object({
-            from: z.object({ id: z.uuid(), name: z.string(), version: z.number().int() }),
-            to: z.object({ id: z.uuid(), name: z.string(), version: z.number().int() }),
+            from: policyRef,
+            to: policyRef,
             rules: z.object({
               added: ruleList,
               removed: ruleList,
@@ -292,7 +292,7 @@ export const policyRoutes: FastifyPluginAsyncZod<{ policies: PoliciesService }> 
           'version in force now and era `fromEra` on under this one. A later activation replaces a schedule that has not taken force. Activating the version ' +
           'already in force with nothing scheduled is 409; a `fromEra` whose cutoff has passed is 409.',
         params: id,
-        body: z.strictObject({ reason: z.string().trim().min(1).max(2000), fromEra: z.number().int().min(0).max(2_147_483_647).optional() }),
+        body: z.strictObject({ reason: z.string().trim().min(1).max(2000), fromEra: eraNumberField.optional() }),
         response: {
           200: z.object({
             id: z.uuid(),
@@ -321,7 +321,7 @@ export const policyRoutes: FastifyPluginAsyncZod<{ policies: PoliciesService }> 
         body: previewBody,
         response: {
           200: z.object({
-            policy: z.object({ id: z.uuid(), name: z.string(), version: z.number().int(), mode: z.enum(['enforce', 'shadow']) }),
+            policy: policyRef.extend({ mode: policyMode }),
             warnings: warnings.describe('fields and values no previewed universe has'),
             eras: z.array(eraPreview),
           }),

@@ -2,17 +2,14 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ReportsService } from '../../services/reports.js';
 import { policyCostSchema, signalExposures } from '../exposure-schemas.js';
-import { decimalString, problemResponses } from '../schemas.js';
+import { decimalString, eraNumber, eraParams as params, policyMode, problemResponses } from '../schemas.js';
 import { SUMMARY_MAX_ERAS } from '../../services/reports.js';
-
-const params = z.object({ number: z.coerce.number().int().min(0).max(2_147_483_647) });
 
 const share = z.number().min(0).max(1);
 const chainDigest = z
   .string()
   .nullable()
   .describe("the era's link in the chain of resolved eras: SHA-256(previous era's chainDigest ‖ bundle digest), as GET /v1/eras/{number}/bundle carries it; null until the era resolves");
-const policyMode = z.enum(['enforce', 'shadow']);
 
 const stake = z
   .object({
@@ -167,7 +164,7 @@ export const reportRoutes: FastifyPluginAsyncZod<{ reports: ReportsService }> = 
           `At most ${SUMMARY_MAX_ERAS} eras per request: the latest ones, or \`limit\` from \`fromEra\` on. Every figure is stored when its era's run or a target ` +
           'is computed, so a request reads stored rows only. `cumulativeCost` sums each target over every era that has it, whatever the window.',
         querystring: z.object({
-          fromEra: z.coerce.number().int().min(0).max(2_147_483_647).optional(),
+          fromEra: eraNumber.optional(),
           limit: z.coerce.number().int().min(1).max(SUMMARY_MAX_ERAS).optional(),
         }),
         response: {
