@@ -28,6 +28,9 @@ export const eraNumberField = z.number().int().min(0).max(INT4_MAX);
 /** The `:number` path parameter of /v1/eras/{number}/… and /v1/reports/eras/{number}. */
 export const eraParams = z.object({ number: eraNumber });
 
+/** The `:modelId` path parameter of /v1/models/{modelId}/…. */
+export const modelParams = z.object({ modelId: z.uuid() });
+
 /** A target's name (the era's main target, a target upload, a scores or performance filter). */
 export const targetName = z.string().regex(/^[A-Za-z0-9_]{1,64}$/);
 

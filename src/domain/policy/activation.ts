@@ -32,7 +32,8 @@ export interface PolicySummary {
   authorName: string;
 }
 
-export type PolicyStatus = 'draft' | 'scheduled' | 'active' | 'retired';
+export const POLICY_STATUSES = ['draft', 'scheduled', 'active', 'retired'] as const;
+export type PolicyStatus = (typeof POLICY_STATUSES)[number];
 
 /**
  * Where the activations stand: `opening` is the first era an activation at once applies to; the

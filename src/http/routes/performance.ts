@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { WINDOW, type ScoringService } from '../../services/scoring.js';
 import { ANY_KEY, requirePrincipal } from '../plugins/auth.js';
-import { INT4_MAX, decimalString, problemResponses, targetName } from '../schemas.js';
+import { INT4_MAX, decimalString, modelParams, problemResponses, targetName } from '../schemas.js';
 
 const summary = z.object({
   mean: z.number().nullable(),
@@ -23,7 +23,7 @@ export const performanceRoutes: FastifyPluginAsyncZod<{ scoring: ScoringService 
           "The per-era current CORR and MMC (on each target's latest version) of the model's on-time submissions in resolved eras, in era order, as resolution recorded them; " +
           'late submissions count in neither. `stake` and `payout` are the era\'s at-risk stake and payout (paid on its main target). ' +
           'Summaries run over the eras with a value; `payout.return` is Σ payouts / Σ at-risk stakes over the eras with a payout.',
-        params: z.object({ modelId: z.uuid() }),
+        params: modelParams,
         querystring: z.object({ target: targetName.optional() }),
         response: {
           200: z.object({

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { ScoringService } from '../../services/scoring.js';
 import { ANY_KEY, STAFF, requirePrincipal } from '../plugins/auth.js';
 import { sendCsv, wantsCsv } from '../body.js';
-import { INT4_MAX, decimalString, eraNumber, eraParams, problemResponses, targetName } from '../schemas.js';
+import { INT4_MAX, decimalString, eraNumber, eraParams, modelParams, problemResponses, targetName } from '../schemas.js';
 import { badRequest } from '../../errors.js';
 
 const scoreFields = {
@@ -56,7 +56,7 @@ export const scoreRoutes: FastifyPluginAsyncZod<{ scoring: ScoringService }> = a
         summary: "A model's current scores (on the latest version of each target) across eras and targets, newest era first; owner, operators and admins. `Accept: text/csv` for CSV",
         description:
           'With `era` and `target` together, `history` also lists that score on every version of the target (each upload before resolution), oldest first, on-time before late.',
-        params: z.object({ modelId: z.uuid() }),
+        params: modelParams,
         querystring: z.object({ era: eraNumber.optional(), target: targetName.optional() }),
         response: {
           200: z.object({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { POLICY_STATUSES } from '../../../domain/policy/activation.js';
 import { policySchema, predicateSchema, ruleSchema } from '../../../domain/policy/schema.js';
 import { policyMode } from '../../schemas.js';
 
@@ -11,7 +12,7 @@ export const id = z.object({ id: z.uuid() });
 
 const accountRef = z.object({ id: z.uuid(), name: z.string() });
 
-export const status = z.enum(['draft', 'scheduled', 'active', 'retired']);
+export const status = z.enum(POLICY_STATUSES);
 
 export const warnings = z
   .array(z.object({ path: z.string(), message: z.string() }))
