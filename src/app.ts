@@ -26,6 +26,7 @@ import { scoreRoutes } from './http/routes/scores.js';
 import { submissionRoutes } from './http/routes/submissions.js';
 import { targetRoutes } from './http/routes/targets.js';
 import { healthRoutes } from './http/routes/health.js';
+import { ping } from './db/health.js';
 import { accountsService } from './services/accounts.js';
 import { auditService } from './services/audit.js';
 import { bundlesService } from './services/bundles.js';
@@ -112,7 +113,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
-  await app.register(healthRoutes, { pool });
+  await app.register(healthRoutes, { databaseAnswers: () => ping(pool) });
   await app.register(reportsPageRoutes);
   await app.register(async (v1) => {
     // zod validates only inside this scope, so plugins with JSON-schema routes keep working.

@@ -1,6 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import type { DatabaseHandle } from '../../db/client.js';
-import { ping } from '../../db/health.js';
 import { serviceUnavailable } from '../../errors.js';
 
 const healthSchema = {
@@ -9,7 +7,7 @@ const healthSchema = {
 } as const;
 
 /** Liveness says the process answers; readiness says the database does too. */
-export async function healthRoutes(app: FastifyInstance, opts: { pool: DatabaseHandle['pool'] }) {
+export async function healthRoutes(app: FastifyInstance, opts: { databaseAnswers: () => Promise<void> }) {
   app.get(
     '/healthz',
     { config: { access: 'public' }, schema: { tags: ['health'], summary: 'Liveness', response: { 200: healthSchema } } },
@@ -25,7 +23,7 @@ export async function healthRoutes(app: FastifyInstance, opts: { pool: DatabaseH
     async () => {
       try {
         await Promise.race([
-          ping(opts.pool),
+          opts.databaseAnswers(),
           new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2_000).unref()),
         ]);
       } catch {
