@@ -16,7 +16,8 @@ import type { UniverseRow } from '../domain/universe.js';
 import { AppError, badRequest, conflict, forbidden, notFound } from '../errors.js';
 import type { Principal } from './accounts.js';
 import type { AuditService } from './audit.js';
-import { eraStatus, type ErasService } from './eras.js';
+import { eraStatus } from '../domain/era.js';
+import type { ErasService } from './eras.js';
 
 export type PolicyRow = typeof policies.$inferSelect;
 
