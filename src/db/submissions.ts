@@ -1,5 +1,6 @@
 import { desc, eq } from 'drizzle-orm';
 import type pg from 'pg';
+import type { RawEncoding } from '../domain/raw.js';
 import type { Executor } from './client.js';
 import { isUniqueViolation } from './errors.js';
 import { submissions } from './schema.js';
@@ -39,7 +40,7 @@ export interface SubmissionToStore {
   rows: number;
   covered: number;
   raw: Buffer;
-  rawEncoding: string;
+  rawEncoding: RawEncoding;
   ranks: Buffer;
 }
 
