@@ -25,7 +25,8 @@ import type { UniverseRow } from '../domain/universe.js';
 import { AppError, badRequest, conflict, forbidden, notFound } from '../errors.js';
 import type { Principal } from './accounts.js';
 import type { AuditService } from './audit.js';
-import { eraStatus, type ErasService } from './eras.js';
+import { eraStatus } from '../domain/era.js';
+import type { ErasService } from './eras.js';
 
 export type { PolicyRow } from '../db/policies.js';
 export { storedDocument, type ActivationState, type PolicyStatus, type PolicyView } from '../domain/policy/activation.js';

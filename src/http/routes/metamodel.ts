@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { eraStatus } from '../../services/eras.js';
+import { eraStatus } from '../../domain/era.js';
 import type { MetaModelService } from '../../services/metamodel.js';
 import { STAFF, requirePrincipal } from '../plugins/auth.js';
 import { sendCsv, wantsCsv } from '../body.js';
