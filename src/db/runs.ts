@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import type pg from 'pg';
 import { encodeFloat64 } from '../domain/packed.js';
 import type { PolicyRef } from '../domain/policy/apply-to-run.js';
@@ -234,4 +234,26 @@ export async function streamOpenEraInputs(
   await copyBinaryOut(client, OPEN_ERA_INPUTS.replace('$columns', 's.ranks, s.covered, stake.amount::float8').replace('$1', String(era)), ([ranks, covered, stake]) =>
     onInput(ranks!, covered!.readInt32BE(0), stake!.readDoubleBE(0)),
   );
+}
+
+// Policy previews: an era's latest run (its unconstrained meta-model) and the closest earlier era with one (turnover).
+
+/** The latest run of an era, or null when it has none. */
+export async function latestRun(executor: Executor, eraNumber: number) {
+  const [run] = await executor
+    .select({ id: metaModelRuns.id, seq: metaModelRuns.seq, unconstrained: metaModelRuns.unconstrained })
+    .from(metaModelRuns)
+    .where(eq(metaModelRuns.eraNumber, eraNumber))
+    .orderBy(desc(metaModelRuns.seq))
+    .limit(1);
+  return run ?? null;
+}
+
+/** The latest era before `eraNumber` that has a run, or null. */
+export async function previousEraWithRun(executor: Executor, eraNumber: number): Promise<number | null> {
+  const [row] = await executor
+    .select({ era: sql<number | null>`max(${metaModelRuns.eraNumber})` })
+    .from(metaModelRuns)
+    .where(lt(metaModelRuns.eraNumber, eraNumber));
+  return row?.era ?? null;
 }

@@ -1,7 +1,9 @@
 import type { PayoutParams } from './scoring.js';
 
 /** Where an era is in its life, as the API reports it. */
-export type EraStatus = 'scheduled' | 'open' | 'closed' | 'resolved';
+/** An era's life, in order. */
+export const ERA_STATUSES = ['scheduled', 'open', 'closed', 'resolved'] as const;
+export type EraStatus = (typeof ERA_STATUSES)[number];
 
 /** The moments an era's status follows from (an era row has them). */
 export interface EraClock {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ERA_STATUSES } from '../domain/era.js';
 import { policySchema } from '../domain/policy/schema.js';
 import { problemBody } from '../errors.js';
 
@@ -34,7 +35,7 @@ export const modelParams = z.object({ modelId: z.uuid() });
 /** A target's name (the era's main target, a target upload, a scores or performance filter). */
 export const targetName = z.string().regex(/^[A-Za-z0-9_]{1,64}$/);
 
-export const eraStatus = z.enum(['scheduled', 'open', 'closed', 'resolved']);
+export const eraStatus = z.enum(ERA_STATUSES);
 
 /** A policy document's mode, as the policy schema states it. */
 export const policyMode = policySchema.shape.mode.unwrap();

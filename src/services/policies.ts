@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import type { Database, Executor } from '../db/client.js';
 import { policiesDal } from '../db/policies.js';
-import { latestRun, previousEraWithRun } from '../db/policy-runs.js';
+import { latestRun, previousEraWithRun } from '../db/runs.js';
 import { latestTargets } from '../db/targets.js';
 import {
   activationStateOf,

@@ -1,19 +1,10 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
-import { AppError, type Problem } from '../../errors.js';
+import { AppError, type Problem, type ProblemBody } from '../../errors.js';
 import { InvalidBodyError } from '../../ingest/problems.js';
 import { discardBody } from '../discard-body.js';
 
-interface ProblemBody {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  instance: string;
-  requestId: string;
-  errors?: Problem[];
-}
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
