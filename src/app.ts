@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import helmet from '@fastify/helmet';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import type pg from 'pg';
 import type { Config } from './config.js';
-import type { Database } from './db/client.js';
+import type { Database, DatabaseHandle } from './db/client.js';
 import { authPlugin, refuseRevokedKeys } from './http/plugins/auth.js';
 import { inlinePreparer, workerPreparer } from './ingest/worker-preparer.js';
 import { errorsPlugin } from './http/plugins/errors.js';
@@ -27,6 +26,7 @@ import { scoreRoutes } from './http/routes/scores.js';
 import { submissionRoutes } from './http/routes/submissions.js';
 import { targetRoutes } from './http/routes/targets.js';
 import { healthRoutes } from './http/routes/health.js';
+import { ping } from './db/health.js';
 import { accountsService } from './services/accounts.js';
 import { auditService } from './services/audit.js';
 import { bundlesService } from './services/bundles.js';
@@ -43,7 +43,7 @@ import { submissionsService } from './services/submissions.js';
 export interface AppDeps {
   config: Config;
   db: Database;
-  pool: pg.Pool;
+  pool: DatabaseHandle['pool'];
   logger?: FastifyBaseLogger | boolean;
   /** Close eras at closesAt from this instance (every replica runs one; off unless asked). */
   scheduler?: boolean;
@@ -113,7 +113,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
-  await app.register(healthRoutes, { pool });
+  await app.register(healthRoutes, { databaseAnswers: () => ping(pool) });
   await app.register(reportsPageRoutes);
   await app.register(async (v1) => {
     // zod validates only inside this scope, so plugins with JSON-schema routes keep working.

@@ -1,13 +1,29 @@
+import { z } from 'zod';
+
 /** One problem in a request: where it is and what to fix. */
-export interface Problem {
-  path?: string;
-  code?: string;
-  message: string;
-  ids?: string[];
-  lines?: number[];
-  indexes?: number[];
-  count?: number;
-}
+export const problemItem = z.object({
+  path: z.string().optional(),
+  code: z.string().optional(),
+  message: z.string(),
+  ids: z.array(z.string()).optional(),
+  lines: z.array(z.number()).optional(),
+  indexes: z.array(z.number()).optional(),
+  column: z.string().optional().describe('the column at fault, in a multi-target upload'),
+  count: z.number().optional(),
+});
+export type Problem = z.infer<typeof problemItem>;
+
+/** The RFC 9457 body every error carries (src/http/plugins/errors.ts renders it; each route documents it). */
+export const problemBody = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string(),
+  instance: z.string(),
+  requestId: z.string(),
+  errors: z.array(problemItem).optional(),
+});
+export type ProblemBody = z.infer<typeof problemBody>;
 
 /** Failures the service means to report; the error handler maps each to an RFC 9457 body. */
 export class AppError extends Error {

@@ -1,5 +1,5 @@
 import type { AuditContent } from '../domain/chain.js';
-import { sql } from 'drizzle-orm';
+import { and, desc, eq, gte, lt, lte, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from './client.js';
 import { auditLog } from './schema.js';
 
@@ -37,4 +37,29 @@ export async function auditEntriesAfter(executor: Executor, afterId: number, lim
     select id, ${atText(sql`at`)} as at, actor_id as "actorId", action, subject, reason, details, digest, chain_digest as "chainDigest"
     from audit_log where id > ${afterId} order by id limit ${limit}`);
   return rows;
+}
+
+/** Which entries a page of the audit log holds: filters and the page's size and cursor. */
+export interface AuditQuery {
+  subject?: string;
+  from?: Date;
+  to?: Date;
+  /** Entries with an id below this one (the previous page's `nextCursor`). */
+  before?: number;
+  limit: number;
+}
+
+/** The matching entries, newest first, at most `query.limit`. */
+export async function listAuditEntries(executor: Executor, query: AuditQuery) {
+  const conditions: SQL[] = [];
+  if (query.subject) conditions.push(eq(auditLog.subject, query.subject));
+  if (query.from) conditions.push(gte(auditLog.at, query.from));
+  if (query.to) conditions.push(lte(auditLog.at, query.to));
+  if (query.before) conditions.push(lt(auditLog.id, query.before));
+  return executor
+    .select()
+    .from(auditLog)
+    .where(and(...conditions))
+    .orderBy(desc(auditLog.id))
+    .limit(query.limit);
 }

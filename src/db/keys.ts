@@ -1,21 +1,29 @@
 import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import type pg from 'pg';
 import type { Executor } from './client.js';
-import { accounts, apiKeys } from './schema.js';
+import type { AccountRow } from './accounts.js';
+import { apiKeys } from './schema.js';
 
-export type Role = (typeof accounts.role.enumValues)[number];
+/** A key as stored (its secret only as a hash). */
+export type KeyRow = typeof apiKeys.$inferSelect;
+
 /** What a key may do: `all` is everything its account's role may; the others narrow it. */
-export type Scope = (typeof apiKeys.scopes.enumValues)[number];
+export type Scope = KeyRow['scopes'][number];
+
+// Each scope once, in the order stored lists keep; `satisfies` holds it to the table's enum.
+const SCOPE_ORDER = { all: 0, submit: 1, stake: 2, read: 3 } satisfies Record<Scope, number>;
+/** Every scope, in the order a key's stored list keeps them. */
+export const SCOPES = Object.keys(SCOPE_ORDER) as readonly Scope[];
 
 /** A live key's account and limits, as authentication reads them. */
-export interface KeyHolder {
-  accountId: string;
-  name: string;
-  role: Role;
-  keyId: string;
-  scopes: Scope[];
-  expiresAt: Date | null;
-}
+export type KeyHolder = {
+  accountId: AccountRow['id'];
+  name: AccountRow['name'];
+  role: AccountRow['role'];
+  keyId: KeyRow['id'];
+  scopes: KeyRow['scopes'];
+  expiresAt: KeyRow['expiresAt'];
+};
 
 /**
  * The key with this secret hash, unless revoked (an expired key is returned: the caller says it
@@ -42,13 +50,8 @@ export async function keyIsLive(pool: pg.Pool, keyId: string): Promise<boolean> 
   return rows.length > 0;
 }
 
-export interface NewKey {
-  accountId: string;
-  secretHash: string;
-  hint: string;
-  scopes: Scope[];
-  expiresAt: Date | null;
-}
+/** What a new key is stored with: every column the database would otherwise default, given. */
+export type NewKey = Required<Pick<typeof apiKeys.$inferInsert, 'accountId' | 'secretHash' | 'hint' | 'scopes' | 'expiresAt'>>;
 
 export async function insertKey(tx: Executor, key: NewKey) {
   const [row] = await tx
@@ -67,12 +70,6 @@ export async function listLiveKeys(tx: Executor, accountId: string) {
     .orderBy(desc(apiKeys.createdAt));
 }
 
-/** Locks the account's row, so concurrent key creations for it count one after the other. */
-export async function lockAccount(tx: Executor, accountId: string) {
-  const [row] = await tx.select({ id: accounts.id }).from(accounts).where(eq(accounts.id, accountId)).for('update');
-  return row ?? null;
-}
-
 /** Live (not revoked, not expired) keys of the account. */
 export async function countUsableKeys(tx: Executor, accountId: string): Promise<number> {
   const [row] = await tx
@@ -85,4 +82,26 @@ export async function countUsableKeys(tx: Executor, accountId: string): Promise<
 export async function accountHoldsKey(tx: Executor, accountId: string, keyId: string): Promise<boolean> {
   const rows = await tx.select({ id: apiKeys.id }).from(apiKeys).where(and(eq(apiKeys.id, keyId), eq(apiKeys.accountId, accountId)));
   return rows.length > 0;
+}
+
+/** The key's row, locked until the transaction ends (revocations of one key queue on it). */
+export async function lockKey(tx: Executor, keyId: string) {
+  const [key] = await tx.select().from(apiKeys).where(eq(apiKeys.id, keyId)).for('update');
+  return key;
+}
+
+/** Marks the key revoked now. */
+export async function markRevoked(tx: Executor, keyId: string) {
+  const [revoked] = await tx
+    .update(apiKeys)
+    .set({ revokedAt: new Date() })
+    .where(eq(apiKeys.id, keyId))
+    .returning({ id: apiKeys.id, revokedAt: apiKeys.revokedAt });
+  return revoked;
+}
+
+/** Whether a key with this secret hash exists, revoked or not. */
+export async function keyWithHashExists(tx: Executor, secretHash: string): Promise<boolean> {
+  const [existing] = await tx.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.secretHash, secretHash));
+  return existing !== undefined;
 }

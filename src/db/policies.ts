@@ -1,20 +1,22 @@
 import { and, asc, desc, eq, gt, isNull, lte, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
+import type { ActivationRow, PolicySummary } from '../domain/policy/activation.js';
 import type { Executor } from './client.js';
-import { accounts, policies, policyActivations } from './schema.js';
+import { accounts, eras, policies, policyActivations } from './schema.js';
 
-/** An activation that has not been cancelled, with its version. */
-export interface ActivationRow {
-  id: number;
-  policyId: string;
-  name: string;
-  version: number;
-  document: unknown;
-  fromEra: number;
-  scheduled: boolean;
-  activatedAt: Date;
-  activatedBy: { id: string; name: string } | null;
-  reason: string;
+/** A stored policy version (the policies table). */
+export type PolicyRow = typeof policies.$inferSelect;
+
+const author = alias(accounts, 'author');
+
+function selectSummaries(executor: Executor) {
+  return executor
+    .select({ id: policies.id, name: policies.name, version: policies.version, document: policies.document, createdAt: policies.createdAt, authorId: author.id, authorName: author.name })
+    .from(policies)
+    .innerJoin(author, eq(author.id, policies.authorId));
 }
+
+export type { ActivationRow } from '../domain/policy/activation.js';
 
 // Two-key advisory locks live apart from the one-key space the migrator uses.
 const LOCK_CLASS = 0x5057; // "PW"
@@ -23,6 +25,48 @@ const ACTIVATION_LOCK = 0;
 /** The policy versions and which of them is in force for which eras (the activations table). */
 export function policiesDal(executor: Executor) {
   return {
+    /** One version with its author, or null. */
+    async summary(id: string): Promise<PolicySummary | null> {
+      const [row] = await selectSummaries(executor).where(eq(policies.id, id));
+      return row ?? null;
+    },
+
+    /** Every version (of one name, if given), by name then newest version first. */
+    async summaries(filter: { name?: string } = {}): Promise<PolicySummary[]> {
+      return selectSummaries(executor)
+        .where(filter.name === undefined ? undefined : eq(policies.name, filter.name))
+        .orderBy(asc(policies.name), desc(policies.version));
+    },
+
+    /** One version as stored, or null. */
+    async byId(id: string): Promise<PolicyRow | null> {
+      const [row] = await executor.select().from(policies).where(eq(policies.id, id));
+      return row ?? null;
+    },
+
+    /** The latest version number of a name, or null when it has none (callers hold lockName). */
+    async latestVersion(name: string): Promise<number | null> {
+      const [latest] = await executor
+        .select({ version: sql<number | null>`max(${policies.version})` })
+        .from(policies)
+        .where(eq(policies.name, name));
+      return latest?.version ?? null;
+    },
+
+    async insertVersion(values: { name: string; version: number; document: unknown; authorId: string }) {
+      const [row] = await executor
+        .insert(policies)
+        .values(values)
+        .returning({ id: policies.id, name: policies.name, version: policies.version });
+      return row;
+    },
+
+    /** The numbers of the latest `count` eras that have a universe, newest first. */
+    async erasWithUniverse(count: number): Promise<number[]> {
+      const rows = await executor.select({ number: eras.number }).from(eras).where(sql`${eras.universeSize} > 0`).orderBy(desc(eras.number)).limit(count);
+      return rows.map((r) => r.number);
+    },
+
     /**
      * Activations take it exclusively, closes shared: a close reads the version for its era either
      * before an activation or after it, never while it picks its first era.

@@ -1,4 +1,5 @@
 import { canonicalJson, chainDigest, sha256Hex } from './chain.js';
+import type { PayoutParams } from './scoring.js';
 
 /** One staked model of a resolved era, on its main target. Amounts are exact decimal strings. */
 export interface BundleModel {
@@ -22,7 +23,7 @@ export interface BundleContent {
   resolvedAt: string;
   mainTarget: string;
   policy: { name: string; version: number; sha256: string } | null;
-  payout: { corrMultiplier: number; mmcMultiplier: number; clip: number; stakeThreshold: number };
+  payout: PayoutParams;
   /** pf = min(1, stakeThreshold / totalAtRisk) */
   payoutFactor: number;
   totalAtRisk: string;

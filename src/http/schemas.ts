@@ -1,30 +1,10 @@
 import { z } from 'zod';
+import { ERA_STATUSES } from '../domain/era.js';
+import { policySchema } from '../domain/policy/schema.js';
+import { problemBody } from '../errors.js';
 
-/** RFC 9457 body every error carries (documented on each route). */
-export const problem = z
-  .object({
-    type: z.string(),
-    title: z.string(),
-    status: z.number().int(),
-    detail: z.string(),
-    instance: z.string(),
-    requestId: z.string(),
-    errors: z
-      .array(
-        z.object({
-          path: z.string().optional(),
-          code: z.string().optional(),
-          message: z.string(),
-          ids: z.array(z.string()).optional(),
-          lines: z.array(z.number()).optional(),
-          indexes: z.array(z.number()).optional(),
-          column: z.string().optional().describe('the column at fault, in a multi-target upload'),
-          count: z.number().optional(),
-        }),
-      )
-      .optional(),
-  })
-  .meta({ id: 'Problem' });
+/** RFC 9457 body every error carries (documented on each route); its shape is src/errors.ts's. */
+export const problem = problemBody.meta({ id: 'Problem' });
 
 export const problemResponses = {
   400: problem,
@@ -38,3 +18,27 @@ export const problemResponses = {
 
 /** Exact decimals travel as strings. */
 export const decimalString = z.string().regex(/^-?\d+(\.\d+)?$/);
+
+/** The largest value of a PostgreSQL integer column: era numbers, versions and offsets stay below it. */
+export const INT4_MAX = 2_147_483_647;
+
+/** An era number in a path or query string (coerced from text). */
+export const eraNumber = z.coerce.number().int().min(0).max(INT4_MAX);
+/** An era number in a JSON body. */
+export const eraNumberField = z.number().int().min(0).max(INT4_MAX);
+/** The `:number` path parameter of /v1/eras/{number}/… and /v1/reports/eras/{number}. */
+export const eraParams = z.object({ number: eraNumber });
+
+/** The `:modelId` path parameter of /v1/models/{modelId}/…. */
+export const modelParams = z.object({ modelId: z.uuid() });
+
+/** A target's name (the era's main target, a target upload, a scores or performance filter). */
+export const targetName = z.string().regex(/^[A-Za-z0-9_]{1,64}$/);
+
+export const eraStatus = z.enum(ERA_STATUSES);
+
+/** A policy document's mode, as the policy schema states it. */
+export const policyMode = policySchema.shape.mode.unwrap();
+
+/** A policy version named by id, name and version number. */
+export const policyRef = z.object({ id: z.uuid(), name: z.string(), version: z.number().int() });

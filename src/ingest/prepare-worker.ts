@@ -1,4 +1,5 @@
 import { parentPort } from 'node:worker_threads';
+import { boundedCache } from '../cache.js';
 import { type LiveUniverse, indexLiveIds } from './aligned.js';
 import { prepareSubmission } from './prepare.js';
 import { InvalidBodyError } from './problems.js';
@@ -8,19 +9,17 @@ import type { PrepareReply, PrepareRequest } from './worker-preparer.js';
 // thread has sent it (each once, with the first request that needs it; it keeps the last few
 // and asks again for one it has let go).
 
-const UNIVERSES_KEPT = 8;
-const universes = new Map<string, LiveUniverse>();
+const universes = boundedCache<string, LiveUniverse>({
+  max: 8,
+  staleness: 'a universe is named by the digest of its ids, so a kept one never differs from what the sender means; one let go is asked for again',
+});
 
 /** The request's universe, or undefined when this worker no longer has it (the sender resends it). */
 function universeFor(request: PrepareRequest): LiveUniverse | undefined {
+  // Least recently used goes first: the open era's universe stays.
   let universe = universes.get(request.digest);
   if (universe === undefined && request.ids !== undefined) {
-    if (universes.size >= UNIVERSES_KEPT) universes.delete(universes.keys().next().value as string);
     universe = indexLiveIds(request.ids);
-  }
-  if (universe !== undefined) {
-    // Least recently used goes first: the open era's universe stays.
-    universes.delete(request.digest);
     universes.set(request.digest, universe);
   }
   return universe;

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { boundedCache, type Cache } from '../cache.js';
 import type { LiveUniverse } from './aligned.js';
 import type { IngestBody } from './id-value.js';
 import { type PreparedSubmission, prepareSubmission } from './prepare.js';
@@ -60,8 +61,8 @@ interface Pending {
 
 interface WorkerHandle {
   worker: Worker;
-  /** digests of the universes this worker has been sent */
-  universes: Set<string>;
+  /** digests of the universes this worker has been sent (and may still keep) */
+  universes: Cache<string, true>;
   pending: Map<number, Pending>;
 }
 
@@ -121,7 +122,15 @@ export function workerPreparer(count: number): Preparer {
   function handleAt(slot: number): WorkerHandle {
     const existing = slots[slot];
     if (existing) return existing;
-    const handle: WorkerHandle = { worker: startWorker(), universes: new Set(), pending: new Map() };
+    const handle: WorkerHandle = {
+      worker: startWorker(),
+      universes: boundedCache({
+        max: 64,
+        staleness:
+          'a digest remembered after the worker let its universe go gets a missingUniverse reply and is sent again with its ids; one forgotten here only costs sending the ids again',
+      }),
+      pending: new Map(),
+    };
     handle.worker.on('message', (reply: PrepareReply) => {
       const pending = handle.pending.get(reply.id);
       if (!pending) return;
@@ -158,7 +167,7 @@ export function workerPreparer(count: number): Preparer {
       pending.reject(error);
       return;
     }
-    handle.universes.add(request.digest);
+    handle.universes.set(request.digest, true);
     if (handle.pending.size === 0) handle.worker.ref();
     handle.pending.set(request.id, pending);
     pending.timer.refresh();

@@ -1,16 +1,26 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { eq, sql } from 'drizzle-orm';
-import type pg from 'pg';
-import type { Database, Executor } from '../db/client.js';
-import { accountHoldsKey, countUsableKeys, findKeyByHash, insertKey as insertKeyRow, type KeyHolder, keyIsLive, listLiveKeys, lockAccount, type Scope } from '../db/keys.js';
-import { accounts, apiKeys } from '../db/schema.js';
+import { boundedCache } from '../cache.js';
+import { insertAccount, lockAccount, lockBootstrap, type Role, ROLES } from '../db/accounts.js';
+import type { Database, DatabaseHandle, Executor } from '../db/client.js';
+import {
+  accountHoldsKey,
+  countUsableKeys,
+  findKeyByHash,
+  insertKey as insertKeyRow,
+  type KeyHolder,
+  keyIsLive,
+  keyWithHashExists,
+  listLiveKeys,
+  lockKey,
+  markRevoked,
+  type Scope,
+  SCOPES,
+} from '../db/keys.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import type { AuditService } from './audit.js';
 
-export type Role = 'admin' | 'operator' | 'author';
-export const ROLES: readonly Role[] = ['admin', 'operator', 'author'];
-export type { Scope };
-export const SCOPES: readonly Scope[] = ['all', 'submit', 'stake', 'read'];
+export type { Role, Scope };
+export { ROLES, SCOPES };
 
 /**
  * Who is calling: resolved from the bearer key on every request (revocation is immediate; see
@@ -51,21 +61,25 @@ function newSecret(): string {
   return KEY_PREFIX + randomBytes(32).toString('base64url');
 }
 
-/** Two-key advisory lock (with 0) that replicas starting together take to create the bootstrap admin once. */
-const BOOTSTRAP_LOCK = 0x53570003;
-
-/** How many live keys a process remembers for the submission route (the oldest goes first). */
+/** How many live keys a process remembers for the submission route (the least recently used goes first). */
 const REMEMBERED_KEYS = 10_000;
 
-export function accountsService(db: Database, pool: pg.Pool, audit: AuditService) {
+export function accountsService(db: Database, pool: DatabaseHandle['pool'], audit: AuditService) {
   // Live keys seen by this process, by secret hash (accounts, roles and a key's scopes never change).
   // Only routes whose write checks the key take a principal from it (see authenticateRemembered);
   // the failed-authentication throttle asks it whether a key is one this process has seen live.
-  const remembered = new Map<string, Principal>();
+  const remembered = boundedCache<string, Principal>({
+    max: REMEMBERED_KEYS,
+    staleness:
+      "accounts, roles and a key's scopes never change, and the entry holds the key's expiry, which the auth hook checks; " +
+      'a key revoked since (on any replica) is refused by the write that uses it (store_submission) and, before any ' +
+      'other refusal, by refuseRevokedKeys, which forgets it',
+  });
 
-  /** Drops a key from this process's memory of live keys. */
+  /** Drops a key from this process's memory of live keys (a scan: the memory is keyed by secret hash). */
   function forget(keyId: string): void {
-    for (const [secretHash, principal] of remembered) if (principal.keyId === keyId) remembered.delete(secretHash);
+    const hashes = [...remembered.entries()].filter(([, principal]) => principal.keyId === keyId).map(([secretHash]) => secretHash);
+    for (const secretHash of hashes) remembered.delete(secretHash);
   }
 
   function insertKey(tx: Executor, accountId: string, secret: string, limits: KeyLimits = {}) {
@@ -81,15 +95,10 @@ export function accountsService(db: Database, pool: pg.Pool, audit: AuditService
     });
   }
 
-  function remember(secretHash: string, principal: Principal) {
-    if (remembered.size >= REMEMBERED_KEYS) remembered.delete(remembered.keys().next().value as string);
-    remembered.set(secretHash, principal);
-  }
-
   /** Looks the key up; a live one is remembered, a refused one forgotten. */
   async function lookUp(secretHash: string): Promise<Principal | null> {
     const principal = await findKeyByHash(pool, secretHash);
-    if (principal && !isExpired(principal)) remember(secretHash, principal);
+    if (principal && !isExpired(principal)) remembered.set(secretHash, principal);
     else remembered.delete(secretHash);
     return principal;
   }
@@ -114,14 +123,10 @@ export function accountsService(db: Database, pool: pg.Pool, audit: AuditService
 
   async function revokeKey(actorId: string | null, keyId: string) {
     const result = await db.transaction(async (tx) => {
-      const [key] = await tx.select().from(apiKeys).where(eq(apiKeys.id, keyId)).for('update');
+      const key = await lockKey(tx, keyId);
       if (!key) throw notFound(`key ${keyId} does not exist`);
       if (key.revokedAt) return { id: key.id, revokedAt: key.revokedAt };
-      const [revoked] = await tx
-        .update(apiKeys)
-        .set({ revokedAt: new Date() })
-        .where(eq(apiKeys.id, keyId))
-        .returning({ id: apiKeys.id, revokedAt: apiKeys.revokedAt });
+      const revoked = await markRevoked(tx, keyId);
       await audit.record(tx, { actorId, action: 'key.revoke', subject: `account:${key.accountId}`, details: { keyId } });
       return revoked;
     });
@@ -161,7 +166,7 @@ export function accountsService(db: Database, pool: pg.Pool, audit: AuditService
     async createAccount(actorId: string | null, input: { name: string; role: Role }) {
       const secret = newSecret();
       return db.transaction(async (tx) => {
-        const [account] = await tx.insert(accounts).values(input).returning();
+        const account = await insertAccount(tx, input);
         const key = await insertKey(tx, account.id, secret);
         await audit.record(tx, {
           actorId,
@@ -193,10 +198,9 @@ export function accountsService(db: Database, pool: pg.Pool, audit: AuditService
     /** Makes an admin key with exactly this secret exist; a key an admin revoked stays revoked. */
     async ensureBootstrapAdmin(secret: string): Promise<void> {
       await db.transaction(async (tx) => {
-        await tx.execute(sql`select pg_advisory_xact_lock(${BOOTSTRAP_LOCK}, 0)`);
-        const [existing] = await tx.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.secretHash, hashSecret(secret)));
-        if (existing) return;
-        const [account] = await tx.insert(accounts).values({ name: 'bootstrap-admin', role: 'admin' }).returning();
+        await lockBootstrap(tx);
+        if (await keyWithHashExists(tx, hashSecret(secret))) return;
+        const account = await insertAccount(tx, { name: 'bootstrap-admin', role: 'admin' });
         const key = await insertKey(tx, account.id, secret);
         await audit.record(tx, {
           actorId: null,

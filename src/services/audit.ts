@@ -1,25 +1,11 @@
-import { and, desc, eq, gte, lt, lte, type SQL } from 'drizzle-orm';
 import type { Database, Executor } from '../db/client.js';
-import { auditLog } from '../db/schema.js';
-import { insertAuditEntry, nextAuditLink } from '../db/audit.js';
-import { auditEntryDigest, chainDigest, GENESIS } from '../domain/chain.js';
+import { type AuditQuery, insertAuditEntry, listAuditEntries, nextAuditLink } from '../db/audit.js';
+import { type AuditContent, auditEntryDigest, chainDigest, GENESIS } from '../domain/chain.js';
 
-export interface AuditEntry {
-  actorId: string | null;
-  action: string;
-  subject: string;
-  reason?: string | null;
-  details?: unknown;
-}
+/** What a caller records: the content an entry's digest covers, less what the log assigns (id, at). */
+export type AuditEntry = Pick<AuditContent, 'actorId' | 'action' | 'subject'> & Partial<Pick<AuditContent, 'reason' | 'details'>>;
 
-export interface AuditQuery {
-  subject?: string;
-  from?: Date;
-  to?: Date;
-  /** Entries with an id below this one (the previous page's `nextCursor`). */
-  before?: number;
-  limit: number;
-}
+export type { AuditQuery };
 
 export function auditService(db: Database) {
   return {
@@ -30,7 +16,7 @@ export function auditService(db: Database) {
      */
     async record(tx: Executor, entry: AuditEntry): Promise<void> {
       const { id, at, previous } = await nextAuditLink(tx);
-      const content = {
+      const content: AuditContent = {
         id,
         at,
         actorId: entry.actorId,
@@ -46,17 +32,8 @@ export function auditService(db: Database) {
     },
 
     async list(query: AuditQuery) {
-      const conditions: SQL[] = [];
-      if (query.subject) conditions.push(eq(auditLog.subject, query.subject));
-      if (query.from) conditions.push(gte(auditLog.at, query.from));
-      if (query.to) conditions.push(lte(auditLog.at, query.to));
-      if (query.before) conditions.push(lt(auditLog.id, query.before));
-      const rows = await db
-        .select()
-        .from(auditLog)
-        .where(and(...conditions))
-        .orderBy(desc(auditLog.id))
-        .limit(query.limit + 1);
+      // One more than the page, to learn whether another page follows.
+      const rows = await listAuditEntries(db, { ...query, limit: query.limit + 1 });
       const page = rows.slice(0, query.limit);
       return { entries: page, nextCursor: rows.length > query.limit ? page[page.length - 1].id : null };
     },

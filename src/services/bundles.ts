@@ -5,7 +5,8 @@ import { canonicalJson, GENESIS, sha256Hex } from '../domain/chain.js';
 import { decodeFloat64 } from '../domain/packed.js';
 import { stakeScale } from '../domain/scoring.js';
 import { conflict, notFound } from '../errors.js';
-import { payoutParams, type EraRow, type ErasService } from './eras.js';
+import { payoutParams } from '../domain/era.js';
+import type { EraRow, ErasService } from './eras.js';
 
 export function bundlesService(deps: { db: Database; eras: ErasService }) {
   const { db, eras: erasService } = deps;

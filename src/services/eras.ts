@@ -1,22 +1,19 @@
 import { createHash } from 'node:crypto';
-import { asc, eq, sql } from 'drizzle-orm';
+import { boundedCache } from '../cache.js';
 import type { Config } from '../config.js';
 import type { Database, Executor } from '../db/client.js';
+import * as erasDal from '../db/eras.js';
+import type { EraRow } from '../db/eras.js';
 import { isUniqueViolation } from '../db/errors.js';
-import { eras, submissions, universeRows } from '../db/schema.js';
+import { hasSubmissions } from '../db/submissions.js';
+import * as universesDal from '../db/universes.js';
+import { eraStatus, payoutParams } from '../domain/era.js';
+import { DEFAULT_PAYOUT_PARAMS, type PayoutParams } from '../domain/scoring.js';
 import type { UniverseRow } from '../domain/universe.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import type { AuditService } from './audit.js';
 
-export type EraRow = typeof eras.$inferSelect;
-export type EraStatus = 'scheduled' | 'open' | 'closed' | 'resolved';
-
-export interface PayoutParams {
-  corrMultiplier: number;
-  mmcMultiplier: number;
-  clip: number;
-  stakeThreshold: number;
-}
+export type { EraRow };
 
 export interface NewEra {
   number: number;
@@ -25,23 +22,6 @@ export interface NewEra {
   mainTarget?: string;
   minCoverage?: number;
   payout?: Partial<PayoutParams>;
-}
-
-/** The clock and the closing decide: an era past closesAt is closed even before the scheduler runs. */
-export function eraStatus(era: EraRow, now = new Date()): EraStatus {
-  if (era.resolvedAt) return 'resolved';
-  if (era.closedAt || now >= era.closesAt) return 'closed';
-  if (now < era.opensAt) return 'scheduled';
-  return 'open';
-}
-
-export function payoutParams(era: EraRow): PayoutParams {
-  return {
-    corrMultiplier: Number(era.corrMultiplier),
-    mmcMultiplier: Number(era.mmcMultiplier),
-    clip: Number(era.clip),
-    stakeThreshold: Number(era.stakeThreshold),
-  };
 }
 
 export function presentEra(era: EraRow, now = new Date()) {
@@ -71,47 +51,46 @@ export function universeDigest(ids: readonly string[]): string {
   return createHash('sha256').update(ids.join('\n')).digest('hex');
 }
 
-const UNIVERSE_CACHE_SIZE = 16;
-
 export function erasService(db: Database, audit: AuditService, config: Config) {
   // Universes are immutable once identified by their digest, so caching them is never stale.
-  const universeCache = new Map<string, UniverseIndex>();
+  const universeCache = boundedCache<string, UniverseIndex>({
+    max: 16,
+    staleness: 'universes are immutable once identified by their digest, so a cached one is never stale',
+  });
 
   async function get(number: number, executor: Executor = db): Promise<EraRow> {
-    const [era] = await executor.select().from(eras).where(eq(eras.number, number));
+    const era = await erasDal.findEra(executor, number);
     if (!era) throw notFound(`era ${number} does not exist`);
     return era;
   }
 
   // Ingest reads the era on every submission; store_submission re-checks lateness and the
   // universe under lock, so a second-old copy is safe (eras without a universe are not kept).
-  const ingestCache = new Map<number, { era: EraRow; until: number }>();
-  const INGEST_CACHE_MS = 1_000;
+  const ingestCache = boundedCache<number, EraRow>({
+    max: 64,
+    ttlMs: 1_000,
+    staleness: 'store_submission re-checks lateness and the universe digest under the era lock; a mismatch retries with a fresh read',
+  });
 
   return {
     get,
 
     async forIngest(number: number, fresh = false): Promise<EraRow> {
-      const hit = ingestCache.get(number);
-      if (!fresh && hit && hit.until > Date.now()) return hit.era;
+      const hit = fresh ? undefined : ingestCache.get(number);
+      if (hit) return hit;
       const era = await get(number);
-      if (era.universeDigest) ingestCache.set(number, { era, until: Date.now() + INGEST_CACHE_MS });
+      if (era.universeDigest) ingestCache.set(number, era);
       else ingestCache.delete(number);
       return era;
     },
 
     async list(): Promise<EraRow[]> {
-      return db.select().from(eras).orderBy(asc(eras.number));
+      return erasDal.listEras(db);
     },
 
     /** The era whose window contains now; the latest such when several overlap. */
     async current(): Promise<EraRow> {
-      const [era] = await db
-        .select()
-        .from(eras)
-        .where(sql`${eras.opensAt} <= now() and ${eras.closesAt} > now() and ${eras.closedAt} is null`)
-        .orderBy(sql`${eras.number} desc`)
-        .limit(1);
+      const era = await erasDal.currentEra(db);
       if (!era) throw notFound('no era is open now; name one with ?era=N');
       return era;
     },
@@ -124,23 +103,21 @@ export function erasService(db: Database, audit: AuditService, config: Config) {
         ]);
       }
       const p = input.payout ?? {};
+      const d = DEFAULT_PAYOUT_PARAMS;
       try {
         return await db.transaction(async (tx) => {
-          const [era] = await tx
-            .insert(eras)
-            .values({
-              number: input.number,
-              opensAt,
-              closesAt: input.closesAt,
-              mainTarget: input.mainTarget ?? config.MAIN_TARGET,
-              minCoverage: input.minCoverage ?? 1,
-              corrMultiplier: String(p.corrMultiplier ?? 0.5),
-              mmcMultiplier: String(p.mmcMultiplier ?? 2),
-              clip: String(p.clip ?? 0.05),
-              stakeThreshold: String(p.stakeThreshold ?? 72000),
-              createdBy: actorId,
-            })
-            .returning();
+          const era = await erasDal.insertEra(tx, {
+            number: input.number,
+            opensAt,
+            closesAt: input.closesAt,
+            mainTarget: input.mainTarget ?? config.MAIN_TARGET,
+            minCoverage: input.minCoverage ?? 1,
+            corrMultiplier: String(p.corrMultiplier ?? d.corrMultiplier),
+            mmcMultiplier: String(p.mmcMultiplier ?? d.mmcMultiplier),
+            clip: String(p.clip ?? d.clip),
+            stakeThreshold: String(p.stakeThreshold ?? d.stakeThreshold),
+            createdBy: actorId,
+          });
           await audit.record(tx, { actorId, action: 'era.create', subject: `era:${era.number}`, details: { after: presentEra(era) } });
           return era;
         });
@@ -155,17 +132,11 @@ export function erasService(db: Database, audit: AuditService, config: Config) {
       const ids = rows.map((r) => r.id);
       const digest = universeDigest(ids);
       return db.transaction(async (tx) => {
-        const [era] = await tx.select().from(eras).where(eq(eras.number, number)).for('update');
+        const era = await erasDal.lockEra(tx, number, 'update');
         if (!era) throw notFound(`era ${number} does not exist`);
-        const [first] = await tx.select({ id: submissions.id }).from(submissions).where(eq(submissions.eraNumber, number)).limit(1);
-        if (first) throw conflict(`era ${number} already has submissions; its universe is fixed`);
-        await tx.delete(universeRows).where(eq(universeRows.eraNumber, number));
-        await tx.execute(sql`
-          insert into universe_rows (era_number, position, id, sector, industry, country, tags, attributes)
-          select ${number}, (e.ord - 1)::int, r.id, r.sector, r.industry, r.country, coalesce(r.tags, '{}'), coalesce(r.attributes, '{}')
-          from jsonb_array_elements(${JSON.stringify(rows)}::jsonb) with ordinality as e(doc, ord),
-            jsonb_to_record(e.doc) as r(id text, sector text, industry text, country text, tags text[], attributes jsonb)`);
-        await tx.update(eras).set({ universeSize: rows.length, universeDigest: digest }).where(eq(eras.number, number));
+        if (await hasSubmissions(tx, number)) throw conflict(`era ${number} already has submissions; its universe is fixed`);
+        await universesDal.replaceUniverseRows(tx, number, rows);
+        await erasDal.setUniverse(tx, number, { size: rows.length, digest });
         await audit.record(tx, {
           actorId,
           action: 'universe.replace',
@@ -181,32 +152,15 @@ export function erasService(db: Database, audit: AuditService, config: Config) {
       if (!era.universeDigest) throw conflict(`era ${era.number} has no universe yet`);
       const cached = universeCache.get(era.universeDigest);
       if (cached) return cached;
-      const rows = await executor
-        .select({ id: universeRows.id })
-        .from(universeRows)
-        .where(eq(universeRows.eraNumber, era.number))
-        .orderBy(asc(universeRows.position));
-      const ids = rows.map((r) => r.id);
+      const ids = await universesDal.universeIds(executor, era.number);
       const universe = { digest: era.universeDigest, ids, index: new Map(ids.map((id, i) => [id, i])) };
-      if (universeCache.size >= UNIVERSE_CACHE_SIZE) universeCache.delete(universeCache.keys().next().value!);
       universeCache.set(era.universeDigest, universe);
       return universe;
     },
 
     /** Full rows with private attributes, for the policy step and operators. */
     async universeRows(number: number, executor: Executor = db): Promise<UniverseRow[]> {
-      return executor
-        .select({
-          id: universeRows.id,
-          sector: universeRows.sector,
-          industry: universeRows.industry,
-          country: universeRows.country,
-          tags: universeRows.tags,
-          attributes: universeRows.attributes,
-        })
-        .from(universeRows)
-        .where(eq(universeRows.eraNumber, number))
-        .orderBy(asc(universeRows.position));
+      return universesDal.universeRowsOf(executor, number);
     },
   };
 }

@@ -1,14 +1,14 @@
-import { asc, eq } from 'drizzle-orm';
+import { boundedCache } from '../cache.js';
 import type { Database, Executor } from '../db/client.js';
 import { isUniqueViolation } from '../db/errors.js';
 import * as ledger from '../db/ledger.js';
-import { models } from '../db/schema.js';
+import { findModel, insertModel, listModels, type ModelRow } from '../db/models.js';
 import { MAX_JSON_NUMBER_DIGITS, readJsonNumber } from '../domain/decimal.js';
 import { badRequest, conflict, forbidden, notFound } from '../errors.js';
 import type { Principal } from './accounts.js';
 import type { AuditService } from './audit.js';
 
-export type ModelRow = typeof models.$inferSelect;
+export type { ModelRow };
 
 export const MODEL_NAME = /^[a-z0-9_]{1,40}$/;
 
@@ -45,7 +45,7 @@ export function parseAmount(amount: string | number): string {
 
 export function modelsService(db: Database, audit: AuditService) {
   async function get(modelId: string, executor: Executor = db): Promise<ModelRow> {
-    const [model] = await executor.select().from(models).where(eq(models.id, modelId));
+    const model = await findModel(executor, modelId);
     if (!model) throw notFound(`model ${modelId} does not exist`);
     return model;
   }
@@ -64,9 +64,11 @@ export function modelsService(db: Database, audit: AuditService) {
     return db.transaction(async (tx) => ledger.view(tx, modelId), { isolationLevel: 'repeatable read', accessMode: 'read only' });
   }
 
-  // Owners never change and models are never deleted, so this cache cannot go stale.
-  const owners = new Map<string, string>();
-  const OWNER_CACHE_SIZE = 100_000;
+  // Each model's owning account, for the ingest path's ownership check.
+  const owners = boundedCache<string, string>({
+    max: 100_000,
+    staleness: 'owners never change and models are never deleted, so an entry cannot go stale',
+  });
 
   return {
     get,
@@ -77,7 +79,6 @@ export function modelsService(db: Database, audit: AuditService) {
       let accountId = owners.get(modelId);
       if (!accountId) {
         accountId = (await get(modelId)).accountId;
-        if (owners.size >= OWNER_CACHE_SIZE) owners.delete(owners.keys().next().value!);
         owners.set(modelId, accountId);
       }
       assertOwner({ id: modelId, accountId }, who);
@@ -89,8 +90,7 @@ export function modelsService(db: Database, audit: AuditService) {
         throw badRequest('invalid model name', [{ path: 'body.name', message: `${JSON.stringify(name)} must match [a-z0-9_]{1,40}` }]);
       }
       try {
-        const [model] = await db.insert(models).values({ name, accountId: who.accountId }).returning();
-        return model;
+        return await insertModel(db, { name, accountId: who.accountId });
       } catch (error) {
         if (isUniqueViolation(error)) throw conflict(`a model named ${name} already exists`);
         throw error;
@@ -98,8 +98,7 @@ export function modelsService(db: Database, audit: AuditService) {
     },
 
     async list(who: Principal): Promise<ModelRow[]> {
-      const query = db.select().from(models).orderBy(asc(models.name));
-      return who.role === 'author' ? query.where(eq(models.accountId, who.accountId)) : query;
+      return listModels(db, who.role === 'author' ? who.accountId : undefined);
     },
 
     async getReadable(modelId: string, who: Principal): Promise<ModelRow> {

@@ -1,24 +1,35 @@
-import { asc, desc, eq, lt, sql } from 'drizzle-orm';
-import { alias } from 'drizzle-orm/pg-core';
 import type { Config } from '../config.js';
 import type { Database, Executor } from '../db/client.js';
-import { policiesDal, type ActivationRow } from '../db/policies.js';
-import { accounts, eras as erasTable, metaModelRuns, policies } from '../db/schema.js';
+import { policiesDal } from '../db/policies.js';
+import { latestRun, previousEraWithRun } from '../db/runs.js';
 import { latestTargets } from '../db/targets.js';
-import { exposuresOf } from '../domain/era-report.js';
-import { leaveOneOutValues, policyCost } from '../domain/policy/cost.js';
+import {
+  activationStateOf,
+  changelogOf,
+  planActivation,
+  policyView,
+  replacedBy,
+  storedDocument,
+  tookForceAt,
+  type ActivationRow,
+  type ActivationState,
+  type PolicyView,
+} from '../domain/policy/activation.js';
 import { diffPolicies, type PolicyDiff } from '../domain/policy/diff.js';
+import { eraPreview, type PreviewSignal } from '../domain/policy/era-preview.js';
 import { parsePolicy, type PolicyDocument } from '../domain/policy/index.js';
-import { policyEffect, sectorTurnover, type EraPolicyEffect } from '../domain/policy/preview.js';
+import { policyEffect, type EraPolicyEffect } from '../domain/policy/preview.js';
 import { policyWarnings, universeVocabulary, type PolicyWarning } from '../domain/policy/warnings.js';
 import { decodeFloat64 } from '../domain/packed.js';
 import type { UniverseRow } from '../domain/universe.js';
 import { AppError, badRequest, conflict, forbidden, notFound } from '../errors.js';
 import type { Principal } from './accounts.js';
 import type { AuditService } from './audit.js';
-import { eraStatus, type ErasService } from './eras.js';
+import { eraStatus } from '../domain/era.js';
+import type { ErasService } from './eras.js';
 
-export type PolicyRow = typeof policies.$inferSelect;
+export type { PolicyRow } from '../db/policies.js';
+export { storedDocument, type ActivationState, type PolicyStatus, type PolicyView } from '../domain/policy/activation.js';
 
 /** A version as the meta-model step applies it. */
 export interface PolicyVersion {
@@ -31,76 +42,11 @@ export interface PolicyVersion {
 /** How many of the latest universes a new policy is checked against. */
 const RECENT_UNIVERSES = 3;
 
-const author = alias(accounts, 'author');
-
-function selectPolicies(executor: Executor) {
-  return executor
-    .select({ id: policies.id, name: policies.name, version: policies.version, document: policies.document, createdAt: policies.createdAt, authorId: author.id, authorName: author.name })
-    .from(policies)
-    .innerJoin(author, eq(author.id, policies.authorId));
-}
-
-type SummaryRow = Awaited<ReturnType<typeof selectPolicies>>[number];
-
-/** Stored documents were validated on the way in and cannot change (trigger); a failure here is a bug. */
-export function storedDocument(document: unknown): PolicyDocument {
-  const parsed = parsePolicy(document);
-  if (!parsed.ok) throw new Error(`stored policy document is invalid: ${parsed.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
-  return parsed.policy;
-}
-
-export type PolicyStatus = 'draft' | 'scheduled' | 'active' | 'retired';
-
-/**
- * Where the activations stand: `opening` is the first era an activation at once applies to; the
- * version in force now is the last activation from that era or before; a later one is upcoming.
- */
-export interface ActivationState {
-  opening: number;
-  activations: ActivationRow[];
-  current: ActivationRow | null;
-  upcoming: ActivationRow | null;
-}
-
 export async function activationState(executor: Executor): Promise<ActivationState> {
   const dal = policiesDal(executor);
   const opening = await dal.openingEra();
-  const activations = await dal.activations();
-  const current = activations.filter((a) => a.fromEra <= opening).at(-1) ?? null;
-  const upcoming = activations.filter((a) => a.fromEra > opening).at(-1) ?? null;
-  return { opening, activations, current, upcoming };
+  return activationStateOf(opening, await dal.activations());
 }
-
-function statusOf(policyId: string, state: ActivationState): PolicyStatus {
-  if (state.current?.policyId === policyId) return 'active';
-  if (state.upcoming?.policyId === policyId) return 'scheduled';
-  return state.activations.some((a) => a.policyId === policyId && a.fromEra <= state.opening) ? 'retired' : 'draft';
-}
-
-function present(row: SummaryRow, state: ActivationState, retiredAt: Date | null) {
-  const document = storedDocument(row.document);
-  const latest = state.activations.filter((a) => a.policyId === row.id).at(-1) ?? null;
-  const status = statusOf(row.id, state);
-  return {
-    id: row.id,
-    name: row.name,
-    version: row.version,
-    status,
-    description: document.description ?? null,
-    mode: document.mode,
-    author: { id: row.authorId, name: row.authorName },
-    createdAt: row.createdAt,
-    activatedAt: latest?.activatedAt ?? null,
-    activatedBy: latest?.activatedBy ?? null,
-    fromEra: latest?.fromEra ?? null,
-    retiredAt: status === 'retired' ? retiredAt : null,
-    document,
-  };
-}
-
-const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
-
-export type PolicyView = ReturnType<typeof present>;
 
 /** The version in force for an era (the activations table), or null when none was activated for it. */
 export async function versionForEra(era: number, executor: Executor): Promise<PolicyVersion | null> {
@@ -112,51 +58,27 @@ export async function versionForEra(era: number, executor: Executor): Promise<Po
 export type OpenEraMetaModel = (era: number) => Promise<{ unconstrained: Float64Array; models: number }>;
 
 export function policiesService(db: Database, audit: AuditService, eras: ErasService, config: Pick<Config, 'POLICY_FOUR_EYES'>, openEraMetaModel: OpenEraMetaModel) {
-  /** When the activation after `activation` took force: its approval, or the cutoff of the era before its fromEra if later. */
-  async function tookForceAt(next: ActivationRow, executor: Executor): Promise<Date> {
-    const cutoff = await policiesDal(executor).cutoffBefore(next.fromEra);
-    return cutoff !== null && cutoff > next.activatedAt ? cutoff : next.activatedAt;
-  }
-
+  /** When the version that replaced `policyId` took force, if one has. */
   async function retiredAt(policyId: string, state: ActivationState, executor: Executor): Promise<Date | null> {
-    const index = state.activations.findLastIndex((a) => a.policyId === policyId && a.fromEra <= state.opening);
-    const next = index < 0 ? undefined : state.activations.slice(index + 1).find((a) => a.fromEra <= state.opening);
-    return next === undefined ? null : tookForceAt(next, executor);
+    const next = replacedBy(policyId, state);
+    return next === null ? null : tookForceAt(next, await policiesDal(executor).cutoffBefore(next.fromEra));
   }
 
   async function get(id: string, executor: Executor = db): Promise<PolicyView> {
-    const [row] = await selectPolicies(executor).where(eq(policies.id, id));
+    const row = await policiesDal(executor).summary(id);
     if (!row) throw notFound(`policy ${id} does not exist`);
     const state = await activationState(executor);
-    return present(row, state, await retiredAt(id, state, executor));
+    return policyView(row, state, await retiredAt(id, state, executor));
   }
 
   /** The universes of the latest eras that have one, newest first. */
   async function recentUniverses(count = RECENT_UNIVERSES): Promise<{ era: number; rows: UniverseRow[] }[]> {
-    const recent = await db.select({ number: erasTable.number }).from(erasTable).where(sql`${erasTable.universeSize} > 0`).orderBy(desc(erasTable.number)).limit(count);
-    return Promise.all(recent.map(async ({ number }) => ({ era: number, rows: await eras.universeRows(number) })));
-  }
-
-  async function latestRun(eraNumber: number) {
-    const [run] = await db
-      .select({ id: metaModelRuns.id, seq: metaModelRuns.seq, unconstrained: metaModelRuns.unconstrained })
-      .from(metaModelRuns)
-      .where(eq(metaModelRuns.eraNumber, eraNumber))
-      .orderBy(desc(metaModelRuns.seq))
-      .limit(1);
-    return run ?? null;
-  }
-
-  async function previousEraWithRun(eraNumber: number): Promise<number | null> {
-    const [row] = await db
-      .select({ era: sql<number | null>`max(${metaModelRuns.eraNumber})` })
-      .from(metaModelRuns)
-      .where(lt(metaModelRuns.eraNumber, eraNumber));
-    return row?.era ?? null;
+    const recent = await policiesDal(db).erasWithUniverse(count);
+    return Promise.all(recent.map(async (number) => ({ era: number, rows: await eras.universeRows(number) })));
   }
 
   /** The closed era's latest run, or for an open era the submissions so far (provisional). */
-  async function eraSignal(number: number) {
+  async function eraSignal(number: number): Promise<{ missing: number } | { problem: string } | PreviewSignal> {
     const era = await eras.get(number).catch((error: unknown) => {
       if (error instanceof AppError && error.status === 404) return null;
       throw error;
@@ -170,7 +92,7 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
       if (provisional.models === 0) return { problem: `era ${number} is open but has no staked on-time submission yet` } as const;
       return { era: number, run: null, provisional: { models: provisional.models }, unconstrained: provisional.unconstrained } as const;
     }
-    const run = await latestRun(number);
+    const run = await latestRun(db, number);
     if (!run) return { problem: `era ${number} is closed but has no meta-model run yet` } as const;
     return { era: number, run: { id: run.id, seq: run.seq }, provisional: null, unconstrained: decodeFloat64(run.unconstrained) } as const;
   }
@@ -187,16 +109,10 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
       const document = parsed.policy;
       const warnings = policyWarnings(document, universeVocabulary(await recentUniverses()));
       const created = await db.transaction(async (tx) => {
-        await policiesDal(tx).lockName(document.name);
-        const [latest] = await tx
-          .select({ version: sql<number | null>`max(${policies.version})` })
-          .from(policies)
-          .where(eq(policies.name, document.name));
-        const version = (latest?.version ?? 0) + 1;
-        const [row] = await tx
-          .insert(policies)
-          .values({ name: document.name, version, document, authorId: actorId })
-          .returning({ id: policies.id, name: policies.name, version: policies.version });
+        const dal = policiesDal(tx);
+        await dal.lockName(document.name);
+        const version = ((await dal.latestVersion(document.name)) ?? 0) + 1;
+        const row = await dal.insertVersion({ name: document.name, version, document, authorId: actorId });
         await audit.record(tx, {
           actorId,
           action: 'policy.create',
@@ -209,11 +125,9 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
     },
 
     async list(filter: { name?: string } = {}): Promise<PolicyView[]> {
-      const rows = await selectPolicies(db)
-        .where(filter.name === undefined ? undefined : eq(policies.name, filter.name))
-        .orderBy(asc(policies.name), desc(policies.version));
+      const rows = await policiesDal(db).summaries(filter);
       const state = await activationState(db);
-      return Promise.all(rows.map(async (row) => present(row, state, await retiredAt(row.id, state, db))));
+      return Promise.all(rows.map(async (row) => policyView(row, state, await retiredAt(row.id, state, db))));
     },
 
     /**
@@ -225,23 +139,22 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
       return db.transaction(async (tx) => {
         const dal = policiesDal(tx);
         await dal.lockActivations('exclusive');
-        const [target] = await tx.select().from(policies).where(eq(policies.id, id));
+        const target = await dal.byId(id);
         if (!target) throw notFound(`policy ${id} does not exist`);
         if (config.POLICY_FOUR_EYES && target.authorId === who.accountId) {
           throw forbidden(`four-eyes rule: ${target.name} v${target.version} was written by you; another admin must activate it`);
         }
         const state = await activationState(tx);
-        if (fromEra !== undefined && fromEra < state.opening) {
+        const plan = planActivation(state, id, fromEra);
+        if (!plan.ok && plan.reason === 'past') {
           throw conflict(`era ${fromEra} has closed or is past its closesAt; fromEra must be ${state.opening} or later (or omit it to activate at once)`);
         }
-        const from = fromEra ?? state.opening;
-        if (state.current?.policyId === id && state.upcoming === null && from === state.opening) {
-          throw conflict(`${target.name} v${target.version} is already in force (since ${state.current.activatedAt.toISOString()}, from era ${state.current.fromEra})`);
+        if (!plan.ok) {
+          throw conflict(`${target.name} v${target.version} is already in force (since ${plan.current.activatedAt.toISOString()}, from era ${plan.current.fromEra})`);
         }
+        const { from, scheduled, replaced } = plan;
         const activation = await dal.insertActivation({ policyId: id, fromEra: from, scheduled: fromEra !== undefined, activatedBy: who.accountId, reason });
         const cancelled = await dal.cancelPending(state.opening, activation.id);
-        const scheduled = from > state.opening;
-        const replaced = scheduled ? null : state.current;
         if (replaced !== null && replaced.policyId !== id) {
           await audit.record(tx, {
             actorId: who.accountId,
@@ -298,32 +211,7 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
      * what it changed against the version in force before it. Public: names no account.
      */
     async changelog() {
-      const state = await activationState(db);
-      const entries = [];
-      let previous: PolicyDocument | null = null;
-      for (const [i, a] of state.activations.entries()) {
-        const document = storedDocument(a.document);
-        const next = state.activations[i + 1];
-        const toEra = next === undefined ? null : next.fromEra - 1;
-        const change = diffPolicies(previous, document);
-        entries.push({
-          name: a.name,
-          version: a.version,
-          status: a === state.current ? ('active' as const) : a.fromEra > state.opening ? ('scheduled' as const) : ('retired' as const),
-          fromEra: a.fromEra,
-          // Replaced before its first era closed: it covers no era.
-          toEra: toEra !== null && toEra < a.fromEra ? a.fromEra - 1 : toEra,
-          coversNoEra: toEra !== null && toEra < a.fromEra,
-          activatedAt: a.activatedAt,
-          scheduled: a.scheduled,
-          reason: a.reason,
-          description: document.description ?? null,
-          rules: { added: change.rules.added, removed: change.rules.removed, changed: change.rules.changed.map((c) => ({ id: c.id, fields: c.fields, from: c.from, to: c.to })) },
-          fields: change.fields,
-        });
-        previous = document;
-      }
-      return { nextEra: state.opening, entries };
+      return changelogOf(await activationState(db));
     },
 
     /** Fields and values of a document that no recent universe has (also part of create's reply). */
@@ -367,31 +255,12 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
         const universe = await eras.universeRows(number);
         universes.push({ era: number, rows: universe });
         const effect = await effectOn(number, universe, signal.unconstrained);
-        const previous = await previousEraWithRun(number);
-        const previousRun = previous === null ? null : await latestRun(previous);
+        const previous = await previousEraWithRun(db, number);
+        const previousRun = previous === null ? null : await latestRun(db, previous);
         const before = previous === null || previousRun === null ? null : await effectOn(previous, await eras.universeRows(previous), decodeFloat64(previousRun.unconstrained));
-        const { sectorExposure, unconstrainedExposure, sectorTilt, spearman, value, ...counts } = effect;
         const eraTargets = await latestTargets(db, number);
-        const withoutEach = eraTargets.length === 0 ? [] : leaveOneOutValues(policy.document, universe, signal.unconstrained);
-        results.push({
-          era: number,
-          run: signal.run,
-          provisional: signal.provisional,
-          ...counts,
-          sectorTilt: sectorTilt.map((s) => ({ ...s, before: finiteOrNull(s.before), after: finiteOrNull(s.after) })),
-          spearman: finiteOrNull(spearman),
-          exposures: (({ unconstrained, traded }) => ({ before: unconstrained, after: traded }))(exposuresOf(signal.unconstrained, value, universe)),
-          performanceCost: eraTargets.map((t) => ({ target: t.name, ...policyCost(signal.unconstrained, value, withoutEach, decodeFloat64(t.values)) })),
-          turnover:
-            previous === null || before === null
-              ? null
-              : {
-                  previousEra: previous,
-                  sector: sectorTurnover(sectorExposure, before.sectorExposure),
-                  sectorUnconstrained: sectorTurnover(unconstrainedExposure, before.unconstrainedExposure),
-                  excludedShareChange: effect.excluded.share - before.excluded.share,
-                },
-        });
+        const targets = eraTargets.map((t) => ({ name: t.name, values: decodeFloat64(t.values) }));
+        results.push(eraPreview(policy.document, signal, universe, effect, previous === null || before === null ? null : { era: previous, effect: before }, targets));
       }
       const warnings: PolicyWarning[] = policyWarnings(policy.document, universeVocabulary(universes));
       return { policy: { id: policy.id, name: policy.name, version: policy.version, mode: policy.mode }, warnings, eras: results };

@@ -32,7 +32,8 @@ import { parseTarget, parseTargets, type ParsedNamedTarget } from '../ingest/tar
 import type { Principal } from './accounts.js';
 import type { AuditService } from './audit.js';
 import type { BundlesService } from './bundles.js';
-import { payoutParams, type EraRow, type ErasService } from './eras.js';
+import { payoutParams } from '../domain/era.js';
+import type { EraRow, ErasService } from './eras.js';
 import type { ModelsService } from './models.js';
 import type { ReportFiguresService } from './report-figures.js';
 

@@ -1,64 +1,29 @@
-import { desc, eq } from 'drizzle-orm';
-import type pg from 'pg';
-import type { Database } from '../db/client.js';
-import { isUniqueViolation } from '../db/errors.js';
-import { submissions } from '../db/schema.js';
+import type { Database, DatabaseHandle } from '../db/client.js';
+import * as submissionsDal from '../db/submissions.js';
+import type { StoredSubmission } from '../db/submissions.js';
 import { conflict, unauthorized } from '../errors.js';
 import type { IngestBody } from '../ingest/id-value.js';
-import type { PreparedSubmission } from '../ingest/prepare.js';
 import type { Preparer } from '../ingest/worker-preparer.js';
 import { type Principal, REVOKED } from './accounts.js';
 import type { ErasService } from './eras.js';
 import type { ModelsService } from './models.js';
 
-export interface SubmissionReceipt {
-  id: string;
-  era: number;
-  modelId: string;
-  rows: number;
-  sha256: string;
-  late: boolean;
-  createdAt: Date;
-}
+export type SubmissionReceipt = StoredSubmission;
 
 const MAX_ATTEMPTS = 3;
-/** SQLSTATE store_submission raises when the era's universe is not the one the body was checked against. */
-const UNIVERSE_CHANGED = 'SWU01';
-/** SQLSTATE store_submission raises when the caller's key is revoked. */
-const KEY_REVOKED = 'SWK01';
 
 /** Scores a stored submission on the era's uploaded targets, if any (the scoring service's scoreSubmission). */
 export type ScoreSubmission = (era: number, submissionId: string) => Promise<unknown>;
 
 export function submissionsService(deps: {
   db: Database;
-  pool: pg.Pool;
+  pool: DatabaseHandle['pool'];
   eras: ErasService;
   models: ModelsService;
   preparer: Preparer;
   scoreSubmission: ScoreSubmission;
 }) {
   const { db, pool, eras, models, preparer, scoreSubmission } = deps;
-  /**
-   * The ingest write: one round trip to store_submission (migrations/0003), which checks the
-   * caller's key is live and writes under the era's KEY SHARE lock.
-   */
-  async function store(
-    keyId: string,
-    era: number,
-    digest: string,
-    row: { modelId: string } & PreparedSubmission,
-  ) {
-    const { rows } = await pool.query<SubmissionReceipt & { created: boolean }>({
-      name: 'store-submission',
-      text: `select r_id as id, r_era as era, r_model as "modelId", r_rows as rows, r_sha as sha256, r_late as late,
-                    r_created_at as "createdAt", r_created as created
-             from store_submission($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      values: [keyId, era, row.modelId, row.sha256, row.rows, row.covered, row.raw, row.rawEncoding, row.ranks, digest],
-    });
-    const { created, ...submission } = rows[0];
-    return { submission, created };
-  }
 
   return {
     /**
@@ -73,16 +38,16 @@ export function submissionsService(deps: {
         if (!era.universeDigest) throw conflict(`era ${era.number} has no universe yet; submissions open once the operator sets it`);
         const universe = await eras.universeIndex(era);
         const prepared = await preparer.prepare(body, universe, { era: era.number, minCoverage: era.minCoverage });
-        let stored: Awaited<ReturnType<typeof store>>;
+        let stored: Awaited<ReturnType<typeof submissionsDal.storeSubmission>>;
         try {
-          stored = await store(who.keyId, era.number, universe.digest, { modelId, ...prepared });
+          // The ingest write: store_submission checks the caller's key is live and writes under the era's KEY SHARE lock.
+          stored = await submissionsDal.storeSubmission(pool, who.keyId, era.number, universe.digest, { modelId, ...prepared });
         } catch (error) {
           // A concurrent submission of the same model won the race, or the era copy was stale: retry.
-          const code = (error as { code?: string }).code;
-          const retry = isUniqueViolation(error, 'submissions_current_key') || code === UNIVERSE_CHANGED;
+          const retry = submissionsDal.isConcurrentSubmission(error) || submissionsDal.isUniverseChanged(error);
           if (attempt < MAX_ATTEMPTS && retry) continue;
-          if (code === KEY_REVOKED) throw unauthorized(REVOKED);
-          if (code === UNIVERSE_CHANGED) throw conflict(`era ${era.number}'s universe changed while this submission was checked; submit again`);
+          if (submissionsDal.isKeyRevoked(error)) throw unauthorized(REVOKED);
+          if (submissionsDal.isUniverseChanged(error)) throw conflict(`era ${era.number}'s universe changed while this submission was checked; submit again`);
           throw error;
         }
         // Targets need a closed era, so only a late submission can find one to score on (on-time ingest skips
@@ -93,20 +58,7 @@ export function submissionsService(deps: {
     },
 
     async list(modelId: string) {
-      const rows = await db
-        .select({
-          id: submissions.id,
-          era: submissions.eraNumber,
-          rows: submissions.rows,
-          sha256: submissions.sha256,
-          late: submissions.late,
-          superseded: submissions.superseded,
-          createdAt: submissions.createdAt,
-        })
-        .from(submissions)
-        .where(eq(submissions.modelId, modelId))
-        .orderBy(desc(submissions.createdAt));
-      return rows;
+      return submissionsDal.listSubmissions(db, modelId);
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { Database } from '../db/client.js';
 import { auditEntriesAfter } from '../db/audit.js';
-import { chainLinks, storedBundle, unsealedEras } from '../db/bundles.js';
+import { type ChainLink, chainLinks, storedBundle, unsealedEras } from '../db/bundles.js';
 import { bundleDigest, unsealed, type SealedBundle } from '../domain/bundle.js';
 import { auditEntryDigest, canonicalJson, chainDigest, differences, GENESIS, type Difference } from '../domain/chain.js';
 import type { BundlesService } from './bundles.js';
@@ -37,7 +37,7 @@ const AUDIT_BATCH = 1000;
 export function verifyService(deps: { db: Database; eras: ErasService; bundles: BundlesService }) {
   const { db, eras, bundles } = deps;
 
-  async function bundleBreak(link: Awaited<ReturnType<typeof chainLinks>>[number], position: number, previous: string): Promise<ChainBreak | null> {
+  async function bundleBreak(link: ChainLink, position: number, previous: string): Promise<ChainBreak | null> {
     const at = `era ${link.eraNumber}`;
     if (link.position !== position) return { at, problem: `it is link ${link.position} of the chain where link ${position} should follow: a link is missing` };
     const bytes = (await storedBundle(db, link.eraNumber))!;

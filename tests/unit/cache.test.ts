@@ -12,7 +12,7 @@ describe('boundedCache', () => {
   });
 
   it('bounds the summed size when a size is given', () => {
-    const cache = boundedCache<string, number[]>({ max: 100, maxSize: { total: 5, sizeOf: (v) => v.length }, staleness: 'test' });
+    const cache = boundedCache<string, number[]>({ maxSize: { total: 5, sizeOf: (v) => v.length }, staleness: 'test' });
     cache.set('a', [1, 2, 3]);
     cache.set('b', [1, 2, 3]);
     expect(cache.has('a')).toBe(false);

@@ -4,6 +4,23 @@ import { type AppError, forbidden, tooManyRequests, unauthorized } from '../../e
 import { type AccountsService, expiredKey, isExpired, type Principal, REVOKED, type Role, type Scope } from '../../services/accounts.js';
 import { windowCounter } from '../window-counter.js';
 
+/*
+ * The key path of a request, in the order it runs:
+ * 1. Throttle: an address whose keys failed `failuresPerMinute` times this minute gets 429
+ *    before any lookup, unless its key is one this process remembers as live.
+ * 2. Route flag: a route whose write checks the key itself declares `config.keyCheckedByWrite`
+ *    (the submission route: store_submission refuses a revoked or expired key with SWK01, which
+ *    the submissions service turns into 401).
+ * 3. Remembered key: on such a route the principal may come from this process's memory of live
+ *    keys (AccountsService.authenticateRemembered), without a round trip.
+ * 4. Lookup: every other request, and a key not remembered, is looked up (db/keys.ts
+ *    findKeyByHash); a live key is remembered, a refused one forgotten, and each refusal counts
+ *    towards the throttle.
+ * 5. Refusal: before the errors plugin sends any refusal to a request on a flagged route,
+ *    refuseRevokedKeys re-checks the key (AccountsService.isLive, db/keys.ts keyIsLive) and
+ *    forgets it if dead, so a revoked remembered key is told 401 whatever else was wrong.
+ */
+
 /** Who may call a route: 'public', or the roles whose keys are accepted. */
 export type Access = 'public' | readonly Role[];
 

@@ -1,19 +1,10 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
-import { AppError, type Problem } from '../../errors.js';
+import { AppError, type Problem, type ProblemBody } from '../../errors.js';
 import { InvalidBodyError } from '../../ingest/problems.js';
 import { discardBody } from '../discard-body.js';
 
-interface ProblemBody {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  instance: string;
-  requestId: string;
-  errors?: Problem[];
-}
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -102,7 +93,8 @@ function limitText(request: FastifyRequest): string {
 export interface ErrorsOptions {
   /**
    * Has the last say before a refusal is sent: an error to send instead, or undefined. If it
-   * fails, the original error is sent.
+   * fails, the original error is sent. The app passes refuseRevokedKeys (plugins/auth.ts), which
+   * reads the database through the accounts service; this plugin itself holds no query.
    */
   overrule?: (request: FastifyRequest, error: FastifyError) => Promise<AppError | undefined>;
 }

@@ -1,10 +1,13 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import type { RateLimitStore } from '../../db/rate-limit.js';
+import { boundedCache } from '../../cache.js';
 import { tooManyRequests } from '../../errors.js';
 import { windowCounter } from '../window-counter.js';
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** Keys whose write tokens a replica holds at once (the least recently writing goes first). */
+const MAX_BUCKETS = 100_000;
 /** Probes and scrapes from the platform, never throttled. */
 const UNTHROTTLED = new Set(['/healthz', '/readyz', '/metrics']);
 
@@ -49,7 +52,15 @@ export const anonymousLimitPlugin = fp(async (app: FastifyInstance, opts: { perM
  */
 export const rateLimitPlugin = fp(async (app: FastifyInstance, opts: RateLimitOptions) => {
   const batch = Math.max(1, Math.floor(opts.perMinute / 100));
-  const buckets = new Map<string, Bucket>();
+  // Each key's tokens taken from its shared count for the minute. Not a copy of the database but
+  // tokens this replica holds; boundedCache bounds them all the same (the sweeper below also drops
+  // ended minutes), so many keys writing at once cannot grow memory without end.
+  const buckets = boundedCache<string, Bucket>({
+    max: MAX_BUCKETS,
+    staleness:
+      "a bucket lost to the bound loses only its unspent tokens, already counted in the key's shared count: the key is " +
+      'granted fewer that minute, never more, and requests waiting on its take go on to a new bucket',
+  });
 
   /** 0 when the key may write now, else the seconds until its minute ends. */
   async function takeToken(keyId: string): Promise<number> {
@@ -91,7 +102,8 @@ export const rateLimitPlugin = fp(async (app: FastifyInstance, opts: RateLimitOp
 
   const sweeper = setInterval(() => {
     const now = Date.now();
-    for (const [keyId, bucket] of buckets) if (bucket.endsAt <= now && !bucket.taking) buckets.delete(keyId);
+    const ended = [...buckets.entries()].filter(([, bucket]) => bucket.endsAt <= now && !bucket.taking).map(([keyId]) => keyId);
+    for (const keyId of ended) buckets.delete(keyId);
     opts.store.sweep().catch(() => {});
   }, 60_000).unref();
   app.addHook('onClose', async () => clearInterval(sweeper));

@@ -18,14 +18,19 @@ const keyLimits = z
   })
   .nullish();
 
+const scopes = z.array(z.enum(SCOPES));
+
 const issuedKey = z.object({
   id: z.uuid(),
   accountId: z.uuid(),
   apiKey: z.string(),
-  scopes: z.array(z.enum(SCOPES)),
+  scopes,
   expiresAt: z.date().nullable(),
   createdAt: z.date(),
 });
+
+const keyParams = z.object({ keyId: z.uuid() });
+const revokedKey = z.object({ id: z.uuid(), revokedAt: z.date().nullable() });
 
 export const accountRoutes: FastifyPluginAsyncZod<{ accounts: AccountsService }> = async (app, { accounts }) => {
   app.post(
@@ -71,8 +76,8 @@ export const accountRoutes: FastifyPluginAsyncZod<{ accounts: AccountsService }>
       schema: {
         tags: ['accounts'],
         summary: 'Revoke an API key; it stops working at once',
-        params: z.object({ keyId: z.uuid() }),
-        response: { 200: z.object({ id: z.uuid(), revokedAt: z.date().nullable() }), ...problemResponses },
+        params: keyParams,
+        response: { 200: revokedKey, ...problemResponses },
       },
     },
     async (request) => accounts.revokeKey(request.principal!.accountId, request.params.keyId),
@@ -114,7 +119,7 @@ export const accountRoutes: FastifyPluginAsyncZod<{ accounts: AccountsService }>
         summary: "Your account's keys that are not revoked (first characters only, never the secret)",
         response: {
           200: z.object({
-            keys: z.array(z.object({ id: z.uuid(), hint: z.string(), scopes: z.array(z.enum(SCOPES)), expiresAt: z.date().nullable(), createdAt: z.date() })),
+            keys: z.array(z.object({ id: z.uuid(), hint: z.string(), scopes, expiresAt: z.date().nullable(), createdAt: z.date() })),
           }),
           ...problemResponses,
         },
@@ -130,8 +135,8 @@ export const accountRoutes: FastifyPluginAsyncZod<{ accounts: AccountsService }>
       schema: {
         tags: ['accounts'],
         summary: 'Revoke one of your own keys; it stops working at once',
-        params: z.object({ keyId: z.uuid() }),
-        response: { 200: z.object({ id: z.uuid(), revokedAt: z.date().nullable() }), ...problemResponses },
+        params: keyParams,
+        response: { 200: revokedKey, ...problemResponses },
       },
     },
     async (request) => accounts.revokeOwnKey(requirePrincipal(request), request.params.keyId),

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { BundlesService } from '../../services/bundles.js';
 import { ANY_KEY } from '../plugins/auth.js';
-import { decimalString, problemResponses } from '../schemas.js';
+import { decimalString, eraParams, problemResponses } from '../schemas.js';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 const vector = z.array(z.number().nullable());
@@ -52,7 +52,7 @@ export const bundleRoutes: FastifyPluginAsyncZod<{ bundles: BundlesService }> = 
         description:
           'Fixed when the era resolves and served as the stored bytes (its RFC 8785 canonical JSON), byte for byte the same on every request and replica. ' +
           '409 until the era resolves, 404 for an unknown era. `clients/python/stakeweight/recompute.py` in the repository recomputes a model from it.',
-        params: z.object({ number: z.coerce.number().int().min(0).max(2_147_483_647) }),
+        params: eraParams,
         response: { 200: bundle, ...problemResponses },
       },
     },

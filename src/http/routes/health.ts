@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import type pg from 'pg';
 import { serviceUnavailable } from '../../errors.js';
 
 const healthSchema = {
@@ -8,7 +7,7 @@ const healthSchema = {
 } as const;
 
 /** Liveness says the process answers; readiness says the database does too. */
-export async function healthRoutes(app: FastifyInstance, opts: { pool: pg.Pool }) {
+export async function healthRoutes(app: FastifyInstance, opts: { databaseAnswers: () => Promise<void> }) {
   app.get(
     '/healthz',
     { config: { access: 'public' }, schema: { tags: ['health'], summary: 'Liveness', response: { 200: healthSchema } } },
@@ -24,7 +23,7 @@ export async function healthRoutes(app: FastifyInstance, opts: { pool: pg.Pool }
     async () => {
       try {
         await Promise.race([
-          opts.pool.query('select 1'),
+          opts.databaseAnswers(),
           new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2_000).unref()),
         ]);
       } catch {

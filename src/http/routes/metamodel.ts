@@ -1,14 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { eraStatus } from '../../services/eras.js';
+import { eraStatus } from '../../domain/era.js';
 import type { MetaModelService } from '../../services/metamodel.js';
 import { STAFF, requirePrincipal } from '../plugins/auth.js';
 import { sendCsv, wantsCsv } from '../body.js';
-import { decimalString, problemResponses } from '../schemas.js';
-
-const params = z.object({ number: z.coerce.number().int().min(0).max(2_147_483_647) });
-
-const policyRef = z.object({ id: z.uuid(), name: z.string(), version: z.number().int() }).nullable();
+import { decimalString, eraParams as params, eraStatus as status, policyRef, problemResponses } from '../schemas.js';
 
 const runInput = z.object({ modelId: z.uuid(), submissionId: z.uuid(), sha256: z.string(), stake: decimalString });
 
@@ -20,15 +16,13 @@ const run = z
     trigger: z.enum(['close', 'recompute']),
     computedAt: z.date(),
     durationMs: z.number(),
-    policy: policyRef.describe('the policy version applied; null when none was in force'),
+    policy: policyRef.nullable().describe('the policy version applied; null when none was in force'),
     models: z.number().int().describe('models with at-risk stake > 0 and a current on-time submission'),
     totalStake: decimalString.describe('sum of their at-risk stakes, exact'),
     tradable: z.number().int(),
     inputs: z.array(runInput).optional().describe('with ?inputs=true: the submission (by digest) and stake of each model'),
   })
   .meta({ id: 'MetaModelRun' });
-
-const status = z.enum(['scheduled', 'open', 'closed', 'resolved']);
 
 export const metaModelRoutes: FastifyPluginAsyncZod<{ metaModel: MetaModelService }> = async (app, { metaModel }) => {
   app.post(

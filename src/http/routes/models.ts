@@ -3,10 +3,9 @@ import { z } from 'zod';
 import type { ModelsService } from '../../services/models.js';
 import { ANY_KEY, requirePrincipal } from '../plugins/auth.js';
 import { exactJsonNumbers } from '../exact-json.js';
-import { decimalString, problemResponses } from '../schemas.js';
+import { decimalString, modelParams, problemResponses } from '../schemas.js';
 
 const model = z.object({ id: z.uuid(), name: z.string(), accountId: z.uuid(), createdAt: z.date() }).meta({ id: 'Model' });
-const modelParams = z.object({ modelId: z.uuid() });
 
 const stakeView = z
   .object({

@@ -2,9 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { WINDOW, type ScoringService } from '../../services/scoring.js';
 import { ANY_KEY, requirePrincipal } from '../plugins/auth.js';
-import { decimalString, problemResponses } from '../schemas.js';
-
-const targetName = z.string().regex(/^[A-Za-z0-9_]{1,64}$/);
+import { INT4_MAX, decimalString, modelParams, problemResponses, targetName } from '../schemas.js';
 
 const summary = z.object({
   mean: z.number().nullable(),
@@ -25,7 +23,7 @@ export const performanceRoutes: FastifyPluginAsyncZod<{ scoring: ScoringService 
           "The per-era current CORR and MMC (on each target's latest version) of the model's on-time submissions in resolved eras, in era order, as resolution recorded them; " +
           'late submissions count in neither. `stake` and `payout` are the era\'s at-risk stake and payout (paid on its main target). ' +
           'Summaries run over the eras with a value; `payout.return` is Σ payouts / Σ at-risk stakes over the eras with a payout.',
-        params: z.object({ modelId: z.uuid() }),
+        params: modelParams,
         querystring: z.object({ target: targetName.optional() }),
         response: {
           200: z.object({
@@ -63,7 +61,7 @@ export const performanceRoutes: FastifyPluginAsyncZod<{ scoring: ScoringService 
           target: targetName.optional(),
           window: z.string().optional(),
           limit: z.coerce.number().int().min(1).max(1000).default(100),
-          offset: z.coerce.number().int().min(0).max(2_147_483_647).default(0),
+          offset: z.coerce.number().int().min(0).max(INT4_MAX).default(0),
         }),
         response: {
           200: z.object({

@@ -3,12 +3,8 @@ import { z } from 'zod';
 import type { ScoringService } from '../../services/scoring.js';
 import { ANY_KEY, STAFF, requirePrincipal } from '../plugins/auth.js';
 import { sendCsv, wantsCsv } from '../body.js';
-import { decimalString, problemResponses } from '../schemas.js';
+import { INT4_MAX, decimalString, eraNumber, eraParams, modelParams, problemResponses, targetName } from '../schemas.js';
 import { badRequest } from '../../errors.js';
-
-const eraNumber = z.coerce.number().int().min(0).max(2_147_483_647);
-
-const targetName = z.string().regex(/^[A-Za-z0-9_]{1,64}$/);
 
 const scoreFields = {
   modelId: z.uuid(),
@@ -34,8 +30,8 @@ export const scoreRoutes: FastifyPluginAsyncZod<{ scoring: ScoringService }> = a
         summary: "Every model's CORR, MMC and payout on one target of the era (default: its main target), on its latest version unless `version` names another",
         description:
           "`metaModelCorr` is numerai_corr of the latest run's published value over the tradable ids that have a target. On-time submissions first, then late ones, each by model name.",
-        params: z.object({ number: eraNumber }),
-        querystring: z.object({ target: targetName.optional(), version: z.coerce.number().int().min(1).max(2_147_483_647).optional() }),
+        params: eraParams,
+        querystring: z.object({ target: targetName.optional(), version: z.coerce.number().int().min(1).max(INT4_MAX).optional() }),
         response: {
           200: z.object({
             era: z.number().int(),
@@ -60,7 +56,7 @@ export const scoreRoutes: FastifyPluginAsyncZod<{ scoring: ScoringService }> = a
         summary: "A model's current scores (on the latest version of each target) across eras and targets, newest era first; owner, operators and admins. `Accept: text/csv` for CSV",
         description:
           'With `era` and `target` together, `history` also lists that score on every version of the target (each upload before resolution), oldest first, on-time before late.',
-        params: z.object({ modelId: z.uuid() }),
+        params: modelParams,
         querystring: z.object({ era: eraNumber.optional(), target: targetName.optional() }),
         response: {
           200: z.object({
@@ -107,7 +103,7 @@ export const scoreRoutes: FastifyPluginAsyncZod<{ scoring: ScoringService }> = a
         description:
           'Idempotent: resolving again returns the same result and changes nothing. 409 until the main target is uploaded; afterwards targets are final. ' +
           "Records each on-time model's scores on the latest version of every target, its stake and payout, which performance and the leaderboard read.",
-        params: z.object({ number: eraNumber }),
+        params: eraParams,
         response: {
           200: z.object({ era: z.number().int(), status: z.literal('resolved'), totalPayout: decimalString }),
           ...problemResponses,

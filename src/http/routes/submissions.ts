@@ -4,7 +4,7 @@ import type { ModelsService } from '../../services/models.js';
 import type { SubmissionsService } from '../../services/submissions.js';
 import { ANY_KEY, requirePrincipal } from '../plugins/auth.js';
 import { ingestBody, ingestValidator } from '../body.js';
-import { problem, problemResponses } from '../schemas.js';
+import { modelParams, problem, problemResponses } from '../schemas.js';
 
 const receipt = z.object({
   id: z.uuid(),
@@ -38,7 +38,7 @@ export const submissionRoutes: FastifyPluginAsyncZod<{ submissions: SubmissionsS
         description:
           'Every problem is reported at once (ids or lines, first 20 and a count) and nothing is stored. Re-posting identical content returns the existing submission with 200. After the era closes a submission is accepted as late: scored on arrival on the latest version of every target uploaded so far, never paid, and left out of performance and the leaderboard. ' +
           "After the era resolves one is still accepted (late) and scored on the era's final targets, for its author's own diagnostics only.",
-        params: z.object({ modelId: z.uuid() }),
+        params: modelParams,
         querystring: z.object({ era: z.coerce.number().int().min(0).optional() }),
         body: jsonSubmission,
         response: { 200: receipt, 201: receipt, ...problemResponses, 413: problem, 415: problem },
@@ -58,7 +58,7 @@ export const submissionRoutes: FastifyPluginAsyncZod<{ submissions: SubmissionsS
       schema: {
         tags: ['submissions'],
         summary: "A model's submissions, newest first; owner, operators and admins",
-        params: z.object({ modelId: z.uuid() }),
+        params: modelParams,
         response: {
           200: z.object({
             submissions: z.array(

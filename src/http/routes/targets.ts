@@ -3,10 +3,7 @@ import { z } from 'zod';
 import type { ScoringService } from '../../services/scoring.js';
 import { STAFF, requirePrincipal } from '../plugins/auth.js';
 import { ingestBody, ingestValidator } from '../body.js';
-import { problem, problemResponses } from '../schemas.js';
-
-const eraNumber = z.coerce.number().int().min(0).max(2_147_483_647);
-const targetName = z.string().regex(/^[A-Za-z0-9_]{1,64}$/);
+import { eraNumber, eraParams, problem, problemResponses, targetName } from '../schemas.js';
 
 const VERSIONS =
   'Every upload before resolution is a new version of the target, kept with its scores (1 for the first); the current score is the one on the latest version, and resolution pays on the latest version of the main target. ' +
@@ -49,7 +46,7 @@ export const targetRoutes: FastifyPluginAsyncZod<{ scoring: ScoringService }> = 
         description:
           `${VERSIONS} Each column is checked as a one-target upload is: a problem with values names its column (\`column\`), a problem with ids or rows is reported once. ` +
           'The submissions are read once and scored on every target of the upload, so 20 targets cost far less than 20 uploads.',
-        params: z.object({ number: eraNumber }),
+        params: eraParams,
         body: z.object({ ids: z.array(z.string()), targets: z.record(z.string(), z.array(z.number())) }),
         response: {
           200: z.object({

@@ -1,0 +1,88 @@
+import { asc, eq, sql } from 'drizzle-orm';
+import type pg from 'pg';
+import type { Executor } from './client.js';
+import { eras } from './schema.js';
+
+/**
+ * The eras table's data access: an era's row, its window and its closing. The universe's ids
+ * live in src/db/universes.ts; an era's universe digest and size are set here.
+ */
+
+export type EraRow = typeof eras.$inferSelect;
+export type NewEraRow = typeof eras.$inferInsert;
+
+/** Advisory lock class of an era's close (two-key form, the era number second; see src/db/ledger.ts). */
+const CLOSE_LOCK = 0x53570001;
+
+export async function findEra(executor: Executor, number: number): Promise<EraRow | undefined> {
+  const [era] = await executor.select().from(eras).where(eq(eras.number, number));
+  return era;
+}
+
+/**
+ * The era's row, locked for the rest of the transaction: FOR UPDATE (closing, replacing the
+ * universe) or FOR NO KEY UPDATE (target uploads, recomputes: late submissions, which take KEY
+ * SHARE, go on).
+ */
+export async function lockEra(executor: Executor, number: number, strength: 'update' | 'no key update'): Promise<EraRow | undefined> {
+  const [era] = await executor.select().from(eras).where(eq(eras.number, number)).for(strength);
+  return era;
+}
+
+export async function listEras(executor: Executor): Promise<EraRow[]> {
+  return executor.select().from(eras).orderBy(asc(eras.number));
+}
+
+/** The era whose window contains now and is not closed; the latest such when several overlap. */
+export async function currentEra(executor: Executor): Promise<EraRow | undefined> {
+  const [era] = await executor
+    .select()
+    .from(eras)
+    .where(sql`${eras.opensAt} <= now() and ${eras.closesAt} > now() and ${eras.closedAt} is null`)
+    .orderBy(sql`${eras.number} desc`)
+    .limit(1);
+  return era;
+}
+
+/** Throws the unique violation (src/db/errors.ts) when the number is taken. */
+export async function insertEra(executor: Executor, values: NewEraRow): Promise<EraRow> {
+  const [era] = await executor.insert(eras).values(values).returning();
+  return era;
+}
+
+export async function setUniverse(executor: Executor, number: number, universe: { size: number; digest: string }): Promise<void> {
+  await executor.update(eras).set({ universeSize: universe.size, universeDigest: universe.digest }).where(eq(eras.number, number));
+}
+
+/**
+ * Stamps the cutoff: closesAt, or now if that is earlier (an operator closing early). A
+ * scheduler that closes late still cuts off at closesAt, as submissions do.
+ */
+export async function markClosed(executor: Executor, number: number): Promise<EraRow> {
+  const [era] = await executor
+    .update(eras)
+    .set({ closedAt: sql`least(${eras.closesAt}, clock_timestamp())` })
+    .where(eq(eras.number, number))
+    .returning();
+  return era;
+}
+
+/** Eras past closesAt that nobody closed yet and that have a universe, oldest cutoff first. */
+export async function dueEras(executor: Executor, limit: number): Promise<number[]> {
+  const rows = await executor
+    .select({ number: eras.number })
+    .from(eras)
+    .where(sql`${eras.closedAt} is null and ${eras.closesAt} <= now() and ${eras.universeDigest} is not null`)
+    .orderBy(asc(eras.closesAt), asc(eras.number))
+    .limit(limit);
+  return rows.map((r) => r.number);
+}
+
+/**
+ * Tries the era's close lock for the rest of the transaction on `client`; false when another
+ * session (another replica's scheduler) holds it.
+ */
+export async function tryLockClose(client: pg.PoolClient, number: number): Promise<boolean> {
+  const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_xact_lock($1, $2) as locked', [CLOSE_LOCK, number]);
+  return rows[0].locked;
+}

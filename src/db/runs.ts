@@ -1,0 +1,259 @@
+import { and, asc, desc, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import type pg from 'pg';
+import { encodeFloat64 } from '../domain/packed.js';
+import type { PolicyRef } from '../domain/policy/apply-to-run.js';
+import type { Executor } from './client.js';
+import { copyBinaryOut } from './copy-binary.js';
+import { metaModelRuns, policies, runInputs } from './schema.js';
+
+/**
+ * Meta-model runs (meta_model_runs) and their lineage (run_inputs): the closing run of an era
+ * (seq 1), whose inputs are the at-risk snapshot (src/db/ledger.ts, snapshotAtRisk), and one
+ * more per recompute from the same inputs. The streaming reads of a close or recompute (the
+ * inputs' prepared vectors, by binary COPY) take the transaction's raw client.
+ */
+
+export type RunTrigger = (typeof metaModelRuns.$inferSelect)['trigger'];
+
+/** One model's input to a run: its submission and at-risk stake (exact decimal). */
+export type RunInput = Omit<typeof runInputs.$inferSelect, 'runId'>;
+
+/** A run's lineage entry: what went in, which policy, when and how long. */
+export interface RunSummary {
+  id: string;
+  era: number;
+  seq: number;
+  trigger: RunTrigger;
+  computedAt: Date;
+  durationMs: number;
+  policy: PolicyRef | null;
+  models: number;
+  totalStake: string;
+  tradable: number;
+  inputs?: RunInput[];
+}
+
+/** Advisory lock class of an era's runs (two-key form, the era number second; see src/db/ledger.ts). */
+const RUNS_LOCK = 0x53570002;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Serialises the runs of one era (recomputes) until the transaction on `client` ends. */
+export async function lockRuns(client: pg.PoolClient, era: number): Promise<void> {
+  await client.query('select pg_advisory_xact_lock($1, $2)', [RUNS_LOCK, era]);
+}
+
+/** run_inputs references the run, so its row comes first; the transaction hides it until it is complete. */
+export async function insertRun(
+  executor: Executor,
+  run: { era: number; seq: number; trigger: RunTrigger; policyId: string | null; actorId: string | null },
+): Promise<string> {
+  const empty = Buffer.alloc(0);
+  const [row] = await executor
+    .insert(metaModelRuns)
+    .values({
+      eraNumber: run.era,
+      seq: run.seq,
+      trigger: run.trigger,
+      policyId: run.policyId,
+      models: 0,
+      totalStake: '0',
+      tradable: 0,
+      unconstrained: empty,
+      signal: empty,
+      value: empty,
+      excludedBy: {},
+      observedBy: {},
+      durationMs: 0,
+      computedBy: run.actorId,
+    })
+    .returning({ id: metaModelRuns.id });
+  return row.id;
+}
+
+/** The closing run's id and the seq the next run of the era takes. */
+export async function closingRunAndNextSeq(executor: Executor, era: number): Promise<{ closingRun: string; nextSeq: number }> {
+  const [row] = (
+    await executor.execute<{ closingRun: string; nextSeq: number }>(sql`
+            select (select id from meta_model_runs where era_number = ${era} and seq = 1) as "closingRun",
+                   (select max(seq) + 1 from meta_model_runs where era_number = ${era})::int as "nextSeq"`)
+  ).rows;
+  return row;
+}
+
+/** A recompute's inputs: the closing run's, as they are (the at-risk set is fixed at close). */
+export async function copyRunInputs(executor: Executor, fromRun: string, toRun: string): Promise<void> {
+  await executor.execute(sql`
+          insert into run_inputs (run_id, model_id, submission_id, sha256, stake)
+          select ${toRun}, model_id, submission_id, sha256, stake from run_inputs where run_id = ${fromRun}`);
+}
+
+/** The run's input stakes, ordered by model as the run sums them. */
+export async function runInputStakes(client: pg.PoolClient, runId: string): Promise<number[]> {
+  const { rows } = await client.query<{ stake: number }>('select stake::float8 as stake from run_inputs where run_id = $1 order by model_id', [runId]);
+  return rows.map((r) => r.stake);
+}
+
+/**
+ * Streams the prepared vectors of the run's inputs by binary COPY, ordered by model (so a
+ * recompute from the same inputs sums in the same order, bit for bit). `ranks` is valid only
+ * during the callback.
+ */
+export async function streamRunInputs(
+  client: pg.PoolClient,
+  runId: string,
+  onInput: (ranks: Buffer, covered: number, stake: number) => void,
+): Promise<void> {
+  // The id is written into the COPY text (COPY takes no parameters).
+  if (!UUID.test(runId)) throw new Error(`not a run id: ${runId}`);
+  await copyBinaryOut(
+    client,
+    `select s.ranks, s.covered, ri.stake::float8
+       from run_inputs ri join submissions s on s.id = ri.submission_id
+       where ri.run_id = '${runId}' order by ri.model_id`,
+    ([ranks, covered, stake]) => onInput(ranks!, covered!.readInt32BE(0), stake!.readDoubleBE(0)),
+  );
+}
+
+/** What a computed run records besides its inputs. */
+export interface ComputedRun {
+  tradable: number;
+  unconstrained: Float64Array;
+  signal: Float64Array;
+  value: Float64Array;
+  excludedBy: Record<string, string[]>;
+  observedBy: Record<string, string[]>;
+  policyReport: unknown;
+  durationMs: number;
+}
+
+/** Completes the run row: its vectors, the policy's outcome, and its model count and total stake from its inputs. */
+export async function completeRun(executor: Executor, runId: string, run: ComputedRun): Promise<void> {
+  await executor.execute(sql`
+      update meta_model_runs set
+        models = inputs.models, total_stake = inputs.total_stake, tradable = ${run.tradable},
+        unconstrained = ${encodeFloat64(run.unconstrained)}, signal = ${encodeFloat64(run.signal)}, value = ${encodeFloat64(run.value)},
+        excluded_by = ${JSON.stringify(run.excludedBy)}::jsonb, observed_by = ${JSON.stringify(run.observedBy)}::jsonb,
+        policy_report = ${JSON.stringify(run.policyReport)}::jsonb,
+        duration_ms = ${run.durationMs}
+      from (select count(*)::int as models, coalesce(sum(stake), 0) as total_stake from run_inputs where run_id = ${runId}) inputs
+      where id = ${runId}`);
+}
+
+export async function runTotalStake(executor: Executor, runId: string): Promise<string> {
+  const [{ totalStake }] = await executor.select({ totalStake: metaModelRuns.totalStake }).from(metaModelRuns).where(eq(metaModelRuns.id, runId));
+  return totalStake;
+}
+
+/** The report's figures, computed once per run and read from the run afterwards. */
+export async function setRunReport(executor: Executor, runId: string, report: unknown): Promise<void> {
+  await executor.update(metaModelRuns).set({ report }).where(eq(metaModelRuns.id, runId));
+}
+
+/** Which runs runSummaries reads: one by id, an era's, or one run of an era by seq. */
+export type RunsOf = { runId: string } | { era: number; seq?: number };
+
+function runsWhere(of: RunsOf): SQL | undefined {
+  if ('runId' in of) return eq(metaModelRuns.id, of.runId);
+  return of.seq === undefined ? eq(metaModelRuns.eraNumber, of.era) : and(eq(metaModelRuns.eraNumber, of.era), eq(metaModelRuns.seq, of.seq));
+}
+
+/** Runs in seq order (the latest only with `latestOnly`), each with its policy and, with `inputs`, its inputs by model. */
+export async function runSummaries(executor: Executor, of: RunsOf, options: { inputs?: boolean; latestOnly?: boolean } = {}): Promise<RunSummary[]> {
+  const query = executor
+    .select({
+      id: metaModelRuns.id,
+      era: metaModelRuns.eraNumber,
+      seq: metaModelRuns.seq,
+      trigger: metaModelRuns.trigger,
+      computedAt: metaModelRuns.computedAt,
+      durationMs: metaModelRuns.durationMs,
+      policyId: policies.id,
+      policyName: policies.name,
+      policyVersion: policies.version,
+      models: metaModelRuns.models,
+      totalStake: metaModelRuns.totalStake,
+      tradable: metaModelRuns.tradable,
+    })
+    .from(metaModelRuns)
+    .leftJoin(policies, eq(policies.id, metaModelRuns.policyId))
+    .where(runsWhere(of))
+    .orderBy(options.latestOnly ? desc(metaModelRuns.seq) : asc(metaModelRuns.seq));
+  const rows = options.latestOnly ? await query.limit(1) : await query;
+  const runs: RunSummary[] = rows.map(({ policyId, policyName, policyVersion, ...run }) => ({
+    ...run,
+    policy: policyId === null || policyName === null || policyVersion === null ? null : { id: policyId, name: policyName, version: policyVersion },
+  }));
+  if (options.inputs && runs.length > 0) {
+    const inputs = await executor
+      .select()
+      .from(runInputs)
+      .where(inArray(runInputs.runId, runs.map((r) => r.id)))
+      .orderBy(asc(runInputs.runId), asc(runInputs.modelId));
+    const byRun = new Map(runs.map((r): [string, RunInput[]] => [r.id, (r.inputs = [])]));
+    for (const { runId, ...input } of inputs) byRun.get(runId)!.push(input);
+  }
+  return runs;
+}
+
+/** The stored vectors of a run, for serving it. */
+export async function runVectors(executor: Executor, runId: string) {
+  const [vectors] = await executor
+    .select({ unconstrained: metaModelRuns.unconstrained, value: metaModelRuns.value, excludedBy: metaModelRuns.excludedBy })
+    .from(metaModelRuns)
+    .where(eq(metaModelRuns.id, runId));
+  return vectors;
+}
+
+/** The at-risk snapshot a close would take now, ordered by model as a run sums them ($1: the era number). */
+const OPEN_ERA_INPUTS = `
+  select $columns
+  from submissions s
+  cross join lateral (
+    select se.amount from stake_entries se where se.model_id = s.model_id order by se.seq desc limit 1
+  ) stake
+  where s.era_number = $1 and not s.late and not s.superseded and stake.amount > 0
+  order by s.model_id`;
+
+/** For the reads of an open era's inputs: one snapshot, so its stakes and streamed submissions are the same models. */
+export async function repeatableRead(client: pg.PoolClient): Promise<void> {
+  await client.query('set transaction isolation level repeatable read');
+}
+
+/** The stakes a close would take now: each model's current on-time submission and its positive stake now, by model. */
+export async function openEraStakes(client: pg.PoolClient, era: number): Promise<number[]> {
+  const { rows } = await client.query<{ stake: number }>(`${OPEN_ERA_INPUTS.replace('$columns', 'stake.amount::float8 as stake')}`, [era]);
+  return rows.map((r) => r.stake);
+}
+
+/** Streams the prepared vectors of those inputs by binary COPY, in the same order; `ranks` is valid only during the callback. */
+export async function streamOpenEraInputs(
+  client: pg.PoolClient,
+  era: number,
+  onInput: (ranks: Buffer, covered: number, stake: number) => void,
+): Promise<void> {
+  await copyBinaryOut(client, OPEN_ERA_INPUTS.replace('$columns', 's.ranks, s.covered, stake.amount::float8').replace('$1', String(era)), ([ranks, covered, stake]) =>
+    onInput(ranks!, covered!.readInt32BE(0), stake!.readDoubleBE(0)),
+  );
+}
+
+// Policy previews: an era's latest run (its unconstrained meta-model) and the closest earlier era with one (turnover).
+
+/** The latest run of an era, or null when it has none. */
+export async function latestRun(executor: Executor, eraNumber: number) {
+  const [run] = await executor
+    .select({ id: metaModelRuns.id, seq: metaModelRuns.seq, unconstrained: metaModelRuns.unconstrained })
+    .from(metaModelRuns)
+    .where(eq(metaModelRuns.eraNumber, eraNumber))
+    .orderBy(desc(metaModelRuns.seq))
+    .limit(1);
+  return run ?? null;
+}
+
+/** The latest era before `eraNumber` that has a run, or null. */
+export async function previousEraWithRun(executor: Executor, eraNumber: number): Promise<number | null> {
+  const [row] = await executor
+    .select({ era: sql<number | null>`max(${metaModelRuns.eraNumber})` })
+    .from(metaModelRuns)
+    .where(lt(metaModelRuns.eraNumber, eraNumber));
+  return row?.era ?? null;
+}

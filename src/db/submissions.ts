@@ -1,0 +1,105 @@
+import { desc, eq } from 'drizzle-orm';
+import type pg from 'pg';
+import type { RawEncoding } from '../domain/raw.js';
+import type { Executor } from './client.js';
+import { isUniqueViolation } from './errors.js';
+import { submissions } from './schema.js';
+
+/**
+ * How submissions are read and written. This module alone calls store_submission, the
+ * PL/pgSQL function that is the ingest write; its current definition is in
+ * migrations/0008_scoped_keys_shared_limits.sql (first written in 0002, the key check added in
+ * 0003, key expiry in 0008). These business rules live in that function, not in TypeScript:
+ * - the key: the caller's API key must be neither revoked nor expired (SQLSTATE SWK01), checked
+ *   in the same round trip so revocation takes effect at once whatever the route remembered;
+ * - the universe: under KEY SHARE on the era row (a close or a universe replacement takes FOR
+ *   UPDATE), the era's universe digest must be the one the body was checked against (SWU01);
+ * - lateness: a submission is late when the era is closed or now ≥ closesAt, decided there;
+ * - identical re-sends: when the model's current submission (same era, same lateness) has the
+ *   same SHA-256, it is returned as it is and nothing is written (created = false);
+ * - superseding: otherwise the current one is marked superseded and the new one inserted. Two
+ *   concurrent inserts for one model collide on the unique index submissions_current_key
+ *   (era, model, late where not superseded); the loser retries.
+ */
+
+/** What a stored (or identically re-sent) submission looks like to its author. */
+export interface StoredSubmission {
+  id: string;
+  era: number;
+  modelId: string;
+  rows: number;
+  sha256: string;
+  late: boolean;
+  createdAt: Date;
+}
+
+/** A prepared submission as store_submission takes it (src/ingest/prepare.ts makes it). */
+export interface SubmissionToStore {
+  modelId: string;
+  sha256: string;
+  rows: number;
+  covered: number;
+  raw: Buffer;
+  rawEncoding: RawEncoding;
+  ranks: Buffer;
+}
+
+/** SQLSTATE store_submission raises when the era's universe is not the one the body was checked against. */
+const UNIVERSE_CHANGED = 'SWU01';
+/** SQLSTATE store_submission raises when the caller's key is revoked or expired. */
+const KEY_REVOKED = 'SWK01';
+
+const code = (error: unknown) => (error as { code?: string }).code;
+
+/** The era's universe changed (or the era is gone) since the body was checked: check again. */
+export const isUniverseChanged = (error: unknown) => code(error) === UNIVERSE_CHANGED;
+/** The caller's key was revoked or expired. */
+export const isKeyRevoked = (error: unknown) => code(error) === KEY_REVOKED;
+/** A concurrent submission of the same model (same era and lateness) was stored first: try again. */
+export const isConcurrentSubmission = (error: unknown) => isUniqueViolation(error, 'submissions_current_key');
+
+/**
+ * The ingest write: one round trip to store_submission. A named (server-side prepared)
+ * statement on the pool rather than drizzle, since this runs once per submission on the hot path.
+ * `created` is false when the same content was already the model's current submission.
+ */
+export async function storeSubmission(
+  pool: pg.Pool,
+  keyId: string,
+  era: number,
+  digest: string,
+  row: SubmissionToStore,
+): Promise<{ submission: StoredSubmission; created: boolean }> {
+  const { rows } = await pool.query<StoredSubmission & { created: boolean }>({
+    name: 'store-submission',
+    text: `select r_id as id, r_era as era, r_model as "modelId", r_rows as rows, r_sha as sha256, r_late as late,
+                    r_created_at as "createdAt", r_created as created
+             from store_submission($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    values: [keyId, era, row.modelId, row.sha256, row.rows, row.covered, row.raw, row.rawEncoding, row.ranks, digest],
+  });
+  const { created, ...submission } = rows[0];
+  return { submission, created };
+}
+
+/** A model's submissions, newest first. */
+export async function listSubmissions(executor: Executor, modelId: string) {
+  return executor
+    .select({
+      id: submissions.id,
+      era: submissions.eraNumber,
+      rows: submissions.rows,
+      sha256: submissions.sha256,
+      late: submissions.late,
+      superseded: submissions.superseded,
+      createdAt: submissions.createdAt,
+    })
+    .from(submissions)
+    .where(eq(submissions.modelId, modelId))
+    .orderBy(desc(submissions.createdAt));
+}
+
+/** Whether any submission (current or superseded) has arrived for the era. */
+export async function hasSubmissions(executor: Executor, era: number): Promise<boolean> {
+  const [first] = await executor.select({ id: submissions.id }).from(submissions).where(eq(submissions.eraNumber, era)).limit(1);
+  return first !== undefined;
+}

@@ -1,0 +1,40 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { PoliciesService } from '../../../services/policies.js';
+import { ADMIN, requirePrincipal } from '../../plugins/auth.js';
+import { eraNumberField, problemResponses } from '../../schemas.js';
+import { id } from './schemas.js';
+
+const body = z.strictObject({ reason: z.string().trim().min(1).max(2000), fromEra: eraNumberField.optional() });
+
+const activated = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  version: z.number().int(),
+  status: z.enum(['active', 'scheduled']),
+  fromEra: z.number().int(),
+  activatedAt: z.date(),
+  retired: z.uuid().nullable().describe('the version this one replaced now (null when scheduled)'),
+});
+
+export const activatePolicy: FastifyPluginAsyncZod<{ policies: PoliciesService }> = async (app, { policies }) => {
+  app.post(
+    '/v1/policies/:id/activate',
+    {
+      config: { access: ADMIN },
+      schema: {
+        tags: ['policies'],
+        summary:
+          'Put a version in force, at once or from a named later era (`fromEra`: scheduled until then); with POLICY_FOUR_EYES (default) the author may not activate it.',
+        description:
+          'At once, it applies to every era whose cutoff has not passed (from `nextEra` of GET /v1/policies/active). With `fromEra`, the eras before it close under the ' +
+          'version in force now and era `fromEra` on under this one. A later activation replaces a schedule that has not taken force. Activating the version ' +
+          'already in force with nothing scheduled is 409; a `fromEra` whose cutoff has passed is 409.',
+        params: id,
+        body,
+        response: { 200: activated, ...problemResponses },
+      },
+    },
+    async (request) => policies.activate(requirePrincipal(request), request.params.id, request.body.reason, request.body.fromEra),
+  );
+};
