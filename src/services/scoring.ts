@@ -1,6 +1,7 @@
 import { boundedCache } from '../cache.js';
 import { inClientTransaction, type ClientTransaction, type Database, type DatabaseHandle, type Executor } from '../db/client.js';
-import { lockEraRow, markEraResolved } from '../db/era-resolution.js';
+import { markEraResolved } from '../db/era-resolution.js';
+import { lockEra } from '../db/eras.js';
 import * as ledger from '../db/ledger.js';
 import { leaderboardWindow, modelResults, rankedStanding, recordResolvedEra, type StandingRow } from '../db/results.js';
 import {
@@ -98,7 +99,6 @@ export function scoringService(deps: {
    * the ranking of the state its key names.
    */
   const standings = boundedCache<string, StandingRow[], { target: string; size: number; resolved: string }>({
-    max: 4_096,
     // Bounded by rows held: a standing of K models weighs K + 1.
     maxSize: { total: 200_000, sizeOf: (rows) => rows.length + 1 },
     staleness: 'cannot be stale: the key holds the resolved-era fingerprint, and a resolution (the only writer of the totals a standing ranks) changes it',
@@ -238,7 +238,7 @@ export function scoringService(deps: {
 
     return inTransaction(async (t) => {
       const { tx } = t;
-      const era = (await lockEraRow(tx, number))!;
+      const era = (await lockEra(tx, number, 'no key update'))!;
       assertScorable(era);
       if (era.universeDigest !== universe.digest) throw conflict(`era ${number}'s universe changed while the targets were checked; upload them again`);
       const run = await scoringRuns(tx, number);
@@ -290,7 +290,7 @@ export function scoringService(deps: {
      */
     async scoreSubmission(number: number, submissionId: string): Promise<string[]> {
       return inTransaction(async (t) => {
-        const era = await lockEraRow(t.tx, number);
+        const era = await lockEra(t.tx, number, 'no key update');
         if (!era?.closedAt) return [];
         return rescoreTargets(t, era, submissionId);
       });
@@ -316,7 +316,7 @@ export function scoringService(deps: {
     async resolve(actorId: string, number: number) {
       return db.transaction(async (tx) => {
         // NO KEY UPDATE: stake releases waiting for this era reference its row (KEY SHARE) while it resolves.
-        const era = await lockEraRow(tx, number);
+        const era = await lockEra(tx, number, 'no key update');
         if (!era) throw notFound(`era ${number} does not exist`);
         if (era.resolvedAt) return { era: number, status: 'resolved' as const, totalPayout: await ledger.eraTotal(tx, number) };
         if (!era.closedAt) throw conflict(`era ${number} is not closed yet`);
