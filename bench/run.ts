@@ -138,6 +138,65 @@ async function postgresCpuSeconds(): Promise<number> {
   return total;
 }
 
+/**
+ * CPU seconds used so far by the benchmark's own PostgreSQL cluster (the one listening on `port`):
+ * its postmaster, the backends it has reaped and the ones still running. Unlike
+ * postgresCpuSeconds it leaves out every other PostgreSQL on the machine, so it stays meaningful
+ * on a shared host; undefined when the cluster is not found (e.g. a remote DATABASE_URL).
+ */
+async function clusterCpuSeconds(port: string): Promise<number | undefined> {
+  const procs: { pid: number; ppid: number }[] = [];
+  let postmaster: number | undefined;
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if ((await readFile(`/proc/${entry}/comm`, 'utf8')).trim() !== 'postgres') continue;
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      procs.push({ pid: Number(entry), ppid: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) });
+      const args = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).split('\0');
+      const p = args.indexOf('-p');
+      if (p >= 0 && args[p + 1] === port) postmaster = Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  if (postmaster === undefined) return undefined;
+  try {
+    const stat = await readFile(`/proc/${postmaster}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime, stime, and cutime, cstime: the CPU of children it has waited for (backends that exited).
+    let total = (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / TICKS_PER_SECOND;
+    for (const child of procs) {
+      if (child.ppid !== postmaster) continue;
+      try {
+        total += await cpuSeconds(child.pid);
+      } catch {
+        // exited meanwhile: counted in the postmaster's cutime from now on, a tick or two lost
+      }
+    }
+    return total;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The CPU seconds the service process and the benchmark's PostgreSQL use while `work` runs. */
+async function measuredCpu<T>(service: Service, work: () => Promise<T>): Promise<{ result: T; serviceCpuSeconds: number; postgresCpuSeconds: number | undefined }> {
+  const port = new URL(DATABASE_URL_USED.value).port;
+  const pid = service.child.pid!;
+  const [serviceBefore, postgresBefore] = [await cpuSeconds(pid), await clusterCpuSeconds(port)];
+  const result = await work();
+  const [serviceAfter, postgresAfter] = [await cpuSeconds(pid), await clusterCpuSeconds(port)];
+  return {
+    result,
+    serviceCpuSeconds: round(serviceAfter - serviceBefore, 2),
+    postgresCpuSeconds: postgresBefore === undefined || postgresAfter === undefined ? undefined : round(postgresAfter - postgresBefore, 2),
+  };
+}
+
+/** The database URL the run uses (set in main), for finding its cluster's processes. */
+const DATABASE_URL_USED = { value: '' };
+
 /** Runs a load and reports the CPU milliseconds per request the server process (and Postgres) used meanwhile. */
 async function measuredLoad(server: Service, next: Parameters<typeof runLoad>[3]) {
   const pid = server.child.pid!;
@@ -299,10 +358,10 @@ async function scoring(service: Service, operator: string, era: number, models: 
   const target = `id,target\n${ids.map((id) => `${id},${[0, 0.25, 0.5, 0.75, 1][Math.floor(random() * 5)]}`).join('\n')}\n`;
   log(`scoring: era ${era}`);
   const t0 = performance.now();
-  await api(service, 'PUT', `/v1/eras/${era}/targets/target`, operator, target, 'text/csv');
+  const { serviceCpuSeconds, postgresCpuSeconds } = await measuredCpu(service, () => api(service, 'PUT', `/v1/eras/${era}/targets/target`, operator, target, 'text/csv'));
   const seconds = (performance.now() - t0) / 1000;
-  log(`scoring: ${models} models in ${seconds.toFixed(2)} s`);
-  return { models, ids: N, seconds };
+  log(`scoring: ${models} models in ${seconds.toFixed(2)} s (CPU: service ${serviceCpuSeconds} s, PostgreSQL ${postgresCpuSeconds ?? '?'} s)`);
+  return { models, ids: N, seconds, serviceCpuSeconds, postgresCpuSeconds };
 }
 
 /** Resolution: every at-risk model's payout or burn written to the stake ledger, in one transaction. */
@@ -325,11 +384,11 @@ async function manyTargets(service: Service, operator: string, era: number, mode
   const body = `id,${names.join(',')}\n${ids.map((id, i) => `${id},${columns.map((c) => c[i]).join(',')}`).join('\n')}\n`;
   log(`targets: ${count} targets at once, era ${era}`);
   const t0 = performance.now();
-  const reply = await api(service, 'PUT', `/v1/eras/${era}/targets`, operator, body, 'text/csv');
+  const { result: reply, serviceCpuSeconds, postgresCpuSeconds } = await measuredCpu(service, () => api(service, 'PUT', `/v1/eras/${era}/targets`, operator, body, 'text/csv'));
   const seconds = (performance.now() - t0) / 1000;
   if (reply.targets.length !== count || reply.scored !== models) throw new Error(`unexpected reply ${JSON.stringify(reply).slice(0, 300)}`);
-  log(`targets: ${count} targets × ${models} models in ${seconds.toFixed(2)} s`);
-  return { targets: count, models, ids: N, seconds };
+  log(`targets: ${count} targets × ${models} models in ${seconds.toFixed(2)} s (CPU: service ${serviceCpuSeconds} s, PostgreSQL ${postgresCpuSeconds ?? '?'} s)`);
+  return { targets: count, models, ids: N, seconds, serviceCpuSeconds, postgresCpuSeconds };
 }
 
 const LEADERBOARD_ERAS = 60;
@@ -431,6 +490,7 @@ async function main() {
   const url = new URL(databaseUrl);
   url.pathname = `/${benchDb}`;
   const benchUrl = url.toString();
+  DATABASE_URL_USED.value = benchUrl;
   const pool = new pg.Pool({ connectionString: benchUrl, max: 4 });
 
   const result: Record<string, unknown> = {};
@@ -495,18 +555,19 @@ function round(x: number, digits = 1) {
 function report(result: Record<string, unknown>) {
   const ingestR = result.ingest as { submissionsPerSecond: number; baselinePerSecond: number; ratio: number; p50Ms: number; p99Ms: number } | undefined;
   const closeR = result.close as { series: { models: number; seconds: number; rssGrowthMb: number }[] } | undefined;
-  const scoringR = result.scoring as { models: number; seconds: number } | undefined;
+  const scoringR = result.scoring as { models: number; seconds: number; serviceCpuSeconds?: number; postgresCpuSeconds?: number } | undefined;
   const lines = [`Stakeweight benchmark — n = ${N} ids, K = ${K} models, ${CONCURRENCY} connections`, '', '| what | measured | target |', '|---|---|---|'];
   if (ingestR) {
     lines.push(`| ingest, CSV over HTTP | ${ingestR.submissionsPerSecond} submissions/s (p50 ${ingestR.p50Ms} ms, p99 ${ingestR.p99Ms} ms) | ≥ 300/s |`);
     lines.push(`| bare parsing route | ${ingestR.baselinePerSecond} bodies/s; ratio ${ingestR.ratio} | ratio ≥ 0.5 |`);
   }
   for (const c of closeR?.series ?? []) lines.push(`| close → meta-model, K = ${c.models} | ${c.seconds} s, RSS +${c.rssGrowthMb} MB | ≤ 2 s, ≤ 300 MB at K = 10,000 |`);
-  if (scoringR) lines.push(`| score one target, K = ${scoringR.models} | ${scoringR.seconds} s | ≤ 5 s |`);
+  const cpu = (r: { serviceCpuSeconds?: number; postgresCpuSeconds?: number }) => ` (CPU: service ${r.serviceCpuSeconds ?? '?'} s, PostgreSQL ${r.postgresCpuSeconds ?? '?'} s)`;
+  if (scoringR) lines.push(`| score one target, K = ${scoringR.models} | ${scoringR.seconds} s${cpu(scoringR)} | ≤ 5 s |`);
   const resolveR = result.resolve as { models: number; seconds: number } | undefined;
   if (resolveR) lines.push(`| resolve: payouts into the stake ledger, K = ${resolveR.models} | ${resolveR.seconds} s | (none) |`);
-  const targetsR = result.targets as { targets: number; models: number; seconds: number; ratioToOne?: number } | undefined;
-  if (targetsR) lines.push(`| score ${targetsR.targets} targets in one upload, K = ${targetsR.models} | ${targetsR.seconds} s; ${targetsR.ratioToOne ?? '?'} × one target | ≤ 3 × |`);
+  const targetsR = result.targets as { targets: number; models: number; seconds: number; ratioToOne?: number; serviceCpuSeconds?: number; postgresCpuSeconds?: number } | undefined;
+  if (targetsR) lines.push(`| score ${targetsR.targets} targets in one upload, K = ${targetsR.models} | ${targetsR.seconds} s; ${targetsR.ratioToOne ?? '?'} × one target${cpu(targetsR)} | ≤ 3 × |`);
   const lb = result.leaderboard as Record<string, { p50Ms: number; p99Ms: number }> & { models: number; eras: number } | undefined;
   if (lb) {
     lines.push(`| leaderboard (window 20, first 100), ${lb.models} models × ${lb.eras} eras | p50 ${lb.leaderboard.p50Ms} ms, p99 ${lb.leaderboard.p99Ms} ms | p99 ≤ 50 ms |`);

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import type { Executor } from './client.js';
-import { eraReportPoints, eras, metaModelRuns, policies, policyCosts, policyCostTotals } from './schema.js';
+import { eraReportPoints, eras, metaModelRuns, policies, policyCosts, policyCostTotals, runInputs } from './schema.js';
 import { latestTargets } from './targets.js';
 
 export interface StoredCost {
@@ -130,6 +130,55 @@ export function reportsDal(executor: Executor) {
       const { rows } = await executor.execute<{ era: number | null }>(sql`
         select min(era_number)::int as era from (select era_number from ${eraReportPoints} order by era_number desc limit ${limit}) latest`);
       return rows[0]?.era ?? 0;
+    },
+
+    /** A run's stored vectors and policy, for figures of runs made before figures were stored with them. */
+    async runForFigures(runId: string) {
+      const [run] = await executor
+        .select({
+          totalStake: metaModelRuns.totalStake,
+          tradable: metaModelRuns.tradable,
+          unconstrained: metaModelRuns.unconstrained,
+          signal: metaModelRuns.signal,
+          value: metaModelRuns.value,
+          observedBy: metaModelRuns.observedBy,
+          policyReport: metaModelRuns.policyReport,
+          policyName: policies.name,
+          policyVersion: policies.version,
+          policyDocument: policies.document,
+        })
+        .from(metaModelRuns)
+        .leftJoin(policies, eq(policies.id, metaModelRuns.policyId))
+        .where(eq(metaModelRuns.id, runId));
+      return run;
+    },
+
+    /** The at-risk stakes of a run's inputs, as float8, by model id. */
+    async runStakes(runId: string): Promise<number[]> {
+      const stakes = await executor.select({ stake: sql<number>`${runInputs.stake}::float8` }).from(runInputs).where(eq(runInputs.runId, runId)).orderBy(asc(runInputs.modelId));
+      return stakes.map((s) => s.stake);
+    },
+
+    /** Stores a run's report figures (computed after the fact for older runs). */
+    async setRunReport(runId: string, report: unknown) {
+      await executor.update(metaModelRuns).set({ report }).where(eq(metaModelRuns.id, runId));
+    },
+
+    /** The transaction lock one replica takes to backfill report figures; false when another replica holds it. */
+    async tryBackfillLock(): Promise<boolean> {
+      const { rows } = await executor.execute<{ locked: boolean }>(sql`select pg_try_advisory_xact_lock(${0x53570003}, 0) as locked`);
+      return rows[0].locked;
+    },
+
+    /** Closed eras with no summary point yet, by number, each with its latest run and whether that run has figures. */
+    async erasWithoutPoint() {
+      const { rows } = await executor.execute<{ era: number; runId: string; hasReport: boolean }>(sql`
+        select e.number as era, r.id as "runId", r.report is not null as "hasReport"
+        from eras e
+        cross join lateral (select id, report from meta_model_runs m where m.era_number = e.number order by m.seq desc limit 1) r
+        where e.closed_at is not null and not exists (select 1 from era_report_points p where p.era_number = e.number)
+        order by e.number`);
+      return rows;
     },
 
     async closedAt(era: number) {

@@ -367,9 +367,11 @@ export const scores = pgTable(
     target: text('target').notNull(),
     /** The target version scored (no foreign key: a check per row would slow a 20-target upload's 200,000 writes). */
     targetVersion: integer('target_version').notNull(),
-    eraNumber: eraNumber(),
-    modelId: modelId(),
-    runId: uuid('run_id').references(() => metaModelRuns.id),
+    // The submission's era, model and the era's run, with no foreign keys of their own: the
+    // submission's keys cover era and model, and three checks per row slowed a 20-target upload.
+    eraNumber: integer('era_number').notNull(),
+    modelId: uuid('model_id').notNull(),
+    runId: uuid('run_id'),
     status: text('status').notNull(),
     corr: doublePrecision('corr'),
     mmc: doublePrecision('mmc'),

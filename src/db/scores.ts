@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type pg from 'pg';
 import type { Executor } from './client.js';
+import { BinaryCopyWriter, copyBinaryIn, uuidBytes } from './copy-in.js';
 
 /** Payouts are exact decimals: stake × factor rounded half away from zero to this many places. */
 export const PAYOUT_SCALE = 10;
@@ -33,8 +34,9 @@ export async function openSubmissionsToScore(client: pg.PoolClient, era: number,
 }
 
 /** The next `size` rows of the cursor; fewer means it is done. */
-export function fetchSubmissionsToScore(client: pg.PoolClient, size: number): Promise<pg.QueryResult<SubmissionToScore>> {
-  return client.query<SubmissionToScore>(`fetch ${size} from ${CURSOR}`);
+export async function fetchSubmissionsToScore(client: pg.PoolClient, size: number): Promise<SubmissionToScore[]> {
+  const { rows } = await client.query<SubmissionToScore>(`fetch ${size} from ${CURSOR}`);
+  return rows;
 }
 
 export async function closeSubmissionsToScore(client: pg.PoolClient): Promise<void> {
@@ -75,6 +77,54 @@ export function writeScores(client: pg.PoolClient, era: number, runId: string, r
              stake = excluded.stake, payout = excluded.payout, computed_at = now()`,
     values: [era, runId, rows.targets, rows.versions, rows.submissionIds, rows.modelIds, rows.statuses, rows.corrs, rows.mmcs, rows.stakes, rows.factors],
   });
+}
+
+/**
+ * Score rows that pay nothing (no stake, no payout) on target versions stored in the current
+ * transaction, so that no row of theirs exists yet: written with one binary COPY per batch
+ * instead of an upsert. The bulk of a many-target upload's rows go this way.
+ */
+export class NewScoreRows {
+  readonly #writer = new BinaryCopyWriter();
+  readonly #era: number;
+  readonly #run: Buffer;
+  // A submission's rows come one after another (one per target): its ids are encoded once.
+  #submission: { id: string; bytes: Buffer; model: Buffer } = { id: '', bytes: Buffer.alloc(0), model: Buffer.alloc(0) };
+  readonly #targets = new Map<string, Buffer>();
+
+  constructor(era: number, runId: string) {
+    this.#era = era;
+    this.#run = uuidBytes(runId);
+  }
+
+  get size(): number {
+    return this.#writer.rows;
+  }
+
+  add(submissionId: string, modelId: string, target: string, version: number, status: string, corr: number | null, mmc: number | null): void {
+    if (this.#submission.id !== submissionId) this.#submission = { id: submissionId, bytes: uuidBytes(submissionId), model: uuidBytes(modelId) };
+    let name = this.#targets.get(target);
+    if (name === undefined) this.#targets.set(target, (name = Buffer.from(target, 'utf8')));
+    this.#writer
+      .row(9)
+      .field(this.#submission.bytes)
+      .field(name)
+      .int4(version)
+      .int4(this.#era)
+      .field(this.#submission.model)
+      .field(this.#run)
+      .text(status)
+      .float8(corr)
+      .float8(mmc);
+  }
+
+  /**
+   * Writes the rows in one COPY (stake and payout null, computed_at now(), as the upsert leaves
+   * them). A row already there fails it on the primary key, as it should.
+   */
+  write(client: pg.PoolClient): Promise<number> {
+    return copyBinaryIn(client, 'scores (submission_id, target, target_version, era_number, model_id, run_id, status, corr, mmc)', this.#writer);
+  }
 }
 
 /**
@@ -150,4 +200,11 @@ export function payingScores(era: number, mainTarget: string) {
     where sc.era_number = ${era} and sc.target = ${mainTarget} and sc.payout is not null
       and not s.late and not s.superseded
       and sc.target_version = (select max(version) from targets where era_number = ${era} and name = ${mainTarget})`;
+}
+
+/** What resolution pays: each paying score row's model and payout (see payingScores). */
+export async function eraPayouts(executor: Executor, era: number, mainTarget: string): Promise<{ modelId: string; payout: string }[]> {
+  const { rows } = await executor.execute<{ modelId: string; payout: string }>(sql`
+    select p.model_id as "modelId", p.payout::text as payout from (${payingScores(era, mainTarget)}) p`);
+  return rows;
 }

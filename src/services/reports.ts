@@ -2,10 +2,12 @@ import { chainDigests } from '../db/bundles.js';
 import type { Database } from '../db/client.js';
 import { reportsDal } from '../db/reports.js';
 import type { RunFigures } from '../domain/era-report.js';
-import { change } from '../domain/report.js';
+import { pointChange, type StoredPoint, type SummaryPoint } from '../domain/report-points.js';
 import { conflict } from '../errors.js';
 import type { ErasService } from './eras.js';
-import type { ReportFiguresService, StoredPoint } from './report-figures.js';
+import type { ReportFiguresService } from './report-figures.js';
+
+export type { SummaryPoint } from '../domain/report-points.js';
 
 export interface EraReport extends RunFigures {
   era: number;
@@ -15,28 +17,6 @@ export interface EraReport extends RunFigures {
   performanceCost: { target: string; main: boolean; unconstrained: number | null; traded: number | null; cost: number | null; byRule: { ruleId: string; cost: number | null }[] }[];
   /** the era's link in the chain of resolved eras' bundles; null until it resolves */
   chainDigest: string | null;
-}
-
-export interface SummaryPoint extends Omit<StoredPoint, 'closedAt'> {
-  closedAt: Date;
-  /** the era's link in the chain of resolved eras' bundles; null until it resolves */
-  chainDigest: string | null;
-  /** this era minus the previous closed era; null for the first */
-  change: {
-    universeSize: number;
-    tradable: number;
-    excludedShare: number;
-    observedShare: number;
-    policyCost: number | null;
-    models: number;
-    totalStake: string;
-    gini: number | null;
-    nakamoto50: number;
-    effectiveModels: number;
-    top10Share: number | null;
-    /** targets both eras have */
-    metaModelCorr: Record<string, number | null>;
-  } | null;
 }
 
 /** The summary returns at most this many eras per request: its work is bounded whatever the history. */
@@ -104,25 +84,6 @@ export function reportsService(deps: { db: Database; eras: ErasService; reportFi
         cumulativeCost: totals.filter((t) => t.eras > 0).map((t) => ({ target: t.target, eras: t.eras, unconstrained: t.unconstrained, traded: t.traded, cost: t.cost })),
       };
     },
-  };
-}
-
-function pointChange(a: SummaryPoint, b: SummaryPoint, totalStake: string): NonNullable<SummaryPoint['change']> {
-  const corr: Record<string, number | null> = {};
-  for (const target of Object.keys(b.metaModelCorr)) if (target in a.metaModelCorr) corr[target] = change(a.metaModelCorr[target], b.metaModelCorr[target]);
-  return {
-    universeSize: b.universeSize - a.universeSize,
-    tradable: b.tradable - a.tradable,
-    excludedShare: b.excludedShare - a.excludedShare,
-    observedShare: b.observedShare - a.observedShare,
-    policyCost: change(a.policyCost, b.policyCost),
-    models: b.stake.models - a.stake.models,
-    totalStake,
-    gini: change(a.stake.gini, b.stake.gini),
-    nakamoto50: b.stake.nakamoto50 - a.stake.nakamoto50,
-    effectiveModels: b.stake.effectiveModels - a.stake.effectiveModels,
-    top10Share: change(a.stake.top10Share, b.stake.top10Share),
-    metaModelCorr: corr,
   };
 }
 

@@ -1,18 +1,18 @@
-import { desc, eq, sql } from 'drizzle-orm';
-import { LRUCache } from 'lru-cache';
-import type pg from 'pg';
-import { inClientTransaction, type ClientTransaction, type Database, type Executor } from '../db/client.js';
+import { boundedCache } from '../cache.js';
+import { inClientTransaction, type ClientTransaction, type Database, type DatabaseHandle, type Executor } from '../db/client.js';
+import { markEraResolved } from '../db/era-resolution.js';
+import { lockEra } from '../db/eras.js';
 import * as ledger from '../db/ledger.js';
-import { eras, metaModelRuns } from '../db/schema.js';
 import { leaderboardWindow, modelResults, rankedStanding, recordResolvedEra, type StandingRow } from '../db/results.js';
 import {
   closeSubmissionsToScore,
   currentScoresOfModel,
   deleteSupersededScores,
   emptyScoreColumns,
+  eraPayouts,
+  NewScoreRows,
   fetchSubmissionsToScore,
   openSubmissionsToScore,
-  payingScores,
   scoreHistory,
   scoresOnVersion,
   writeScores,
@@ -20,10 +20,12 @@ import {
   type SubmissionToScore,
 } from '../db/scores.js';
 import { latestTarget, latestTargets, storeTargetVersions, targetOfVersion, type TargetVersion } from '../db/targets.js';
+import { latestRunValue, scoringRuns, type ScoringRuns } from '../db/traded-runs.js';
 import { decodeFloat64, encodeFloat64 } from '../domain/packed.js';
 import { payoutReturn, summarizeSeries } from '../domain/performance.js';
 import { decodeRankCodes } from '../domain/prepared.js';
-import { numeraiCorr, payoutFactor, type Score } from '../domain/scoring.js';
+import { scoreStatus } from '../domain/score-status.js';
+import { numeraiCorr, payoutFactor } from '../domain/scoring.js';
 import { TargetSetScorer } from '../domain/target-set.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import type { IngestBody } from '../ingest/id-value.js';
@@ -37,6 +39,7 @@ import type { ModelsService } from './models.js';
 import type { ReportFiguresService } from './report-figures.js';
 
 export { PAYOUT_SCALE } from '../db/scores.js';
+export { scoreStatus } from '../domain/score-status.js';
 
 /** Submissions fetched and scored per round trip: memory is bounded whatever the number of models. */
 const SCORE_BATCH = 500;
@@ -44,26 +47,9 @@ const SCORE_BATCH = 500;
 /** The leaderboard's window: the last W resolved eras. */
 export const WINDOW = { min: 1, max: 260, default: 20 } as const;
 
-/**
- * One status per score row: 'ok'; the shared reason when neither score exists
- * ('insufficient_overlap', 'degenerate', 'empty'); else which one is missing and why
- * ('mmc_empty', 'mmc_degenerate', 'corr_degenerate').
- */
-export function scoreStatus(corr: Score, mmc: Score): string {
-  if (corr.status === 'ok') return mmc.status === 'ok' ? 'ok' : `mmc_${mmc.status}`;
-  return mmc.status === 'ok' ? `corr_${corr.status}` : corr.status;
-}
-
 export type EraScore = ServedScoreRow;
 
-type EraRuns = {
-  /** the latest run: its value vector is the traded signal MMC is taken against */
-  latest: string;
-  value: Buffer;
-  /** the closing run: its inputs are the at-risk stakes */
-  closing: string;
-  totalAtRisk: string;
-};
+type EraRuns = ScoringRuns;
 
 type Tx = ClientTransaction;
 
@@ -82,7 +68,7 @@ export type TargetsStoredHook = (t: Tx, era: EraRow, stored: TargetVersion[]) =>
 
 export function scoringService(deps: {
   db: Database;
-  pool: pg.Pool;
+  pool: DatabaseHandle['pool'];
   audit: AuditService;
   eras: ErasService;
   models: ModelsService;
@@ -112,11 +98,12 @@ export function scoringService(deps: {
    * request read it, nothing is cached and the request starts over, so an entry always holds
    * the ranking of the state its key names.
    */
-  const standings = new LRUCache<string, StandingRow[], { target: string; size: number; resolved: string }>({
-    maxSize: 200_000,
-    sizeCalculation: (rows) => rows.length + 1,
+  const standings = boundedCache<string, StandingRow[], { target: string; size: number; resolved: string }>({
+    // Bounded by rows held: a standing of K models weighs K + 1.
+    maxSize: { total: 200_000, sizeOf: (rows) => rows.length + 1 },
+    staleness: 'cannot be stale: the key holds the resolved-era fingerprint, and a resolution (the only writer of the totals a standing ranks) changes it',
     // Concurrent misses on one key share one query.
-    fetchMethod: (_key, _stale, { context }) =>
+    load: (_key, _stale, { context }) =>
       db.transaction(
         async (tx) => {
           const window = await leaderboardWindow(tx, context.size);
@@ -140,16 +127,6 @@ export function scoringService(deps: {
     throw new Error('the resolved eras kept changing while the leaderboard was ranked');
   }
 
-  /** The latest run (the one traded) and the closing run (whose inputs hold the at-risk stakes). */
-  async function runsOf(executor: Executor, number: number): Promise<EraRuns | undefined> {
-    const { rows } = await executor.execute<EraRuns>(sql`
-      select latest.id as latest, latest.value, closing.id as closing,
-             (select coalesce(sum(stake), 0)::text from run_inputs where run_id = closing.id) as "totalAtRisk"
-      from (select id, value from meta_model_runs where era_number = ${number} order by seq desc limit 1) latest
-      cross join (select id from meta_model_runs where era_number = ${number} and seq = 1) closing`);
-    return rows[0];
-  }
-
   function assertScorable(era: EraRow) {
     if (era.resolvedAt) throw conflict(`era ${era.number} is resolved; its targets are final and take no new version`);
     if (!era.closedAt) throw conflict(`era ${era.number} is not closed yet; scoring needs its traded meta-model, close the era first`);
@@ -161,8 +138,13 @@ export function scoringService(deps: {
    * decoded once and scored on all of them. Batches are pipelined: the next batch is fetched
    * and the last one written while this one is scored. On the main target, the closing run's
    * inputs also get their at-risk stake and payout; a model with no score pays 0.
+   *
+   * `fresh`: the versions were stored in this transaction, so none has a score row yet; rows
+   * that pay nothing (all but the main target's on-time at-risk ones) are then copied in
+   * rather than upserted, which is most of the work of a many-target upload.
    */
-  async function scoreTargets(t: Tx, era: EraRow, set: readonly TargetToScore[], run: EraRuns, only?: string): Promise<number> {
+  async function scoreTargets(t: Tx, era: EraRow, set: readonly TargetToScore[], run: EraRuns, options: { only?: string; fresh?: boolean } = {}): Promise<number> {
+    const { only, fresh = false } = options;
     const { client } = t;
     if (set.length === 0) return 0;
     const scorer = new TargetSetScorer(
@@ -177,16 +159,21 @@ export function scoringService(deps: {
     await openSubmissionsToScore(client, era.number, run.closing, only);
     let scored = 0;
     try {
-      let next: Promise<pg.QueryResult<SubmissionToScore>> | undefined = fetchSubmissionsToScore(client, SCORE_BATCH);
+      let next: Promise<SubmissionToScore[]> | undefined = fetchSubmissionsToScore(client, SCORE_BATCH);
       while (next) {
-        const batch: pg.QueryResult<SubmissionToScore> = await next;
-        next = batch.rows.length === SCORE_BATCH ? fetchSubmissionsToScore(client, SCORE_BATCH) : undefined;
-        if (batch.rows.length === 0) break;
+        const batch: SubmissionToScore[] = await next;
+        next = batch.length === SCORE_BATCH ? fetchSubmissionsToScore(client, SCORE_BATCH) : undefined;
+        if (batch.length === 0) break;
         const rows = emptyScoreColumns();
-        for (const submission of batch.rows) {
+        const newRows = fresh ? new NewScoreRows(era.number, run.latest) : undefined;
+        for (const submission of batch) {
           const scores = scorer.score(decodeRankCodes(submission.ranks));
           scores.forEach(({ corr, mmc }, j) => {
             const paid = paying[j] && !submission.late && submission.stake !== null;
+            if (newRows !== undefined && !paid) {
+              newRows.add(submission.id, submission.model_id, set[j].name, set[j].version, scoreStatus(corr, mmc), corr.value, mmc.value);
+              return;
+            }
             rows.targets.push(set[j].name);
             rows.versions.push(set[j].version);
             rows.submissionIds.push(submission.id);
@@ -199,10 +186,15 @@ export function scoringService(deps: {
             rows.factors.push(paid ? String(payoutFactor(corr.value, mmc.value, params, totalAtRisk)) : null);
           });
         }
-        const write = writeScores(client, era.number, run.latest, rows);
-        write.catch(() => {}); // awaited below; a failure aborts the transaction and surfaces there
-        writes.push(write);
-        scored += batch.rows.length;
+        for (const write of [
+          newRows !== undefined && newRows.size > 0 ? newRows.write(client) : undefined,
+          rows.targets.length > 0 ? writeScores(client, era.number, run.latest, rows) : undefined,
+        ]) {
+          if (write === undefined) continue;
+          write.catch(() => {}); // awaited below; a failure aborts the transaction and surfaces there
+          writes.push(write);
+        }
+        scored += batch.length;
       }
       await Promise.all(writes);
     } catch (error) {
@@ -226,10 +218,10 @@ export function scoringService(deps: {
    * every current submission, or only submission `only`. The caller holds the era row lock.
    */
   async function rescoreTargets(t: Tx, era: EraRow, only?: string): Promise<string[]> {
-    const run = await runsOf(t.tx, era.number);
+    const run = await scoringRuns(t.tx, era.number);
     if (!run) return [];
     const set = await currentTargets(t.tx, era.number);
-    await scoreTargets(t, era, set, run, only);
+    await scoreTargets(t, era, set, run, { only });
     return set.map((target) => target.name);
   }
 
@@ -246,10 +238,10 @@ export function scoringService(deps: {
 
     return inTransaction(async (t) => {
       const { tx } = t;
-      const [era] = await tx.select().from(eras).where(eq(eras.number, number)).for('no key update');
+      const era = (await lockEra(tx, number, 'no key update'))!;
       assertScorable(era);
       if (era.universeDigest !== universe.digest) throw conflict(`era ${number}'s universe changed while the targets were checked; upload them again`);
-      const run = await runsOf(tx, number);
+      const run = await scoringRuns(tx, number);
       if (!run) throw conflict(`era ${number} has no meta-model run; scoring needs the traded meta-model`);
 
       const stored = await storeTargetVersions(
@@ -259,9 +251,9 @@ export function scoringService(deps: {
         actorId,
       );
       const set = parsed.map((target, j) => ({ name: target.name, version: stored[j].version, values: target.aligned }));
-      const scored = await scoreTargets(t, era, set, run);
+      const scored = await scoreTargets(t, era, set, run, { fresh: true });
       // The cost of the policy on each new version, stored with the era's report figures.
-      for (const target of set) await reportFigures.afterTarget(tx, number, target.name, target.values);
+      await reportFigures.afterTargets(tx, number, set);
       await afterTargetsStored?.(t, era, stored);
       await audit.record(tx, {
         actorId,
@@ -298,7 +290,7 @@ export function scoringService(deps: {
      */
     async scoreSubmission(number: number, submissionId: string): Promise<string[]> {
       return inTransaction(async (t) => {
-        const [era] = await t.tx.select().from(eras).where(eq(eras.number, number)).for('no key update');
+        const era = await lockEra(t.tx, number, 'no key update');
         if (!era?.closedAt) return [];
         return rescoreTargets(t, era, submissionId);
       });
@@ -324,16 +316,15 @@ export function scoringService(deps: {
     async resolve(actorId: string, number: number) {
       return db.transaction(async (tx) => {
         // NO KEY UPDATE: stake releases waiting for this era reference its row (KEY SHARE) while it resolves.
-        const [era] = await tx.select().from(eras).where(eq(eras.number, number)).for('no key update');
+        const era = await lockEra(tx, number, 'no key update');
         if (!era) throw notFound(`era ${number} does not exist`);
         if (era.resolvedAt) return { era: number, status: 'resolved' as const, totalPayout: await ledger.eraTotal(tx, number) };
         if (!era.closedAt) throw conflict(`era ${number} is not closed yet`);
         const main = await latestTarget(tx, number, era.mainTarget);
         if (!main) throw conflict(`era ${number} has no "${era.mainTarget}" target yet (its main target); upload it before resolving`);
 
-        const { rows: payouts } = await tx.execute<{ modelId: string; payout: string }>(sql`
-          select p.model_id as "modelId", p.payout::text as payout from (${payingScores(number, era.mainTarget)}) p`);
-        const [resolved] = await tx.update(eras).set({ resolvedAt: sql`now()` }).where(eq(eras.number, number)).returning();
+        const payouts = await eraPayouts(tx, number, era.mainTarget);
+        const resolved = await markEraResolved(tx, number);
         const applied = await ledger.applyEraResolution(tx, number, payouts);
         await recordResolvedEra(tx, era);
         await bundles.seal(tx, resolved);
@@ -353,14 +344,9 @@ export function scoringService(deps: {
       const target = name ?? era.mainTarget;
       const stored = version === undefined ? await latestTarget(db, number, target) : await targetOfVersion(db, number, target, version);
       if (!stored) throw notFound(version === undefined ? `era ${number} has no target "${target}"` : `era ${number} has no version ${version} of target "${target}"`);
-      const [run] = await db
-        .select({ value: metaModelRuns.value })
-        .from(metaModelRuns)
-        .where(eq(metaModelRuns.eraNumber, number))
-        .orderBy(desc(metaModelRuns.seq))
-        .limit(1);
+      const runValue = await latestRunValue(db, number);
       // numerai_corr of the published value (NaN outside T) over the tradable ids with a target.
-      const metaModelCorr = run ? numeraiCorr(decodeFloat64(run.value), decodeFloat64(stored.values)) : NaN;
+      const metaModelCorr = runValue ? numeraiCorr(decodeFloat64(runValue), decodeFloat64(stored.values)) : NaN;
       const scores = await scoresOnVersion(db, number, target, stored.version);
       return { era: number, target, version: stored.version, metaModelCorr: Number.isNaN(metaModelCorr) ? null : metaModelCorr, scores };
     },

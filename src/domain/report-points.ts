@@ -1,0 +1,96 @@
+import type { RunFigures } from './era-report.js';
+import type { PolicyCost } from './policy/cost.js';
+import { change } from './report.js';
+
+/** The net exposure of one attribute or tag, before and after the policy. */
+export interface NetPair {
+  unconstrained: number | null;
+  traded: number | null;
+}
+
+/** One closed era in the summary: the headline figures, what each target says, and exposures as nets. */
+export interface StoredPoint {
+  era: number;
+  closedAt: string;
+  universeSize: number;
+  tradable: number;
+  excludedShare: number;
+  observedShare: number;
+  policy: { name: string; version: number; mode: 'enforce' | 'shadow' } | null;
+  policyCost: number | null;
+  stake: RunFigures['stake'];
+  metaModelCorr: Record<string, number | null>;
+  performanceCost: Record<string, { unconstrained: number | null; traded: number | null; cost: number | null }>;
+  exposures: { attributes: Record<string, NetPair>; tags: Record<string, NetPair> };
+}
+
+/** An era's summary point from its latest run's figures and its stored costs per target (in target order). */
+export function storedPoint(
+  era: number,
+  closedAt: Date,
+  figures: RunFigures,
+  costs: readonly (Pick<PolicyCost, 'unconstrained' | 'traded' | 'cost'> & { target: string })[],
+): StoredPoint {
+  const nets = (kind: 'attributes' | 'tags') => {
+    const out: Record<string, NetPair> = {};
+    const names = new Set([...Object.keys(figures.exposures.unconstrained[kind]), ...Object.keys(figures.exposures.traded[kind])]);
+    for (const name of [...names].sort()) out[name] = { unconstrained: figures.exposures.unconstrained[kind][name]?.net ?? null, traded: figures.exposures.traded[kind][name]?.net ?? null };
+    return out;
+  };
+  return {
+    era,
+    closedAt: closedAt.toISOString(),
+    universeSize: figures.universeSize,
+    tradable: figures.tradable,
+    excludedShare: figures.excluded.share,
+    observedShare: figures.observed.share,
+    policy: figures.policy === null ? null : { name: figures.policy.name, version: figures.policy.version, mode: figures.policy.mode },
+    policyCost: figures.policyCost,
+    stake: figures.stake,
+    metaModelCorr: Object.fromEntries(costs.map((c) => [c.target, c.traded])),
+    performanceCost: Object.fromEntries(costs.map((c) => [c.target, { unconstrained: c.unconstrained, traded: c.traded, cost: c.cost }])),
+    exposures: { attributes: nets('attributes'), tags: nets('tags') },
+  };
+}
+
+export interface SummaryPoint extends Omit<StoredPoint, 'closedAt'> {
+  closedAt: Date;
+  /** the era's link in the chain of resolved eras' bundles; null until it resolves */
+  chainDigest: string | null;
+  /** this era minus the previous closed era; null for the first */
+  change: {
+    universeSize: number;
+    tradable: number;
+    excludedShare: number;
+    observedShare: number;
+    policyCost: number | null;
+    models: number;
+    totalStake: string;
+    gini: number | null;
+    nakamoto50: number;
+    effectiveModels: number;
+    top10Share: number | null;
+    /** targets both eras have */
+    metaModelCorr: Record<string, number | null>;
+  } | null;
+}
+
+/** Point `b` minus the previous closed era's point `a`; `totalStake` is the exact difference, computed in numeric. */
+export function pointChange(a: SummaryPoint, b: SummaryPoint, totalStake: string): NonNullable<SummaryPoint['change']> {
+  const corr: Record<string, number | null> = {};
+  for (const target of Object.keys(b.metaModelCorr)) if (target in a.metaModelCorr) corr[target] = change(a.metaModelCorr[target], b.metaModelCorr[target]);
+  return {
+    universeSize: b.universeSize - a.universeSize,
+    tradable: b.tradable - a.tradable,
+    excludedShare: b.excludedShare - a.excludedShare,
+    observedShare: b.observedShare - a.observedShare,
+    policyCost: change(a.policyCost, b.policyCost),
+    models: b.stake.models - a.stake.models,
+    totalStake,
+    gini: change(a.stake.gini, b.stake.gini),
+    nakamoto50: b.stake.nakamoto50 - a.stake.nakamoto50,
+    effectiveModels: b.stake.effectiveModels - a.stake.effectiveModels,
+    top10Share: change(a.stake.top10Share, b.stake.top10Share),
+    metaModelCorr: corr,
+  };
+}
