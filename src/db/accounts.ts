@@ -1,6 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Executor } from './client.js';
 import { accounts } from './schema.js';
+import { LOCK_CLASS } from './locks.js';
 
 /** An account as stored: its name and its role (neither ever changes). */
 export type AccountRow = typeof accounts.$inferSelect;
@@ -10,7 +11,6 @@ export type Role = AccountRow['role'];
 export const ROLES: readonly Role[] = accounts.role.enumValues;
 
 /** Two-key advisory lock (with 0) that replicas starting together take to create the bootstrap admin once. */
-const BOOTSTRAP_LOCK = 0x53570003;
 
 export async function insertAccount(tx: Executor, account: Pick<AccountRow, 'name' | 'role'>): Promise<AccountRow> {
   const [row] = await tx.insert(accounts).values(account).returning();
@@ -25,5 +25,5 @@ export async function lockAccount(tx: Executor, accountId: string) {
 
 /** Holds the bootstrap lock to the end of the transaction: one replica at a time checks for the bootstrap key and makes it. */
 export async function lockBootstrap(tx: Executor): Promise<void> {
-  await tx.execute(sql`select pg_advisory_xact_lock(${BOOTSTRAP_LOCK}, 0)`);
+  await tx.execute(sql`select pg_advisory_xact_lock(${LOCK_CLASS.bootstrap}, 0)`);
 }

@@ -2,9 +2,9 @@ import type { AuditContent } from '../domain/chain.js';
 import { and, desc, eq, gte, lt, lte, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from './client.js';
 import { auditLog } from './schema.js';
+import { LOCK_CLASS } from './locks.js';
 
 /** Advisory lock class that serialises appends to the audit chain (held to the end of the transaction). */
-const AUDIT_CHAIN_LOCK = 0x53570004;
 
 /** The instant as UTC text to the microsecond: how an entry's `at` enters its digest. */
 const atText = (column: ReturnType<typeof sql>) => sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
@@ -14,7 +14,7 @@ const atText = (column: ReturnType<typeof sql>) => sql`to_char(${column} at time
  * (the transaction's now(), which the inserted row's default also takes) and the last chain digest.
  */
 export async function nextAuditLink(executor: Executor): Promise<{ id: number; at: string; previous: string | null }> {
-  await executor.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK}, 0)`);
+  await executor.execute(sql`select pg_advisory_xact_lock(${LOCK_CLASS.auditChain}, 0)`);
   const { rows } = await executor.execute<{ id: number; at: string; previous: string | null }>(sql`
     select nextval(pg_get_serial_sequence('audit_log', 'id')) as id, ${atText(sql`now()`)} as at,
            (select chain_digest from audit_log where chain_digest is not null order by id desc limit 1) as previous`);

@@ -2,9 +2,7 @@ import { asc, between, desc, eq, sql } from 'drizzle-orm';
 import type { Executor } from './client.js';
 import { eraBundles } from './schema.js';
 import { latestTargets } from './targets.js';
-
-/** Advisory lock class (first key of the two-key form) that serialises appends to the chain of resolved eras. */
-const BUNDLE_CHAIN_LOCK = 0x53570003;
+import { LOCK_CLASS } from './locks.js';
 
 /** The era's targets as its bundle and its verification read them: the latest version of each name, in name order. */
 export async function bundleTargets(executor: Executor, era: number): Promise<{ name: string; values: Buffer }[]> {
@@ -75,7 +73,8 @@ const LINK_COLUMNS = {
  * the caller appends the next link before it commits, so links follow the order of resolution.
  */
 export async function lockChainHead(executor: Executor): Promise<ChainLink | undefined> {
-  await executor.execute(sql`select pg_advisory_xact_lock(${BUNDLE_CHAIN_LOCK}, 0)`);
+  // The chain shares the stake lock: sealing runs inside a resolution, which already holds it.
+  await executor.execute(sql`select pg_advisory_xact_lock(${LOCK_CLASS.stake}, 0)`);
   const [head] = await executor.select(LINK_COLUMNS).from(eraBundles).orderBy(desc(eraBundles.position)).limit(1);
   return head;
 }

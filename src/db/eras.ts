@@ -2,6 +2,7 @@ import { asc, eq, sql } from 'drizzle-orm';
 import type pg from 'pg';
 import type { Executor } from './client.js';
 import { eras } from './schema.js';
+import { LOCK_CLASS } from './locks.js';
 
 /**
  * The eras table's data access: an era's row, its window and its closing. The universe's ids
@@ -12,7 +13,6 @@ export type EraRow = typeof eras.$inferSelect;
 export type NewEraRow = typeof eras.$inferInsert;
 
 /** Advisory lock class of an era's close (two-key form, the era number second; see src/db/ledger.ts). */
-const CLOSE_LOCK = 0x53570001;
 
 export async function findEra(executor: Executor, number: number): Promise<EraRow | undefined> {
   const [era] = await executor.select().from(eras).where(eq(eras.number, number));
@@ -83,6 +83,11 @@ export async function dueEras(executor: Executor, limit: number): Promise<number
  * session (another replica's scheduler) holds it.
  */
 export async function tryLockClose(client: pg.PoolClient, number: number): Promise<boolean> {
-  const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_xact_lock($1, $2) as locked', [CLOSE_LOCK, number]);
+  const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_xact_lock($1, $2) as locked', [LOCK_CLASS.close, number]);
   return rows[0].locked;
+}
+
+/** Marks the era resolved now, returning its row; the caller holds its row lock (lockEra). */export async function markEraResolved(executor: Executor, number: number) {
+  const [resolved] = await executor.update(eras).set({ resolvedAt: sql`now()` }).where(eq(eras.number, number)).returning();
+  return resolved;
 }

@@ -3,6 +3,7 @@ import { fromUnits, toUnits } from '../domain/decimal.js';
 import * as rules from '../domain/stake.js';
 import type { Entry, OpenRelease, StakeHead } from '../domain/stake.js';
 import type { Executor } from './client.js';
+import { LOCK_CLASS } from './locks.js';
 
 /**
  * The stake ledger's data access (tables in migrations/0004): every movement of a model's stake
@@ -16,17 +17,14 @@ import type { Executor } from './client.js';
  * while its releases are being completed. Changes of one model queue on its row lock.
  */
 
-/** Advisory lock class of the stake lock (two-key form; 0x53570001–2 are the close and runs locks). */
-const STAKE_LOCK = 0x53570003;
-
 /** For stake changes: concurrent with each other, never with a close or a resolution. */
 export async function lockForStakeChange(tx: Executor) {
-  await tx.execute(sql`select pg_advisory_xact_lock_shared(${STAKE_LOCK}, 0)`);
+  await tx.execute(sql`select pg_advisory_xact_lock_shared(${LOCK_CLASS.stake}, 0)`);
 }
 
 /** For closes and resolutions: waits for stake changes in flight, keeps new ones out until commit. */
 export async function lockStakes(tx: Executor) {
-  await tx.execute(sql`select pg_advisory_xact_lock(${STAKE_LOCK}, 0)`);
+  await tx.execute(sql`select pg_advisory_xact_lock(${LOCK_CLASS.stake}, 0)`);
 }
 
 type Row = Record<string, unknown>;

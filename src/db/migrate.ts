@@ -5,11 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import type pg from 'pg';
 import { drizzle } from 'drizzle-orm/node-postgres';
+import { LOCK_KEY } from './locks.js';
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
 /** Arbitrary constant: the advisory lock every replica takes before migrating. */
-const MIGRATION_LOCK = 7_240_117_001;
 
 /**
  * 0003 was first released as two migrations (0003_key_checked_write, then 0004_raw_encoding,
@@ -42,12 +42,12 @@ async function adoptFirstRelease0003(client: pg.PoolClient): Promise<void> {
 export async function migrateDatabase(pool: pg.Pool): Promise<void> {
   const client = await pool.connect();
   try {
-    await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await client.query('select pg_advisory_lock($1)', [LOCK_KEY.migration]);
     try {
       await adoptFirstRelease0003(client);
       await migrate(drizzle(client), { migrationsFolder: MIGRATIONS_DIR });
     } finally {
-      await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+      await client.query('select pg_advisory_unlock($1)', [LOCK_KEY.migration]);
     }
   } finally {
     client.release();

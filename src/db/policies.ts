@@ -3,6 +3,7 @@ import { alias } from 'drizzle-orm/pg-core';
 import type { ActivationRow, PolicySummary } from '../domain/policy/activation.js';
 import type { Executor } from './client.js';
 import { accounts, eras, policies, policyActivations } from './schema.js';
+import { LOCK_CLASS } from './locks.js';
 
 /** A stored policy version (the policies table). */
 export type PolicyRow = typeof policies.$inferSelect;
@@ -18,9 +19,6 @@ function selectSummaries(executor: Executor) {
 
 export type { ActivationRow } from '../domain/policy/activation.js';
 
-// Two-key advisory locks live apart from the one-key space the migrator uses.
-const LOCK_CLASS = 0x5057; // "PW"
-const ACTIVATION_LOCK = 0;
 
 /** The policy versions and which of them is in force for which eras (the activations table). */
 export function policiesDal(executor: Executor) {
@@ -72,12 +70,12 @@ export function policiesDal(executor: Executor) {
      * before an activation or after it, never while it picks its first era.
      */
     async lockActivations(mode: 'exclusive' | 'shared') {
-      await executor.execute(mode === 'exclusive' ? sql`select pg_advisory_xact_lock(${LOCK_CLASS}, ${ACTIVATION_LOCK})` : sql`select pg_advisory_xact_lock_shared(${LOCK_CLASS}, ${ACTIVATION_LOCK})`);
+      await executor.execute(mode === 'exclusive' ? sql`select pg_advisory_xact_lock(${LOCK_CLASS.policy}, 0)` : sql`select pg_advisory_xact_lock_shared(${LOCK_CLASS.policy}, 0)`);
     },
 
     /** Serialises version numbering per policy name. */
     async lockName(name: string) {
-      await executor.execute(sql`select pg_advisory_xact_lock(${LOCK_CLASS}, hashtext(${name}))`);
+      await executor.execute(sql`select pg_advisory_xact_lock(${LOCK_CLASS.policy}, hashtext(${name}))`);
     },
 
     /** The first era an activation "at once" applies to: one past the last era closed or past its closesAt (0 with none). */

@@ -1,7 +1,8 @@
 import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import type { Executor } from './client.js';
-import { eraReportPoints, eras, metaModelRuns, policies, policyCosts, policyCostTotals, runInputs } from './schema.js';
+import { eraReportPoints, eras, metaModelRuns, policies, policyCosts, policyCostTotals } from './schema.js';
 import { latestTargets } from './targets.js';
+import { LOCK_CLASS } from './locks.js';
 
 export interface StoredCost {
   target: string;
@@ -153,20 +154,9 @@ export function reportsDal(executor: Executor) {
       return run;
     },
 
-    /** The at-risk stakes of a run's inputs, as float8, by model id. */
-    async runStakes(runId: string): Promise<number[]> {
-      const stakes = await executor.select({ stake: sql<number>`${runInputs.stake}::float8` }).from(runInputs).where(eq(runInputs.runId, runId)).orderBy(asc(runInputs.modelId));
-      return stakes.map((s) => s.stake);
-    },
-
-    /** Stores a run's report figures (computed after the fact for older runs). */
-    async setRunReport(runId: string, report: unknown) {
-      await executor.update(metaModelRuns).set({ report }).where(eq(metaModelRuns.id, runId));
-    },
-
     /** The transaction lock one replica takes to backfill report figures; false when another replica holds it. */
     async tryBackfillLock(): Promise<boolean> {
-      const { rows } = await executor.execute<{ locked: boolean }>(sql`select pg_try_advisory_xact_lock(${0x53570003}, 0) as locked`);
+      const { rows } = await executor.execute<{ locked: boolean }>(sql`select pg_try_advisory_xact_lock(${LOCK_CLASS.reportBackfill}, 0) as locked`);
       return rows[0].locked;
     },
 

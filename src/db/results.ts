@@ -1,8 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Executor } from './client.js';
-
-/** Arbitrary constant: the transaction lock resolutions take to write running totals one at a time. */
-const RESULTS_LOCK = 7_240_117_016;
+import { LOCK_KEY } from './locks.js';
 
 /**
  * Records a resolving era in model_era_results, in the resolution's transaction (after the era
@@ -13,7 +11,7 @@ const RESULTS_LOCK = 7_240_117_016;
  * committed ones.
  */
 export async function recordResolvedEra(executor: Executor, era: { number: number; mainTarget: string }): Promise<void> {
-  await executor.execute(sql`select pg_advisory_xact_lock(${RESULTS_LOCK})`);
+  await executor.execute(sql`select pg_advisory_xact_lock(${LOCK_KEY.results})`);
   await executor.execute(sql`
     with latest as (
       select name, max(version) as version from targets where era_number = ${era.number} group by name)

@@ -5,6 +5,7 @@ import type { PolicyRef } from '../domain/policy/apply-to-run.js';
 import type { Executor } from './client.js';
 import { copyBinaryOut } from './copy-binary.js';
 import { metaModelRuns, policies, runInputs } from './schema.js';
+import { LOCK_CLASS } from './locks.js';
 
 /**
  * Meta-model runs (meta_model_runs) and their lineage (run_inputs): the closing run of an era
@@ -34,12 +35,11 @@ export interface RunSummary {
 }
 
 /** Advisory lock class of an era's runs (two-key form, the era number second; see src/db/ledger.ts). */
-const RUNS_LOCK = 0x53570002;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Serialises the runs of one era (recomputes) until the transaction on `client` ends. */
 export async function lockRuns(client: pg.PoolClient, era: number): Promise<void> {
-  await client.query('select pg_advisory_xact_lock($1, $2)', [RUNS_LOCK, era]);
+  await client.query('select pg_advisory_xact_lock($1, $2)', [LOCK_CLASS.runs, era]);
 }
 
 /** run_inputs references the run, so its row comes first; the transaction hides it until it is complete. */
@@ -88,9 +88,9 @@ export async function copyRunInputs(executor: Executor, fromRun: string, toRun: 
 }
 
 /** The run's input stakes, ordered by model as the run sums them. */
-export async function runInputStakes(client: pg.PoolClient, runId: string): Promise<number[]> {
-  const { rows } = await client.query<{ stake: number }>('select stake::float8 as stake from run_inputs where run_id = $1 order by model_id', [runId]);
-  return rows.map((r) => r.stake);
+export async function runInputStakes(executor: Executor, runId: string): Promise<number[]> {
+  const stakes = await executor.select({ stake: sql<number>`${runInputs.stake}::float8` }).from(runInputs).where(eq(runInputs.runId, runId)).orderBy(asc(runInputs.modelId));
+  return stakes.map((s) => s.stake);
 }
 
 /**
@@ -256,4 +256,38 @@ export async function previousEraWithRun(executor: Executor, eraNumber: number):
     .from(metaModelRuns)
     .where(lt(metaModelRuns.eraNumber, eraNumber));
   return row?.era ?? null;
+}
+
+// Scoring: the run whose value is traded (MMC and the meta-model's own CORR are taken against it)
+// and the closing run, whose inputs hold the at-risk stakes.
+
+/** The runs an era's scores are taken against. */
+export type ScoringRuns = {
+  /** the latest run: its value vector is the traded signal MMC is taken against */
+  latest: string;
+  value: Buffer;
+  /** the closing run: its inputs are the at-risk stakes */
+  closing: string;
+  totalAtRisk: string;
+};
+
+/** The latest run (the one traded) and the closing run (whose inputs hold the at-risk stakes), if the era has run. */
+export async function scoringRuns(executor: Executor, era: number): Promise<ScoringRuns | undefined> {
+  const { rows } = await executor.execute<ScoringRuns>(sql`
+    select latest.id as latest, latest.value, closing.id as closing,
+           (select coalesce(sum(stake), 0)::text from run_inputs where run_id = closing.id) as "totalAtRisk"
+    from (select id, value from meta_model_runs where era_number = ${era} order by seq desc limit 1) latest
+    cross join (select id from meta_model_runs where era_number = ${era} and seq = 1) closing`);
+  return rows[0];
+}
+
+/** The published value (float64 LE by universe position) of the era's latest run, if it has one. */
+export async function latestRunValue(executor: Executor, era: number): Promise<Buffer | undefined> {
+  const [run] = await executor
+    .select({ value: metaModelRuns.value })
+    .from(metaModelRuns)
+    .where(eq(metaModelRuns.eraNumber, era))
+    .orderBy(desc(metaModelRuns.seq))
+    .limit(1);
+  return run?.value;
 }

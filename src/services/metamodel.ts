@@ -50,7 +50,7 @@ export function metaModelService(deps: { db: Database; pool: DatabaseHandle['poo
   async function computeRun({ client, tx }: Tx, era: EraRow, runId: string, policy: PolicyInForce | null, started: number) {
     const n = era.universeSize;
     // Stake deciles are known before streaming, so M is summed by decile: the report splits sector tilts by them.
-    const stakes = await runsDal.runInputStakes(client, runId);
+    const stakes = await runsDal.runInputStakes(tx, runId);
     const byDecile = new StakeDecileMeans(n, stakeDeciles(stakes));
     let k = 0;
     // Ordered by model so a recompute from the same inputs sums in the same order, bit for bit.

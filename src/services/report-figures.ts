@@ -10,6 +10,7 @@ import { decodeFloat64 } from '../domain/packed.js';
 import { storedPoint } from '../domain/report-points.js';
 import type { ErasService } from './eras.js';
 import { storedDocument } from './policies.js';
+import { runInputStakes, setRunReport } from '../db/runs.js';
 
 export type { StoredPoint } from '../domain/report-points.js';
 
@@ -82,7 +83,7 @@ export function reportFiguresService(deps: { eras: ErasService }) {
   async function figuresFromRun(executor: Executor, era: number, runId: string): Promise<RunFigures> {
     const dal = reportsDal(executor);
     const run = await dal.runForFigures(runId);
-    const stakes = await dal.runStakes(runId);
+    const stakes = await runInputStakes(executor, runId);
     return runFigures({
       universe: await eras.universeRows(era, executor),
       unconstrained: decodeFloat64(run.unconstrained),
@@ -112,7 +113,7 @@ export function reportFiguresService(deps: { eras: ErasService }) {
         if (!(await dal.tryBackfillLock())) return 0;
         const missing = await dal.erasWithoutPoint();
         for (const { era, runId, hasReport } of missing) {
-          if (!hasReport) await dal.setRunReport(runId, await figuresFromRun(tx, era, runId));
+          if (!hasReport) await setRunReport(tx, runId, await figuresFromRun(tx, era, runId));
           const stored = await dal.storedTargets(era);
           await costTargets(tx, era, stored.map((t) => ({ name: t.name, values: decodeFloat64(t.values) })));
         }
@@ -124,11 +125,6 @@ export function reportFiguresService(deps: { eras: ErasService }) {
     async afterRun(executor: Executor, era: number) {
       const stored = await reportsDal(executor).storedTargets(era);
       await costTargets(executor, era, stored.map((t) => ({ name: t.name, values: decodeFloat64(t.values) })));
-    },
-
-    /** After a target (a new version of it) is stored: the cost of the policy on it, and the era's point. */
-    async afterTarget(executor: Executor, era: number, name: string, values: Float64Array) {
-      await costTargets(executor, era, [{ name, values }]);
     },
 
     /**

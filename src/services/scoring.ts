@@ -1,7 +1,6 @@
 import { boundedCache } from '../cache.js';
 import { inClientTransaction, type ClientTransaction, type Database, type DatabaseHandle, type Executor } from '../db/client.js';
-import { markEraResolved } from '../db/era-resolution.js';
-import { lockEra } from '../db/eras.js';
+import { lockEra, markEraResolved } from '../db/eras.js';
 import * as ledger from '../db/ledger.js';
 import { leaderboardWindow, modelResults, rankedStanding, recordResolvedEra, type StandingRow } from '../db/results.js';
 import {
@@ -20,7 +19,7 @@ import {
   type SubmissionToScore,
 } from '../db/scores.js';
 import { latestTarget, latestTargets, storeTargetVersions, targetOfVersion, type TargetVersion } from '../db/targets.js';
-import { latestRunValue, scoringRuns, type ScoringRuns } from '../db/traded-runs.js';
+import { latestRunValue, scoringRuns, type ScoringRuns } from '../db/runs.js';
 import { decodeFloat64, encodeFloat64 } from '../domain/packed.js';
 import { payoutReturn, summarizeSeries } from '../domain/performance.js';
 import { decodeRankCodes } from '../domain/prepared.js';

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { LOCK_CLASS, LOCK_KEY } from '../../src/db/locks.js';
 
 /**
  * The layering of ARCHITECTURE.md, checked on the source text: SQL and the database driver only
@@ -92,6 +93,16 @@ describe('layering', () => {
 
   it('keeps the domain free of I/O and of every other layer', () => {
     expect(check(['domain'], domainViolations)).toEqual([]);
+  });
+
+  it('gives every advisory lock its own key, named in src/db/locks.ts', () => {
+    const classes = Object.values(LOCK_CLASS);
+    const keys = Object.values(LOCK_KEY);
+    expect(new Set(classes).size).toBe(classes.length);
+    expect(new Set(keys).size).toBe(keys.length);
+    const literal = /pg_(try_)?advisory_(xact_)?lock(_shared)?\(\s*\d|pg_(try_)?advisory_(xact_)?lock(_shared)?\([^)]*\$\{\s*(0x|\d)/;
+    const lockSites = sourceFiles(src).filter((file) => !file.endsWith('locks.ts') && literal.test(readFileSync(file, 'utf8')));
+    expect(lockSites.map((file) => relative(root, file))).toEqual([]);
   });
 
   it('the checks see the violations they exist for', () => {
