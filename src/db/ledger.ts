@@ -222,7 +222,7 @@ export interface StakeView {
 
 const plain = (decimal: string) => fromUnits(toUnits(decimal));
 
-/** A model's stake as DESIGN section 8 serves it; run it in one snapshot (REPEATABLE READ) for a consistent view. */
+/** A model's stake as the OpenAPI document serves it; run it in one snapshot (REPEATABLE READ) for a consistent view. */
 export async function view(tx: Executor, modelId: string): Promise<StakeView> {
   const { rows: history } = await tx.execute<Row & { at: string | Date; kind: rules.EntryKind; delta: string; amount: string; balance: string; era: number | null; note: string | null }>(sql`
     select at, kind, delta::text, amount::text, balance::text, era_number as era, note

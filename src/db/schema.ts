@@ -19,7 +19,7 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 
-/** Packed little-endian vectors: one row per submission, never one row per prediction (DESIGN section 6). */
+/** Packed little-endian vectors: one row per submission, never one row per prediction (BENCHMARKS.md). */
 export const bytea = customType<{ data: Buffer; driverData: Buffer }>({
   dataType: () => 'bytea',
 });
@@ -137,7 +137,7 @@ export const models = pgTable(
 );
 
 /**
- * The stake ledger (DESIGN section 1, Stake; written by db/ledger.ts): one append-only entry per
+ * The stake ledger (docs/concepts.md, Stake; written by db/ledger.ts): one append-only entry per
  * movement with the amount and balance after it. Each entry names the one before it through
  * (prev_seq, prev_balance, prev_amount), a foreign key into the same table, and a check makes
  * balance = prev_balance + delta: balance = Σ delta is held by the database.
@@ -441,7 +441,7 @@ export const auditLog = pgTable(
 );
 
 /**
- * The verification bundle of each resolved era (DESIGN section 5), fixed at resolution: its
+ * The verification bundle of each resolved era (docs/reports.md), fixed at resolution: its
  * canonical JSON bytes as served, and its place in the chain of resolved eras. Append-only.
  */
 export const eraBundles = pgTable(
@@ -482,7 +482,7 @@ export const eraReportPoints = pgTable('era_report_points', {
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
-/** The cost of the policy per era and target (DESIGN section 2 step 12), on the latest run and target version. */
+/** The cost of the policy per era and target (docs/reports.md, cost of the policy), on the latest run and target version. */
 export const policyCosts = pgTable(
   'policy_costs',
   {

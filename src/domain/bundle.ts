@@ -14,7 +14,7 @@ export interface BundleModel {
 }
 
 /**
- * Everything a resolved era's published figures follow from (DESIGN sections 5 and 8), without
+ * Everything a resolved era's published figures follow from (docs/reports.md and the OpenAPI document), without
  * other authors' predictions. Per-id vectors are aligned to `ids`; null where an id has no value.
  */
 export interface BundleContent {

@@ -6,7 +6,7 @@ import { foldStakeDeciles, groupContributions, sectorLabels, tiltBeforeAfter, ty
 import { spearman, stakeConcentration } from './stats.js';
 import type { UniverseRow } from './universe.js';
 
-/** The figures of one run that do not depend on a target (DESIGN section 5), computed once with the run. */
+/** The figures of one run that do not depend on a target (docs/reports.md), computed once with the run. */
 export interface RunFigures {
   universeSize: number;
   tradable: number;
@@ -132,7 +132,7 @@ function ruleEffects(document: PolicyDocument, report: PolicyRunReport | null, t
   });
 }
 
-/** Exposures of M over the universe and of the traded value over the tradable ids (DESIGN section 2 step 11). */
+/** Exposures of M over the universe and of the traded value over the tradable ids (docs/reports.md, exposures). */
 export function exposuresOf(unconstrained: ArrayLike<number>, value: ArrayLike<number>, universe: readonly UniverseRow[]): RunFigures['exposures'] {
   const features = exposureFeatures(universe);
   return { unconstrained: signalExposures(unconstrained, features), traded: signalExposures(value, features) };

@@ -4,7 +4,7 @@ import type { UniverseRow } from './universe.js';
 /** No published exposure rests on fewer ids than this (the report's anonymity floor, as for sectors). */
 export const MIN_EXPOSURE_IDS = 5;
 
-/** What a book leans into for one attribute or tag (DESIGN section 2 step 11). */
+/** What a book leans into for one attribute or tag (docs/reports.md, exposures). */
 export interface Exposure {
   /** weighted mean of the attribute over the long leg's covered ids; null when fewer than 5 */
   long: number | null;

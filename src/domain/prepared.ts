@@ -2,7 +2,7 @@ import { inverseNormalCdf, power15 } from './gaussian.js';
 import { doubledAverageRanks } from './rank.js';
 
 /**
- * A prepared submission stored exactly (DESIGN section 2 step 3): code_i = 2·avgRank_i over
+ * A prepared submission stored exactly (docs/scoring-and-payouts.md, the meta-model): code_i = 2·avgRank_i over
  * the ids the submission covers (2..2m), 0 for an id it does not cover. The tie-kept rank is
  * (code − 1) / 2m, so decoding is a table lookup.
  */

@@ -4,7 +4,7 @@ import type { RuleCount } from './policy/index.js';
 import { sectorTilt } from './stats.js';
 import type { UniverseRow } from './universe.js';
 
-/** The transparency report's math (DESIGN section 5): anonymised aggregates of one era's run. */
+/** The transparency report's math (docs/reports.md): anonymised aggregates of one era's run. */
 
 export const STAKE_DECILES = 10;
 
@@ -147,7 +147,7 @@ export function change(a: number | null | undefined, b: number | null | undefine
   return a === null || a === undefined || b === null || b === undefined ? null : b - a;
 }
 
-/** No published figure describes fewer models than this (DESIGN: public means anonymised). */
+/** No published figure describes fewer models than this (public means anonymised). */
 export const MIN_MODELS = 5;
 
 /** Adjacent stake deciles folded together so that each group holds at least MIN_MODELS models. */

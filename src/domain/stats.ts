@@ -53,7 +53,7 @@ export interface StakeConcentration {
 }
 
 /**
- * Concentration of at-risk stakes (DESIGN section 5) over the positive stakes, π_k = s_k / Σs.
+ * Concentration of at-risk stakes (docs/reports.md) over the positive stakes, π_k = s_k / Σs.
  * With no positive stake the shares are NaN and the counts 0.
  */
 export function stakeConcentration(stakes: readonly number[]): StakeConcentration {

@@ -1,4 +1,4 @@
-/** One live id of an era with its private attributes (DESIGN section 1). */
+/** One live id of an era with its private attributes (docs/concepts.md). */
 export interface UniverseRow {
   id: string;
   sector: string | null;

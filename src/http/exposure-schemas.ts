@@ -10,7 +10,7 @@ const exposure = z
   })
   .meta({ id: 'Exposure' });
 
-/** DESIGN section 2 step 11: the book w = (r − mean r) / Σ|r − mean r| of the signal's tie-kept rank r. */
+/** docs/reports.md, exposures: the book w = (r − mean r) / Σ|r − mean r| of the signal's tie-kept rank r. */
 export const signalExposures = z
   .object({
     attributes: z.record(z.string(), exposure).describe('every numeric attribute at least 5 ids have'),

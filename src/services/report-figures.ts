@@ -25,8 +25,8 @@ const storedDeciles = z
 
 
 /**
- * Keeps the stored report figures in step: the cost of the policy per era and target (DESIGN
- * section 2 step 12) and the summary's point per era. Called in the transaction that made the
+ * Keeps the stored report figures in step: the cost of the policy per era and target
+ * (docs/reports.md) and the summary's point per era. Called in the transaction that made the
  * run or stored the target, so readers never compute them.
  */
 export function reportFiguresService(deps: { eras: ErasService }) {

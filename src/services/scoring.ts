@@ -362,7 +362,7 @@ export function scoringService(deps: {
       return { modelId, model: model.name, scores, era: focus.era, target: focus.target, history };
     },
 
-    /** DESIGN section 2 step 9 for one model and target, from the results resolution stored. */
+    /** docs/scoring-and-payouts.md, performance over eras for one model and target, from the results resolution stored. */
     async performance(who: Principal, modelId: string, name?: string) {
       const model = await models.getReadable(modelId, who);
       const target = name ?? defaultTarget;
@@ -379,7 +379,7 @@ export function scoringService(deps: {
       };
     },
 
-    /** DESIGN section 2 step 10: reputation over the last `window` resolved eras, from the results resolution stored. */
+    /** docs/scoring-and-payouts.md, reputation: reputation over the last `window` resolved eras, from the results resolution stored. */
     async leaderboard(query: { target?: string; window?: number; limit: number; offset: number }) {
       const target = query.target ?? defaultTarget;
       const size = query.window ?? WINDOW.default;

@@ -9,7 +9,7 @@ import { closeEra } from '../support/metamodel.js';
 /*
  * The authorisation matrix: every route the app registers × every caller (no key, admin,
  * operator, the author who owns the resource, an author who does not) → the status class
- * DESIGN §8 promises. The route list comes from app.routeTable, so a route added without a
+ * the OpenAPI document promises. The route list comes from app.routeTable, so a route added without a
  * rule here fails the first test, and a route whose declared access drifts fails the second.
  */
 
@@ -27,7 +27,7 @@ interface Fixture {
 }
 
 interface Rule {
-  /** who DESIGN §8 lets in */
+  /** who the OpenAPI document lets in */
   access: Access;
   /** the route acts on a model: its author may, another author may not */
   owned?: boolean;
@@ -189,7 +189,7 @@ describe('the authorisation matrix', () => {
     expect(documented.filter((op) => !recorded.has(op))).toEqual([]);
   });
 
-  it('declares on each route exactly the access DESIGN §8 gives it', () => {
+  it('declares on each route exactly the access the OpenAPI document gives it', () => {
     const drift = t.app.routeTable
       .filter((r) => RULES[ruleKey(r.method, r.url)])
       .filter((r) => JSON.stringify(normalise(r.access)) !== JSON.stringify(normalise(RULES[ruleKey(r.method, r.url)].access)))

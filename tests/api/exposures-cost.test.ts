@@ -87,7 +87,7 @@ const V2 = {
 };
 
 /*
- * The independent statement: exposures (DESIGN section 2 step 11) and the cost of the policy
+ * The independent statement: exposures (docs/reports.md, exposures) and the cost of the policy
  * (step 12) on plain arrays, from the served rows.
  */
 

@@ -377,7 +377,7 @@ describe('hostile input', () => {
   });
 
   it('never lets an HTTP-level fuzz of the submission route crash it, and accepts only valid bodies', async () => {
-    // Bodies built from a small alphabet of ids and cells, some valid, most not; the oracle is DESIGN §3.
+    // Bodies built from a small alphabet of ids and cells, some valid, most not; the oracle is docs/concepts.md, submission.
     type Cell = { text: string; ok: boolean; value: number };
     const validCell = fc.double({ min: 0, max: 1, noNaN: true }).map((v): Cell => ({ text: String(v), ok: true, value: v }));
     const badCell = fc.constantFrom('NaN', 'inf', '-1', '2', '', 'abc', '1e400', '0x1', '0.5.5').map((text): Cell => ({ text, ok: false, value: NaN }));

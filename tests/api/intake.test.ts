@@ -26,7 +26,7 @@ beforeAll(async () => {
 afterAll(async () => t.close());
 
 describe('eras', () => {
-  it('an operator creates an era with the DESIGN defaults', async () => {
+  it('an operator creates an era with the documented defaults', async () => {
     const era = await createEra(t.app, { number: 100 }, operatorKey);
     expect(era).toMatchObject({
       number: 100,

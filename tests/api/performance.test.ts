@@ -6,7 +6,7 @@ import { closeTo, standings, summary, type EraResult } from '../support/performa
 import { tournament, type ServedLeaderboard } from '../support/tournament.js';
 
 /*
- * Performance (DESIGN section 2 step 9) and the reputation leaderboard (step 10) over eras
+ * Performance (docs/scoring-and-payouts.md, performance over eras) and the reputation leaderboard (step 10) over eras
  * driven through the API, against figures the test computes itself: from its own
  * numerai-tools oracle on a small tournament with the awkward cases, and from the served
  * per-era scores on a random 30-era tournament with daily target updates.

@@ -49,7 +49,7 @@ const close = (actual: number | null, expected: number, tolerance = TOLERANCE) =
 };
 
 /*
- * Independent statements of the report figures on plain arrays (DESIGN section 5).
+ * Independent statements of the report figures on plain arrays (docs/reports.md).
  */
 
 /** Sector label per id, sectors under 5 ids (and none) folded into 'other'. */

@@ -5,7 +5,7 @@ import { closeEra } from '../support/metamodel.js';
 import { expectLedgerInvariants, putStake, stakeOf, units } from '../support/stakes.js';
 
 /*
- * The stake ledger through the API (DESIGN sections 1 and 8): the scenario of a model that lowers
+ * The stake ledger through the API (docs/concepts.md and the OpenAPI document): the scenario of a model that lowers
  * its stake while it is at risk, overlapping eras, exact decimals, and what the database refuses.
  */
 

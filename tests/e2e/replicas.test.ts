@@ -6,7 +6,7 @@ import { liveIds } from '../support/fixtures.js';
 import { spawnServer, type ServerProcess } from '../support/server-process.js';
 
 /*
- * Two replicas of the service on one database, as DESIGN §7 runs them behind a load balancer.
+ * Two replicas of the service on one database, as README.md, configuration runs them behind a load balancer.
  * Every exactly-once step is raced from both at once; Postgres, not process memory, must decide.
  */
 

@@ -50,7 +50,7 @@ export async function setStake(app: FastifyInstance, authorKey: string, modelId:
 }
 
 /*
- * An independent statement of DESIGN §2 steps 1–4 on plain arrays, to check the service against:
+ * An independent statement of docs/scoring-and-payouts.md steps 1–4 on plain arrays, to check the service against:
  * sort-based average ranks and Acklam's inverse normal CDF (the service uses rank codes and AS241).
  */
 

@@ -1,6 +1,6 @@
 /**
  * An independent re-statement of numerai-tools 0.6.0 on plain arrays, written from its
- * definitions (DESIGN section 2) and sharing no code with src/: the oracle the scoring
+ * definitions (docs/scoring-and-payouts.md) and sharing no code with src/: the oracle the scoring
  * tests compare served scores with.
  */
 

@@ -1,5 +1,5 @@
 /**
- * DESIGN section 2 steps 9 and 10 restated on plain arrays, sharing no code with src/: the
+ * docs/scoring-and-payouts.md steps 9 and 10 restated on plain arrays, sharing no code with src/: the
  * oracle the performance and leaderboard tests compare served figures with.
  */
 

@@ -9,7 +9,7 @@ import { reference } from './reference.js';
 /** A universe row as the JSON universe body carries it. */
 export type UniverseJsonRow = UniverseRow;
 
-/** The DESIGN "done when" document: PAB-style product exclusions, sector neutral. */
+/** The reference exclusion policy: PAB-style product exclusions, sector neutral. */
 export const PAB_POLICY = {
   name: 'pab-core',
   description: 'EU PAB Art. 12 style product exclusions, sector neutral',

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { expect } from 'vitest';
 import { bearer } from './app.js';
 
-/** The stake view of DESIGN section 8, as served. */
+/** The stake view of the OpenAPI document, as served. */
 export interface StakeBody {
   modelId: string;
   amount: string;

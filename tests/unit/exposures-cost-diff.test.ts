@@ -10,7 +10,7 @@ import type { UniverseRow } from '../../src/domain/universe.js';
 
 const row = (id: string, extra: Partial<UniverseRow> = {}): UniverseRow => ({ id, sector: '10', industry: null, country: null, tags: [], attributes: {}, ...extra });
 
-describe('exposures (DESIGN section 2 step 11), by hand', () => {
+describe('exposures (docs/reports.md, exposures), by hand', () => {
   it('weights the tie-kept rank into a dollar-neutral book of gross 1 and takes each leg over the covered ids', () => {
     // ranks 0.875, 0.125, 0.625, 0.375 (mean 0.5): w = .375, −.375, .125, −.125; the fifth id has no signal.
     const w = bookWeights([4, 1, 3, 2, NaN]);
@@ -40,7 +40,7 @@ describe('exposures (DESIGN section 2 step 11), by hand', () => {
   });
 });
 
-describe('the cost of the policy (DESIGN section 2 step 12)', () => {
+describe('the cost of the policy (docs/reports.md, cost of the policy)', () => {
   const universe = Array.from({ length: 40 }, (_, i) => row(`c${i}`, { sector: ['10', '20', '30'][i % 3], tags: i % 6 === 1 ? ['tobacco'] : [], attributes: { controversy: i % 5 } }));
   const m = Float64Array.from(universe, (_, i) => Math.sin(i * 1.7) + i / 40);
   const target = Float64Array.from(universe, (_, i) => [0, 0.25, 0.5, 0.75, 1][(i * 7) % 5]);

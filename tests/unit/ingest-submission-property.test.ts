@@ -26,7 +26,7 @@ function attempt(body: IngestBody, minCoverage: number, live: LiveUniverse = uni
   }
 }
 
-/** What DESIGN section 3 promises of anything accepted, checked on the output alone. */
+/** What docs/concepts.md, submission promises of anything accepted, checked on the output alone. */
 function expectRulesHold(parsed: ParsedSubmission, minCoverage: number, live: LiveUniverse = universe): void {
   const present = Array.from(parsed.aligned).filter((value) => !Number.isNaN(value));
   expect(parsed.aligned.length).toBe(live.ids.length);
@@ -107,7 +107,7 @@ const renderRows = (rows: readonly Row[]): IngestBody => ({
   value: { rows: rows.map((row) => ({ id: row.id, prediction: row.cell.json })) },
 });
 
-/** The rules of DESIGN section 3, stated directly over the generated rows. */
+/** The rules of docs/concepts.md, submission, stated directly over the generated rows. */
 function shouldAccept(rows: readonly Row[], minCoverage: number): boolean {
   const ids = rows.map((row) => row.id);
   const valid = rows.every((row) => row.cell.category === 'valid');

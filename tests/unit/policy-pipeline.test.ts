@@ -246,7 +246,7 @@ describe('inputs', () => {
 });
 
 describe('a Numerai-sized era', () => {
-  it('applies the DESIGN example policy to 6,000 ids', () => {
+  it('applies the reference example policy to 6,000 ids', () => {
     const n = 6000;
     const universe = Array.from({ length: n }, (_, i): UniverseRow => {
       const attributes: Record<string, number> = i % 3 === 0 ? {} : { thermal_coal_revenue_share: (i % 40) / 1000, controversy: i % 5 };

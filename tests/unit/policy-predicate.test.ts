@@ -86,7 +86,7 @@ describe('all / any / not follow three-valued logic', () => {
 });
 
 describe('compiled predicates', () => {
-  it('evaluate 6,000 ids against the DESIGN tobacco rule', () => {
+  it('evaluate 6,000 ids against the reference tobacco rule', () => {
     const tobacco = compilePredicate({
       any: [
         { field: 'industry', op: 'prefix', value: '302030' },

@@ -43,7 +43,7 @@ function problemsOf(input: unknown): PolicyProblem[] {
 const OPS = 'eq, neq, in, notIn, gt, gte, lt, lte, prefix, contains, exists, missing';
 
 describe('parsePolicy accepts', () => {
-  it('the DESIGN section 4 example, with side filled in', () => {
+  it('the docs/policies.md example, with side filled in', () => {
     const parsed = parsePolicy(designExample);
     expect(parsed.ok).toBe(true);
     if (!parsed.ok) return;

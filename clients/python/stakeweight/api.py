@@ -39,7 +39,7 @@ Amount = Union[Decimal, str, int, float]
 When = Union[_dt.datetime, str]
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-# Served values and their recomputation agree to this (DESIGN: match to 1e-9).
+# Served values and their recomputation agree to this (the published tolerance, 1e-9).
 _TOLERANCE = 1e-9
 
 

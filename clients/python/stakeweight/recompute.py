@@ -6,7 +6,7 @@ except other authors' predictions. With it and your own predictions file you can
 - the bundle's ``digest`` (SHA-256 of its RFC 8785 canonical JSON without ``digest``,
   ``chainDigest`` and ``previousChainDigest``) and its link in the chain of resolved eras
   (``chainDigest`` = SHA-256 of ``previousChainDigest`` + ``digest``, as hex text);
-- your model's CORR and MMC on the main target (DESIGN section 2, steps 1-3, 6 and 7);
+- your model's CORR and MMC on the main target (docs/scoring-and-payouts.md, steps 1-3, 6 and 7);
 - its payout (step 8), in exact decimals as the service pays it.
 
 Usage::
@@ -124,7 +124,7 @@ def chain_digest(previous: str, digest: str) -> str:
     return hashlib.sha256((previous + digest).encode("ascii")).hexdigest()
 
 
-# --- DESIGN section 2 -----------------------------------------------------------------------
+# --- docs/scoring-and-payouts.md -----------------------------------------------------------------------
 
 def _tie_kept_rank(values: Sequence[float]) -> List[float]:
     """(average 1-based rank - 0.5) / m, ties sharing their average rank (step 1)."""

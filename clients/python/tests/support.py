@@ -218,7 +218,7 @@ def write(path: str, text: str) -> str:
 
 
 # ---------------------------------------------------------------------------- independent math
-# Written from DESIGN section 2 and the service's documented digest, not with the client's code.
+# Written from docs/scoring-and-payouts.md and the service's documented digest, not with the client's code.
 
 
 def expected_digest(predictions: Mapping[str, float]) -> str:
@@ -244,7 +244,7 @@ def tie_kept_rank(values: Sequence[float]) -> List[float]:
 
 
 def numerai_corr(predictions: Mapping[str, float], targets: Mapping[str, float]) -> float:
-    """CORR of DESIGN section 2 step 6 over ids with both."""
+    """CORR of docs/scoring-and-payouts.md over ids with both."""
     normal = statistics.NormalDist()
     target_mean = statistics.fmean(targets.values())
     ids = [i for i in predictions if i in targets]

@@ -1,4 +1,4 @@
-"""Calls over several eras, written against DESIGN section 8: the stake ledger view,
+"""Calls over several eras, written against the OpenAPI document: the stake ledger view,
 multi-target uploads, performance, the leaderboard, era bundles and their verification,
 scheduled policy activation and scoped keys.
 

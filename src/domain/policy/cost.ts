@@ -91,7 +91,7 @@ const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : nul
 const difference = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : a - b);
 
 /**
- * The cost of the policy on one target (DESIGN section 2 step 12). `withoutEach` comes from
+ * The cost of the policy on one target (docs/reports.md, cost of the policy). `withoutEach` comes from
  * leaveOneOutValues of the enforced document; empty when no policy was enforced.
  */
 export function policyCost(unconstrained: Float64Array, value: Float64Array, withoutEach: readonly { part: PolicyPart; value: Float64Array }[], target: Float64Array): PolicyCost {

@@ -69,14 +69,14 @@ const eraReport = z
     ),
     exposures: z
       .object({ unconstrained: signalExposures, traded: signalExposures })
-      .describe('what the book leans into (DESIGN section 2 step 11): of M over the universe and of the published value over the tradable ids'),
+      .describe('what the book leans into (docs/reports.md, exposures): of M over the universe and of the published value over the tradable ids'),
     metaModelCorr: z
       .array(z.object({ target: z.string(), main: z.boolean(), corr: z.number().nullable() }))
       .describe("numerai_corr of the published value over the tradable ids with a target; empty until targets arrive"),
     chainDigest,
     performanceCost: z
       .array(policyCostSchema.extend({ main: z.boolean() }))
-      .describe('the cost of the policy on each target (DESIGN section 2 step 12), on its latest version; empty until targets arrive'),
+      .describe('the cost of the policy on each target (docs/reports.md, cost of the policy), on its latest version; empty until targets arrive'),
   })
   .meta({ id: 'EraReport' });
 
