@@ -2,7 +2,7 @@
  * npm run bench [-- --models K --ids N --seconds S --concurrency C --full-precision --skip ingest,close,scoring,targets,resolve,leaderboard --json]
  *
  * Builds its own data, starts the real service (src/server.ts) on a real PostgreSQL
- * (DATABASE_URL, or an embedded one) and measures DESIGN section 6: ingest over HTTP against a
+ * (DATABASE_URL, or an embedded one) and measures the performance targets (BENCHMARKS.md): ingest over HTTP against a
  * bare parsing route, close → meta-model at K/10, K/2 and K models, scoring one target, scoring
  * 20 targets uploaded at once, and leaderboard/performance latency over K models × 60 resolved eras.
  * Progress goes to stderr; the table (and with --json, one JSON line last) to stdout.
