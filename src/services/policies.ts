@@ -27,17 +27,13 @@ import type { Principal } from './accounts.js';
 import type { AuditService } from './audit.js';
 import { eraStatus } from '../domain/era.js';
 import type { ErasService } from './eras.js';
+import type { PolicyInForce, PolicyRef } from '../domain/policy/apply-to-run.js';
 
 export type { PolicyRow } from '../db/policies.js';
 export { storedDocument, type ActivationState, type PolicyStatus, type PolicyView } from '../domain/policy/activation.js';
 
 /** A version as the meta-model step applies it. */
-export interface PolicyVersion {
-  id: string;
-  name: string;
-  version: number;
-  document: PolicyDocument;
-}
+export type PolicyVersion = PolicyInForce;
 
 /** How many of the latest universes a new policy is checked against. */
 const RECENT_UNIVERSES = 3;
@@ -266,12 +262,6 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
       return { policy: { id: policy.id, name: policy.name, version: policy.version, mode: policy.mode }, warnings, eras: results };
     },
   };
-}
-
-interface PolicyRef {
-  id: string;
-  name: string;
-  version: number;
 }
 
 const ref = (p: PolicyView): PolicyRef => ({ id: p.id, name: p.name, version: p.version });

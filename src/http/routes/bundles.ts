@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { BundlesService } from '../../services/bundles.js';
 import { ANY_KEY } from '../plugins/auth.js';
 import { decimalString, eraParams, problemResponses } from '../schemas.js';
+import { payoutParams } from './eras/schemas.js';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 const vector = z.array(z.number().nullable());
@@ -18,7 +19,7 @@ const bundle = z
       .object({ name: z.string(), version: z.number().int(), sha256: sha256.describe('SHA-256 of the RFC 8785 form of the policy document') })
       .nullable()
       .describe('the policy the traded meta-model applied; null when none was in force'),
-    payout: z.object({ corrMultiplier: z.number(), mmcMultiplier: z.number(), clip: z.number(), stakeThreshold: z.number() }),
+    payout: payoutParams,
     payoutFactor: z.number().describe('min(1, stakeThreshold / totalAtRisk)'),
     totalAtRisk: decimalString,
     ids: z.array(z.string()).describe('the universe, in order: every vector below is aligned to it'),
