@@ -95,6 +95,11 @@ describe('layering', () => {
     expect(check(['domain'], domainViolations)).toEqual([]);
   });
 
+  it('keeps every in-process cache a boundedCache (src/cache.ts)', () => {
+    const direct = sourceFiles(src).filter((file) => !file.endsWith('/cache.ts') && /from 'lru-cache'|new LRUCache\b/.test(readFileSync(file, 'utf8')));
+    expect(direct.map((file) => relative(root, file))).toEqual([]);
+  });
+
   it('gives every advisory lock its own key, named in src/db/locks.ts', () => {
     const classes = Object.values(LOCK_CLASS);
     const keys = Object.values(LOCK_KEY);
