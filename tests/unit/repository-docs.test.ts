@@ -19,6 +19,14 @@ describe('the documentation in the repository', () => {
     expect(broken).toEqual([]);
   });
 
+  it('ARCHITECTURE.md names only files and folders that exist', () => {
+    const text = readFileSync(path.join(ROOT, 'ARCHITECTURE.md'), 'utf8');
+    const named = [...text.matchAll(/`((?:[\w.-]+\/)*[\w.-]+\.(?:ts|md|json|sql)|(?:[\w.-]+\/)+)`/g)].map((m) => m[1]);
+    expect(named.length).toBeGreaterThan(50);
+    const missing = named.filter((name) => !['', 'src/', 'src/http/'].some((base) => existsSync(path.join(ROOT, base, name))));
+    expect(missing).toEqual([]);
+  });
+
   it('sends no reader of the code to a design file outside the repository', () => {
     const walk = (dir: string): string[] =>
       readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((entry) =>
