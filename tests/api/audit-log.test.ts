@@ -40,6 +40,13 @@ describe('GET /v1/audit-log', () => {
     expect((await t.app.inject({ method: 'GET', url: '/v1/audit-log', headers: bearer(admin.apiKey) })).statusCode).toBe(200);
   });
 
+  it('refuses a cursor beyond the id range with a 400 naming it', async () => {
+    for (const before of ['1e30', '9223372036854775808', '0']) {
+      const body = expectProblem(await t.app.inject({ method: 'GET', url: `/v1/audit-log?before=${before}`, headers: bearer(admin.apiKey) }), 400);
+      expect(JSON.stringify(body)).toContain('before');
+    }
+  });
+
   it('records every operator and admin change with its actor', async () => {
     const key = await t.app.inject({ method: 'POST', url: `/v1/accounts/${author.id}/keys`, headers: bearer(admin.apiKey) });
     const keyId = key.json().id as string;

@@ -273,6 +273,16 @@ describe('submissions', () => {
     expect(Array.from(decodeRaw(rows[0].raw_encoding, rows[0].raw))).toEqual(v);
   });
 
+  it('refuses an era number out of range with a 400 that names it, storing nothing', async () => {
+    const before = await count('submissions');
+    for (const era of ['3000000000', '-1', '1.5']) {
+      const res = await t.app.inject({ method: 'POST', url: `/v1/models/${model.id}/submissions?era=${era}`, headers: bearer(authorKey), payload: { ids: IDS, predictions: values() } });
+      const body = expectProblem(res, 400);
+      expect(JSON.stringify(body)).toContain('era');
+    }
+    expect(await count('submissions')).toBe(before);
+  });
+
   it('defaults to the era open now', async () => {
     const res = await t.app.inject({
       method: 'POST',

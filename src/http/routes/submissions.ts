@@ -4,7 +4,7 @@ import type { ModelsService } from '../../services/models.js';
 import type { SubmissionsService } from '../../services/submissions.js';
 import { ANY_KEY, requirePrincipal } from '../plugins/auth.js';
 import { ingestBody, ingestValidator } from '../body.js';
-import { modelParams, problem, problemResponses } from '../schemas.js';
+import { eraNumber, modelParams, problem, problemResponses } from '../schemas.js';
 
 const receipt = z.object({
   id: z.uuid(),
@@ -39,7 +39,7 @@ export const submissionRoutes: FastifyPluginAsyncZod<{ submissions: SubmissionsS
           'Every problem is reported at once (ids or lines, first 20 and a count) and nothing is stored. Re-posting identical content returns the existing submission with 200. After the era closes a submission is accepted as late: scored on arrival on the latest version of every target uploaded so far, never paid, and left out of performance and the leaderboard. ' +
           "After the era resolves one is still accepted (late) and scored on the era's final targets, for its author's own diagnostics only.",
         params: modelParams,
-        querystring: z.object({ era: z.coerce.number().int().min(0).optional() }),
+        querystring: z.object({ era: eraNumber.optional() }),
         body: jsonSubmission,
         response: { 200: receipt, 201: receipt, ...problemResponses, 413: problem, 415: problem },
       },
