@@ -236,12 +236,12 @@ export async function streamOpenEraInputs(
   );
 }
 
-// Policy previews: an era's latest run (its unconstrained meta-model) and the closest earlier era with one (turnover).
+// Previews and scoring: an era's latest run, and the closest earlier era with one (a preview's turnover).
 
-/** The latest run of an era, or null when it has none. */
+/** The latest run of an era (its unconstrained M and its traded value), or null when it has none. */
 export async function latestRun(executor: Executor, eraNumber: number) {
   const [run] = await executor
-    .select({ id: metaModelRuns.id, seq: metaModelRuns.seq, unconstrained: metaModelRuns.unconstrained })
+    .select({ id: metaModelRuns.id, seq: metaModelRuns.seq, unconstrained: metaModelRuns.unconstrained, value: metaModelRuns.value })
     .from(metaModelRuns)
     .where(eq(metaModelRuns.eraNumber, eraNumber))
     .orderBy(desc(metaModelRuns.seq))
@@ -279,15 +279,4 @@ export async function scoringRuns(executor: Executor, era: number): Promise<Scor
     from (select id, value from meta_model_runs where era_number = ${era} order by seq desc limit 1) latest
     cross join (select id from meta_model_runs where era_number = ${era} and seq = 1) closing`);
   return rows[0];
-}
-
-/** The published value (float64 LE by universe position) of the era's latest run, if it has one. */
-export async function latestRunValue(executor: Executor, era: number): Promise<Buffer | undefined> {
-  const [run] = await executor
-    .select({ value: metaModelRuns.value })
-    .from(metaModelRuns)
-    .where(eq(metaModelRuns.eraNumber, era))
-    .orderBy(desc(metaModelRuns.seq))
-    .limit(1);
-  return run?.value;
 }

@@ -19,7 +19,7 @@ import {
   type SubmissionToScore,
 } from '../db/scores.js';
 import { latestTarget, latestTargets, storeTargetVersions, targetOfVersion, type TargetVersion } from '../db/targets.js';
-import { latestRunValue, scoringRuns, type ScoringRuns } from '../db/runs.js';
+import { latestRun, scoringRuns, type ScoringRuns } from '../db/runs.js';
 import { decodeFloat64, encodeFloat64 } from '../domain/packed.js';
 import { payoutReturn, summarizeSeries } from '../domain/performance.js';
 import { decodeRankCodes } from '../domain/prepared.js';
@@ -343,7 +343,7 @@ export function scoringService(deps: {
       const target = name ?? era.mainTarget;
       const stored = version === undefined ? await latestTarget(db, number, target) : await targetOfVersion(db, number, target, version);
       if (!stored) throw notFound(version === undefined ? `era ${number} has no target "${target}"` : `era ${number} has no version ${version} of target "${target}"`);
-      const runValue = await latestRunValue(db, number);
+      const runValue = (await latestRun(db, number))?.value;
       // numerai_corr of the published value (NaN outside T) over the tradable ids with a target.
       const metaModelCorr = runValue ? numeraiCorr(decodeFloat64(runValue), decodeFloat64(stored.values)) : NaN;
       const scores = await scoresOnVersion(db, number, target, stored.version);
