@@ -137,7 +137,7 @@ export const models = pgTable(
 );
 
 /**
- * The stake ledger (docs/concepts.md, Stake; written by db/ledger.ts): one append-only entry per
+ * The stake ledger (docs/stakes.md; written by db/ledger.ts): one append-only entry per
  * movement with the amount and balance after it. Each entry names the one before it through
  * (prev_seq, prev_balance, prev_amount), a foreign key into the same table, and a check makes
  * balance = prev_balance + delta: balance = Σ delta is held by the database.

@@ -1,4 +1,4 @@
-/** A score series summarised as docs/scoring-and-payouts.md, performance over eras says; every figure null for an empty series. */
+/** A score series summarised as docs/scoring-and-payouts.md (performance over eras) says; every figure null for an empty series. */
 export interface SeriesSummary {
   mean: number | null;
   /** population standard deviation (ddof 0, as numerai-tools' sharpe_ratio) */

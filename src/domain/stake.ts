@@ -1,7 +1,7 @@
 import { fromUnits, minUnits } from './decimal.js';
 
 /**
- * The stake rules (docs/concepts.md, Stake) on exact units of 10⁻¹⁸: what each movement does to
+ * The stake rules (docs/stakes.md) on exact units of 10⁻¹⁸: what each movement does to
  * a model's `amount`, `balance` and pending releases, as ledger entries. Pure: the data-access
  * layer (db/ledger.ts) loads the state, applies these and writes the entries; the database
  * checks the same arithmetic again.

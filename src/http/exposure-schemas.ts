@@ -10,7 +10,7 @@ const exposure = z
   })
   .meta({ id: 'Exposure' });
 
-/** docs/reports.md, exposures: the book w = (r − mean r) / Σ|r − mean r| of the signal's tie-kept rank r. */
+/** Exposures (docs/reports.md): the book w = (r − mean r) / Σ|r − mean r| of the signal's tie-kept rank r. */
 export const signalExposures = z
   .object({
     attributes: z.record(z.string(), exposure).describe('every numeric attribute at least 5 ids have'),

@@ -29,7 +29,7 @@ export interface ParsedSubmission {
 
 /**
  * Float noise tolerated either side of [0, 1]. The reference (numerai-tools) uses
- * np.isclose: −1e-8 below, about +1e-5 above; docs/concepts.md, submission fixes 1e-7, and we apply it
+ * np.isclose: −1e-8 below, about +1e-5 above; the documented tolerance is 1e-7, and we apply it
  * symmetrically so `1 − x` style rounding below zero is forgiven like rounding above one.
  */
 export const PREDICTION_TOLERANCE = 1e-7;
@@ -45,7 +45,7 @@ const SUBMISSION: IdValueLayout = {
 };
 
 /**
- * Validates a submission body against docs/concepts.md, submission and aligns it to the universe.
+ * Validates a submission body (docs/concepts.md, Submission) and aligns it to the universe.
  * Throws InvalidBodyError listing every problem found, never anything else.
  */
 export function parseSubmission(body: IngestBody, universe: LiveUniverse, opts: SubmissionOptions): ParsedSubmission {

@@ -52,7 +52,6 @@ export function universeDigest(ids: readonly string[]): string {
 }
 
 export function erasService(db: Database, audit: AuditService, config: Config) {
-  // Universes are immutable once identified by their digest, so caching them is never stale.
   const universeCache = boundedCache<string, UniverseIndex>({
     max: 16,
     staleness: 'universes are immutable once identified by their digest, so a cached one is never stale',
@@ -64,8 +63,7 @@ export function erasService(db: Database, audit: AuditService, config: Config) {
     return era;
   }
 
-  // Ingest reads the era on every submission; store_submission re-checks lateness and the
-  // universe under lock, so a second-old copy is safe (eras without a universe are not kept).
+  // Ingest reads the era on every submission; eras without a universe are not kept.
   const ingestCache = boundedCache<number, EraRow>({
     max: 64,
     ttlMs: 1_000,

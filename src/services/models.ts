@@ -108,7 +108,7 @@ export function modelsService(db: Database, audit: AuditService) {
     },
 
     /**
-     * Sets the model's amount (docs/concepts.md, Stake): raising it is a deposit, lowering it a
+     * Sets the model's amount (docs/stakes.md): raising it is a deposit, lowering it a
      * pending release that waits for the eras the stake is at risk in. Replies with the stake view.
      */
     async setStake(who: Principal, modelId: string, amount: string | number): Promise<ledger.StakeView> {

@@ -48,7 +48,6 @@ export const WINDOW = { min: 1, max: 260, default: 20 } as const;
 
 export type EraScore = ServedScoreRow;
 
-type EraRuns = ScoringRuns;
 
 type Tx = ClientTransaction;
 
@@ -142,7 +141,7 @@ export function scoringService(deps: {
    * that pay nothing (all but the main target's on-time at-risk ones) are then copied in
    * rather than upserted, which is most of the work of a many-target upload.
    */
-  async function scoreTargets(t: Tx, era: EraRow, set: readonly TargetToScore[], run: EraRuns, options: { only?: string; fresh?: boolean } = {}): Promise<number> {
+  async function scoreTargets(t: Tx, era: EraRow, set: readonly TargetToScore[], run: ScoringRuns, options: { only?: string; fresh?: boolean } = {}): Promise<number> {
     const { only, fresh = false } = options;
     const { client } = t;
     if (set.length === 0) return 0;
@@ -362,7 +361,7 @@ export function scoringService(deps: {
       return { modelId, model: model.name, scores, era: focus.era, target: focus.target, history };
     },
 
-    /** docs/scoring-and-payouts.md, performance over eras for one model and target, from the results resolution stored. */
+    /** Performance over eras (docs/scoring-and-payouts.md) for one model and target, from the results resolution stored. */
     async performance(who: Principal, modelId: string, name?: string) {
       const model = await models.getReadable(modelId, who);
       const target = name ?? defaultTarget;
@@ -379,7 +378,7 @@ export function scoringService(deps: {
       };
     },
 
-    /** docs/scoring-and-payouts.md, reputation: reputation over the last `window` resolved eras, from the results resolution stored. */
+    /** Reputation over the last `window` resolved eras (docs/scoring-and-payouts.md), from the results resolution stored. */
     async leaderboard(query: { target?: string; window?: number; limit: number; offset: number }) {
       const target = query.target ?? defaultTarget;
       const size = query.window ?? WINDOW.default;

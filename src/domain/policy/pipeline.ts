@@ -56,7 +56,7 @@ export function applyPolicy(policy: PolicyDocument | null, universe: readonly Un
   return { ...unconstrainedOutcome(unconstrained), mode: 'shadow', shadowResult: enforced };
 }
 
-/** docs/policies.md order: observe → exclude both → scale → neutralize → groupCap → side limits → rank over T. */
+/** The order of docs/policies.md: observe → exclude both → scale → neutralize → groupCap → side limits → rank over T. */
 export function enforcePolicy(policy: PolicyDocument, universe: readonly UniverseRow[], unconstrained: Float64Array): PolicyOutcome {
   const matches = matchRules(policy, universe);
   let signal = scaleSignal(unconstrained, matches.tradable, matches.multipliers);
