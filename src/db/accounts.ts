@@ -10,8 +10,6 @@ export type Role = AccountRow['role'];
 /** Every role, as the table's enum lists them. */
 export const ROLES: readonly Role[] = accounts.role.enumValues;
 
-/** Two-key advisory lock (with 0) that replicas starting together take to create the bootstrap admin once. */
-
 export async function insertAccount(tx: Executor, account: Pick<AccountRow, 'name' | 'role'>): Promise<AccountRow> {
   const [row] = await tx.insert(accounts).values(account).returning();
   return row;

@@ -19,7 +19,6 @@ function selectSummaries(executor: Executor) {
 
 export type { ActivationRow } from '../domain/policy/activation.js';
 
-
 /** The policy versions and which of them is in force for which eras (the activations table). */
 export function policiesDal(executor: Executor) {
   return {

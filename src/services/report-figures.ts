@@ -23,7 +23,6 @@ const storedDeciles = z
   })
   .nullable();
 
-
 /**
  * Keeps the stored report figures in step: the cost of the policy per era and target
  * (docs/reports.md) and the summary's point per era. Called in the transaction that made the

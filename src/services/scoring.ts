@@ -48,7 +48,6 @@ export const WINDOW = { min: 1, max: 260, default: 20 } as const;
 
 export type EraScore = ServedScoreRow;
 
-
 type Tx = ClientTransaction;
 
 /** One version of a target, as scoring takes it. */
