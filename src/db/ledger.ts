@@ -54,6 +54,8 @@ interface Written {
   modelId: string;
   previous: StakeHead;
   entry: Entry;
+  /** when the entry is stamped; the insert's clock_timestamp() when absent */
+  at?: string;
 }
 
 /** One multi-row insert; each entry names the one before it, which the database checks. */
@@ -61,27 +63,73 @@ async function insertEntries(tx: Executor, written: readonly Written[]) {
   if (written.length === 0) return;
   const column = <T>(f: (w: Written) => T) => sql.param(written.map(f));
   await tx.execute(sql`
-    insert into stake_entries (model_id, seq, kind, delta, amount, balance, prev_seq, prev_amount, prev_balance, era_number, release_id, note)
-    select * from unnest(
+    insert into stake_entries (model_id, seq, kind, delta, amount, balance, prev_seq, prev_amount, prev_balance, era_number, release_id, note, at)
+    select model_id, seq, kind, delta, amount, balance, prev_seq, prev_amount, prev_balance, era_number, release_id, note, coalesce(at, clock_timestamp())
+    from unnest(
       ${column((w) => w.modelId)}::uuid[], ${column((w) => w.entry.seq)}::int[], ${column((w) => w.entry.kind)}::text[],
       ${column((w) => fromUnits(w.entry.delta))}::numeric[], ${column((w) => fromUnits(w.entry.amount))}::numeric[],
       ${column((w) => fromUnits(w.entry.balance))}::numeric[],
       ${column((w) => (w.previous.seq === 0 ? null : w.previous.seq))}::int[],
       ${column((w) => (w.previous.seq === 0 ? null : fromUnits(w.previous.amount)))}::numeric[],
       ${column((w) => (w.previous.seq === 0 ? null : fromUnits(w.previous.balance)))}::numeric[],
-      ${column((w) => w.entry.era)}::int[], ${column((w) => w.entry.releaseId)}::bigint[], ${column((w) => w.entry.note)}::text[])`);
+      ${column((w) => w.entry.era)}::int[], ${column((w) => w.entry.releaseId)}::bigint[], ${column((w) => w.entry.note)}::text[],
+      ${column((w) => w.at ?? null)}::timestamptz[])
+      as u(model_id, seq, kind, delta, amount, balance, prev_seq, prev_amount, prev_balance, era_number, release_id, note, at)`);
 }
 
-/** Eras the model has stake at risk in right now: closed, not resolved, and in the closing run's inputs. */
+/**
+ * Eras the model has stake at risk in right now, with the amount: closed and in the closing run's
+ * inputs, or past closesAt and not closed yet, with an on-time submission and an amount at closesAt.
+ */
 async function erasAtRisk(tx: Executor, modelId: string): Promise<{ era: number; amount: string }[]> {
   const { rows } = await tx.execute<{ era: number; amount: string }>(sql`
-    select r.era_number as era, ri.stake::text as amount
-    from run_inputs ri
-    join meta_model_runs r on r.id = ri.run_id and r.seq = 1
-    join eras e on e.number = r.era_number and e.resolved_at is null
-    where ri.model_id = ${modelId} and ri.stake > 0
-    order by r.era_number`);
+    select era, amount from (
+      select r.era_number as era, ri.stake::text as amount
+      from run_inputs ri
+      join meta_model_runs r on r.id = ri.run_id and r.seq = 1
+      join eras e on e.number = r.era_number and e.resolved_at is null
+      where ri.model_id = ${modelId} and ri.stake > 0
+      union all
+      select e.number, at_cutoff.amount::text
+      from eras e
+      join submissions s on s.era_number = e.number and s.model_id = ${modelId} and not s.late and not s.superseded
+      cross join lateral (
+        select se.amount from stake_entries se where se.model_id = ${modelId} and se.at <= e.closes_at order by se.seq desc limit 1
+      ) at_cutoff
+      where e.closed_at is null and e.resolved_at is null and e.closes_at <= clock_timestamp() and at_cutoff.amount > 0
+    ) w order by era`);
   return rows;
+}
+
+/**
+ * The instant a stake change is stamped at, read inside the stake lock: a close that stamped its
+ * closedAt before it has committed, and any close after it stamps a later closedAt.
+ */
+async function stampInsideLock(tx: Executor): Promise<string> {
+  const { rows } = await tx.execute<{ at: string }>(sql`select clock_timestamp()::text as at`);
+  return rows[0].at;
+}
+
+/**
+ * The eras a release requested at \`at\` waits for: those the model is at risk in (closed, in the
+ * closing run's inputs), and every unresolved era whose cutoff (closesAt, or an earlier close)
+ * has passed but that has not closed yet: its snapshot will take the amount at closesAt, before
+ * this change, whoever closes it and whenever.
+ */
+async function erasAReleaseWaitsFor(tx: Executor, modelId: string, at: string): Promise<number[]> {
+  const { rows } = await tx.execute<{ era: number }>(sql`
+    select era from (
+      select r.era_number as era
+      from run_inputs ri
+      join meta_model_runs r on r.id = ri.run_id and r.seq = 1
+      join eras e on e.number = r.era_number and e.resolved_at is null
+      where ri.model_id = ${modelId} and ri.stake > 0
+      union
+      select e.number from eras e
+      where e.closed_at is null and e.resolved_at is null and e.universe_digest is not null
+        and e.closes_at < ${at}::timestamptz
+    ) w order by era`);
+  return rows.map((r) => r.era);
 }
 
 /**
@@ -97,7 +145,8 @@ export async function changeAmount(tx: Executor, modelId: string, target: string
   if (!change) return;
   if (change.entry.kind === 'deposit') return insertEntries(tx, [{ modelId, previous: head, entry: change.entry }]);
 
-  const waits = (await erasAtRisk(tx, modelId)).map((r) => r.era);
+  const at = await stampInsideLock(tx);
+  const waits = await erasAReleaseWaitsFor(tx, modelId, at);
   const amount = fromUnits(change.release);
   const { rows } = await tx.execute<{ id: string }>(sql`
     insert into stake_releases (model_id, amount, remaining) values (${modelId}, ${amount}, ${amount}) returning id::text`);
@@ -107,10 +156,10 @@ export async function changeAmount(tx: Executor, modelId: string, target: string
       insert into stake_release_eras (release_id, era_number) select ${releaseId}, unnest(${sql.param(waits)}::int[])`);
   }
   const requested = { ...change.entry, releaseId };
-  const written: Written[] = [{ modelId, previous: head, entry: requested }];
+  const written: Written[] = [{ modelId, previous: head, entry: requested, at }];
   if (waits.length === 0) {
     const after = rules.headAfter(requested);
-    written.push({ modelId, previous: after, entry: rules.release(after, { id: releaseId, remaining: change.release }, null) });
+    written.push({ modelId, previous: after, entry: rules.release(after, { id: releaseId, remaining: change.release }, null), at });
     await tx.execute(sql`update stake_releases set released_at = clock_timestamp() where id = ${releaseId}`);
   }
   await insertEntries(tx, written);
