@@ -107,16 +107,29 @@ class CheckHistoryTest(unittest.TestCase):
         self.assertEqual(again.returncode, EXIT_OK, again.stderr)
         self.assertEqual(json.loads(again.stdout)["previous"], json.loads(first.stdout)["current"])
 
-    def run_cli(self, heads: str, *args: str) -> "subprocess.CompletedProcess[str]":
-        saved = os.environ.get("STAKEWEIGHT_HEADS")
-        os.environ["STAKEWEIGHT_HEADS"] = heads
+    def test_by_default_the_heads_are_kept_in_the_home_directory(self) -> None:
+        home = os.path.join(self.tmp.name, "home")
+        done = self.run_cli(None, HOME=home)
+        self.assertEqual(done.returncode, EXIT_OK, done.stderr)
+        self.assertEqual(self.kept(os.path.join(home, ".stakeweight", "heads.json")), {support.server().url: json.loads(done.stdout)["current"]})
+
+    def run_cli(self, heads: Optional[str], *args: str, **env: str) -> "subprocess.CompletedProcess[str]":
+        """check-history with $STAKEWEIGHT_HEADS set to ``heads`` (unset when None) and ``env`` added."""
+        changes = {"STAKEWEIGHT_HEADS": heads, **env}
+        saved = {name: os.environ.get(name) for name in changes}
+        for name, value in changes.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         try:
             return support.run_cli(["check-history", *args], key=None)
         finally:
-            if saved is None:
-                del os.environ["STAKEWEIGHT_HEADS"]
-            else:
-                os.environ["STAKEWEIGHT_HEADS"] = saved
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
     def test_kept_heads_the_chains_do_not_extend_fail_naming_the_chain_and_are_not_replaced(self) -> None:
         path = self.heads_file("forged")
@@ -150,7 +163,7 @@ class CheckHistoryTest(unittest.TestCase):
         path = self.heads_file("removed")
         self.audited_action()
         self.public.check_history(path)
-        newest: Optional[str] = db.query("select row_to_json(a)::text from audit_log a order by id desc limit 1")
+        newest = db.query("select row_to_json(a)::text from audit_log a order by id desc limit 1")
         entry_id = json.loads(newest)["id"]
         db.as_replica(f"delete from audit_log where id = {int(entry_id)}")
         try:
