@@ -31,6 +31,7 @@ import { accountsService } from './services/accounts.js';
 import { auditService } from './services/audit.js';
 import { bundlesService } from './services/bundles.js';
 import { erasService } from './services/eras.js';
+import { headsService } from './services/heads.js';
 import { metaModelService } from './services/metamodel.js';
 import { modelsService } from './services/models.js';
 import { policiesService } from './services/policies.js';
@@ -90,6 +91,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const metaModel = metaModelService({ db, pool, audit, eras, rescoreEra: scoring.rescoreEra, reportFigures });
   const policies = policiesService(db, audit, eras, config, metaModel.openEraMetaModel);
   const reports = reportsService({ db, eras, reportFigures });
+  const heads = headsService({ db });
   // Eras closed before report figures were stored with their runs get them once, at start.
   app.addHook('onReady', async () => {
     await reportFigures.backfill(db).catch(() => app.log.error('report figures backfill failed; it is tried again at the next start'));
@@ -130,7 +132,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await v1.register(performanceRoutes, { scoring });
     await v1.register(policyRoutes, { policies });
     await v1.register(auditLogRoutes, { audit });
-    await v1.register(reportRoutes, { reports });
+    await v1.register(reportRoutes, { reports, heads });
   });
 
   if (deps.scheduler) {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/index.js';
@@ -6,17 +7,47 @@ import { accountsService, ROLES, type Role } from './services/accounts.js';
 import { auditService } from './services/audit.js';
 import { bundlesService } from './services/bundles.js';
 import { erasService } from './services/eras.js';
-import { describeReport, verifyService } from './services/verify.js';
+import { CHAIN_NAMES, headsSchema, type Heads } from './domain/heads.js';
+import { headsService } from './services/heads.js';
+import { describeReport, reportFails, verifyService } from './services/verify.js';
 
 const USAGE = `Usage: npm run cli -- <command>
 
 Commands:
   migrate                               apply pending migrations and exit
   create-key [--name N] [--role admin]  create an account with one API key and print the key
-  verify                                walk the chain of era bundles (recomputing each from the stored
-                                        runs, stakes, scores and targets) and the audit log's chain;
-                                        print the first break of each, exit 1 if there is one
+  verify [--heads FILE]                 walk the chain of era bundles (recomputing each from the stored
+                                        runs, stakes, scores and targets) and the audit log's chain, and
+                                        compare every ledger payout and burn with its era's bundle; print
+                                        the first break of each chain and every mismatch, exit 1 if any.
+                                        --heads FILE: an earlier answer of GET /v1/reports/heads; exit 1
+                                        too when a chain does not extend it (links removed or rewritten)
 `;
+
+/** A problem with the command's arguments or files: exit code 2. */
+class UsageError extends Error {}
+
+/** The saved heads in FILE, or an error naming what is wrong with it. */
+function readHeads(file: string): Heads {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new UsageError(`--heads ${file}: the file cannot be read`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new UsageError(`--heads ${file}: not JSON; save the answer of GET /v1/reports/heads as it is`);
+  }
+  const parsed = headsSchema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(whole)'}: ${i.message}`).join('; ');
+    throw new UsageError(`--heads ${file}: not an answer of GET /v1/reports/heads {bundles: {count, chainDigest}, audit: {count, chainDigest}} (${problems})`);
+  }
+  return parsed.data;
+}
 
 async function main() {
   const [command, ...rest] = process.argv.slice(2);
@@ -38,11 +69,24 @@ async function main() {
       const created = await accounts.createAccount(null, { name: values.name ?? `${role}-cli`, role });
       process.stdout.write(`account ${created.id} (${created.role})\napi key (shown once): ${created.apiKey}\n`);
     } else if (command === 'verify') {
+      const { values } = parseArgs({ args: rest, options: { heads: { type: 'string' } } });
+      const saved = values.heads === undefined ? null : readHeads(values.heads);
       const audit = auditService(database.db);
       const eras = erasService(database.db, audit, config);
       const report = await verifyService({ db: database.db, eras, bundles: bundlesService({ db: database.db, eras }) }).verify();
-      process.stdout.write(`${describeReport(report).join('\n')}\n`);
-      if (report.bundles.break || report.audit.break) process.exitCode = 1;
+      const lines = describeReport(report);
+      let failed = reportFails(report);
+      if (saved) {
+        const { current, breaks } = await headsService({ db: database.db }).compare(saved);
+        for (const { chain, problem } of breaks) lines.push(`HISTORY REWRITTEN: the ${CHAIN_NAMES[chain]} chain (${chain}) does not extend the saved head: ${problem}`);
+        if (breaks.length === 0) {
+          lines.push(`both chains extend the saved heads (bundles ${saved.bundles.count} → ${current.bundles.count}, audit ${saved.audit.count} → ${current.audit.count} links)`);
+        }
+        lines.push(`current heads: ${JSON.stringify(current)}`);
+        failed ||= breaks.length > 0;
+      }
+      process.stdout.write(`${lines.join('\n')}\n`);
+      if (failed) process.exitCode = 1;
     } else {
       process.stderr.write(`unknown command: ${command}\n\n${USAGE}`);
       process.exitCode = 2;
@@ -54,5 +98,5 @@ async function main() {
 
 main().catch((error) => {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
+  process.exit(error instanceof UsageError ? 2 : 1);
 });

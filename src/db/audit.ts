@@ -63,3 +63,31 @@ export async function listAuditEntries(executor: Executor, query: AuditQuery) {
     .orderBy(desc(auditLog.id))
     .limit(query.limit);
 }
+
+/**
+ * The chain's length (entries that carry a chain digest; older ones predate the chain) and its
+ * last chain digest, in one statement so both come from one snapshot.
+ */
+export async function auditChainHead(executor: Executor): Promise<{ count: number; chainDigest: string | null }> {
+  const { rows } = await executor.execute<{ count: number; chainDigest: string | null }>(sql`
+    select count(*)::int as count,
+           (select chain_digest from audit_log where chain_digest is not null order by id desc limit 1) as "chainDigest"
+    from audit_log where chain_digest is not null`);
+  return rows[0];
+}
+
+/** The chain digest of the chain's `position`-th entry in id order (1 is the first chained entry), if it has one. */
+export async function auditChainDigestAt(executor: Executor, position: number): Promise<string | undefined> {
+  const { rows } = await executor.execute<{ chainDigest: string }>(sql`
+    select chain_digest as "chainDigest" from audit_log where chain_digest is not null order by id offset ${position - 1} limit 1`);
+  return rows[0]?.chainDigest;
+}
+
+/** The settlement total each era's resolution recorded in its audit entry (`details.totalPayout`), by era. */
+export async function resolutionTotals(executor: Executor): Promise<Map<number, string>> {
+  const { rows } = await executor.execute<{ subject: string; total: string | null }>(sql`
+    select subject, details->>'totalPayout' as total from audit_log where action = 'era.resolve' and subject like 'era:%'`);
+  const totals = new Map<number, string>();
+  for (const { subject, total } of rows) if (total !== null) totals.set(Number(subject.slice('era:'.length)), total);
+  return totals;
+}

@@ -111,3 +111,16 @@ export async function unsealedEras(executor: Executor): Promise<number[]> {
     order by e.resolved_at, e.number`);
   return rows.map((r) => r.number);
 }
+
+/** The chain's length and its last link's chain digest, in one statement (one snapshot). */
+export async function bundleChainHead(executor: Executor): Promise<{ count: number; chainDigest: string | null }> {
+  const { rows } = await executor.execute<{ count: number; chainDigest: string | null }>(sql`
+    select count(*)::int as count, (select chain_digest from era_bundles order by position desc limit 1) as "chainDigest" from era_bundles`);
+  return rows[0];
+}
+
+/** The chain digest of the link at `position` (1 is the first era resolved with a bundle), if there is one. */
+export async function bundleChainDigestAt(executor: Executor, position: number): Promise<string | undefined> {
+  const [row] = await executor.select({ chainDigest: eraBundles.chainDigest }).from(eraBundles).where(eq(eraBundles.position, position));
+  return row?.chainDigest;
+}

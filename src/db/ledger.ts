@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { fromUnits, toUnits } from '../domain/decimal.js';
 import * as rules from '../domain/stake.js';
+import type { LedgerSettlement } from '../domain/reconcile.js';
 import type { Entry, OpenRelease, StakeHead } from '../domain/stake.js';
 import type { Executor } from './client.js';
 import { LOCK_CLASS } from './locks.js';
@@ -301,4 +302,21 @@ export async function view(tx: Executor, modelId: string): Promise<StakeView> {
       note: e.note,
     })),
   };
+}
+
+/** Eras the ledger holds payouts or burns for, in order. */
+export async function settledEras(executor: Executor): Promise<number[]> {
+  const { rows } = await executor.execute<{ era: number }>(sql`
+    select distinct era_number as era from stake_entries where kind in ('payout', 'burn') and era_number is not null order by 1`);
+  return rows.map((r) => r.era);
+}
+
+/** The payouts and burns of an era by model name, in name order. */
+export async function eraSettlements(executor: Executor, era: number): Promise<LedgerSettlement[]> {
+  const { rows } = await executor.execute<LedgerSettlement>(sql`
+    select m.name as model, e.kind, e.delta::text as delta, e.note
+    from stake_entries e join models m on m.id = e.model_id
+    where e.era_number = ${era} and e.kind in ('payout', 'burn')
+    order by m.name`);
+  return rows;
 }

@@ -1,8 +1,10 @@
 import type { Database } from '../db/client.js';
-import { auditEntriesAfter } from '../db/audit.js';
+import { auditEntriesAfter, resolutionTotals } from '../db/audit.js';
 import { type ChainLink, chainLinks, storedBundle, unsealedEras } from '../db/bundles.js';
+import { eraSettlements, settledEras } from '../db/ledger.js';
 import { bundleDigest, unsealed, type SealedBundle } from '../domain/bundle.js';
 import { auditEntryDigest, canonicalJson, chainDigest, differences, GENESIS, type Difference } from '../domain/chain.js';
+import { reconcileEra, type Mismatch } from '../domain/reconcile.js';
 import type { BundlesService } from './bundles.js';
 import type { ErasService } from './eras.js';
 
@@ -21,11 +23,24 @@ export interface ChainReport {
   break: ChainBreak | null;
 }
 
+/** The ledger's payouts and burns against the sealed bundles. */
+export interface LedgerReport {
+  /** eras whose payouts and burns were compared with their bundle */
+  eras: number;
+  /** eras with payouts or burns but no readable bundle (resolved before bundles, or a broken bundle the chain check reports) */
+  unbundled: number[];
+  mismatches: Mismatch[];
+}
+
 export interface VerifyReport {
   bundles: ChainReport;
   /** `unchained`: entries written before the audit log was chained, which no digest covers */
   audit: ChainReport & { unchained: number };
+  ledger: LedgerReport;
 }
+
+/** Whether the report found anything wrong. */
+export const reportFails = (report: VerifyReport) => report.bundles.break !== null || report.audit.break !== null || report.ledger.mismatches.length > 0;
 
 const AUDIT_BATCH = 1000;
 
@@ -115,9 +130,27 @@ export function verifyService(deps: { db: Database; eras: ErasService; bundles: 
     return { checked, unchained, head: previous, break: null };
   }
 
+  /** Each era's payouts and burns in the ledger against its sealed bundle and its recorded settlement total. */
+  async function verifyLedger(): Promise<LedgerReport> {
+    const recorded = await resolutionTotals(db);
+    const bundled = new Map((await chainLinks(db)).map((link) => [link.eraNumber, link]));
+    const eraNumbers = [...new Set([...bundled.keys(), ...(await settledEras(db))])].sort((a, b) => a - b);
+    const report: LedgerReport = { eras: 0, unbundled: [], mismatches: [] };
+    for (const era of eraNumbers) {
+      const models = bundled.has(era) ? sealedModels(await storedBundle(db, era)) : null;
+      if (models === null) {
+        report.unbundled.push(era);
+        continue;
+      }
+      report.mismatches.push(...reconcileEra(era, models, await eraSettlements(db, era), recorded.get(era) ?? null));
+      report.eras++;
+    }
+    return report;
+  }
+
   return {
     async verify(): Promise<VerifyReport> {
-      return { bundles: await verifyBundles(), audit: await verifyAudit() };
+      return { bundles: await verifyBundles(), audit: await verifyAudit(), ledger: await verifyLedger() };
     },
   };
 }
@@ -143,7 +176,29 @@ export function describeReport(report: VerifyReport): string[] {
   describe('era bundle', report.bundles, 'resolved era(s)');
   describe('audit log', report.audit, 'entries');
   if (report.audit.unchained > 0) lines.push(`  (${report.audit.unchained} audit entries predate the chain and carry no digest)`);
+  const { ledger } = report;
+  if (ledger.mismatches.length > 0) {
+    lines.push(`LEDGER MISMATCH: ${ledger.mismatches.length} payout(s), burn(s) or total(s) differ from the sealed bundles`);
+    for (const m of ledger.mismatches.slice(0, MISMATCHES_SHOWN)) lines.push(`  era ${m.era}${m.model === null ? '' : `, model ${m.model}`}: ${m.problem}`);
+    if (ledger.mismatches.length > MISMATCHES_SHOWN) lines.push(`  … and ${ledger.mismatches.length - MISMATCHES_SHOWN} more`);
+  } else {
+    lines.push(`ledger reconciled: the payouts and burns of ${ledger.eras} resolved era(s) match their bundles and settlement totals`);
+  }
+  if (ledger.unbundled.length > 0) lines.push(`  (era(s) ${ledger.unbundled.join(', ')} have payouts or burns but no readable bundle to compare with)`);
   return lines;
+}
+
+const MISMATCHES_SHOWN = 20;
+
+/** The models of a stored bundle, or null when its bytes are missing or not a bundle. */
+function sealedModels(bytes: Buffer | undefined): SealedBundle['models'] | null {
+  if (bytes === undefined) return null;
+  try {
+    const { models } = JSON.parse(bytes.toString('utf8')) as Partial<SealedBundle>;
+    return Array.isArray(models) ? models : null;
+  } catch {
+    return null;
+  }
 }
 
 function preview(value: unknown): string {

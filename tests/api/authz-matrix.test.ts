@@ -106,6 +106,8 @@ const RULES: Record<string, Rule> = {
   'GET /v1/audit-log': { access: ['admin'], request: () => ({ url: '/v1/audit-log' }) },
   'GET /v1/reports/eras/:number': { access: 'public', request: (f) => ({ url: `/v1/reports/eras/${f.era}` }) },
   'GET /v1/reports/summary': { access: 'public', request: () => ({ url: '/v1/reports/summary' }) },
+  'GET /v1/reports/heads': { access: 'public', request: () => ({ url: '/v1/reports/heads' }) },
+  'GET /v1/reports/heads/:chain/:position': { access: 'public', request: () => ({ url: '/v1/reports/heads/audit/1' }) },
 };
 
 const IDS = liveIds(40, 'mx');

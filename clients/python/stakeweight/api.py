@@ -12,7 +12,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 from urllib.parse import quote
 
 from . import __version__
-from .errors import InputError, VerificationError
+from .errors import HistoryRewrittenError, InputError, NotFoundError, VerificationError
 from .tabular import (
     PathLike,
     content_type_of,
@@ -35,12 +35,16 @@ __all__ = ["StakeweightAPI", "DEFAULT_URL"]
 
 DEFAULT_URL = "http://localhost:3000"
 
-Amount = Union[Decimal, str, int, float]
+# Money is never a binary float: 150.1 + 0.2 is 150.29999999999998. A float is refused (TypeError).
+Amount = Union[Decimal, str, int]
 When = Union[_dt.datetime, str]
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # Served values and their recomputation agree to this (the published tolerance, 1e-9).
 _TOLERANCE = 1e-9
+# Where check_history keeps the chain heads it has seen, unless told otherwise.
+HEADS_ENV = "STAKEWEIGHT_HEADS"
+_CHAINS = ("bundles", "audit")
 
 
 class StakeweightAPI:
@@ -167,8 +171,8 @@ class StakeweightAPI:
         return self._get(f"/v1/models/{self._model(model_id)}/stake")
 
     def stake_set(self, model_id: str, amount: Amount) -> Dict[str, Any]:
-        """Sets the amount staked (an exact decimal ≥ 0; sent as a string so nothing is
-        rounded). Raising it is immediate; lowering it releases the difference once the eras
+        """Sets the amount staked (an exact decimal ≥ 0 as a ``str``, ``Decimal`` or ``int``;
+        a ``float`` raises ``TypeError``; sent as a decimal string so nothing is rounded). Raising it is immediate; lowering it releases the difference once the eras
         it is at risk in have resolved. Returns the stake view."""
         return self._send("PUT", f"/v1/models/{self._model(model_id)}/stake", safe=True, json_body={"amount": _decimal_text(amount)})
 
@@ -309,6 +313,54 @@ class StakeweightAPI:
         if not any(m.get("model") == model for m in entries):
             raise InputError(f"model {model!r} had no at-risk submission in this era's bundle")
         return model
+
+    def get_heads(self) -> Dict[str, Any]:
+        """The heads of the era-bundle and audit-log chains (public):
+        ``{bundles: {count, chainDigest}, audit: {count, chainDigest}}``."""
+        return self._get("/v1/reports/heads", auth=False)
+
+    def check_history(self, path: Optional[PathLike] = None) -> Dict[str, Any]:
+        """Checks that the service's history was only ever appended to since the last check.
+
+        Fetches the chains' heads and compares them with the heads kept for this service's URL
+        in ``path`` (default ``$STAKEWEIGHT_HEADS``, else ``~/.stakeweight/heads.json``): each
+        chain must hold at least as many links as kept, with the kept digest at the kept count.
+        When they do, the new heads are kept and ``{url, path, previous, current}`` returned
+        (``previous`` is None on the first check). When a chain does not, nothing is kept and
+        :class:`~stakeweight.errors.HistoryRewrittenError` names the chain(s) and what differs.
+        """
+        file = os.fspath(path) if path is not None else (os.environ.get(HEADS_ENV) or os.path.join(os.path.expanduser("~"), ".stakeweight", "heads.json"))
+        kept = _read_heads_file(file)
+        previous = kept.get(self.url)
+        current = self.get_heads()
+        if previous is not None:
+            problems: Dict[str, str] = {}
+            for chain in _CHAINS:
+                problem = self._head_break(chain, previous.get(chain), current[chain])
+                if problem:
+                    problems[chain] = problem
+            if problems:
+                raise HistoryRewrittenError(problems, saved=previous, current=current, path=file)
+        kept[self.url] = {chain: {"count": current[chain]["count"], "chainDigest": current[chain]["chainDigest"]} for chain in _CHAINS}
+        _write_heads_file(file, kept)
+        return {"url": self.url, "path": file, "previous": previous, "current": current}
+
+    def _head_break(self, chain: str, saved: Any, current: Mapping[str, Any]) -> Optional[str]:
+        """Why ``current`` does not extend ``saved`` (None when it does)."""
+        if not isinstance(saved, Mapping) or not isinstance(saved.get("count"), int):
+            return f"the kept head is not {{count, chainDigest}}: {saved!r}"
+        count = saved["count"]
+        if current["count"] < count:
+            return f"it holds {current['count']} link(s) where the kept head had {count}: links were removed"
+        if count == 0:
+            return None
+        try:
+            digest = self._get(f"/v1/reports/heads/{chain}/{count}", auth=False)["chainDigest"]
+        except NotFoundError:
+            return f"it no longer has a link {count}: links were removed"
+        if digest != saved.get("chainDigest"):
+            return f"its link {count} has chain digest {digest} where the kept head had {saved.get('chainDigest')}: history up to that link was rewritten"
+        return None
 
     # ------------------------------------------------------------------ operator: eras
 
@@ -564,8 +616,12 @@ def _decimal(amount: Amount) -> Decimal:
     if isinstance(amount, bool):
         raise InputError("a stake amount is a number, not a bool")
     if isinstance(amount, float):
-        # repr gives the shortest decimal that reads back as this float: what was typed.
-        amount = repr(amount)
+        # A float is already rounded to binary (150.1 + 0.2 == 150.29999999999998): which decimal was meant cannot be known.
+        raise TypeError(
+            f"money is never a float: {amount!r} is a binary approximation; pass the exact amount as a str (\"150.3\") or a Decimal (Decimal(\"150.3\"))"
+        )
+    if not isinstance(amount, (Decimal, str, int)):
+        raise TypeError(f"an amount is a str, Decimal or int, not {type(amount).__name__}")
     try:
         value = Decimal(amount)
     except (InvalidOperation, TypeError, ValueError):
@@ -580,6 +636,31 @@ def _decimal_text(amount: Amount) -> str:
     if value < 0:
         raise InputError(f"a stake is ≥ 0, not {value}")
     return format(value, "f")
+
+
+def _read_heads_file(path: str) -> Dict[str, Any]:
+    """The kept heads by service URL; empty when the file does not exist yet."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            kept = json.load(handle)
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as error:
+        raise InputError(f"the kept heads in {path} cannot be read: {error}") from None
+    if not isinstance(kept, dict):
+        raise InputError(f"the kept heads in {path} are not a JSON object of service URL → heads")
+    return kept
+
+
+def _write_heads_file(path: str, kept: Mapping[str, Any]) -> None:
+    """Replaces the file at once (a crash leaves the old heads or the new ones, never half)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump(kept, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+    os.replace(temporary, path)
 
 
 def _iso(when: When) -> str:

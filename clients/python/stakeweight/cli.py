@@ -5,7 +5,8 @@ Exit codes a shell script can branch on:
 
 ==  =====================================================================
 0   done
-1   an unexpected failure (a bug: please report it)
+1   ``check-history``: a chain no longer extends the heads kept earlier (history was
+    rewritten); otherwise an unexpected failure (a bug: please report it)
 2   usage error, or a local input problem (a missing file, an unknown model name)
 3   the service refused the request (400, 404, 409, 413, 415: the message says why)
 4   the key is missing, wrong, revoked, expired or not allowed (401, 403)
@@ -28,6 +29,7 @@ from .api import StakeweightAPI
 from .errors import (
     APIError,
     AuthenticationError,
+    HistoryRewrittenError,
     InputError,
     PermissionDeniedError,
     RateLimitedError,
@@ -39,6 +41,7 @@ from .errors import (
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
+EXIT_HISTORY_REWRITTEN = 1
 EXIT_USAGE = 2
 EXIT_REFUSED = 3
 EXIT_AUTH = 4
@@ -117,6 +120,16 @@ def _verify(api: StakeweightAPI, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check_history(api: StakeweightAPI, args: argparse.Namespace) -> int:
+    result = api.check_history(args.heads_file)
+    _print_json(result)
+    if result["previous"] is None:
+        print(f"first check of {result['url']}: heads kept in {result['path']}", file=sys.stderr)
+    else:
+        print(f"both chains extend the heads kept in {result['path']}; the new heads are kept", file=sys.stderr)
+    return EXIT_OK
+
+
 def _models(api: StakeweightAPI, args: argparse.Namespace) -> int:
     _print_json(api.get_models())
     return EXIT_OK
@@ -149,7 +162,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m stakeweight",
         description="Stakeweight from the command line. The service URL and key come from --url/--key or $STAKEWEIGHT_URL/$STAKEWEIGHT_KEY.",
-        epilog="exit codes: 0 done, 2 usage or local input, 3 refused, 4 key, 5 unavailable, 6 upload was late, 7 verify mismatch",
+        epilog="exit codes: 0 done, 1 check-history: history rewritten (else a bug), 2 usage or local input, 3 refused, 4 key, 5 unavailable, 6 upload was late, 7 verify mismatch",
     )
     p.add_argument("--url", help="service URL (default $STAKEWEIGHT_URL or http://localhost:3000)")
     p.add_argument("--key", help="API key (default $STAKEWEIGHT_KEY, which is better: a command line is visible to other users)")
@@ -197,6 +210,10 @@ def parser() -> argparse.ArgumentParser:
     vf.add_argument("--model", "-m", help="model name (default: found by the predictions' digest)")
     vf.set_defaults(run=_verify)
 
+    ch = sub.add_parser("check-history", help="check that the service's bundle and audit chains extend the heads kept at the last check, then keep the new ones")
+    ch.add_argument("--heads-file", help="where the heads are kept (default $STAKEWEIGHT_HEADS or ~/.stakeweight/heads.json)")
+    ch.set_defaults(run=_check_history)
+
     md = sub.add_parser("models", help="your models, {name: id}")
     md.set_defaults(run=_models)
 
@@ -222,6 +239,8 @@ def exit_code_for(error: BaseException) -> int:
         return EXIT_UNAVAILABLE
     if isinstance(error, APIError):
         return EXIT_REFUSED
+    if isinstance(error, HistoryRewrittenError):
+        return EXIT_HISTORY_REWRITTEN
     if isinstance(error, VerificationError):
         return EXIT_MISMATCH
     if isinstance(error, InputError):

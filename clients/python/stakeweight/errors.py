@@ -15,6 +15,7 @@ __all__ = [
     "InputError",
     "TransportError",
     "VerificationError",
+    "HistoryRewrittenError",
     "APIError",
     "BadRequestError",
     "AuthenticationError",
@@ -42,6 +43,21 @@ class InputError(StakeweightError, ValueError):
 
 class VerificationError(StakeweightError):
     """A downloaded bundle whose digest or chain does not match what it claims."""
+
+
+class HistoryRewrittenError(VerificationError):
+    """A chain of the service (``bundles``: resolved eras' bundles; ``audit``: the audit log) no
+    longer extends the heads kept from an earlier check: links were removed or rewritten.
+    ``problems`` maps each such chain to what differs; ``saved`` and ``current`` are the heads."""
+
+    def __init__(self, problems: Mapping[str, str], *, saved: Any, current: Any, path: str) -> None:
+        self.problems = dict(problems)
+        self.chains = list(self.problems)
+        self.saved = saved
+        self.current = current
+        self.path = path
+        described = "; ".join(f"the {chain} chain does not extend the kept head: {problem}" for chain, problem in self.problems.items())
+        super().__init__(f"history was rewritten: {described} (heads kept in {path})")
 
 
 class TransportError(StakeweightError):
