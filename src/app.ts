@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import helmet from '@fastify/helmet';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { validatorCompiler } from 'fastify-type-provider-zod';
+import { nameSafeSerializerCompiler } from './http/serializer.js';
 import type { Config } from './config.js';
 import type { Database, DatabaseHandle } from './db/client.js';
 import { authPlugin, refuseRevokedKeys } from './http/plugins/auth.js';
@@ -131,7 +132,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (v1) => {
     // zod validates only inside this scope, so plugins with JSON-schema routes keep working.
     v1.setValidatorCompiler(validatorCompiler);
-    v1.setSerializerCompiler(serializerCompiler);
+    v1.setSerializerCompiler(nameSafeSerializerCompiler);
     await v1.register(accountRoutes, { accounts });
     await v1.register(eraRoutes, { eras });
     await v1.register(modelRoutes, { models });

@@ -254,7 +254,7 @@ function targetColumns(fields: readonly string[], line: number, problems: BodyPr
 }
 
 function checkTargetNames(names: readonly string[], problems: BodyProblem[], where: { lines?: number[] }): boolean {
-  const invalid = [...new Set(names.filter((name) => !TARGET_NAME.test(name) || name === '__proto__'))];
+  const invalid = [...new Set(names.filter((name) => !TARGET_NAME.test(name)))];
   if (invalid.length > 0) {
     problems.push({
       code: 'invalid_target_name',
