@@ -9,6 +9,14 @@ import { duplicateKeysMessage, scanJsonKeys } from '../ingest/json-text.js';
  */
 export function refuseDuplicateKeys(text: string): void {
   const scan = scanJsonKeys(text);
+  if (scan.protoKeys.length > 0) {
+    // The JSON parser refuses these too, but as "not valid JSON": say what is wrong and what to do.
+    const paths = scan.protoKeys.map((path) => JSON.stringify(path)).join(', ');
+    throw badRequest(
+      `The JSON body has a "__proto__" key (${paths}), which this route cannot take in JSON; rename it, or send a universe whose attribute is named __proto__ as CSV (target uploads take it in JSON too)`,
+      scan.protoKeys.map((path) => ({ path: `body.${path}`, message: 'a "__proto__" key is refused in this JSON body' })),
+    );
+  }
   if (scan.duplicateCount === 0) return;
   const message = duplicateKeysMessage(scan);
   throw badRequest(

@@ -6,6 +6,8 @@ export interface JsonKeyScan {
   /** Paths of repeated keys (`targets.ender_20`, `rows[3].attributes.x`), the first 20. */
   duplicates: string[];
   duplicateCount: number;
+  /** Paths of `__proto__` keys, the first 20: a parser that guards against prototype pollution refuses them. */
+  protoKeys: string[];
   /** Set when the object at `limit.path` has more than `limit.max` keys: the scan stopped there. */
   overLimit?: { path: string; max: number };
 }
@@ -40,6 +42,7 @@ const child = (path: string, key: string) => (path === '' ? key : `${path}.${key
 export function scanJsonKeys(text: string, limit?: { path: string; max: number }): JsonKeyScan {
   const stack: (ObjectFrame | ArrayFrame)[] = [];
   const duplicates: string[] = [];
+  const protoKeys: string[] = [];
   let duplicateCount = 0;
   const valuePath = (): string => {
     const top = stack[stack.length - 1];
@@ -69,13 +72,14 @@ export function scanJsonKeys(text: string, limit?: { path: string; max: number }
         }
         top.key = key;
         top.expectKey = false;
+        if (key === '__proto__' && protoKeys.length < LIST_LIMIT) protoKeys.push(child(top.path, key));
         if (top.keys.has(key)) {
           duplicateCount += 1;
           if (duplicates.length < LIST_LIMIT) duplicates.push(child(top.path, key));
         } else {
           top.keys.add(key);
           if (limit !== undefined && top.path === limit.path && top.keys.size > limit.max) {
-            return { duplicates, duplicateCount, overLimit: limit };
+            return { duplicates, duplicateCount, protoKeys, overLimit: limit };
           }
         }
       }
@@ -92,7 +96,7 @@ export function scanJsonKeys(text: string, limit?: { path: string; max: number }
       else if (top?.kind === 'array') top.index += 1;
     }
   }
-  return { duplicates, duplicateCount };
+  return { duplicates, duplicateCount, protoKeys };
 }
 
 /** The message for repeated keys, naming them. */

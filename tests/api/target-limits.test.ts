@@ -132,6 +132,16 @@ describe('repeated keys in JSON', () => {
     });
     expectProblem(universe, 400);
     expect(universe.json().detail).toContain('"rows[0].attributes.coal"');
+    // A __proto__ key is refused as what it is, not as "not valid JSON".
+    const proto = await t.app.inject({
+      method: 'PUT',
+      url: '/v1/eras/2/universe',
+      headers: { ...bearer(operatorKey), 'content-type': 'application/json' },
+      payload: '{"rows": [{"id": "u1", "sector": "10", "attributes": {"__proto__": 0.1}}]}',
+    });
+    expectProblem(proto, 400);
+    expect(proto.json().detail).toContain('"rows[0].attributes.__proto__"');
+    expect(proto.json().detail).toContain('as CSV');
     const model = await createModel(t.app, authorKey, 'limits_stake');
     const stake = await t.app.inject({
       method: 'PUT',
