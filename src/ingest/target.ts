@@ -75,7 +75,7 @@ export function parseTarget(body: TargetBody, universe: LiveUniverse, opts: Targ
   const { aligned, rows } = aligner as UniverseAligner;
   if (opts.name !== undefined && opts.name === opts.mainTarget) {
     const main = mainTargetProblems(opts.name, aligned, opts.era);
-    if (main.length > 0) throw new InvalidBodyError(main);
+    if (main.length > 0) throw new InvalidBodyError(sortProblems(main));
   }
   return { aligned, count: rows };
 }
