@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import helmet from '@fastify/helmet';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { validatorCompiler } from 'fastify-type-provider-zod';
+import { nameSafeSerializerCompiler } from './http/serializer.js';
 import type { Config } from './config.js';
 import type { Database, DatabaseHandle } from './db/client.js';
 import { authPlugin, refuseRevokedKeys } from './http/plugins/auth.js';
 import { inlinePreparer, workerPreparer } from './ingest/worker-preparer.js';
 import { errorsPlugin } from './http/plugins/errors.js';
+import { strictJsonKeys } from './http/exact-json.js';
 import { metricsPlugin } from './http/plugins/metrics.js';
 import { loadSheddingPlugin } from './http/plugins/load-shedding.js';
 import { anonymousLimitPlugin, rateLimitPlugin } from './http/plugins/rate-limit.js';
@@ -84,9 +86,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const models = modelsService(db, audit);
   const reportFigures = reportFiguresService({ eras });
   const bundles = bundlesService({ db, eras });
-  const scoring = scoringService({ db, pool, audit, eras, models, bundles, reportFigures, defaultTarget: config.MAIN_TARGET });
   const preparer = config.INGEST_WORKERS > 0 ? workerPreparer(config.INGEST_WORKERS) : inlinePreparer;
   app.addHook('onClose', async () => preparer.close());
+  const scoring = scoringService({
+    db,
+    pool,
+    audit,
+    eras,
+    models,
+    bundles,
+    reportFigures,
+    defaultTarget: config.MAIN_TARGET,
+    preparer,
+    maxTargetColumns: config.TARGETS_MAX_COLUMNS,
+  });
   const submissions = submissionsService({ db, pool, eras, models, preparer, scoreSubmission: scoring.scoreSubmission });
   const metaModel = metaModelService({ db, pool, audit, eras, rescoreEra: scoring.rescoreEra, reportFigures });
   const policies = policiesService(db, audit, eras, config, metaModel.openEraMetaModel);
@@ -113,6 +126,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(metricsPlugin);
   await app.register(swaggerPlugin);
 
+  strictJsonKeys(app);
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
   await app.register(healthRoutes, { databaseAnswers: () => ping(pool) });
@@ -120,7 +134,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (v1) => {
     // zod validates only inside this scope, so plugins with JSON-schema routes keep working.
     v1.setValidatorCompiler(validatorCompiler);
-    v1.setSerializerCompiler(serializerCompiler);
+    v1.setSerializerCompiler(nameSafeSerializerCompiler);
     await v1.register(accountRoutes, { accounts });
     await v1.register(eraRoutes, { eras });
     await v1.register(modelRoutes, { models });

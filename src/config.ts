@@ -32,7 +32,9 @@ export const configSchema = z.object({
   MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().positive().default(1000),
   SCHEDULER_INTERVAL_MS: z.coerce.number().int().positive().default(1000),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
-  /** Worker threads that prepare CSV submissions; 0 prepares them on the event loop. */
+  /** Target columns one upload may hold; a body naming more is refused (400) before its values are read. */
+  TARGETS_MAX_COLUMNS: z.coerce.number().int().positive().max(1024).default(64),
+  /** Worker threads that prepare CSV submissions and parse large target uploads; 0 does both on the event loop. */
   INGEST_WORKERS: z.coerce.number().int().min(0).max(64).default(1),
 });
 

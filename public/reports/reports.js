@@ -6,6 +6,8 @@ const COLORS = { before: '#7b8794', after: '#0b6bcb' };
 const PALETTE = ['#0b6bcb', '#d9480f', '#2b8a3e', '#862e9c', '#c92a2a', '#1098ad', '#e67700', '#5c7cfa'];
 
 const $ = (id) => document.getElementById(id);
+/** A record's own value: names from data (`constructor`, `toString`, `__proto__`) are ordinary keys, never inherited members. */
+const own = (record, key) => (record != null && Object.hasOwn(record, key) ? record[key] : undefined);
 
 function el(tag, attrs = {}, ...children) {
   const node = tag.startsWith('svg:') ? document.createElementNS(SVG, tag.slice(4)) : document.createElement(tag);
@@ -223,7 +225,7 @@ function exposureChart(container, report) {
   const rows = [];
   for (const kind of ['attributes', 'tags']) {
     const names = new Set([...Object.keys(report.exposures.unconstrained[kind]), ...Object.keys(report.exposures.traded[kind])]);
-    for (const name of [...names].sort()) rows.push({ kind, name, label: kind === 'tags' ? `tag: ${name}` : name, m: report.exposures.unconstrained[kind][name], s: report.exposures.traded[kind][name] });
+    for (const name of [...names].sort()) rows.push({ kind, name, label: kind === 'tags' ? `tag: ${name}` : name, m: own(report.exposures.unconstrained[kind], name), s: own(report.exposures.traded[kind], name) });
   }
   if (rows.length === 0) return empty(container, 'The universe has no numeric attribute or tag on at least 5 ids.');
   const width = chartWidth(container, 300);
@@ -410,7 +412,7 @@ function drawHistory(summary) {
           name: `${target} (Σ ${fmt(total?.cost ?? 0, 4)} over ${total?.eras ?? 0} eras)`,
           color: PALETTE[k % PALETTE.length],
           values: points.map((p) => {
-            const c = p.performanceCost[target]?.cost;
+            const c = own(p.performanceCost, target)?.cost;
             if (c === null || c === undefined) return null;
             sum += c;
             return sum;
@@ -424,7 +426,7 @@ function drawHistory(summary) {
   else
     lines($('chart-corr-history'), {
       eras,
-      series: summary.targets.map((target, k) => ({ name: target, color: PALETTE[k % PALETTE.length], values: points.map((p) => p.metaModelCorr[target] ?? null) })),
+      series: summary.targets.map((target, k) => ({ name: target, color: PALETTE[k % PALETTE.length], values: points.map((p) => own(p.metaModelCorr, target) ?? null) })),
       yLabel: 'CORR',
       format: (v) => fmt(v, 3),
     });

@@ -3,6 +3,7 @@ import type { Executor } from './client.js';
 import { eraReportPoints, eras, metaModelRuns, policies, policyCosts, policyCostTotals } from './schema.js';
 import { latestTargets } from './targets.js';
 import { LOCK_CLASS } from './locks.js';
+import { withNameRecords } from '../domain/records.js';
 
 export interface StoredCost {
   target: string;
@@ -34,7 +35,8 @@ export function reportsDal(executor: Executor) {
         .where(eq(metaModelRuns.eraNumber, era))
         .orderBy(desc(metaModelRuns.seq))
         .limit(1);
-      return run ?? null;
+      // Stored figures are keyed by names from data (sectors, tags, attributes, targets): read them as null-prototype records.
+      return run ? { ...run, report: withNameRecords(run.report), policyReport: withNameRecords(run.policyReport) } : null;
     },
 
     async runVectors(runId: string) {
@@ -123,7 +125,7 @@ export function reportsDal(executor: Executor) {
           ) p
         ) windowed
         order by era`);
-      return rows;
+      return rows.map((row) => ({ ...row, point: withNameRecords(row.point) }));
     },
 
     /** The first era of the latest `limit` points. */

@@ -8,15 +8,17 @@ import { submissions } from './schema.js';
 /**
  * How submissions are read and written. This module alone calls store_submission, the
  * PL/pgSQL function that is the ingest write; its current definition is in
- * migrations/0008_scoped_keys_shared_limits.sql (first written in 0002, the key check added in
- * 0003, key expiry in 0008). These business rules live in that function, not in TypeScript:
+ * migrations/0013_resend_after_close.sql (first written in 0002, the key check added in 0003, key
+ * expiry in 0008, re-sends after close in 0013). These business rules live in that function, not
+ * in TypeScript:
  * - the key: the caller's API key must be neither revoked nor expired (SQLSTATE SWK01), checked
  *   in the same round trip so revocation takes effect at once whatever the route remembered;
  * - the universe: under KEY SHARE on the era row (a close or a universe replacement takes FOR
  *   UPDATE), the era's universe digest must be the one the body was checked against (SWU01);
  * - lateness: a submission is late when the era is closed or now ≥ closesAt, decided there;
- * - identical re-sends: when the model's current submission (same era, same lateness) has the
- *   same SHA-256, it is returned as it is and nothing is written (created = false);
+ * - identical re-sends: when the model's latest current submission of the era (its late one if
+ *   any, else its on-time one) has the same SHA-256, it is returned as it is and nothing is
+ *   written (created = false), also once the era has closed or resolved;
  * - superseding: otherwise the current one is marked superseded and the new one inserted. Two
  *   concurrent inserts for one model collide on the unique index submissions_current_key
  *   (era, model, late where not superseded); the loser retries.

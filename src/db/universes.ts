@@ -2,6 +2,7 @@ import { asc, eq, sql } from 'drizzle-orm';
 import type { UniverseRow } from '../domain/universe.js';
 import type { Executor } from './client.js';
 import { universeRows } from './schema.js';
+import { withNameRecords } from '../domain/records.js';
 
 /**
  * An era's universe (universe_rows): its ids in position order, to which every packed vector
@@ -31,7 +32,7 @@ export async function universeIds(executor: Executor, era: number): Promise<stri
 
 /** Full rows with private attributes, in position order. */
 export async function universeRowsOf(executor: Executor, era: number): Promise<UniverseRow[]> {
-  return executor
+  const rows = await executor
     .select({
       id: universeRows.id,
       sector: universeRows.sector,
@@ -43,4 +44,6 @@ export async function universeRowsOf(executor: Executor, era: number): Promise<U
     .from(universeRows)
     .where(eq(universeRows.eraNumber, era))
     .orderBy(asc(universeRows.position));
+  // Attribute names are data: `constructor` or `__proto__` must stay ordinary keys.
+  return rows.map((row) => ({ ...row, attributes: withNameRecords(row.attributes) }));
 }

@@ -1,5 +1,6 @@
 import { tieKeptRank } from './rank.js';
 import type { UniverseRow } from './universe.js';
+import { nameRecord } from './records.js';
 
 /** No published exposure rests on fewer ids than this (the report's anonymity floor, as for sectors). */
 export const MIN_EXPOSURE_IDS = 5;
@@ -134,7 +135,7 @@ export function exposureTo(w: Float64Array, a: Float64Array, minIds = MIN_EXPOSU
 export function signalExposures(signal: ArrayLike<number>, features: ExposureFeatures): SignalExposures {
   const w = bookWeights(signal);
   const of = (list: [string, Float64Array][]) => {
-    const out: Record<string, Exposure> = {};
+    const out = nameRecord<Exposure>();
     for (const [name, a] of list) {
       if (a.length !== w.length) throw new RangeError(`signal has ${w.length} values but the universe ${a.length} ids`);
       const exposure = exposureTo(w, a);

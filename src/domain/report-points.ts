@@ -1,5 +1,6 @@
 import type { RunFigures } from './era-report.js';
 import type { PolicyCost } from './policy/cost.js';
+import { nameRecord, own } from './records.js';
 import { change } from './report.js';
 
 /** The net exposure of one attribute or tag, before and after the policy. */
@@ -32,9 +33,11 @@ export function storedPoint(
   costs: readonly (Pick<PolicyCost, 'unconstrained' | 'traded' | 'cost'> & { target: string })[],
 ): StoredPoint {
   const nets = (kind: 'attributes' | 'tags') => {
-    const out: Record<string, NetPair> = {};
+    const out = nameRecord<NetPair>();
     const names = new Set([...Object.keys(figures.exposures.unconstrained[kind]), ...Object.keys(figures.exposures.traded[kind])]);
-    for (const name of [...names].sort()) out[name] = { unconstrained: figures.exposures.unconstrained[kind][name]?.net ?? null, traded: figures.exposures.traded[kind][name]?.net ?? null };
+    for (const name of [...names].sort()) {
+      out[name] = { unconstrained: own(figures.exposures.unconstrained[kind], name)?.net ?? null, traded: own(figures.exposures.traded[kind], name)?.net ?? null };
+    }
     return out;
   };
   return {
@@ -47,8 +50,8 @@ export function storedPoint(
     policy: figures.policy === null ? null : { name: figures.policy.name, version: figures.policy.version, mode: figures.policy.mode },
     policyCost: figures.policyCost,
     stake: figures.stake,
-    metaModelCorr: Object.fromEntries(costs.map((c) => [c.target, c.traded])),
-    performanceCost: Object.fromEntries(costs.map((c) => [c.target, { unconstrained: c.unconstrained, traded: c.traded, cost: c.cost }])),
+    metaModelCorr: nameRecord(costs.map((c) => [c.target, c.traded])),
+    performanceCost: nameRecord(costs.map((c) => [c.target, { unconstrained: c.unconstrained, traded: c.traded, cost: c.cost }])),
     exposures: { attributes: nets('attributes'), tags: nets('tags') },
   };
 }
@@ -77,8 +80,10 @@ export interface SummaryPoint extends Omit<StoredPoint, 'closedAt'> {
 
 /** Point `b` minus the previous closed era's point `a`; `totalStake` is the exact difference, computed in numeric. */
 export function pointChange(a: SummaryPoint, b: SummaryPoint, totalStake: string): NonNullable<SummaryPoint['change']> {
-  const corr: Record<string, number | null> = {};
-  for (const target of Object.keys(b.metaModelCorr)) if (target in a.metaModelCorr) corr[target] = change(a.metaModelCorr[target], b.metaModelCorr[target]);
+  const corr = nameRecord<number | null>();
+  for (const target of Object.keys(b.metaModelCorr)) {
+    if (Object.hasOwn(a.metaModelCorr, target)) corr[target] = change(a.metaModelCorr[target], b.metaModelCorr[target]);
+  }
   return {
     universeSize: b.universeSize - a.universeSize,
     tradable: b.tradable - a.tradable,

@@ -3,6 +3,7 @@ import type { RankCodes } from './prepared.js';
 import type { RuleCount } from './policy/index.js';
 import { sectorTilt } from './stats.js';
 import type { UniverseRow } from './universe.js';
+import { nameRecord, own } from './records.js';
 
 /** The transparency report's math (docs/reports.md): anonymised aggregates of one era's run. */
 
@@ -81,7 +82,7 @@ export class StakeDecileMeans {
       decile: d + 1,
       models: mean.models,
       stake: mean.totalStake,
-      sectorMeans: mean.models === 0 ? null : Object.fromEntries(sectorTilt(mean.result(), sectors).map((g) => [g.group, g.mean])),
+      sectorMeans: mean.models === 0 ? null : nameRecord(sectorTilt(mean.result(), sectors).map((g) => [g.group, g.mean])),
     }));
   }
 }
@@ -93,7 +94,7 @@ export class StakeDecileMeans {
 export function decileContributions(deciles: readonly StakeDecile[], sector: string): number[] {
   let total = 0;
   for (const d of deciles) total += d.stake;
-  return deciles.map((d) => (d.sectorMeans === null || total === 0 ? 0 : (d.stake / total) * (d.sectorMeans[sector] ?? NaN)));
+  return deciles.map((d) => (d.sectorMeans === null || total === 0 ? 0 : (d.stake / total) * (own(d.sectorMeans, sector) ?? NaN)));
 }
 
 export interface SectorTilt {

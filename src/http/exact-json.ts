@@ -1,6 +1,44 @@
 import type { FastifyInstance } from 'fastify';
 import { JSON_NUMBER, MAX_JSON_NUMBER_DIGITS, readJsonNumber } from '../domain/decimal.js';
 import { badRequest } from '../errors.js';
+import { duplicateKeysMessage, scanJsonKeys } from '../ingest/json-text.js';
+
+/**
+ * Refuses a JSON text that repeats a key within one object: a parser keeps only the last, so the
+ * sender's data would silently lose the others (names are data: targets, attributes, tags).
+ */
+export function refuseDuplicateKeys(text: string): void {
+  const scan = scanJsonKeys(text);
+  if (scan.protoKeys.length > 0) {
+    // The JSON parser refuses these too, but as "not valid JSON": say what is wrong and what to do.
+    const paths = scan.protoKeys.map((path) => JSON.stringify(path)).join(', ');
+    throw badRequest(
+      `The JSON body has a "__proto__" key (${paths}), which this route cannot take in JSON; rename it, or send a universe whose attribute is named __proto__ as CSV (target uploads take it in JSON too)`,
+      scan.protoKeys.map((path) => ({ path: `body.${path}`, message: 'a "__proto__" key is refused in this JSON body' })),
+    );
+  }
+  if (scan.duplicateCount === 0) return;
+  const message = duplicateKeysMessage(scan);
+  throw badRequest(
+    message[0].toUpperCase() + message.slice(1),
+    scan.duplicates.map((path) => ({ path: `body.${path}`, message: 'appears more than once in its object; send each key once' })),
+  );
+}
+
+/** JSON bodies whose objects repeat a key are refused (400) before they are parsed. */
+export function strictJsonKeys(app: FastifyInstance) {
+  const parse = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    try {
+      refuseDuplicateKeys(body as string);
+    } catch (error) {
+      done(error as Error, undefined);
+      return;
+    }
+    parse(request, body as string, done);
+  });
+}
 
 /**
  * Rewrites every number of a JSON text as a string holding the exact decimal written, so money
@@ -54,13 +92,14 @@ export function numbersAsDecimalStrings(text: string): string {
   return out + text.slice(copied);
 }
 
-/** In this plugin scope, JSON bodies are parsed with their numbers as exact decimal strings (numbersAsDecimalStrings). */
+/** In this plugin scope, JSON bodies are parsed with their numbers as exact decimal strings (numbersAsDecimalStrings); repeated keys are refused. */
 export function exactJsonNumbers(app: FastifyInstance) {
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     let text: string;
     try {
+      refuseDuplicateKeys(body as string);
       text = numbersAsDecimalStrings(body as string);
     } catch (error) {
       done(error as Error, undefined);

@@ -3,9 +3,10 @@ import { boundedCache } from '../cache.js';
 import { type LiveUniverse, indexLiveIds } from './aligned.js';
 import { prepareSubmission } from './prepare.js';
 import { InvalidBodyError } from './problems.js';
+import { parseTargetText } from './target.js';
 import type { PrepareReply, PrepareRequest } from './worker-preparer.js';
 
-// A worker thread of workerPreparer: prepares CSV submissions against the universes the main
+// A worker thread of workerPreparer: prepares CSV submissions and parses target uploads against the universes the main
 // thread has sent it (each once, with the first request that needs it; it keeps the last few
 // and asks again for one it has let go).
 
@@ -42,11 +43,18 @@ port.on('message', (request: PrepareRequest) => {
   let reply: PrepareReply;
   let transfer: ArrayBuffer[] = [];
   try {
-    const { raw, ranks, ...rest } = prepareSubmission({ kind: 'csv', text: request.text }, universe, request.options);
-    const [rawBytes, rankBytes] = [transferable(raw), transferable(ranks)];
-    reply = { id: request.id, prepared: { ...rest, raw: rawBytes, ranks: rankBytes } };
-    // Buffers of the encoders own their ArrayBuffers; a shared one (Node's pool) is copied instead.
-    transfer = [rawBytes, rankBytes].filter((b) => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength).map((b) => b.buffer as ArrayBuffer);
+    const { task } = request;
+    if (task.kind === 'targets') {
+      const targets = parseTargetText({ kind: task.body, text: request.text }, universe, task.options);
+      reply = { id: request.id, targets };
+      transfer = targets.map((target) => target.aligned.buffer as ArrayBuffer);
+    } else {
+      const { raw, ranks, ...rest } = prepareSubmission({ kind: 'csv', text: request.text }, universe, task.options);
+      const [rawBytes, rankBytes] = [transferable(raw), transferable(ranks)];
+      reply = { id: request.id, prepared: { ...rest, raw: rawBytes, ranks: rankBytes } };
+      // Buffers of the encoders own their ArrayBuffers; a shared one (Node's pool) is copied instead.
+      transfer = [rawBytes, rankBytes].filter((b) => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength).map((b) => b.buffer as ArrayBuffer);
+    }
   } catch (error) {
     reply =
       error instanceof InvalidBodyError

@@ -1,6 +1,9 @@
 /** What kind of fault a body has; one problem per code, listing its offenders. */
 export type BodyProblemCode =
   | 'empty_body'
+  | 'invalid_json'
+  | 'duplicate_keys'
+  | 'too_many_columns'
   | 'missing_header'
   | 'extra_columns'
   | 'invalid_shape'
@@ -17,6 +20,7 @@ export type BodyProblemCode =
   | 'not_finite'
   | 'out_of_range'
   | 'constant_predictions'
+  | 'constant_target'
   | 'insufficient_coverage';
 
 /**
@@ -93,6 +97,9 @@ interface Tally {
 /** Problems come out in this order whatever order the rows raised them. */
 const CODE_ORDER: readonly BodyProblemCode[] = [
   'empty_body',
+  'invalid_json',
+  'too_many_columns',
+  'duplicate_keys',
   'invalid_shape',
   'missing_header',
   'extra_columns',
@@ -109,6 +116,7 @@ const CODE_ORDER: readonly BodyProblemCode[] = [
   'not_finite',
   'out_of_range',
   'constant_predictions',
+  'constant_target',
   'insufficient_coverage',
 ];
 

@@ -10,7 +10,40 @@ import {
   isRecord,
   structureMessages,
 } from './id-value.js';
+import { duplicateKeysMessage, scanJsonKeys } from './json-text.js';
 import { type BodyProblem, type BodyProblemCode, InvalidBodyError, ProblemCollector, formatCount, listed, plural, quoted, quotedList, sortProblems } from './problems.js';
+
+/**
+ * A target upload as the HTTP layer hands it over: CSV text, a parsed JSON value, or JSON still
+ * as text (parsed here, after its keys are checked, so a worker thread can do it).
+ */
+export type TargetBody = IngestBody | { kind: 'json-text'; text: string };
+
+export interface TargetOptions {
+  era?: number;
+  /** Most target columns one upload may hold; refused before any value is read. */
+  maxColumns?: number;
+  /** The era's main target: its version must vary and cover MAIN_TARGET_COVERAGE of the universe. */
+  mainTarget?: string;
+}
+
+/** A target upload still as text: CSV, or JSON not yet parsed. */
+export type TargetText = { kind: 'csv' | 'json-text'; text: string };
+
+/** `name`: the one-target route's target; without it the body names its targets. */
+export type TargetParseOptions = TargetOptions & { name?: string };
+
+/** The one place a target upload's text becomes its aligned columns (throws InvalidBodyError). */
+export function parseTargetText(body: TargetText, universe: LiveUniverse, options: TargetParseOptions): ParsedNamedTarget[] {
+  const { name, ...rest } = options;
+  if (name === undefined) return parseTargets(body, universe, rest);
+  return [{ name, ...parseTarget(body, universe, options) }];
+}
+
+/** Target columns per upload unless configured (TARGETS_MAX_COLUMNS). */
+export const DEFAULT_MAX_COLUMNS = 64;
+/** The share of the universe a main-target version must cover: scoring's overlap rule. */
+export const MAIN_TARGET_COVERAGE = 0.8;
 
 export interface ParsedTarget {
   /** One value per universe id, in universe order; NaN where the body has none. */
@@ -30,17 +63,84 @@ const TARGET: IdValueLayout = {
  * value finite and in [0, 1] (no tolerance: targets come from us, not from float noise),
  * ids in the universe and unique, at least one row. Ids without a row stay NaN.
  */
-export function parseTarget(body: IngestBody, universe: LiveUniverse, opts: { era?: number } = {}): ParsedTarget {
+export function parseTarget(body: TargetBody, universe: LiveUniverse, opts: TargetOptions & { name?: string } = {}): ParsedTarget {
   const problems = new ProblemCollector(body.kind === 'csv' ? 'lines' : 'indexes');
   const aligner =
     body.kind === 'csv'
       ? alignIdValueCsv(body.text, universe, TARGET, problems)
-      : alignTargetJson(body.value, universe, problems);
+      : alignTargetJson(jsonValue(body), universe, problems);
   aligner?.finish();
   problems.throwIfAny({ ...alignerMessages(TARGET.rule, opts.era, aligner), ...structureMessages(TARGET) });
   // Every rule passed, so the aligner exists.
   const { aligned, rows } = aligner as UniverseAligner;
+  if (opts.name !== undefined && opts.name === opts.mainTarget) {
+    const main = mainTargetProblems(opts.name, aligned, opts.era);
+    if (main.length > 0) throw new InvalidBodyError(sortProblems(main));
+  }
   return { aligned, count: rows };
+}
+
+/** The JSON value of a body; JSON text is checked for repeated keys (and too many targets) before it is parsed. */
+function jsonValue(body: Exclude<TargetBody, { kind: 'csv' }>, maxColumns?: number): unknown {
+  if (body.kind === 'json') return body.value;
+  if (body.text.trim() === '') return undefined;
+  const scan = scanJsonKeys(body.text, maxColumns === undefined ? undefined : { path: 'targets', max: maxColumns });
+  if (scan.overLimit) throw new InvalidBodyError([tooManyColumns(`"targets" names more than ${maxColumns}`, maxColumns as number)]);
+  if (scan.duplicateCount > 0) {
+    throw new InvalidBodyError([{ code: 'duplicate_keys', message: duplicateKeysMessage(scan), count: scan.duplicateCount }]);
+  }
+  try {
+    return JSON.parse(body.text) as unknown;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new InvalidBodyError([{ code: 'invalid_json', message: `the body is not valid JSON: ${reason}`, count: 1 }]);
+  }
+}
+
+function tooManyColumns(found: string, max: number): BodyProblem {
+  return {
+    code: 'too_many_columns',
+    message: `the upload has too many targets: ${found}, at most ${max} per upload (TARGETS_MAX_COLUMNS); split it into several uploads`,
+    count: 1,
+  };
+}
+
+/**
+ * A main target must be able to pay: constant values score every model as degenerate, and fewer
+ * than MAIN_TARGET_COVERAGE of the universe leaves every model below scoring's overlap rule, so
+ * either would resolve the era paying nothing.
+ */
+export function mainTargetProblems(name: string, aligned: Float64Array, era?: number): BodyProblem[] {
+  let covered = 0;
+  let first = Number.NaN;
+  let varied = false;
+  for (const value of aligned) {
+    if (Number.isNaN(value)) continue;
+    if (covered === 0) first = value;
+    else if (value !== first) varied = true;
+    covered += 1;
+  }
+  const universe = era === undefined ? "the era's universe" : `era ${era}'s universe`;
+  const problems: BodyProblem[] = [];
+  // covered / n < 0.8, in integers.
+  if (covered * 5 < aligned.length * 4) {
+    const share = aligned.length === 0 ? 0 : Math.floor((covered / aligned.length) * 1000) / 10;
+    problems.push({
+      code: 'insufficient_coverage',
+      message: `the main target "${name}" covers ${formatCount(covered)} of the ${formatCount(aligned.length)} ids of ${universe} (${share} %); a main target must cover at least ${MAIN_TARGET_COVERAGE * 100} % (scoring's overlap rule), else no model is scored and resolution pays nothing`,
+      column: name,
+      count: aligned.length - covered,
+    });
+  }
+  if (covered > 0 && !varied) {
+    problems.push({
+      code: 'constant_target',
+      message: `the main target "${name}" has the same value (${first}) for every id; a constant main target scores no model and resolution would pay nothing: send the target's varied values`,
+      column: name,
+      count: 1,
+    });
+  }
+  return problems;
 }
 
 function alignTargetJson(value: unknown, universe: LiveUniverse, problems: ProblemCollector): UniverseAligner | undefined {
@@ -66,9 +166,11 @@ const VALUE_CODES = new Set<BodyProblemCode>(['non_numeric', 'not_finite', 'out_
  * `{ids, targets: {name: [values]}}`. Each column is checked as one target upload is; a
  * problem with its values names the column, a problem with the ids or rows is reported once.
  */
-export function parseTargets(body: IngestBody, universe: LiveUniverse, opts: { era?: number } = {}): ParsedNamedTarget[] {
+export function parseTargets(body: TargetBody, universe: LiveUniverse, opts: TargetOptions = {}): ParsedNamedTarget[] {
   const problems: BodyProblem[] = [];
-  const columns = body.kind === 'csv' ? readTargetsCsv(body.text, universe, problems) : readTargetsJson(body.value, universe, problems);
+  const max = opts.maxColumns ?? DEFAULT_MAX_COLUMNS;
+  const columns =
+    body.kind === 'csv' ? readTargetsCsv(body.text, universe, problems, max) : readTargetsJson(jsonValue(body, max), universe, problems, max);
   const messages = { ...alignerMessages(TARGET.rule, opts.era), ...structureMessages(TARGET) };
   columns.forEach(({ name, aligner, collector }, j) => {
     aligner.finish();
@@ -77,6 +179,10 @@ export function parseTargets(body: IngestBody, universe: LiveUniverse, opts: { e
       else if (j === 0) problems.push(problem);
     }
   });
+  if (problems.length === 0) {
+    const main = columns.find(({ name }) => name === opts.mainTarget);
+    if (main) problems.push(...mainTargetProblems(main.name, main.aligner.aligned, opts.era));
+  }
   if (problems.length > 0) throw new InvalidBodyError(sortProblems(problems));
   return columns.map(({ name, aligner }) => ({ name, aligned: aligner.aligned, count: aligner.rows }));
 }
@@ -87,7 +193,15 @@ interface Column {
   collector: ProblemCollector;
 }
 
-function readTargetsCsv(text: string, universe: LiveUniverse, problems: BodyProblem[]): Column[] {
+function readTargetsCsv(text: string, universe: LiveUniverse, problems: BodyProblem[], max: number): Column[] {
+  // The header alone first: a body naming too many targets is refused before any row is read.
+  const firstLine = text.slice(0, text.indexOf('\n') + 1 || text.length);
+  let headerFields = 0;
+  readCsv(firstLine, { row: (fields) => (headerFields = fields.length), malformed: () => {} });
+  if (headerFields - 1 > max) {
+    problems.push({ ...tooManyColumns(`the header names ${formatCount(headerFields - 1)}`, max), lines: [1] });
+    return [];
+  }
   let columns: Column[] = [];
   let width = 0;
   let usable = false;
@@ -140,7 +254,7 @@ function targetColumns(fields: readonly string[], line: number, problems: BodyPr
 }
 
 function checkTargetNames(names: readonly string[], problems: BodyProblem[], where: { lines?: number[] }): boolean {
-  const invalid = [...new Set(names.filter((name) => !TARGET_NAME.test(name) || name === '__proto__'))];
+  const invalid = [...new Set(names.filter((name) => !TARGET_NAME.test(name)))];
   if (invalid.length > 0) {
     problems.push({
       code: 'invalid_target_name',
@@ -161,7 +275,7 @@ function checkTargetNames(names: readonly string[], problems: BodyProblem[], whe
   return invalid.length === 0 && repeated.length === 0;
 }
 
-function readTargetsJson(value: unknown, universe: LiveUniverse, problems: BodyProblem[]): Column[] {
+function readTargetsJson(value: unknown, universe: LiveUniverse, problems: BodyProblem[], max: number): Column[] {
   const shape = (detail: string): BodyProblem => ({ code: 'invalid_shape', message: `${detail}; several targets in JSON are ${MULTI_JSON_SHAPE}`, count: 1 });
   if (value === undefined) {
     problems.push(emptyBody('the body is empty'));
@@ -178,6 +292,10 @@ function readTargetsJson(value: unknown, universe: LiveUniverse, problems: BodyP
   if (!isRecord(targets)) problems.push(shape(`"targets" must be an object of arrays by target name, got ${describeJson(targets)}`));
   if (!Array.isArray(ids) || !isRecord(targets)) return [];
   const names = Object.keys(targets);
+  if (names.length > max) {
+    problems.push(tooManyColumns(`"targets" names ${formatCount(names.length)}`, max));
+    return [];
+  }
   if (names.length === 0) problems.push(shape('"targets" names no target'));
   if (!checkTargetNames(names, problems, {})) return [];
   if (ids.length === 0) problems.push(emptyBody('the body has no ids'));

@@ -5,18 +5,19 @@ import { readCsv } from './csv.js';
 import { INDEX_COLUMN, type IngestBody, emptyBody, isRecord } from './id-value.js';
 import { parseDecimal } from './number.js';
 import { type BodyProblem, type BodyProblemCode, type Describe, ProblemCollector, RepeatedIds, listed, plural, quoted, quotedList } from './problems.js';
+import { nameRecord } from '../domain/records.js';
 
 /** The columns with a meaning of their own; any other column is an attribute. */
 const KNOWN_COLUMNS = ['sector', 'industry', 'country', 'tags'] as const;
 type KnownColumn = (typeof KNOWN_COLUMNS)[number];
 const EXAMPLE_HEADER = 'id,sector,industry,country,tags';
 const ATTRIBUTE_NAME = /^[A-Za-z0-9_]{1,64}$/;
-const ATTRIBUTE_SHAPE = '1–64 characters of A–Z a–z 0–9 _, other than __proto__';
+const ATTRIBUTE_SHAPE = '1–64 characters of A–Z a–z 0–9 _ (a JSON body cannot carry __proto__: send that one as CSV)';
 const INDEX_HINT = 'it looks like the index pandas writes: save with to_csv(index=False)';
 
-/** `__proto__` fits the pattern but cannot be an own key of a plain object, so it would vanish. */
+/** Any name of the pattern, `__proto__` and `constructor` included: attributes are null-prototype records. */
 function isAttributeName(name: string): boolean {
-  return ATTRIBUTE_NAME.test(name) && name !== '__proto__';
+  return ATTRIBUTE_NAME.test(name);
 }
 const JSON_SHAPE = '{"rows": [{"id": "...", "sector": "...", "industry": "...", "country": "...", "tags": [...], "attributes": {...}}]}';
 
@@ -169,7 +170,7 @@ function headerHint(names: readonly string[]): string {
 }
 
 function universeRowFromCells(fields: readonly string[], columns: UniverseColumns, line: number, problems: ProblemCollector): UniverseRow {
-  const attributes: Record<string, number | string> = {};
+  const attributes = nameRecord<number | string>();
   for (const { name, index } of columns.attributes) {
     const cell = fields[index].trim();
     if (cell === '') continue;
@@ -243,7 +244,7 @@ function jsonPath(index: number, path: readonly PropertyKey[]): string {
 }
 
 function universeRowFromJson(input: UniverseRowInput): UniverseRow {
-  const attributes: Record<string, number | string> = {};
+  const attributes = nameRecord<number | string>();
   for (const [name, value] of Object.entries(input.attributes ?? {})) {
     const kept = typeof value === 'string' ? value.trim() : value;
     if (kept !== '') attributes[name] = kept;

@@ -7,6 +7,7 @@ import type { LiveUniverse } from './aligned.js';
 import type { IngestBody } from './id-value.js';
 import { type PreparedSubmission, prepareSubmission } from './prepare.js';
 import { type BodyProblem, InvalidBodyError } from './problems.js';
+import { type ParsedNamedTarget, type TargetParseOptions, type TargetText, parseTargetText } from './target.js';
 
 export interface PrepareOptions {
   era: number;
@@ -16,11 +17,18 @@ export interface PrepareOptions {
 /** A universe as ingest holds it; its digest names it across threads. */
 export type DigestedUniverse = LiveUniverse & { readonly digest: string };
 
-/** Turns a submission body into what is stored (prepareSubmission), here or elsewhere. */
+/**
+ * Turns a submission body into what is stored (prepareSubmission), and a target upload into its
+ * aligned columns (parseTarget, parseTargets), here or elsewhere.
+ */
 export interface Preparer {
   prepare(body: IngestBody, universe: DigestedUniverse, options: PrepareOptions): Promise<PreparedSubmission>;
+  parseTargets(body: TargetText, universe: DigestedUniverse, options: TargetParseOptions): Promise<ParsedNamedTarget[]>;
   close(): Promise<void>;
 }
+
+/** What a worker does with a request's text. */
+export type PrepareTask = { kind: 'submission'; options: PrepareOptions } | { kind: 'targets'; body: TargetText['kind']; options: TargetParseOptions };
 
 /** What the main thread sends a worker; `ids` only when the worker may not have that universe. */
 export interface PrepareRequest {
@@ -28,20 +36,25 @@ export interface PrepareRequest {
   digest: string;
   ids?: readonly string[];
   text: string;
-  options: PrepareOptions;
+  task: PrepareTask;
 }
 
 type TransferredSubmission = Omit<PreparedSubmission, 'raw' | 'ranks'> & { raw: Uint8Array; ranks: Uint8Array };
 
 export type PrepareReply =
   | { id: number; prepared: TransferredSubmission }
+  | { id: number; targets: ParsedNamedTarget[] }
   | { id: number; missingUniverse: true }
   | { id: number; invalid: { problems: BodyProblem[]; status: number } }
   | { id: number; failed: string };
 
+/** Target bodies shorter than this are parsed on the event loop: a thread hop would cost more. */
+export const TARGET_WORKER_MIN_CHARS = 64 * 1024;
+
 /** Prepares on the calling thread. */
 export const inlinePreparer: Preparer = {
   prepare: async (body, universe, options) => prepareSubmission(body, universe, options),
+  parseTargets: async (body, universe, options) => parseTargetText(body, universe, options),
   close: async () => {},
 };
 
@@ -55,7 +68,7 @@ interface Pending {
   /** the universe's ids, sent along when the worker may not have them */
   ids: readonly string[];
   timer: NodeJS.Timeout;
-  resolve(prepared: PreparedSubmission): void;
+  resolve(reply: Extract<PrepareReply, { prepared: unknown } | { targets: unknown }>): void;
   reject(error: unknown): void;
 }
 
@@ -87,7 +100,7 @@ function startWorker(): Worker {
 const bytes = (view: Uint8Array) => Buffer.from(view.buffer, view.byteOffset, view.byteLength);
 
 /**
- * Prepares CSV submissions on `count` worker threads, round robin, so the event loop goes on
+ * Prepares CSV submissions (and parses large target uploads) on `count` worker threads, round robin, so the event loop goes on
  * serving requests and talking to PostgreSQL while bodies are parsed, checked and ranked. The
  * body goes over as a string and the encoded vectors come back transferred, not copied.
  *
@@ -141,7 +154,7 @@ export function workerPreparer(count: number): Preparer {
         return;
       }
       settle(handle, pending);
-      if ('prepared' in reply) pending.resolve({ ...reply.prepared, raw: bytes(reply.prepared.raw), ranks: bytes(reply.prepared.ranks) });
+      if ('prepared' in reply || 'targets' in reply) pending.resolve(reply);
       else if ('invalid' in reply) pending.reject(new InvalidBodyError(reply.invalid.problems, reply.invalid.status));
       else pending.reject(new Error(`preparing a submission failed: ${reply.failed}`));
     });
@@ -173,22 +186,46 @@ export function workerPreparer(count: number): Preparer {
     pending.timer.refresh();
   }
 
+  /** Sends one request to the worker in `slot` and waits for its answer. */
+  function send(slot: number, handle: WorkerHandle, universe: DigestedUniverse, text: string, task: PrepareTask) {
+    const request: PrepareRequest = { id: nextId++, digest: universe.digest, text, task };
+    return new Promise<Parameters<Pending['resolve']>[0]>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        fail(slot, handle, new Error(`an ingest worker did not answer within ${PREPARE_TIMEOUT_MS} ms`));
+        void handle.worker.terminate();
+      }, PREPARE_TIMEOUT_MS);
+      timer.unref();
+      post(handle, { request, ids: universe.ids, timer, resolve, reject });
+    });
+  }
+
+  /** The next worker, round robin. */
+  function nextSlot(): [number, WorkerHandle] {
+    const slot = next;
+    next = (next + 1) % count;
+    return [slot, handleAt(slot)];
+  }
+
   return {
     async prepare(body, universe, options) {
       if (body.kind !== 'csv' || closed) return prepareSubmission(body, universe, options);
-      const slot = next;
-      const handle = handleAt(slot);
-      next = (next + 1) % count;
+      const [slot, handle] = nextSlot();
       if (handle.pending.size >= MAX_PENDING_PER_WORKER) return prepareSubmission(body, universe, options);
-      const request: PrepareRequest = { id: nextId++, digest: universe.digest, text: body.text, options };
-      return new Promise<PreparedSubmission>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          fail(slot, handle, new Error(`a submission worker did not answer within ${PREPARE_TIMEOUT_MS} ms`));
-          void handle.worker.terminate();
-        }, PREPARE_TIMEOUT_MS);
-        timer.unref();
-        post(handle, { request, ids: universe.ids, timer, resolve, reject });
-      });
+      const reply = await send(slot, handle, universe, body.text, { kind: 'submission', options });
+      if (!('prepared' in reply)) throw new Error('a submission worker answered with targets');
+      return { ...reply.prepared, raw: bytes(reply.prepared.raw), ranks: bytes(reply.prepared.ranks) };
+    },
+
+    /**
+     * Target uploads are rare but may be large (up to the body limit): a large one is parsed on a
+     * worker whatever it holds, so the event loop goes on serving; a small one here.
+     */
+    async parseTargets(body, universe, options) {
+      if (body.text.length < TARGET_WORKER_MIN_CHARS || closed) return parseTargetText(body, universe, options);
+      const [slot, handle] = nextSlot();
+      const reply = await send(slot, handle, universe, body.text, { kind: 'targets', body: body.kind, options });
+      if (!('targets' in reply)) throw new Error('a target worker answered with a submission');
+      return reply.targets;
     },
 
     async close() {

@@ -14,11 +14,17 @@ import { runInputStakes, setRunReport } from '../db/runs.js';
 
 export type { StoredPoint } from '../domain/report-points.js';
 
+/** Means by sector: a z.record would drop a sector named `__proto__`, so the record is checked as it is. */
+const sectorMeans = z.custom<Record<string, number>>(
+  (value) => typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'number'),
+  'expected means by sector',
+);
+
 /** The part of meta_model_runs.policy_report older runs are read for; they may lack `deciles`. */
 const storedDeciles = z
   .looseObject({
     deciles: z
-      .array(z.object({ decile: z.number(), models: z.number(), stake: z.number(), sectorMeans: z.record(z.string(), z.number()).nullable() }))
+      .array(z.object({ decile: z.number(), models: z.number(), stake: z.number(), sectorMeans: sectorMeans.nullable() }))
       .optional(),
   })
   .nullable();

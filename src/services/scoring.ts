@@ -27,8 +27,8 @@ import { scoreStatus } from '../domain/score-status.js';
 import { numeraiCorr, payoutFactor } from '../domain/scoring.js';
 import { TargetSetScorer } from '../domain/target-set.js';
 import { badRequest, conflict, notFound } from '../errors.js';
-import type { IngestBody } from '../ingest/id-value.js';
-import { parseTarget, parseTargets, type ParsedNamedTarget } from '../ingest/target.js';
+import type { ParsedNamedTarget, TargetText } from '../ingest/target.js';
+import type { Preparer } from '../ingest/worker-preparer.js';
 import type { Principal } from './accounts.js';
 import type { AuditService } from './audit.js';
 import type { BundlesService } from './bundles.js';
@@ -74,8 +74,12 @@ export function scoringService(deps: {
   defaultTarget: string;
   afterTargetsStored?: TargetsStoredHook;
   reportFigures: ReportFiguresService;
+  /** parses target uploads (on a worker thread when large) */
+  preparer: Pick<Preparer, 'parseTargets'>;
+  /** the most target columns one upload may hold (TARGETS_MAX_COLUMNS) */
+  maxTargetColumns: number;
 }) {
-  const { db, pool, audit, eras: erasService, models, bundles, defaultTarget, afterTargetsStored, reportFigures } = deps;
+  const { db, pool, audit, eras: erasService, models, bundles, defaultTarget, afterTargetsStored, reportFigures, preparer, maxTargetColumns } = deps;
 
   const inTransaction = <T>(fn: (t: Tx) => Promise<T>) => inClientTransaction(pool, fn);
 
@@ -227,11 +231,16 @@ export function scoringService(deps: {
    * them in one pass, in one transaction. The era row lock (NO KEY UPDATE: late submissions
    * still arrive) serializes uploads with each other and with resolution.
    */
-  async function storeAndScore(actorId: string, number: number, parse: (era: EraRow, universe: Awaited<ReturnType<ErasService['universeIndex']>>) => ParsedNamedTarget[]) {
+  async function storeAndScore(actorId: string, number: number, body: TargetText, name?: string) {
     const before = await erasService.get(number);
     assertScorable(before);
     const universe = await erasService.universeIndex(before);
-    const parsed = parse(before, universe);
+    const parsed: ParsedNamedTarget[] = await preparer.parseTargets(body, universe, {
+      era: before.number,
+      maxColumns: maxTargetColumns,
+      mainTarget: before.mainTarget,
+      name,
+    });
 
     return inTransaction(async (t) => {
       const { tx } = t;
@@ -264,17 +273,15 @@ export function scoringService(deps: {
 
   return {
     /** Stores one target of a closed era as its next version and scores every current submission on it. */
-    async uploadTarget(actorId: string, number: number, name: string, body: IngestBody) {
-      const { stored, scored } = await storeAndScore(actorId, number, (era, universe) => [
-        { name, ...parseTarget(body, universe, { era: era.number }) },
-      ]);
+    async uploadTarget(actorId: string, number: number, name: string, body: TargetText) {
+      const { stored, scored } = await storeAndScore(actorId, number, body, name);
       const [{ version, count }] = stored;
       return { era: number, target: name, version, count, scored };
     },
 
     /** Stores several targets of a closed era (each its next version) and scores every current submission on all of them in one pass. */
-    async uploadTargets(actorId: string, number: number, body: IngestBody) {
-      const { stored, scored } = await storeAndScore(actorId, number, (era, universe) => parseTargets(body, universe, { era: era.number }));
+    async uploadTargets(actorId: string, number: number, body: TargetText) {
+      const { stored, scored } = await storeAndScore(actorId, number, body);
       return { era: number, targets: stored.map(({ name, version, count }) => ({ target: name, version, count })), scored };
     },
 

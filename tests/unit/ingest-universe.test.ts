@@ -80,8 +80,10 @@ describe('parseUniverse from CSV', () => {
     expect(problemOf(() => parseUniverse(csv('id,id\nn1,n1\n')), 'duplicate_columns').message).toContain('"id"');
   });
 
-  it('refuses __proto__ as an attribute name in either format rather than losing it', () => {
-    expect(problemOf(() => parseUniverse(csv(`${HEADER},__proto__\nn1,,,,,1\n`)), 'invalid_attribute_name').message).toContain('"__proto__"');
+  it('keeps __proto__ and constructor as ordinary attribute names from CSV; refuses __proto__ in JSON rather than losing it', () => {
+    const [row] = parseUniverse(csv(`${HEADER},__proto__,constructor\nn1,,,,,1,2\n`));
+    expect(Object.getPrototypeOf(row.attributes)).toBeNull();
+    expect(Object.entries(row.attributes)).toEqual([['__proto__', 1], ['constructor', 2]]);
     const fromJson = problemOf(() => parseUniverse(json(JSON.parse('{"rows": [{"id": "n1", "attributes": {"__proto__": 1}}]}'))), 'invalid_attribute_name');
     expect(fromJson).toMatchObject({ indexes: [0], count: 1 });
   });

@@ -6,7 +6,8 @@ import { indexLiveIds } from '../../src/ingest/aligned.js';
 import type { IngestBody } from '../../src/ingest/id-value.js';
 import { prepareSubmission } from '../../src/ingest/prepare.js';
 import { InvalidBodyError } from '../../src/ingest/problems.js';
-import { workerPreparer } from '../../src/ingest/worker-preparer.js';
+import { parseTargetText } from '../../src/ingest/target.js';
+import { TARGET_WORKER_MIN_CHARS, workerPreparer } from '../../src/ingest/worker-preparer.js';
 import { liveIds, predictionsCsv, rng } from '../support/fixtures.js';
 
 const random = rng(11);
@@ -81,5 +82,33 @@ describe('preparing CSV submissions on worker threads', () => {
     await preparer.close();
     const body = csv(first.ids, first.ids.map(() => random()));
     expect(await preparer.prepare(body, first, options)).toEqual(inline(body, first));
+  });
+});
+
+describe('parsing large target uploads on worker threads', () => {
+  const big = universeOf(liveIds(3000, 'g'), 'digest-g');
+  const names = Array.from({ length: 8 }, (_, j) => `t${j}`);
+  const values = (j: number) => big.ids.map((_, i) => [0, 0.25, 0.5, 0.75, 1][(i * (j + 1)) % 5]);
+  const targetOptions = { era: 7, maxColumns: 8, mainTarget: 't0' };
+  // A preparer of their own: the one above is closed by then, and a closed one parses here.
+  const workers = workerPreparer(1);
+  afterAll(() => workers.close());
+
+  it('gives the columns parsing here gives, from CSV and JSON text past the size parsed here', async () => {
+    const csvText = `id,${names.join(',')}\n${big.ids.map((id, i) => [id, ...names.map((_, j) => values(j)[i])].join(',')).join('\n')}\n`;
+    const jsonText = JSON.stringify({ ids: big.ids, targets: Object.fromEntries(names.map((name, j) => [name, values(j)])) });
+    for (const body of [{ kind: 'csv', text: csvText }, { kind: 'json-text', text: jsonText }] as const) {
+      expect(body.text.length).toBeGreaterThan(TARGET_WORKER_MIN_CHARS);
+      const parsed = await workers.parseTargets(body, big, targetOptions);
+      expect(parsed).toEqual(parseTargetText(body, big, targetOptions));
+      expect(parsed.map((t) => t.name)).toEqual(names);
+    }
+  });
+
+  it('refuses on the worker with the problems parsing here finds', async () => {
+    const constant = JSON.stringify({ ids: big.ids, targets: { t0: big.ids.map(() => 0.5), t1: values(1) } });
+    const error = await workers.parseTargets({ kind: 'json-text', text: constant }, big, targetOptions).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidBodyError);
+    expect((error as InvalidBodyError).problems.map((p) => p.code)).toEqual(['constant_target']);
   });
 });
