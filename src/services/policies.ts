@@ -97,7 +97,7 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
     get,
 
     /** A new draft; its version is one more than the latest of that name, serialised per name. Warns about what no recent universe has. */
-    async create(actorId: string, input: unknown) {
+    async create(who: Principal, input: unknown) {
       const parsed = parsePolicy(input);
       if (!parsed.ok) {
         throw badRequest(`the policy document has ${parsed.problems.length} problem(s)`, parsed.problems);
@@ -108,9 +108,9 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
         const dal = policiesDal(tx);
         await dal.lockName(document.name);
         const version = ((await dal.latestVersion(document.name)) ?? 0) + 1;
-        const row = await dal.insertVersion({ name: document.name, version, document, authorId: actorId });
+        const row = await dal.insertVersion({ name: document.name, version, document, authorId: who.accountId });
         await audit.record(tx, {
-          actorId,
+          actor: who,
           action: 'policy.create',
           subject: `policy:${row.id}`,
           details: { name: row.name, version, document },
@@ -153,7 +153,7 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
         const cancelled = await dal.cancelPending(state.opening, activation.id);
         if (replaced !== null && replaced.policyId !== id) {
           await audit.record(tx, {
-            actorId: who.accountId,
+            actor: who,
             action: 'policy.retire',
             subject: `policy:${replaced.policyId}`,
             reason,
@@ -161,7 +161,7 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
           });
         }
         await audit.record(tx, {
-          actorId: who.accountId,
+          actor: who,
           action: 'policy.activate',
           subject: `policy:${id}`,
           reason,

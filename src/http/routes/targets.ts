@@ -32,7 +32,7 @@ export const targetRoutes: FastifyPluginAsyncZod<{ scoring: ScoringService }> = 
       },
     },
     async (request) =>
-      scoring.uploadTarget(requirePrincipal(request).accountId, request.params.number, request.params.target, ingestBody(request)),
+      scoring.uploadTarget(requirePrincipal(request), request.params.number, request.params.target, ingestBody(request)),
   );
 
   app.put(
@@ -58,6 +58,6 @@ export const targetRoutes: FastifyPluginAsyncZod<{ scoring: ScoringService }> = 
         },
       },
     },
-    async (request) => scoring.uploadTargets(requirePrincipal(request).accountId, request.params.number, ingestBody(request)),
+    async (request) => scoring.uploadTargets(requirePrincipal(request), request.params.number, ingestBody(request)),
   );
 };
