@@ -12,6 +12,10 @@ import { connect } from '../../src/db/client.js';
 import { migrateDatabase, MIGRATIONS_DIR } from '../../src/db/migrate.js';
 import { loadConfig } from '../../src/config.js';
 import { hashSecret } from '../../src/services/accounts.js';
+import { auditService } from '../../src/services/audit.js';
+import { bundlesService } from '../../src/services/bundles.js';
+import { erasService } from '../../src/services/eras.js';
+import { verifyService } from '../../src/services/verify.js';
 import { bearer } from '../support/app.js';
 import { smokeCheck } from '../support/smoke.js';
 import { databaseUrl } from '../support/urls.js';
@@ -89,6 +93,7 @@ async function upgradeAndSmoke(url: string, handle: ReturnType<typeof connect>, 
   const secret = `sw_pre_upgrade_${randomBytes(12).toString('hex')}`;
   const { rows } = await handle.pool.query<{ id: string }>(`insert into accounts (name, role) values ('pre-upgrade', 'admin') returning id`);
   await handle.pool.query(`insert into api_keys (account_id, secret_hash, hint) values ($1, $2, 'sw_pre')`, [rows[0].id, hashSecret(secret)]);
+  const chained = await legacyAuditEntry(handle.pool, rows[0].id);
 
   await migrateDatabase(handle.pool);
   const functions = await handle.pool.query(`select 1 from pg_proc where proname = 'store_submission'`);
@@ -99,9 +104,39 @@ async function upgradeAndSmoke(url: string, handle: ReturnType<typeof connect>, 
   try {
     expect((await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(secret) })).json()).toMatchObject({ name: 'pre-upgrade', role: 'admin' });
     await smokeCheck(app, secret);
+    // Entries chained by that release still verify, followed by the ones written since.
+    const audit = auditService(handle.db);
+    const eras = erasService(handle.db, audit, config);
+    const report = await verifyService({ db: handle.db, eras, bundles: bundlesService({ db: handle.db, eras }) }).verify();
+    expect(report.audit.break).toBeNull();
+    expect(report.audit.checked).toBeGreaterThan(chained ? 1 : 0);
+    expect(report.audit.unchained).toBe(chained ? 0 : 1);
   } finally {
     await app.close();
   }
+}
+
+/**
+ * An audit entry as the release left it: chained (from 0007) with the digest that release computed,
+ * over id, at, actorId, action, subject, reason and details; before 0007, with no digest at all.
+ * Returns whether it is chained.
+ */
+async function legacyAuditEntry(pool: pg.Pool, actorId: string): Promise<boolean> {
+  const at = '2026-01-02T03:04:05.123456Z';
+  const content = { action: 'key.create', subject: `account:${actorId}`, reason: null, details: { keyId: actorId, note: 'before names' } };
+  const { rows } = await pool.query<{ id: string }>(
+    `insert into audit_log (at, actor_id, action, subject, reason, details) values ($1, $2, $3, $4, $5, $6) returning id`,
+    [at, actorId, content.action, content.subject, content.reason, content.details],
+  );
+  const columns = await pool.query(`select 1 from information_schema.columns where table_name = 'audit_log' and column_name = 'digest'`);
+  if (columns.rowCount === 0) return false;
+  const text = JSON.stringify({ action: content.action, actorId, at, details: { keyId: actorId, note: 'before names' }, id: Number(rows[0].id), reason: null, subject: content.subject });
+  const digest = createHash('sha256').update(text).digest('hex');
+  const chain = createHash('sha256').update('0'.repeat(64) + digest).digest('hex');
+  await pool.query('alter table audit_log disable trigger audit_log_append_only');
+  await pool.query('update audit_log set digest = $2, chain_digest = $3 where id = $1', [rows[0].id, digest, chain]);
+  await pool.query('alter table audit_log enable trigger audit_log_append_only');
+  return true;
 }
 
 describe('a database at an earlier migration', () => {
