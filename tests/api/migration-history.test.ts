@@ -93,7 +93,7 @@ async function upgradeAndSmoke(url: string, handle: ReturnType<typeof connect>, 
   const secret = `sw_pre_upgrade_${randomBytes(12).toString('hex')}`;
   const { rows } = await handle.pool.query<{ id: string }>(`insert into accounts (name, role) values ('pre-upgrade', 'admin') returning id`);
   await handle.pool.query(`insert into api_keys (account_id, secret_hash, hint) values ($1, $2, 'sw_pre')`, [rows[0].id, hashSecret(secret)]);
-  const chained = await legacyAuditEntry(handle.pool, rows[0].id);
+  const legacy = await legacyHistory(handle.pool, rows[0].id);
 
   await migrateDatabase(handle.pool);
   const functions = await handle.pool.query(`select 1 from pg_proc where proname = 'store_submission'`);
@@ -109,34 +109,54 @@ async function upgradeAndSmoke(url: string, handle: ReturnType<typeof connect>, 
     const eras = erasService(handle.db, audit, config);
     const report = await verifyService({ db: handle.db, eras, bundles: bundlesService({ db: handle.db, eras }) }).verify();
     expect(report.audit.break).toBeNull();
-    expect(report.audit.checked).toBeGreaterThan(chained ? 1 : 0);
-    expect(report.audit.unchained).toBe(chained ? 0 : 1);
+    expect(report.audit.checked).toBeGreaterThan(legacy.chained ? 2 : 0);
+    expect(report.audit.unchained).toBe(legacy.chained ? 0 : 2);
+    // The admin made over HTTP waits for a second admin; the key minted for another admin is revoked.
+    const second = await handle.pool.query('select status, created_by from accounts where id = $1', [legacy.secondAdmin]);
+    expect(second.rows[0]).toEqual({ status: 'pending', created_by: rows[0].id });
+    const minted = await handle.pool.query('select revoked_at from api_keys where id = $1', [legacy.mintedKey]);
+    expect(minted.rows[0].revoked_at).not.toBeNull();
   } finally {
     await app.close();
   }
 }
 
 /**
- * An audit entry as the release left it: chained (from 0007) with the digest that release computed,
- * over id, at, actorId, action, subject, reason and details; before 0007, with no digest at all.
- * Returns whether it is chained.
+ * What an earlier release let through, as its audit log recorded it: a second admin made over
+ * HTTP by the pre-upgrade admin, and a key that second admin minted for the pre-upgrade admin's
+ * account. From 0007 the entries are chained with the digest that release computed (over id, at,
+ * actorId, action, subject, reason and details); before, they carry none.
  */
-async function legacyAuditEntry(pool: pg.Pool, actorId: string): Promise<boolean> {
-  const at = '2026-01-02T03:04:05.123456Z';
-  const content = { action: 'key.create', subject: `account:${actorId}`, reason: null, details: { keyId: actorId, note: 'before names' } };
-  const { rows } = await pool.query<{ id: string }>(
-    `insert into audit_log (at, actor_id, action, subject, reason, details) values ($1, $2, $3, $4, $5, $6) returning id`,
-    [at, actorId, content.action, content.subject, content.reason, content.details],
+async function legacyHistory(pool: pg.Pool, adminId: string) {
+  const { rows: [second] } = await pool.query<{ id: string }>(`insert into accounts (name, role) values ('made-over-http', 'admin') returning id`);
+  const { rows: [minted] } = await pool.query<{ id: string }>(
+    `insert into api_keys (account_id, secret_hash, hint) values ($1, $2, 'sw_min') returning id`,
+    [adminId, hashSecret(`sw_minted_${randomBytes(12).toString('hex')}`)],
   );
   const columns = await pool.query(`select 1 from information_schema.columns where table_name = 'audit_log' and column_name = 'digest'`);
-  if (columns.rowCount === 0) return false;
-  const text = JSON.stringify({ action: content.action, actorId, at, details: { keyId: actorId, note: 'before names' }, id: Number(rows[0].id), reason: null, subject: content.subject });
-  const digest = createHash('sha256').update(text).digest('hex');
-  const chain = createHash('sha256').update('0'.repeat(64) + digest).digest('hex');
-  await pool.query('alter table audit_log disable trigger audit_log_append_only');
-  await pool.query('update audit_log set digest = $2, chain_digest = $3 where id = $1', [rows[0].id, digest, chain]);
-  await pool.query('alter table audit_log enable trigger audit_log_append_only');
-  return true;
+  const chained = columns.rowCount === 1;
+  let previous = '0'.repeat(64);
+  const entries = [
+    { actorId: adminId, action: 'account.create', subject: `account:${second.id}`, details: { name: 'made-over-http', role: 'admin' } },
+    { actorId: second.id, action: 'key.create', subject: `account:${adminId}`, details: { keyId: minted.id } },
+  ];
+  for (const [i, entry] of entries.entries()) {
+    const at = `2026-01-02T03:04:0${i}.123456Z`;
+    const { rows } = await pool.query<{ id: string }>(
+      'insert into audit_log (at, actor_id, action, subject, reason, details) values ($1, $2, $3, $4, null, $5) returning id',
+      [at, entry.actorId, entry.action, entry.subject, entry.details],
+    );
+    if (!chained) continue;
+    // RFC 8785 order: keys sorted (these values need no other canonicalisation).
+    const sorted = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
+    const text = JSON.stringify(sorted({ action: entry.action, actorId: entry.actorId, at, details: sorted(entry.details), id: Number(rows[0].id), reason: null, subject: entry.subject }));
+    const digest = createHash('sha256').update(text).digest('hex');
+    previous = createHash('sha256').update(previous + digest).digest('hex');
+    await pool.query('alter table audit_log disable trigger audit_log_append_only');
+    await pool.query('update audit_log set digest = $2, chain_digest = $3 where id = $1', [rows[0].id, digest, previous]);
+    await pool.query('alter table audit_log enable trigger audit_log_append_only');
+  }
+  return { chained, secondAdmin: second.id, mintedKey: minted.id };
 }
 
 describe('a database at an earlier migration', () => {
