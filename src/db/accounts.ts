@@ -29,6 +29,15 @@ export async function lockBootstrap(tx: Executor): Promise<void> {
   await tx.execute(sql`select pg_advisory_xact_lock(${LOCK_CLASS.bootstrap}, 0)`);
 }
 
+/**
+ * The account's status, its row share-locked to the end of the transaction: a change of status in
+ * flight (a disabling) commits before this reads, or waits until the transaction ends.
+ */
+export async function accountStatusShared(tx: Executor, accountId: string): Promise<AccountStatus | null> {
+  const [row] = await tx.select({ status: accounts.status }).from(accounts).where(eq(accounts.id, accountId)).for('share');
+  return row?.status ?? null;
+}
+
 export async function markConfirmed(tx: Executor, accountId: string, confirmedBy: string): Promise<void> {
   await tx.update(accounts).set({ status: 'active', confirmedBy, confirmedAt: sql`now()` }).where(eq(accounts.id, accountId));
 }

@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import type { Database, Executor } from '../db/client.js';
+import { accountStatusShared } from '../db/accounts.js';
 import { policiesDal } from '../db/policies.js';
 import { latestRun, previousEraWithRun } from '../db/runs.js';
 import { latestTargets } from '../db/targets.js';
@@ -135,6 +136,8 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
       return db.transaction(async (tx) => {
         const dal = policiesDal(tx);
         await dal.lockActivations('exclusive');
+        // The approver stays active through the approval: a disabling in flight refuses it or waits for it.
+        if ((await accountStatusShared(tx, who.accountId)) !== 'active') throw forbidden('your account is no longer active; it cannot approve a policy');
         const target = await dal.byId(id);
         if (!target) throw notFound(`policy ${id} does not exist`);
         if (config.POLICY_FOUR_EYES && target.authorId === who.accountId) {

@@ -1,4 +1,7 @@
+import { drizzle } from 'drizzle-orm/node-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lockAccount, markDisabled } from '../../src/db/accounts.js';
+import * as schema from '../../src/db/schema.js';
 import { auditService } from '../../src/services/audit.js';
 import { bundlesService } from '../../src/services/bundles.js';
 import { erasService } from '../../src/services/eras.js';
@@ -148,6 +151,36 @@ describe('an admin made over HTTP', () => {
       expect(res.json()).toMatchObject({ role, status: 'active' });
       expectProblem(await post(`/v1/accounts/${res.json().id}/confirm`, bob.apiKey), 409);
     }
+  });
+});
+
+describe('an approval and a disabling at once', () => {
+  it('the approval waits for the disabling in flight and is refused once it commits', async () => {
+    const policy = await draft();
+    const approver = await createAccount(t.app, 'admin', 'gina');
+    // A disabling locked and written but not committed, as a slow request on another replica would hold it.
+    const client = await t.database.pool.connect();
+    try {
+      await client.query('begin');
+      const tx = drizzle(client, { schema });
+      await lockAccount(tx, approver.id);
+      await markDisabled(tx, approver.id);
+      let settled = false;
+      const approving = post(`/v1/policies/${policy}/activate`, approver.apiKey, { reason: 'racing' }).finally(() => {
+        settled = true;
+      });
+      // Until the approval is either done or waiting for a lock (it must be the latter: the approver's row).
+      for (let i = 0; i < 600 && !settled; i++) {
+        const { rows } = await t.database.pool.query(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock'`);
+        if (rows[0].n > 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await client.query('commit');
+      expect(expectProblem(await approving, 403).detail).toMatch(/no longer active/);
+    } finally {
+      client.release();
+    }
+    expect((await auditEntries()).some((e) => e.action === 'policy.activate' && e.subject === `policy:${policy}`)).toBe(false);
   });
 });
 
