@@ -15,6 +15,7 @@ import { anonymousLimitPlugin, rateLimitPlugin } from './http/plugins/rate-limit
 import { rateLimitStore } from './db/rate-limit.js';
 import { swaggerPlugin } from './http/plugins/swagger.js';
 import { accountRoutes } from './http/routes/accounts.js';
+import { accountAdminRoutes } from './http/routes/accounts-admin.js';
 import { auditLogRoutes } from './http/routes/audit-log.js';
 import { bundleRoutes } from './http/routes/bundles.js';
 import { eraRoutes } from './http/routes/eras.js';
@@ -136,6 +137,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     v1.setValidatorCompiler(validatorCompiler);
     v1.setSerializerCompiler(nameSafeSerializerCompiler);
     await v1.register(accountRoutes, { accounts });
+    await v1.register(accountAdminRoutes, { accounts });
     await v1.register(eraRoutes, { eras });
     await v1.register(modelRoutes, { models });
     await v1.register(submissionRoutes, { submissions, models });

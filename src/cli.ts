@@ -4,7 +4,7 @@ import { loadConfig } from './config.js';
 import { openDatabase } from './db/index.js';
 import { createLogger } from './logger.js';
 import { accountsService, ROLES, type Role } from './services/accounts.js';
-import { auditService } from './services/audit.js';
+import { auditService, COMMAND_LINE } from './services/audit.js';
 import { bundlesService } from './services/bundles.js';
 import { erasService } from './services/eras.js';
 import { CHAIN_NAMES, headsSchema, type Heads } from './domain/heads.js';
@@ -15,7 +15,8 @@ const USAGE = `Usage: npm run cli -- <command>
 
 Commands:
   migrate                               apply pending migrations and exit
-  create-key [--name N] [--role admin]  create an account with one API key and print the key
+  create-key [--name N] [--role admin]  create an account with one API key and print the key; the
+                                        account is active at once (the command line is the root of trust)
   verify [--heads FILE]                 walk the chain of era bundles (recomputing each from the stored
                                         runs, stakes, scores and targets) and the audit log's chain, and
                                         compare every ledger payout and burn with its era's bundle; print
@@ -66,8 +67,8 @@ async function main() {
       const role = (values.role ?? 'admin') as Role;
       if (!ROLES.includes(role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
       const accounts = accountsService(database.db, database.pool, auditService(database.db));
-      const created = await accounts.createAccount(null, { name: values.name ?? `${role}-cli`, role });
-      process.stdout.write(`account ${created.id} (${created.role})\napi key (shown once): ${created.apiKey}\n`);
+      const created = await accounts.createAccount(COMMAND_LINE, { name: values.name ?? `${role}-cli`, role });
+      process.stdout.write(`account ${created.id} (${created.role}, ${created.status})\napi key (shown once): ${created.apiKey}\n`);
     } else if (command === 'verify') {
       const { values } = parseArgs({ args: rest, options: { heads: { type: 'string' } } });
       const saved = values.heads === undefined ? null : readHeads(values.heads);

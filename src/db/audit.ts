@@ -1,7 +1,7 @@
 import type { AuditContent } from '../domain/chain.js';
 import { and, desc, eq, gte, lt, lte, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from './client.js';
-import { auditLog } from './schema.js';
+import { accounts, auditLog } from './schema.js';
 import { LOCK_CLASS } from './locks.js';
 
 /** Advisory lock class that serialises appends to the audit chain (held to the end of the transaction). */
@@ -34,7 +34,8 @@ export type StoredAuditEntry = AuditContent & {
 /** Entries after `afterId` in id order (the chain's order), at most `limit`, with `at` as their digest covers it. */
 export async function auditEntriesAfter(executor: Executor, afterId: number, limit: number): Promise<StoredAuditEntry[]> {
   const { rows } = await executor.execute<StoredAuditEntry>(sql`
-    select id, ${atText(sql`at`)} as at, actor_id as "actorId", action, subject, reason, details, digest, chain_digest as "chainDigest"
+    select id, ${atText(sql`at`)} as at, actor_id as "actorId", actor_name as "actorName", key_id as "keyId", action, subject, reason, details,
+           digest_version as "digestVersion", digest, chain_digest as "chainDigest"
     from audit_log where id > ${afterId} order by id limit ${limit}`);
   return rows;
 }
@@ -49,7 +50,10 @@ export interface AuditQuery {
   limit: number;
 }
 
-/** The matching entries, newest first, at most `query.limit`. */
+/**
+ * The matching entries, newest first, at most `query.limit`. An entry written before actor names
+ * were recorded is given its account's name (names never change).
+ */
 export async function listAuditEntries(executor: Executor, query: AuditQuery) {
   const conditions: SQL[] = [];
   if (query.subject) conditions.push(eq(auditLog.subject, query.subject));
@@ -57,8 +61,19 @@ export async function listAuditEntries(executor: Executor, query: AuditQuery) {
   if (query.to) conditions.push(lte(auditLog.at, query.to));
   if (query.before) conditions.push(lt(auditLog.id, query.before));
   return executor
-    .select()
+    .select({
+      id: auditLog.id,
+      at: auditLog.at,
+      actorId: auditLog.actorId,
+      actorName: sql<string | null>`coalesce(${auditLog.actorName}, ${accounts.name})`,
+      keyId: auditLog.keyId,
+      action: auditLog.action,
+      subject: auditLog.subject,
+      reason: auditLog.reason,
+      details: auditLog.details,
+    })
     .from(auditLog)
+    .leftJoin(accounts, eq(accounts.id, auditLog.actorId))
     .where(and(...conditions))
     .orderBy(desc(auditLog.id))
     .limit(query.limit);

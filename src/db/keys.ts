@@ -20,21 +20,23 @@ export type KeyHolder = {
   accountId: AccountRow['id'];
   name: AccountRow['name'];
   role: AccountRow['role'];
+  /** `active` or `pending` (a disabled account's keys are not found). */
+  status: AccountRow['status'];
   keyId: KeyRow['id'];
   scopes: KeyRow['scopes'];
   expiresAt: KeyRow['expiresAt'];
 };
 
 /**
- * The key with this secret hash, unless revoked (an expired key is returned: the caller says it
- * expired). A named prepared statement, planned once per connection: it runs on every request.
+ * The key with this secret hash, unless revoked or its account disabled (an expired key is
+ * returned: the caller says it expired; so is a pending account's: the caller refuses it). A named prepared statement, planned once per connection: it runs on every request.
  */
 export async function findKeyByHash(pool: pg.Pool, secretHash: string): Promise<KeyHolder | null> {
   const { rows } = await pool.query<KeyHolder>({
     name: 'authenticate',
-    text: `select a.id as "accountId", a.name, a.role, k.id as "keyId", k.scopes, k.expires_at as "expiresAt"
+    text: `select a.id as "accountId", a.name, a.role, a.status, k.id as "keyId", k.scopes, k.expires_at as "expiresAt"
            from api_keys k join accounts a on a.id = k.account_id
-           where k.secret_hash = $1 and k.revoked_at is null`,
+           where k.secret_hash = $1 and k.revoked_at is null and a.status <> 'disabled'`,
     values: [secretHash],
   });
   return rows[0] ?? null;

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   bigint,
   bigserial,
   boolean,
@@ -13,6 +14,7 @@ import {
   numeric,
   pgTable,
   primaryKey,
+  smallint,
   text,
   timestamp,
   uniqueIndex,
@@ -37,8 +39,20 @@ export const accounts = pgTable(
     name: text('name').notNull(),
     role: text('role', { enum: ['admin', 'operator', 'author'] }).notNull(),
     createdAt: createdAt(),
+    /** `pending`: an admin made over HTTP, until a different admin confirms it; `disabled`: its keys revoked with it. */
+    status: text('status', { enum: ['active', 'pending', 'disabled'] }).notNull().default('active'),
+    /** The admin who made it over HTTP; null for the command line, BOOTSTRAP_ADMIN_KEY and accounts older than this column. */
+    createdBy: uuid('created_by').references((): AnyPgColumn => accounts.id),
+    confirmedBy: uuid('confirmed_by').references((): AnyPgColumn => accounts.id),
+    confirmedAt: timestamp('confirmed_at', { withTimezone: true }),
+    disabledAt: timestamp('disabled_at', { withTimezone: true }),
   },
-  (t) => [check('accounts_role_check', sql`${t.role} in ('admin', 'operator', 'author')`)],
+  (t) => [
+    check('accounts_role_check', sql`${t.role} in ('admin', 'operator', 'author')`),
+    check('accounts_status_check', sql`${t.status} in ('active', 'pending', 'disabled')`),
+    check('accounts_pending_check', sql`${t.status} <> 'pending' OR (${t.role} = 'admin' AND ${t.createdBy} IS NOT NULL)`),
+    check('accounts_confirmer_check', sql`${t.confirmedBy} IS NULL OR ${t.confirmedBy} IS DISTINCT FROM ${t.createdBy}`),
+  ],
 );
 
 export const apiKeys = pgTable(
@@ -436,8 +450,17 @@ export const auditLog = pgTable(
     /** SHA-256 of the entry's canonical content, and of the previous entry's chain digest ‖ that (domain/chain.ts). */
     digest: text('digest'),
     chainDigest: text('chain_digest'),
+    /** The actor by name (an account's name, `command line`, `scheduler`, …) and the key it used; null on entries older than them. */
+    actorName: text('actor_name'),
+    keyId: uuid('key_id').references(() => apiKeys.id),
+    /** Which content the digest covers: 1 before actorName and keyId were recorded, 2 since (domain/chain.ts). */
+    digestVersion: smallint('digest_version').notNull().default(1),
   },
-  (t) => [index('audit_log_subject_idx').on(t.subject, t.id), index('audit_log_at_idx').on(t.at)],
+  (t) => [
+    index('audit_log_subject_idx').on(t.subject, t.id),
+    index('audit_log_at_idx').on(t.at),
+    check('audit_log_digest_version_check', sql`${t.digestVersion} in (1, 2)`),
+  ],
 );
 
 /**

@@ -59,18 +59,32 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** What an audit entry's digest covers; `at` is the database's UTC text of the instant, to the microsecond. */
+/**
+ * What an audit entry's digest covers; `at` is the database's UTC text of the instant, to the
+ * microsecond. Version 1 (entries written before names and keys were recorded) covers neither
+ * `actorName` nor `keyId`; version 2 covers both, and its version, so the two never collide.
+ */
 export type AuditContent = {
   id: number;
   at: string;
   actorId: string | null;
+  actorName: string | null;
+  keyId: string | null;
   action: string;
   subject: string;
   reason: string | null;
   details: unknown;
+  digestVersion: AuditDigestVersion;
 };
+
+export type AuditDigestVersion = 1 | 2;
+
+/** The version new entries are written with. */
+export const AUDIT_DIGEST_VERSION: AuditDigestVersion = 2;
 
 export function auditEntryDigest(entry: AuditContent): string {
   const { id, at, actorId, action, subject, reason, details } = entry;
-  return sha256Hex(canonicalJson({ id, at, actorId, action, subject, reason, details: details ?? null }));
+  const v1 = { id, at, actorId, action, subject, reason, details: details ?? null };
+  if (entry.digestVersion === 1) return sha256Hex(canonicalJson(v1));
+  return sha256Hex(canonicalJson({ ...v1, actorName: entry.actorName, keyId: entry.keyId, digestVersion: entry.digestVersion }));
 }

@@ -1,6 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { boundedCache } from '../cache.js';
-import { insertAccount, lockAccount, lockBootstrap, type Role, ROLES } from '../db/accounts.js';
+import {
+  type AccountFilter,
+  ACCOUNT_STATUSES,
+  type AccountStatus,
+  insertAccount,
+  listAccounts,
+  lockAccount,
+  lockBootstrap,
+  markConfirmed,
+  markDisabled,
+  type Role,
+  ROLES,
+} from '../db/accounts.js';
 import type { Database, DatabaseHandle, Executor } from '../db/client.js';
 import {
   accountHoldsKey,
@@ -16,11 +28,11 @@ import {
   type Scope,
   SCOPES,
 } from '../db/keys.js';
-import { badRequest, conflict, notFound } from '../errors.js';
-import type { AuditService } from './audit.js';
+import { badRequest, conflict, forbidden, notFound } from '../errors.js';
+import { type Actor, type AuditService, BOOTSTRAP } from './audit.js';
 
-export type { Role, Scope };
-export { ROLES, SCOPES };
+export type { AccountFilter, AccountStatus, Role, Scope };
+export { ACCOUNT_STATUSES, ROLES, SCOPES };
 
 /**
  * Who is calling: resolved from the bearer key on every request (revocation is immediate; see
@@ -41,6 +53,10 @@ const KEY_PREFIX = 'sw_';
 
 /** What a request with an unknown or revoked key is told. */
 export const REVOKED = 'The API key is unknown or has been revoked';
+
+/** What a request with a pending admin account's key is told (403, on every route). */
+export const PENDING =
+  'This admin account awaits confirmation by another admin (POST /v1/accounts/{id}/confirm by an admin other than the one who made it); until then its keys may do nothing';
 
 /** What a request with an expired key is told. */
 export const expiredKey = (at: Date) => `The API key expired on ${at.toISOString()}; create a new one`;
@@ -71,7 +87,8 @@ export function accountsService(db: Database, pool: DatabaseHandle['pool'], audi
   const remembered = boundedCache<string, Principal>({
     max: REMEMBERED_KEYS,
     staleness:
-      "accounts, roles and a key's scopes never change, and the entry holds the key's expiry, which the auth hook checks; " +
+      "account names and roles and a key's scopes never change, and the entry holds the key's expiry, which the auth hook checks; " +
+      'only keys of active accounts are remembered, and disabling an account revokes its keys; ' +
       'a key revoked since (on any replica) is refused by the write that uses it (store_submission) and, before any ' +
       'other refusal, by refuseRevokedKeys, which forgets it',
   });
@@ -98,21 +115,33 @@ export function accountsService(db: Database, pool: DatabaseHandle['pool'], audi
   /** Looks the key up; a live one is remembered, a refused one forgotten. */
   async function lookUp(secretHash: string): Promise<Principal | null> {
     const principal = await findKeyByHash(pool, secretHash);
-    if (principal && !isExpired(principal)) remembered.set(secretHash, principal);
+    if (principal && !isExpired(principal) && principal.status === 'active') remembered.set(secretHash, principal);
     else remembered.delete(secretHash);
     return principal;
   }
 
-  async function createKeyFor(actorId: string | null, accountId: string, limits: KeyLimits, selfService: boolean) {
+  /**
+   * A key for `accountId`, made by `actor`. Nobody mints a key for another admin account: whoever
+   * held it could act as that admin, and four-eyes would compare one person with itself.
+   */
+  async function createKeyFor(actor: Principal, accountId: string, limits: KeyLimits, selfService: boolean) {
     const secret = newSecret();
     return db.transaction(async (tx) => {
-      if (!(await lockAccount(tx, accountId))) throw notFound(`account ${accountId} does not exist`);
+      const account = await lockAccount(tx, accountId);
+      if (!account) throw notFound(`account ${accountId} does not exist`);
+      if (account.role === 'admin' && account.id !== actor.accountId) {
+        throw forbidden(
+          `account ${accountId} is another admin's: no one mints keys for another admin account, since its holder could act as that admin (four-eyes compares people). ` +
+            'That admin makes its own keys with POST /v1/me/keys; the operator can make a new admin with npm run cli -- create-key --role admin',
+        );
+      }
+      if (account.status === 'disabled') throw conflict(`account ${accountId} is disabled; a disabled account gets no keys`);
       if (selfService && (await countUsableKeys(tx, accountId)) >= SELF_SERVICE_KEYS) {
         throw conflict(`this account already holds ${SELF_SERVICE_KEYS} live keys; revoke one (DELETE /v1/me/keys/{keyId}) first`);
       }
       const key = await insertKey(tx, accountId, secret, limits);
       await audit.record(tx, {
-        actorId,
+        actor,
         action: 'key.create',
         subject: `account:${accountId}`,
         details: { keyId: key.id, scopes: key.scopes, expiresAt: key.expiresAt },
@@ -121,18 +150,24 @@ export function accountsService(db: Database, pool: DatabaseHandle['pool'], audi
     });
   }
 
-  async function revokeKey(actorId: string | null, keyId: string) {
+  async function revokeKey(actor: Actor, keyId: string) {
     const result = await db.transaction(async (tx) => {
       const key = await lockKey(tx, keyId);
       if (!key) throw notFound(`key ${keyId} does not exist`);
       if (key.revokedAt) return { id: key.id, revokedAt: key.revokedAt };
       const revoked = await markRevoked(tx, keyId);
-      await audit.record(tx, { actorId, action: 'key.revoke', subject: `account:${key.accountId}`, details: { keyId } });
+      await audit.record(tx, { actor, action: 'key.revoke', subject: `account:${key.accountId}`, details: { keyId } });
       return revoked;
     });
     // After the commit, so a lookup racing the revocation cannot remember the key again.
     forget(keyId);
     return result;
+  }
+
+  /** One account as listed (after a change to it). */
+  async function view(accountId: string) {
+    const [account] = await listAccounts(db, { id: accountId, limit: 1 });
+    return account;
   }
 
   return {
@@ -163,26 +198,76 @@ export function accountsService(db: Database, pool: DatabaseHandle['pool'], audi
       return live;
     },
 
-    async createAccount(actorId: string | null, input: { name: string; role: Role }) {
+    /**
+     * A new account and its first key. An admin account made by a person (over HTTP) is `pending`
+     * until a different admin confirms it; the command line and BOOTSTRAP_ADMIN_KEY (no account
+     * behind the actor) are the operator's root of trust, and what they make is active at once.
+     */
+    async createAccount(actor: Actor, input: { name: string; role: Role }) {
       const secret = newSecret();
+      const status: AccountStatus = input.role === 'admin' && actor.accountId !== null ? 'pending' : 'active';
       return db.transaction(async (tx) => {
-        const account = await insertAccount(tx, input);
+        const account = await insertAccount(tx, { ...input, status, createdBy: actor.accountId });
         const key = await insertKey(tx, account.id, secret);
         await audit.record(tx, {
-          actorId,
+          actor,
           action: 'account.create',
           subject: `account:${account.id}`,
-          details: { name: account.name, role: account.role, keyId: key.id },
+          details: { name: account.name, role: account.role, status, keyId: key.id },
         });
-        return { id: account.id, name: account.name, role: account.role, keyId: key.id, apiKey: secret };
+        return { id: account.id, name: account.name, role: account.role, status, keyId: key.id, apiKey: secret };
       });
     },
 
-    /** An admin issues a key for any account. */
-    createKey: (actorId: string | null, accountId: string, limits: KeyLimits = {}) => createKeyFor(actorId, accountId, limits, false),
+    /** Accounts by name with their live keys: a role, a search (part of the name or the whole id), at most `limit`. */
+    list: (filter: AccountFilter) => listAccounts(db, filter),
+
+    /** A pending admin account becomes active when an admin other than the one who made it confirms it. */
+    async confirm(who: Principal, accountId: string) {
+      await db.transaction(async (tx) => {
+        const account = await lockAccount(tx, accountId);
+        if (!account) throw notFound(`account ${accountId} does not exist`);
+        if (account.status !== 'pending') throw conflict(`account ${accountId} is ${account.status}; only a pending admin account can be confirmed`);
+        if (account.createdBy === who.accountId) {
+          throw forbidden(`you made account ${accountId}; four-eyes: a different admin must confirm it`);
+        }
+        await markConfirmed(tx, accountId, who.accountId);
+        await audit.record(tx, { actor: who, action: 'account.confirm', subject: `account:${accountId}`, details: { name: account.name, createdBy: account.createdBy } });
+      });
+      return view(accountId);
+    },
+
+    /**
+     * Disables an account and revokes every key it holds (they get 401 from then on); disabling
+     * a disabled account changes nothing. An admin cannot disable itself, so at least one active
+     * admin always remains.
+     */
+    async disable(who: Principal, accountId: string, reason?: string) {
+      const revoked = await db.transaction(async (tx) => {
+        const account = await lockAccount(tx, accountId);
+        if (!account) throw notFound(`account ${accountId} does not exist`);
+        if (account.id === who.accountId) throw forbidden('you cannot disable your own account; another admin can');
+        if (account.status === 'disabled') return [];
+        const keys = await markDisabled(tx, accountId);
+        await audit.record(tx, {
+          actor: who,
+          action: 'account.disable',
+          subject: `account:${accountId}`,
+          reason: reason ?? null,
+          details: { name: account.name, role: account.role, before: account.status, revokedKeys: keys },
+        });
+        return keys;
+      });
+      // After the commit, so a lookup racing the disabling cannot remember a key again.
+      for (const keyId of revoked) forget(keyId);
+      return view(accountId);
+    },
+
+    /** An admin issues a key for an account that is not another admin's. */
+    createKey: (actor: Principal, accountId: string, limits: KeyLimits = {}) => createKeyFor(actor, accountId, limits, false),
 
     /** A caller issues a key for its own account (at most SELF_SERVICE_KEYS live at once). */
-    createOwnKey: (who: Principal, limits: KeyLimits) => createKeyFor(who.accountId, who.accountId, limits, true),
+    createOwnKey: (who: Principal, limits: KeyLimits) => createKeyFor(who, who.accountId, limits, true),
 
     /** The caller's account's keys that are not revoked; secrets are never shown again, only their first characters. */
     listOwnKeys: (who: Principal) => listLiveKeys(db, who.accountId),
@@ -190,7 +275,7 @@ export function accountsService(db: Database, pool: DatabaseHandle['pool'], audi
     /** Revokes one of the caller's own keys; another account's key is "not found", as if it did not exist. */
     async revokeOwnKey(who: Principal, keyId: string) {
       if (!(await accountHoldsKey(db, who.accountId, keyId))) throw notFound(`key ${keyId} is not one of your keys`);
-      return revokeKey(who.accountId, keyId);
+      return revokeKey(who, keyId);
     },
 
     revokeKey,
@@ -200,10 +285,10 @@ export function accountsService(db: Database, pool: DatabaseHandle['pool'], audi
       await db.transaction(async (tx) => {
         await lockBootstrap(tx);
         if (await keyWithHashExists(tx, hashSecret(secret))) return;
-        const account = await insertAccount(tx, { name: 'bootstrap-admin', role: 'admin' });
+        const account = await insertAccount(tx, { name: 'bootstrap-admin', role: 'admin', status: 'active', createdBy: null });
         const key = await insertKey(tx, account.id, secret);
         await audit.record(tx, {
-          actorId: null,
+          actor: BOOTSTRAP,
           action: 'account.bootstrap',
           subject: `account:${account.id}`,
           details: { keyId: key.id },

@@ -11,7 +11,7 @@ import { eraStatus, payoutParams } from '../domain/era.js';
 import { DEFAULT_PAYOUT_PARAMS, type PayoutParams } from '../domain/scoring.js';
 import type { UniverseRow } from '../domain/universe.js';
 import { badRequest, conflict, notFound } from '../errors.js';
-import type { AuditService } from './audit.js';
+import type { Actor, AuditService } from './audit.js';
 
 export type { EraRow };
 
@@ -93,7 +93,7 @@ export function erasService(db: Database, audit: AuditService, config: Config) {
       return era;
     },
 
-    async create(actorId: string, input: NewEra): Promise<EraRow> {
+    async create(actor: Actor, input: NewEra): Promise<EraRow> {
       const opensAt = input.opensAt ?? new Date();
       if (input.closesAt <= opensAt) {
         throw badRequest('closesAt must be after opensAt', [
@@ -114,9 +114,9 @@ export function erasService(db: Database, audit: AuditService, config: Config) {
             mmcMultiplier: String(p.mmcMultiplier ?? d.mmcMultiplier),
             clip: String(p.clip ?? d.clip),
             stakeThreshold: String(p.stakeThreshold ?? d.stakeThreshold),
-            createdBy: actorId,
+            createdBy: actor.accountId,
           });
-          await audit.record(tx, { actorId, action: 'era.create', subject: `era:${era.number}`, details: { after: presentEra(era) } });
+          await audit.record(tx, { actor, action: 'era.create', subject: `era:${era.number}`, details: { after: presentEra(era) } });
           return era;
         });
       } catch (error) {
@@ -126,7 +126,7 @@ export function erasService(db: Database, audit: AuditService, config: Config) {
     },
 
     /** Replaces the universe; refused once a submission has arrived, since submissions are aligned to it. */
-    async replaceUniverse(actorId: string, number: number, rows: UniverseRow[]) {
+    async replaceUniverse(actor: Actor, number: number, rows: UniverseRow[]) {
       const ids = rows.map((r) => r.id);
       const digest = universeDigest(ids);
       return db.transaction(async (tx) => {
@@ -136,7 +136,7 @@ export function erasService(db: Database, audit: AuditService, config: Config) {
         await universesDal.replaceUniverseRows(tx, number, rows);
         await erasDal.setUniverse(tx, number, { size: rows.length, digest });
         await audit.record(tx, {
-          actorId,
+          actor,
           action: 'universe.replace',
           subject: `era:${number}`,
           details: { before: { count: era.universeSize, digest: era.universeDigest }, after: { count: rows.length, digest } },

@@ -12,7 +12,7 @@ import type { PolicyRunReport } from '../domain/policy/run-report.js';
 import { decodeRankCodes } from '../domain/prepared.js';
 import { sectorLabels, StakeDecileMeans, stakeDeciles } from '../domain/report.js';
 import { conflict, notFound } from '../errors.js';
-import type { AuditService } from './audit.js';
+import { type Actor, type AuditService, SCHEDULER } from './audit.js';
 import type { EraRow, ErasService } from './eras.js';
 import { versionForEra } from './policies.js';
 import type { ReportFiguresService } from './report-figures.js';
@@ -105,7 +105,7 @@ export function metaModelService(deps: { db: Database; pool: DatabaseHandle['poo
    * and whoever finds closed_at set returns the closing run. `skipIfBusy` (the scheduler)
    * returns null instead of queueing behind another replica that is closing the same era.
    */
-  async function close(actorId: string | null, number: number, skipIfBusy: boolean): Promise<CloseResult | null> {
+  async function close(actor: Actor, number: number, skipIfBusy: boolean): Promise<CloseResult | null> {
     return inTransaction(async (t) => {
       const { client, tx } = t;
       if (skipIfBusy) {
@@ -126,15 +126,15 @@ export function metaModelService(deps: { db: Database; pool: DatabaseHandle['poo
       await ledger.lockStakes(tx);
       const era = await erasDal.markClosed(tx, number);
       const policy = await policyInForce(tx, era);
-      const runId = await runsDal.insertRun(tx, { era: number, seq: 1, trigger: 'close', policyId: policy?.id ?? null, actorId });
+      const runId = await runsDal.insertRun(tx, { era: number, seq: 1, trigger: 'close', policyId: policy?.id ?? null, actorId: actor.accountId });
       await ledger.snapshotAtRisk(tx, number, runId);
       await computeRun(t, era, runId, policy, started);
       const run = await runById(tx, runId);
       await audit.record(tx, {
-        actorId,
+        actor,
         action: 'era.close',
         subject: `era:${number}`,
-        details: { closedAt: era.closedAt, run: run.id, models: run.models, totalStake: run.totalStake, by: actorId === null ? 'scheduler' : 'request' },
+        details: { closedAt: era.closedAt, run: run.id, models: run.models, totalStake: run.totalStake, by: actor === SCHEDULER ? 'scheduler' : 'request' },
       });
       return { era, run, closedNow: true };
     });
@@ -166,13 +166,13 @@ export function metaModelService(deps: { db: Database; pool: DatabaseHandle['poo
   return {
     openEraMetaModel,
 
-    async closeEra(actorId: string | null, number: number): Promise<CloseResult> {
-      return (await close(actorId, number, false))!;
+    async closeEra(actor: Actor, number: number): Promise<CloseResult> {
+      return (await close(actor, number, false))!;
     },
 
     /** For the scheduler: null when another replica holds the era's close lock right now. */
     async closeDueEra(number: number): Promise<CloseResult | null> {
-      return close(null, number, true);
+      return close(SCHEDULER, number, true);
     },
 
     /** Eras past closesAt that nobody closed yet; eras without a universe cannot close and wait for one. */
@@ -185,7 +185,7 @@ export function metaModelService(deps: { db: Database; pool: DatabaseHandle['poo
      * corrected policy or universe, never new stakes or submissions. Stored targets are
      * re-scored against it in the same transaction, so scores never point at a superseded run.
      */
-    async recompute(actorId: string, number: number): Promise<RunSummary> {
+    async recompute(actor: Actor, number: number): Promise<RunSummary> {
       return inTransaction(async (t) => {
         const { client, tx } = t;
         // NO KEY UPDATE, as a target upload takes it: waits for a close in progress, keeps the era from resolving and
@@ -199,13 +199,13 @@ export function metaModelService(deps: { db: Database; pool: DatabaseHandle['poo
         const started = performance.now();
         const { closingRun, nextSeq } = await runsDal.closingRunAndNextSeq(tx, number);
         const policy = await policyInForce(tx, era);
-        const runId = await runsDal.insertRun(tx, { era: number, seq: nextSeq, trigger: 'recompute', policyId: policy?.id ?? null, actorId });
+        const runId = await runsDal.insertRun(tx, { era: number, seq: nextSeq, trigger: 'recompute', policyId: policy?.id ?? null, actorId: actor.accountId });
         await runsDal.copyRunInputs(tx, closingRun, runId);
         await computeRun(t, era, runId, policy, started);
         const run = await runById(tx, runId);
         const rescored = await rescoreEra(t, era);
         await audit.record(tx, {
-          actorId,
+          actor,
           action: 'metamodel.recompute',
           subject: `era:${number}`,
           details: { run: run.id, seq: run.seq, policy: run.policy, models: run.models, totalStake: run.totalStake, rescored },

@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import type { Database, Executor } from '../db/client.js';
+import { accountStatusShared } from '../db/accounts.js';
 import { policiesDal } from '../db/policies.js';
 import { latestRun, previousEraWithRun } from '../db/runs.js';
 import { latestTargets } from '../db/targets.js';
@@ -97,7 +98,7 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
     get,
 
     /** A new draft; its version is one more than the latest of that name, serialised per name. Warns about what no recent universe has. */
-    async create(actorId: string, input: unknown) {
+    async create(who: Principal, input: unknown) {
       const parsed = parsePolicy(input);
       if (!parsed.ok) {
         throw badRequest(`the policy document has ${parsed.problems.length} problem(s)`, parsed.problems);
@@ -108,9 +109,9 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
         const dal = policiesDal(tx);
         await dal.lockName(document.name);
         const version = ((await dal.latestVersion(document.name)) ?? 0) + 1;
-        const row = await dal.insertVersion({ name: document.name, version, document, authorId: actorId });
+        const row = await dal.insertVersion({ name: document.name, version, document, authorId: who.accountId });
         await audit.record(tx, {
-          actorId,
+          actor: who,
           action: 'policy.create',
           subject: `policy:${row.id}`,
           details: { name: row.name, version, document },
@@ -135,6 +136,8 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
       return db.transaction(async (tx) => {
         const dal = policiesDal(tx);
         await dal.lockActivations('exclusive');
+        // The approver stays active through the approval: a disabling in flight refuses it or waits for it.
+        if ((await accountStatusShared(tx, who.accountId)) !== 'active') throw forbidden('your account is no longer active; it cannot approve a policy');
         const target = await dal.byId(id);
         if (!target) throw notFound(`policy ${id} does not exist`);
         if (config.POLICY_FOUR_EYES && target.authorId === who.accountId) {
@@ -153,7 +156,7 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
         const cancelled = await dal.cancelPending(state.opening, activation.id);
         if (replaced !== null && replaced.policyId !== id) {
           await audit.record(tx, {
-            actorId: who.accountId,
+            actor: who,
             action: 'policy.retire',
             subject: `policy:${replaced.policyId}`,
             reason,
@@ -161,7 +164,7 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
           });
         }
         await audit.record(tx, {
-          actorId: who.accountId,
+          actor: who,
           action: 'policy.activate',
           subject: `policy:${id}`,
           reason,

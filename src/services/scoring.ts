@@ -30,7 +30,7 @@ import { badRequest, conflict, notFound } from '../errors.js';
 import type { ParsedNamedTarget, TargetText } from '../ingest/target.js';
 import type { Preparer } from '../ingest/worker-preparer.js';
 import type { Principal } from './accounts.js';
-import type { AuditService } from './audit.js';
+import type { Actor, AuditService } from './audit.js';
 import type { BundlesService } from './bundles.js';
 import { payoutParams } from '../domain/era.js';
 import type { EraRow, ErasService } from './eras.js';
@@ -231,7 +231,7 @@ export function scoringService(deps: {
    * them in one pass, in one transaction. The era row lock (NO KEY UPDATE: late submissions
    * still arrive) serializes uploads with each other and with resolution.
    */
-  async function storeAndScore(actorId: string, number: number, body: TargetText, name?: string) {
+  async function storeAndScore(actor: Principal, number: number, body: TargetText, name?: string) {
     const before = await erasService.get(number);
     assertScorable(before);
     const universe = await erasService.universeIndex(before);
@@ -254,7 +254,7 @@ export function scoringService(deps: {
         tx,
         number,
         parsed.map((target) => ({ name: target.name, values: encodeFloat64(target.aligned), count: target.count })),
-        actorId,
+        actor.accountId,
       );
       const set = parsed.map((target, j) => ({ name: target.name, version: stored[j].version, values: target.aligned }));
       const scored = await scoreTargets(t, era, set, run, { fresh: true });
@@ -262,7 +262,7 @@ export function scoringService(deps: {
       await reportFigures.afterTargets(tx, number, set);
       await afterTargetsStored?.(t, era, stored);
       await audit.record(tx, {
-        actorId,
+        actor,
         action: 'target.upload',
         subject: `era:${number}`,
         details: { targets: stored.map(({ name, version, count }) => ({ target: name, version, count })), scored, run: run.latest, main: era.mainTarget },
@@ -273,15 +273,15 @@ export function scoringService(deps: {
 
   return {
     /** Stores one target of a closed era as its next version and scores every current submission on it. */
-    async uploadTarget(actorId: string, number: number, name: string, body: TargetText) {
-      const { stored, scored } = await storeAndScore(actorId, number, body, name);
+    async uploadTarget(actor: Principal, number: number, name: string, body: TargetText) {
+      const { stored, scored } = await storeAndScore(actor, number, body, name);
       const [{ version, count }] = stored;
       return { era: number, target: name, version, count, scored };
     },
 
     /** Stores several targets of a closed era (each its next version) and scores every current submission on all of them in one pass. */
-    async uploadTargets(actorId: string, number: number, body: TargetText) {
-      const { stored, scored } = await storeAndScore(actorId, number, body);
+    async uploadTargets(actor: Principal, number: number, body: TargetText) {
+      const { stored, scored } = await storeAndScore(actor, number, body);
       return { era: number, targets: stored.map(({ name, version, count }) => ({ target: name, version, count })), scored };
     },
 
@@ -317,7 +317,7 @@ export function scoringService(deps: {
      * whose last awaited era this is; the era's results are recorded for performance and the
      * leaderboard, and its bundle is sealed and chained, all in this transaction.
      */
-    async resolve(actorId: string, number: number) {
+    async resolve(actor: Actor, number: number) {
       return db.transaction(async (tx) => {
         // NO KEY UPDATE: stake releases waiting for this era reference its row (KEY SHARE) while it resolves.
         const era = await lockEra(tx, number, 'no key update');
@@ -333,7 +333,7 @@ export function scoringService(deps: {
         await recordResolvedEra(tx, era);
         await bundles.seal(tx, resolved);
         await audit.record(tx, {
-          actorId,
+          actor,
           action: 'era.resolve',
           subject: `era:${number}`,
           details: { target: era.mainTarget, version: main.version, models: payouts.length, totalPayout: applied.total },

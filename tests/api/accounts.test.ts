@@ -38,10 +38,10 @@ describe('accounts and keys', () => {
     });
     expect(res.statusCode).toBe(201);
     const body = res.json();
-    expect(body).toMatchObject({ name: 'Ada', role: 'author' });
+    expect(body).toMatchObject({ name: 'Ada', role: 'author', status: 'active' });
     expect(body.apiKey).toMatch(/^sw_[A-Za-z0-9_-]{43}$/);
     const me = await t.app.inject({ method: 'GET', url: '/v1/me', headers: bearer(body.apiKey) });
-    expect(me.json()).toEqual({ id: body.id, name: 'Ada', role: 'author' });
+    expect(me.json()).toEqual({ id: body.id, name: 'Ada', role: 'author', status: 'active' });
     const stored = await t.database.pool.query('select secret_hash from api_keys where id = $1', [body.keyId]);
     expect(stored.rows[0].secret_hash).not.toContain(body.apiKey);
     expect(stored.rows[0].secret_hash).toMatch(/^[0-9a-f]{64}$/);

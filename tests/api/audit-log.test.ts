@@ -7,6 +7,8 @@ interface Entry {
   id: number;
   at: string;
   actorId: string | null;
+  actorName: string | null;
+  keyId: string | null;
   action: string;
   subject: string;
   reason: string | null;
@@ -74,18 +76,24 @@ describe('GET /v1/audit-log', () => {
     const bootstrap = entries.find((e) => e.action === 'account.bootstrap')!;
     const by = (action: string, subject?: string) => entries.filter((e) => e.action === action && (subject === undefined || e.subject === subject));
     const bootstrapId = bootstrap.subject.slice('account:'.length);
-    expect(by('account.create').map((e) => e.actorId)).toEqual([bootstrapId, bootstrapId, bootstrapId]);
+    // The three accounts of this file, by the bootstrap admin; the admin that confirmed "auditor", by the command line.
+    expect(by('account.create').map((e) => e.actorId)).toEqual([bootstrapId, bootstrapId, null, bootstrapId]);
+    expect(by('account.create').map((e) => e.actorName)).toEqual(['bootstrap-admin', 'bootstrap-admin', 'command line', 'bootstrap-admin']);
+    expect(bootstrap).toMatchObject({ actorId: null, actorName: 'BOOTSTRAP_ADMIN_KEY', keyId: null });
     expect(by('account.create', `account:${author.id}`)[0].details).toMatchObject({ name: 'quant', role: 'author' });
-    expect(by('key.create', `account:${author.id}`)[0]).toMatchObject({ actorId: admin.id, details: { keyId } });
+    expect(by('key.create', `account:${author.id}`)[0]).toMatchObject({ actorId: admin.id, actorName: 'auditor', keyId: admin.keyId, details: { keyId } });
     expect(by('key.revoke', `account:${author.id}`)[0]).toMatchObject({ actorId: admin.id, details: { keyId } });
     expect(by('era.create', 'era:5')).toHaveLength(1);
     expect(by('universe.replace', 'era:5')[0].details).toMatchObject({ after: { count: 40 } });
-    expect(by('era.close', 'era:5')[0].actorId).toBe(operator.id);
+    expect(by('era.close', 'era:5')[0]).toMatchObject({ actorId: operator.id, actorName: 'ops', keyId: operator.keyId });
     expect(by('metamodel.recompute', 'era:5')[0].actorId).toBe(operator.id);
     expect(by('target.upload', 'era:5')[0].actorId).toBe(operator.id);
     expect(by('era.resolve', 'era:5')[0].actorId).toBe(operator.id);
     expect(by('policy.create')).toHaveLength(2);
     expect(by('policy.activate').map((e) => e.reason)).toEqual(['second', 'first']);
+    expect(by('policy.activate').map((e) => [e.actorName, e.keyId])).toEqual([['auditor', admin.keyId], ['auditor', admin.keyId]]);
+    const bootstrapKey = (bootstrap.details as { keyId: string }).keyId;
+    expect(by('policy.create').map((e) => [e.actorName, e.keyId])).toEqual([['bootstrap-admin', bootstrapKey], ['bootstrap-admin', bootstrapKey]]);
     expect(by('policy.retire', `policy:${policy.id}`)[0]).toMatchObject({ actorId: admin.id, reason: 'second' });
     for (const entry of entries) {
       expect(entry.at).toMatch(/^\d{4}-\d\d-\d\dT/);

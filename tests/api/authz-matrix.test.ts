@@ -22,6 +22,10 @@ interface Fixture {
   otherModel: string;
   accountId: string;
   keyId: string;
+  /** an admin made over HTTP by an admin other than the matrix's, so the matrix's admin may confirm it */
+  pendingAdminId: string;
+  /** an account the matrix's admin may disable */
+  disposableAccountId: string;
   policyId: string;
   submission: string;
 }
@@ -46,6 +50,9 @@ const RULES: Record<string, Rule> = {
   'GET /reports/reports.css': { access: 'public', request: () => ({ url: '/reports/reports.css' }) },
   'POST /v1/accounts': { access: ['admin'], request: () => ({ url: '/v1/accounts', payload: { name: 'matrix', role: 'author' } }) },
   'POST /v1/accounts/:id/keys': { access: ['admin'], request: (f) => ({ url: `/v1/accounts/${f.accountId}/keys` }) },
+  'GET /v1/accounts': { access: ['admin'], request: () => ({ url: '/v1/accounts?role=author&q=a' }) },
+  'POST /v1/accounts/:id/confirm': { access: ['admin'], request: (f) => ({ url: `/v1/accounts/${f.pendingAdminId}/confirm` }) },
+  'POST /v1/accounts/:id/disable': { access: ['admin'], request: (f) => ({ url: `/v1/accounts/${f.disposableAccountId}/disable`, payload: { reason: 'matrix' } }) },
   'DELETE /v1/keys/:keyId': { access: ['admin'], request: (f) => ({ url: `/v1/keys/${f.keyId}` }) },
   'GET /v1/me': { access: ANY, request: () => ({ url: '/v1/me' }) },
   'POST /v1/me/keys': { access: ANY, request: () => ({ url: '/v1/me/keys', payload: { scopes: ['read'] } }) },
@@ -139,6 +146,9 @@ beforeAll(async () => {
   const otherAuthor = await createAccount(t.app, 'author');
   const secondAdmin = await createAccount(t.app, 'admin');
   const victim = await createAccount(t.app, 'author');
+  const disposable = await createAccount(t.app, 'author');
+  const pendingAdmin = await t.app.inject({ method: 'POST', url: '/v1/accounts', headers: bearer(secondAdmin.apiKey), payload: { name: 'matrix-pending', role: 'admin' } });
+  if (pendingAdmin.statusCode !== 201) throw new Error(`pending admin: ${pendingAdmin.statusCode} ${pendingAdmin.body}`);
   Object.assign(keys, { admin: ADMIN_KEY, operator: operator.apiKey, 'author (own)': author.apiKey, "author (other's)": otherAuthor.apiKey });
 
   const hour = 3_600_000;
@@ -169,6 +179,8 @@ beforeAll(async () => {
     otherModel: other.id,
     accountId: otherAuthor.id,
     keyId: victim.keyId,
+    pendingAdminId: pendingAdmin.json().id,
+    disposableAccountId: disposable.id,
     policyId: policy.json().id,
     submission: predictions(),
   };
@@ -226,6 +238,30 @@ describe('the authorisation matrix', () => {
       }
     }
     expect(checked).toBeGreaterThan(150);
+    expect(failures).toEqual([]);
+  });
+});
+
+describe('a pending admin', () => {
+  it("gets 403 naming the confirmation it awaits on every route, public ones included", async () => {
+    // Made by another admin than the matrix's, as the fixture's pending admin (which the matrix confirmed) was.
+    const made = await t.app.inject({ method: 'POST', url: '/v1/accounts', headers: bearer(ADMIN_KEY), payload: { name: 'matrix-still-pending', role: 'admin' } });
+    expect(made.json()).toMatchObject({ status: 'pending' });
+    const pendingKey = made.json().apiKey as string;
+    const failures: string[] = [];
+    for (const route of t.app.routeTable) {
+      const rule = RULES[ruleKey(route.method, route.url)];
+      if (!rule) continue;
+      const { url, payload, headers } = rule.request(fixture, fixture.ownModel);
+      const res = await t.app.inject({
+        method: route.method as 'GET',
+        url,
+        headers: { ...bearer(pendingKey), ...headers },
+        ...(payload === undefined ? {} : { payload }),
+      });
+      if (res.statusCode !== 403) failures.push(`${route.method} ${url}: ${res.statusCode}`);
+      else if (route.method !== 'HEAD' && !/awaits confirmation by another admin/.test(res.json().detail)) failures.push(`${route.method} ${url}: ${res.body}`);
+    }
     expect(failures).toEqual([]);
   });
 });

@@ -433,13 +433,29 @@ describe('verify', () => {
     );
     expect(retimed.audit.break?.at).toBe(`audit entry ${entry.id}`);
 
+    // The actor's name and key are covered too, and so is the digest version (no downgrade to one that covers neither).
+    expect(entry).toMatchObject({ digest_version: 2, actor_name: expect.any(String), key_id: expect.any(String) });
+    for (const [column, value] of [['actor_name', 'someone else'], ['key_id', null], ['digest_version', 1]] as const) {
+      const report = await tampered(
+        () => unlocked(`update audit_log set ${column} = $2 where id = $1`, [entry.id, value]),
+        () => unlocked(`update audit_log set ${column} = $2 where id = $1`, [entry.id, entry[column]]),
+      );
+      expect(report.audit.break, column).toMatchObject({ at: `audit entry ${entry.id}` });
+      expect(report.audit.break!.problem).toMatch(/content no longer matches its digest/);
+    }
+
     const next = (await sql('select min(id) as id from audit_log where id > $1', [entry.id])).rows[0].id;
     const removed = await tampered(
       () => unlocked('delete from audit_log where id = $1', [entry.id]),
       () =>
-        sql('insert into audit_log (id, at, actor_id, action, subject, reason, details, digest, chain_digest) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
-          entry.id, entry.at_text, entry.actor_id, entry.action, entry.subject, entry.reason, entry.details, entry.digest, entry.chain_digest,
-        ]),
+        sql(
+          'insert into audit_log (id, at, actor_id, action, subject, reason, details, digest, chain_digest, actor_name, key_id, digest_version) ' +
+            'values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)',
+          [
+            entry.id, entry.at_text, entry.actor_id, entry.action, entry.subject, entry.reason, entry.details, entry.digest, entry.chain_digest,
+            entry.actor_name, entry.key_id, entry.digest_version,
+          ],
+        ),
     );
     expect(removed.audit.break).toMatchObject({ at: `audit entry ${next}` });
     expect(removed.audit.break!.problem).toMatch(/does not follow from the entry before it/);

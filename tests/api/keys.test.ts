@@ -64,7 +64,7 @@ describe('scoped keys', () => {
     expectProblem(await submitCsv(t.app, key.apiKey, model.id, ERA, freshCsv()), 403);
 
     const admin = await createAccount(t.app, 'admin');
-    const adminRead = (await t.app.inject({ method: 'POST', url: `/v1/accounts/${admin.id}/keys`, headers: bearer(ADMIN_KEY), payload: { scopes: ['read', 'read'] } })).json() as IssuedKey;
+    const adminRead = (await t.app.inject({ method: 'POST', url: '/v1/me/keys', headers: bearer(admin.apiKey), payload: { scopes: ['read', 'read'] } })).json() as IssuedKey;
     expect(adminRead.scopes).toEqual(['read']);
     expect((await get('/v1/audit-log', adminRead.apiKey)).statusCode).toBe(200);
     const refused = expectProblem(await t.app.inject({ method: 'POST', url: '/v1/accounts', headers: bearer(adminRead.apiKey), payload: { name: 'x', role: 'admin' } }), 403);

@@ -12,6 +12,10 @@ import { connect } from '../../src/db/client.js';
 import { migrateDatabase, MIGRATIONS_DIR } from '../../src/db/migrate.js';
 import { loadConfig } from '../../src/config.js';
 import { hashSecret } from '../../src/services/accounts.js';
+import { auditService } from '../../src/services/audit.js';
+import { bundlesService } from '../../src/services/bundles.js';
+import { erasService } from '../../src/services/eras.js';
+import { verifyService } from '../../src/services/verify.js';
 import { bearer } from '../support/app.js';
 import { smokeCheck } from '../support/smoke.js';
 import { databaseUrl } from '../support/urls.js';
@@ -89,6 +93,7 @@ async function upgradeAndSmoke(url: string, handle: ReturnType<typeof connect>, 
   const secret = `sw_pre_upgrade_${randomBytes(12).toString('hex')}`;
   const { rows } = await handle.pool.query<{ id: string }>(`insert into accounts (name, role) values ('pre-upgrade', 'admin') returning id`);
   await handle.pool.query(`insert into api_keys (account_id, secret_hash, hint) values ($1, $2, 'sw_pre')`, [rows[0].id, hashSecret(secret)]);
+  const legacy = await legacyHistory(handle.pool, rows[0].id);
 
   await migrateDatabase(handle.pool);
   const functions = await handle.pool.query(`select 1 from pg_proc where proname = 'store_submission'`);
@@ -99,9 +104,59 @@ async function upgradeAndSmoke(url: string, handle: ReturnType<typeof connect>, 
   try {
     expect((await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(secret) })).json()).toMatchObject({ name: 'pre-upgrade', role: 'admin' });
     await smokeCheck(app, secret);
+    // Entries chained by that release still verify, followed by the ones written since.
+    const audit = auditService(handle.db);
+    const eras = erasService(handle.db, audit, config);
+    const report = await verifyService({ db: handle.db, eras, bundles: bundlesService({ db: handle.db, eras }) }).verify();
+    expect(report.audit.break).toBeNull();
+    expect(report.audit.checked).toBeGreaterThan(legacy.chained ? 2 : 0);
+    expect(report.audit.unchained).toBe(legacy.chained ? 0 : 2);
+    // The admin made over HTTP waits for a second admin; the key minted for another admin is revoked.
+    const second = await handle.pool.query('select status, created_by from accounts where id = $1', [legacy.secondAdmin]);
+    expect(second.rows[0]).toEqual({ status: 'pending', created_by: rows[0].id });
+    const minted = await handle.pool.query('select revoked_at from api_keys where id = $1', [legacy.mintedKey]);
+    expect(minted.rows[0].revoked_at).not.toBeNull();
   } finally {
     await app.close();
   }
+}
+
+/**
+ * What an earlier release let through, as its audit log recorded it: a second admin made over
+ * HTTP by the pre-upgrade admin, and a key that second admin minted for the pre-upgrade admin's
+ * account. From 0007 the entries are chained with the digest that release computed (over id, at,
+ * actorId, action, subject, reason and details); before, they carry none.
+ */
+async function legacyHistory(pool: pg.Pool, adminId: string) {
+  const { rows: [second] } = await pool.query<{ id: string }>(`insert into accounts (name, role) values ('made-over-http', 'admin') returning id`);
+  const { rows: [minted] } = await pool.query<{ id: string }>(
+    `insert into api_keys (account_id, secret_hash, hint) values ($1, $2, 'sw_min') returning id`,
+    [adminId, hashSecret(`sw_minted_${randomBytes(12).toString('hex')}`)],
+  );
+  const columns = await pool.query(`select 1 from information_schema.columns where table_name = 'audit_log' and column_name = 'digest'`);
+  const chained = columns.rowCount === 1;
+  let previous = '0'.repeat(64);
+  const entries = [
+    { actorId: adminId, action: 'account.create', subject: `account:${second.id}`, details: { name: 'made-over-http', role: 'admin' } },
+    { actorId: second.id, action: 'key.create', subject: `account:${adminId}`, details: { keyId: minted.id } },
+  ];
+  for (const [i, entry] of entries.entries()) {
+    const at = `2026-01-02T03:04:0${i}.123456Z`;
+    const { rows } = await pool.query<{ id: string }>(
+      'insert into audit_log (at, actor_id, action, subject, reason, details) values ($1, $2, $3, $4, null, $5) returning id',
+      [at, entry.actorId, entry.action, entry.subject, entry.details],
+    );
+    if (!chained) continue;
+    // RFC 8785 order: keys sorted (these values need no other canonicalisation).
+    const sorted = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
+    const text = JSON.stringify(sorted({ action: entry.action, actorId: entry.actorId, at, details: sorted(entry.details), id: Number(rows[0].id), reason: null, subject: entry.subject }));
+    const digest = createHash('sha256').update(text).digest('hex');
+    previous = createHash('sha256').update(previous + digest).digest('hex');
+    await pool.query('alter table audit_log disable trigger audit_log_append_only');
+    await pool.query('update audit_log set digest = $2, chain_digest = $3 where id = $1', [rows[0].id, digest, previous]);
+    await pool.query('alter table audit_log enable trigger audit_log_append_only');
+  }
+  return { chained, secondAdmin: second.id, mintedKey: minted.id };
 }
 
 describe('a database at an earlier migration', () => {

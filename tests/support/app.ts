@@ -2,6 +2,8 @@ import type { FastifyBaseLogger, FastifyInstance, LightMyRequestResponse } from 
 import { buildApp } from '../../src/app.js';
 import { connect } from '../../src/db/client.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import { accountsService } from '../../src/services/accounts.js';
+import { auditService, COMMAND_LINE } from '../../src/services/audit.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export const ADMIN_KEY = 'sw_test_bootstrap_admin_key_0123456789';
@@ -19,6 +21,7 @@ export async function createTestApp(env: Record<string, string> = {}, options: {
   const config = loadConfig({ BOOTSTRAP_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'silent', DATABASE_URL: database.url, ...env });
   const app = await buildApp({ config, db: database.db, pool: database.pool, logger: options.logger ?? false });
   await app.ready();
+  databases.set(app, database);
   return {
     app,
     database,
@@ -46,11 +49,46 @@ export async function startReplica(t: TestApp, options: { scheduler: boolean; co
 
 export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
-/** Creates an account of the given role through the API and returns its key. */
-export async function createAccount(app: FastifyInstance, role: 'admin' | 'operator' | 'author', name = `${role}-${Math.random().toString(36).slice(2, 8)}`) {
+const databases = new WeakMap<FastifyInstance, TestDatabase>();
+/** Per test app: a second admin made by the command line, which confirms the admins the bootstrap admin makes over HTTP. */
+const confirmers = new WeakMap<FastifyInstance, Promise<string>>();
+
+/** An admin account made as `npm run cli -- create-key --role admin` makes it (active at once); returns its key. */
+export async function commandLineAdmin(app: FastifyInstance, name = `cli-admin-${Math.random().toString(36).slice(2, 8)}`) {
+  const database = databases.get(app);
+  if (!database) throw new Error('commandLineAdmin needs an app made by createTestApp');
+  const accounts = accountsService(database.db, database.pool, auditService(database.db));
+  return accounts.createAccount(COMMAND_LINE, { name, role: 'admin' });
+}
+
+function confirmerOf(app: FastifyInstance): Promise<string> {
+  let confirmer = confirmers.get(app);
+  if (!confirmer) {
+    confirmer = commandLineAdmin(app, 'confirmer').then((created) => created.apiKey);
+    confirmers.set(app, confirmer);
+  }
+  return confirmer;
+}
+
+/**
+ * Creates an account of the given role through the API and returns its key. An admin made so is
+ * pending; this confirms it with a second admin (made by the command line) unless told not to.
+ */
+export async function createAccount(
+  app: FastifyInstance,
+  role: 'admin' | 'operator' | 'author',
+  name = `${role}-${Math.random().toString(36).slice(2, 8)}`,
+  options: { confirm?: boolean } = {},
+) {
   const res = await app.inject({ method: 'POST', url: '/v1/accounts', headers: bearer(ADMIN_KEY), payload: { name, role } });
   if (res.statusCode !== 201) throw new Error(`could not create ${role}: ${res.statusCode} ${res.body}`);
-  return res.json() as { id: string; name: string; role: string; keyId: string; apiKey: string };
+  const created = res.json() as { id: string; name: string; role: string; status: string; keyId: string; apiKey: string };
+  if (created.status === 'pending' && options.confirm !== false) {
+    const confirmed = await app.inject({ method: 'POST', url: `/v1/accounts/${created.id}/confirm`, headers: bearer(await confirmerOf(app)) });
+    if (confirmed.statusCode !== 200) throw new Error(`could not confirm ${name}: ${confirmed.statusCode} ${confirmed.body}`);
+    created.status = 'active';
+  }
+  return created;
 }
 
 export function expectProblem(res: LightMyRequestResponse, status: number) {

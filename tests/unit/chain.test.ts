@@ -44,11 +44,30 @@ describe('canonical JSON and the bundle seal', () => {
     );
   });
 
-  it('hashes an audit entry over its canonical content, details included', () => {
-    const entry = { id: 3, at: '2026-12-02T08:00:00.123456Z', actorId: null, action: 'era.resolve', subject: 'era:7', reason: null, details: { b: 1, a: [2] } };
+  it('hashes a version 1 audit entry over its canonical content, details included, without name or key', () => {
+    const entry = {
+      id: 3, at: '2026-12-02T08:00:00.123456Z', actorId: null, actorName: null, keyId: null,
+      action: 'era.resolve', subject: 'era:7', reason: null, details: { b: 1, a: [2] }, digestVersion: 1 as const,
+    };
     const text = '{"action":"era.resolve","actorId":null,"at":"2026-12-02T08:00:00.123456Z","details":{"a":[2],"b":1},"id":3,"reason":null,"subject":"era:7"}';
     expect(auditEntryDigest(entry)).toBe(createHash('sha256').update(text).digest('hex'));
     expect(auditEntryDigest({ ...entry, details: { b: 1, a: [3] } })).not.toBe(auditEntryDigest(entry));
+    // Entries written before names were recorded verify whatever is served beside them.
+    expect(auditEntryDigest({ ...entry, actorName: 'someone' })).toBe(auditEntryDigest(entry));
+  });
+
+  it('hashes a version 2 audit entry over the actor name, the key and its version too', () => {
+    const entry = {
+      id: 4, at: '2026-12-02T08:00:00.123456Z', actorId: 'a0000000-0000-4000-8000-000000000001', actorName: 'alice',
+      keyId: 'b0000000-0000-4000-8000-000000000002', action: 'policy.activate', subject: 'policy:p', reason: 'r', details: null, digestVersion: 2 as const,
+    };
+    const text =
+      '{"action":"policy.activate","actorId":"a0000000-0000-4000-8000-000000000001","actorName":"alice","at":"2026-12-02T08:00:00.123456Z",' +
+      '"details":null,"digestVersion":2,"id":4,"keyId":"b0000000-0000-4000-8000-000000000002","reason":"r","subject":"policy:p"}';
+    expect(auditEntryDigest(entry)).toBe(createHash('sha256').update(text).digest('hex'));
+    expect(auditEntryDigest({ ...entry, actorName: 'mallory' })).not.toBe(auditEntryDigest(entry));
+    expect(auditEntryDigest({ ...entry, keyId: null })).not.toBe(auditEntryDigest(entry));
+    expect(auditEntryDigest({ ...entry, digestVersion: 1 })).not.toBe(auditEntryDigest(entry));
   });
 });
 

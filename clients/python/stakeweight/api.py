@@ -537,7 +537,8 @@ class StakeweightAPI:
         return {"entries": entries, "nextCursor": None}
 
     def create_account(self, name: str, role: str) -> Dict[str, Any]:
-        """Creates an account (admin): ``{id, name, role, apiKey}``; the key is shown once."""
+        """Creates an account (admin): ``{id, name, role, status, apiKey}``; the key is shown
+        once. An admin made so is ``pending`` until another admin confirms it (``confirm_account``)."""
         return self._send("POST", "/v1/accounts", safe=False, json_body={"name": name, "role": role})
 
     def create_key(self, account_id: str, *, scopes: Optional[Sequence[str]] = None, expires_at: Optional[When] = None) -> Dict[str, Any]:
@@ -571,6 +572,21 @@ class StakeweightAPI:
     def revoke_key(self, key_id: str) -> None:
         """Revokes a key; it stops working at once."""
         self._http.request("DELETE", f"/v1/keys/{_segment(key_id)}", safe=False)
+
+    def list_accounts(self, *, role: Optional[str] = None, q: Optional[str] = None) -> List[Dict[str, Any]]:
+        """Accounts by name (admin), each with its status and live key summaries; ``q`` matches
+        part of the name or a whole account id."""
+        query = {k: v for k, v in {"role": role, "q": q}.items() if v is not None}
+        return list(self._get("/v1/accounts", query)["accounts"])
+
+    def confirm_account(self, account_id: str) -> Dict[str, Any]:
+        """Confirms a pending admin account (admin, not the one who made it)."""
+        return self._send("POST", f"/v1/accounts/{_segment(account_id)}/confirm", safe=False)
+
+    def disable_account(self, account_id: str, reason: Optional[str] = None) -> Dict[str, Any]:
+        """Disables an account (admin, not your own) and revokes every key it holds."""
+        body = {} if reason is None else {"reason": reason}
+        return self._send("POST", f"/v1/accounts/{_segment(account_id)}/disable", safe=False, json_body=body)
 
 
 def check_bundle(bundle: Mapping[str, Any]) -> None:

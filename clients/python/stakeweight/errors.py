@@ -145,7 +145,8 @@ class AuthenticationError(APIError):
 
 
 class PermissionDeniedError(APIError):
-    """403: the key's role or scope does not allow this, or the model is not yours."""
+    """403: the key's role or scope does not allow this, the model is not yours, four-eyes
+    refuses it, or the key's admin account awaits confirmation by another admin."""
 
 
 class NotFoundError(APIError):

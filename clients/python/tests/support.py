@@ -17,6 +17,7 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -79,6 +80,7 @@ class Server:
             "LOG_LEVEL": "warn",
             "BODY_LIMIT_BYTES": str(BODY_LIMIT_BYTES),
         }
+        self.env = env
         env.pop("STAKEWEIGHT_URL", None)
         env.pop("STAKEWEIGHT_KEY", None)
         if _postgres_answers(self.admin_url):
@@ -175,9 +177,30 @@ def admin() -> StakeweightAPI:
     return StakeweightAPI(server().url, ADMIN_KEY)
 
 
+_confirmer: Optional[StakeweightAPI] = None
+
+
+def confirmer() -> StakeweightAPI:
+    """A second admin, made by the command line (active at once), that confirms the admins the
+    bootstrap admin makes over HTTP."""
+    global _confirmer
+    if _confirmer is None:
+        done = subprocess.run(
+            ["npm", "run", "--silent", "cli", "--", "create-key", "--role", "admin", "--name", unique_name("confirmer")],
+            cwd=ROOT, env=server().env, capture_output=True, text=True, timeout=180,
+        )
+        match = re.search(r"api key \(shown once\): (\S+)", done.stdout)
+        if done.returncode != 0 or match is None:
+            raise RuntimeError(f"create-key failed:\n{done.stdout}\n{done.stderr}")
+        _confirmer = StakeweightAPI(server().url, match.group(1))
+    return _confirmer
+
+
 def account(role: str) -> StakeweightAPI:
-    """A client holding the key of a new account with ``role``."""
+    """A client holding the key of a new account with ``role`` (an admin confirmed by another admin)."""
     created = admin().create_account(unique_name(role), role)
+    if created["status"] == "pending":
+        confirmer().confirm_account(created["id"])
     return StakeweightAPI(server().url, created["apiKey"])
 
 

@@ -9,7 +9,7 @@ import unittest
 
 import support
 
-from stakeweight import APIError, AuthenticationError, StakeweightAPI
+from stakeweight import APIError, AuthenticationError, PermissionDeniedError, StakeweightAPI
 
 # Shadow mode: computed and reported, never applied, so other tests' meta-models are unchanged.
 POLICY = {
@@ -26,6 +26,24 @@ class AdminTest(unittest.TestCase):
         cls.admin = support.admin()
         cls.second_admin = support.account("admin")
         cls.operator = support.account("operator")
+
+    def test_an_admin_made_over_http_waits_for_another_admin(self) -> None:
+        created = self.admin.create_account(support.unique_name("dana"), "admin")
+        self.assertEqual(created["status"], "pending")
+        dana = StakeweightAPI(support.server().url, created["apiKey"])
+        with self.assertRaises(PermissionDeniedError):
+            dana.get_me()
+        with self.assertRaises(PermissionDeniedError):
+            self.admin.confirm_account(created["id"])
+        with self.assertRaises(PermissionDeniedError):
+            self.admin.create_key(self.second_admin.get_me()["id"])
+        self.assertEqual(self.second_admin.confirm_account(created["id"])["status"], "active")
+        self.assertEqual(dana.get_me()["status"], "active")
+        listed = self.admin.list_accounts(role="admin", q=created["id"])
+        self.assertEqual([a["status"] for a in listed], ["active"])
+        self.assertEqual(self.admin.disable_account(created["id"], "test over")["status"], "disabled")
+        with self.assertRaises(AuthenticationError):
+            dana.get_me()
 
     def test_keys_are_issued_and_revoked(self) -> None:
         account = self.admin.create_account(support.unique_name("carol"), "author")

@@ -1,11 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { type AppError, forbidden, tooManyRequests, unauthorized } from '../../errors.js';
-import { type AccountsService, expiredKey, isExpired, type Principal, REVOKED, type Role, type Scope } from '../../services/accounts.js';
+import { type AccountsService, expiredKey, isExpired, PENDING, type Principal, REVOKED, type Role, type Scope } from '../../services/accounts.js';
 import { windowCounter } from '../window-counter.js';
 
 /*
- * The key path of a request, in the order it runs:
+ * The key path of a request, in the order it runs (a disabled account's keys are revoked with it;
+ * a pending admin account's key gets 403 on every route, public ones included):
  * 1. Throttle: an address whose keys failed `failuresPerMinute` times this minute gets 429
  *    before any lookup, unless its key is one this process remembers as live.
  * 2. Route flag: a route whose write checks the key itself declares `config.keyCheckedByWrite`
@@ -129,6 +130,8 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: { accounts: Acco
       const principal = fromMemory ? await opts.accounts.authenticateRemembered(secret) : await opts.accounts.authenticate(secret);
       if (!principal) throw failed(request, unauthorized(REVOKED));
       if (isExpired(principal)) throw failed(request, unauthorized(expiredKey(principal.expiresAt!)));
+      // A pending admin can do nothing, on any route: four-eyes holds only once another admin vouched for it.
+      if (principal.status !== 'active') throw forbidden(PENDING);
       request.principal = principal;
     }
     const config = request.routeOptions.config;

@@ -19,6 +19,7 @@ export const swaggerPlugin = fp(async (app: FastifyInstance) => {
           '**Getting started.** Every request but the public ones (health, these docs, the active policy, reports) sends `Authorization: Bearer <key>`. ' +
             'The first admin key comes from starting the service with `BOOTSTRAP_ADMIN_KEY` (16+ characters) or from `npm run cli -- create-key --role admin`. ' +
             'An admin creates operator and author accounts with `POST /v1/accounts`; the reply holds the new key, shown once. ' +
+            'An admin made that way is `pending` (its key gets 403 everywhere) until a different admin confirms it with `POST /v1/accounts/{id}/confirm`. ' +
             'An operator opens a round with `POST /v1/eras` and sets its stocks with `PUT /v1/eras/{number}/universe` (a CSV such as `id,sector`). ' +
             'An author creates a model (`POST /v1/models`), stakes on it (`PUT /v1/models/{modelId}/stake`), reads the ids (`GET /v1/eras/{number}/live-ids`) ' +
             'and submits `id,prediction` rows with values in [0, 1] (`POST /v1/models/{modelId}/submissions?era=N`). ' +

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ROLES, SCOPES, type AccountsService } from '../../services/accounts.js';
+import { ACCOUNT_STATUSES, ROLES, SCOPES, type AccountsService } from '../../services/accounts.js';
 import { ADMIN, ANY_KEY, requirePrincipal } from '../plugins/auth.js';
 import { problemResponses } from '../schemas.js';
 
-const account = z.object({ id: z.uuid(), name: z.string(), role: z.enum(ROLES) });
+const account = z.object({ id: z.uuid(), name: z.string(), role: z.enum(ROLES), status: z.enum(ACCOUNT_STATUSES) });
 
 const SCOPES_TEXT =
   '`scopes`: `all` (everything the role may; the default) or any of `submit` (POST submissions), `stake` (PUT stake) and `read` (every GET the role may). ' +
@@ -40,12 +40,15 @@ export const accountRoutes: FastifyPluginAsyncZod<{ accounts: AccountsService }>
       schema: {
         tags: ['accounts'],
         summary: 'Create an account and its first API key (shown once)',
+        description:
+          'An admin account made here is `pending`: its keys get 403 everywhere until an admin other than you confirms it ' +
+          '(POST /v1/accounts/{id}/confirm). Other roles are `active` at once. `keyId` names the first key.',
         body: z.strictObject({ name: z.string().trim().min(1).max(100), role: z.enum(ROLES) }),
         response: { 201: account.extend({ keyId: z.uuid(), apiKey: z.string() }), ...problemResponses },
       },
     },
     async (request, reply) => {
-      const created = await accounts.createAccount(request.principal!.accountId, request.body);
+      const created = await accounts.createAccount(requirePrincipal(request), request.body);
       return reply.status(201).send(created);
     },
   );
@@ -57,14 +60,16 @@ export const accountRoutes: FastifyPluginAsyncZod<{ accounts: AccountsService }>
       schema: {
         tags: ['accounts'],
         summary: 'Issue another API key for an account (shown once), optionally scoped and expiring',
-        description: `The body is optional. ${SCOPES_TEXT}`,
+        description:
+          `The body is optional. ${SCOPES_TEXT} ` +
+          "Refused (403) for another admin's account: no one mints keys for another admin; each admin makes its own (POST /v1/me/keys).",
         params: z.object({ id: z.uuid() }),
         body: keyLimits,
         response: { 201: issuedKey, ...problemResponses },
       },
     },
     async (request, reply) => {
-      const key = await accounts.createKey(request.principal!.accountId, request.params.id, request.body ?? {});
+      const key = await accounts.createKey(requirePrincipal(request), request.params.id, request.body ?? {});
       return reply.status(201).send(key);
     },
   );
@@ -80,7 +85,7 @@ export const accountRoutes: FastifyPluginAsyncZod<{ accounts: AccountsService }>
         response: { 200: revokedKey, ...problemResponses },
       },
     },
-    async (request) => accounts.revokeKey(request.principal!.accountId, request.params.keyId),
+    async (request) => accounts.revokeKey(requirePrincipal(request), request.params.keyId),
   );
 
   app.get(
@@ -91,7 +96,7 @@ export const accountRoutes: FastifyPluginAsyncZod<{ accounts: AccountsService }>
     },
     async (request) => {
       const me = requirePrincipal(request);
-      return { id: me.accountId, name: me.name, role: me.role };
+      return { id: me.accountId, name: me.name, role: me.role, status: me.status };
     },
   );
 

@@ -10,7 +10,12 @@ const entry = z
   .object({
     id: z.number().int(),
     at: z.date(),
-    actorId: z.uuid().nullable().describe('null for changes the service made by itself (bootstrap, scheduled closes)'),
+    actorId: z.uuid().nullable().describe('null for changes the service made by itself (bootstrap, scheduled closes) and for the command line'),
+    actorName: z
+      .string()
+      .nullable()
+      .describe("the account's name, or `command line`, `scheduler` or `BOOTSTRAP_ADMIN_KEY` when no account acted"),
+    keyId: z.uuid().nullable().describe('the API key the actor used; null when no key was used (command line, scheduler, bootstrap) and on entries written before keys were recorded'),
     action: z.string(),
     subject: z.string().describe('what changed, as kind:id (e.g. era:12, policy:<uuid>, account:<uuid>)'),
     reason: z.string().nullable(),

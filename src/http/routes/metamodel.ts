@@ -39,7 +39,7 @@ export const metaModelRoutes: FastifyPluginAsyncZod<{ metaModel: MetaModelServic
       },
     },
     async (request) => {
-      const closed = await metaModel.closeEra(requirePrincipal(request).accountId, request.params.number);
+      const closed = await metaModel.closeEra(requirePrincipal(request), request.params.number);
       return { era: closed.era.number, status: eraStatus(closed.era), run: closed.run };
     },
   );
@@ -87,7 +87,7 @@ export const metaModelRoutes: FastifyPluginAsyncZod<{ metaModel: MetaModelServic
         response: { 200: run, ...problemResponses },
       },
     },
-    async (request) => metaModel.recompute(requirePrincipal(request).accountId, request.params.number),
+    async (request) => metaModel.recompute(requirePrincipal(request), request.params.number),
   );
 
   app.get(

@@ -110,6 +110,6 @@ export const scoreRoutes: FastifyPluginAsyncZod<{ scoring: ScoringService }> = a
         },
       },
     },
-    async (request) => scoring.resolve(requirePrincipal(request).accountId, request.params.number),
+    async (request) => scoring.resolve(requirePrincipal(request), request.params.number),
   );
 };

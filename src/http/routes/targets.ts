@@ -36,7 +36,7 @@ export const targetRoutes: FastifyPluginAsyncZod<{ scoring: ScoringService }> = 
       },
     },
     async (request) =>
-      scoring.uploadTarget(requirePrincipal(request).accountId, request.params.number, request.params.target, targetBody(request)),
+      scoring.uploadTarget(requirePrincipal(request), request.params.number, request.params.target, targetBody(request)),
   );
 
   app.put(
@@ -63,6 +63,6 @@ export const targetRoutes: FastifyPluginAsyncZod<{ scoring: ScoringService }> = 
         },
       },
     },
-    async (request) => scoring.uploadTargets(requirePrincipal(request).accountId, request.params.number, targetBody(request)),
+    async (request) => scoring.uploadTargets(requirePrincipal(request), request.params.number, targetBody(request)),
   );
 };

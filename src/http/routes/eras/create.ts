@@ -36,7 +36,7 @@ export const createEra: FastifyPluginAsyncZod<{ eras: ErasService }> = async (ap
     },
     async (request, reply) => {
       const { opensAt, closesAt, ...rest } = request.body;
-      const created = await eras.create(requirePrincipal(request).accountId, {
+      const created = await eras.create(requirePrincipal(request), {
         ...rest,
         opensAt: opensAt ? new Date(opensAt) : undefined,
         closesAt: new Date(closesAt),

@@ -44,7 +44,7 @@ export const universeRoutes: FastifyPluginAsyncZod<{ eras: ErasService }> = asyn
     },
     async (request) => {
       const rows = parseUniverse(ingestBody(request));
-      return eras.replaceUniverse(requirePrincipal(request).accountId, request.params.number, rows);
+      return eras.replaceUniverse(requirePrincipal(request), request.params.number, rows);
     },
   );
 

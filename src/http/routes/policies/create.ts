@@ -44,7 +44,7 @@ export const createPolicy: FastifyPluginAsyncZod<{ policies: PoliciesService }> 
       },
     },
     async (request, reply) => {
-      const created = await policies.create(requirePrincipal(request).accountId, request.body);
+      const created = await policies.create(requirePrincipal(request), request.body);
       return reply.status(201).send(created);
     },
   );
