@@ -87,7 +87,7 @@ async function emptyDatabase() {
 }
 
 /** Upgrades a database `folder` migrated to the head; its pre-upgrade admin key must work and a whole round must pass. */
-async function upgradeAndSmoke(url: string, handle: ReturnType<typeof connect>, folder: string) {
+async function upgradeAndSmoke(url: string, handle: ReturnType<typeof connect>, folder: string, release: { hasFourEyes: boolean } = { hasFourEyes: false }) {
   await migrate(drizzle(handle.pool), { migrationsFolder: folder });
   // An admin key issued by that release (accounts and api_keys exist since 0000).
   const secret = `sw_pre_upgrade_${randomBytes(12).toString('hex')}`;
@@ -111,7 +111,9 @@ async function upgradeAndSmoke(url: string, handle: ReturnType<typeof connect>, 
     expect(report.audit.break).toBeNull();
     expect(report.audit.checked).toBeGreaterThan(legacy.chained ? 2 : 0);
     expect(report.audit.unchained).toBe(legacy.chained ? 0 : 2);
-    // The admin made over HTTP waits for a second admin; the key minted for another admin is revoked.
+    // The admin made over HTTP waits for a second admin; the key minted for another admin is revoked
+    // (by the upgrade to four-eyes between people: a release that has it never wrote such a history).
+    if (release.hasFourEyes) return;
     const second = await handle.pool.query('select status, created_by from accounts where id = $1', [legacy.secondAdmin]);
     expect(second.rows[0]).toEqual({ status: 'pending', created_by: rows[0].id });
     const minted = await handle.pool.query('select revoked_at from api_keys where id = $1', [legacy.mintedKey]);
@@ -166,7 +168,7 @@ describe('a database at an earlier migration', () => {
       const { url, handle } = await emptyDatabase();
       const folder = await pastRelease(count);
       try {
-        await upgradeAndSmoke(url, handle, folder);
+        await upgradeAndSmoke(url, handle, folder, { hasFourEyes: journal.entries.slice(0, count).some((e) => e.tag === '0012_four_eyes_accounts') });
         const applied = await handle.pool.query<{ n: number }>('select count(*)::int as n from drizzle.__drizzle_migrations');
         expect(applied.rows[0].n).toBe(journal.entries.length);
       } finally {
