@@ -87,16 +87,12 @@ export function applyPolicy(policy: PolicyDocument | null, universe: readonly Un
  */
 export function enforcePolicy(policy: PolicyDocument, universe: readonly UniverseRow[], unconstrained: Float64Array): PolicyOutcome {
   const matches = matchRules(policy, universe);
-  let signal = scaleSignal(unconstrained, matches.tradable, matches.multipliers);
-  if (policy.neutralize !== undefined) {
-    signal = neutralizeByGroup(signal, groupIndex(universe, policy.neutralize.by), policy.neutralize.proportion);
-  }
-  const held = holdConstraints(signal, { limits: groupLimits(policy, universe), longExcluded: matches.longExcluded, shortExcluded: matches.shortExcluded });
-  signal = held.signal;
+  const scaled = scaleSignal(unconstrained, matches.tradable, matches.multipliers);
+  const { signal, value, held } = constrainSignal(scaled, policy, policyGroups(policy, universe), matches.longExcluded, matches.shortExcluded);
   return {
     tradable: matches.tradable,
     signal,
-    value: sideKeptRank(signal, matches.longExcluded, matches.shortExcluded),
+    value,
     excludedBy: matches.excludedBy,
     observedBy: matches.observedBy,
     ruleCounts: matches.ruleCounts,
@@ -110,15 +106,42 @@ export function enforcePolicy(policy: PolicyDocument, universe: readonly Univers
   };
 }
 
+/** Group index per field the document groups by (neutralize.by, groupCap.by), computed once. */
+export function policyGroups(policy: PolicyDocument, universe: readonly UniverseRow[]): Map<string, Int32Array> {
+  const groups = new Map<string, Int32Array>();
+  for (const by of [policy.neutralize?.by, policy.groupCap?.by]) {
+    if (by !== undefined && !groups.has(by)) groups.set(by, groupIndex(universe, by));
+  }
+  return groups;
+}
+
+/**
+ * The steps after scaling: neutralize as a target (any proportion), then the hard constraints held
+ * together on S (side limits, group caps, neutralisation with proportion 1), then the rank over T
+ * that keeps them. `groups` from policyGroups.
+ */
+export function constrainSignal(
+  scaled: Float64Array,
+  policy: PolicyDocument,
+  groups: ReadonlyMap<string, Int32Array>,
+  longExcluded: Uint8Array,
+  shortExcluded: Uint8Array,
+): { signal: Float64Array; value: Float64Array; held: HeldSignal } {
+  let signal = scaled;
+  if (policy.neutralize !== undefined) signal = neutralizeByGroup(signal, groups.get(policy.neutralize.by)!, policy.neutralize.proportion);
+  const held = holdConstraints(signal, { limits: groupLimits(policy, groups), longExcluded, shortExcluded });
+  return { signal: held.signal, value: sideKeptRank(held.signal, longExcluded, shortExcluded), held };
+}
+
 /** A neutralisation with proportion 1 is a cap of 0; on the cap's own field it is the tighter of the two. */
-function groupLimits(policy: PolicyDocument, universe: readonly UniverseRow[]): GroupLimit[] {
+function groupLimits(policy: PolicyDocument, groups: ReadonlyMap<string, Int32Array>): GroupLimit[] {
   const limits = new Map<string, number>();
   if (policy.neutralize !== undefined && policy.neutralize.proportion === 1) limits.set(policy.neutralize.by, 0);
   if (policy.groupCap !== undefined) {
     const { by, maxAbsMean } = policy.groupCap;
     limits.set(by, Math.min(maxAbsMean, limits.get(by) ?? Infinity));
   }
-  return [...limits].map(([by, maxAbsMean]) => ({ groups: groupIndex(universe, by), maxAbsMean }));
+  return [...limits].map(([by, maxAbsMean]) => ({ groups: groups.get(by)!, maxAbsMean }));
 }
 
 /**
