@@ -75,7 +75,9 @@ describe('holdConstraints', () => {
     fc.assert(
       fc.property(problem, (p) => {
         const constraints = constraintsOf(p);
-        const once = holdConstraints(Float64Array.from(p.signal), constraints).signal;
+        const solved = holdConstraints(Float64Array.from(p.signal), constraints);
+        expect(solved.held).toBe(true);
+        const once = solved.signal;
         const twice = holdConstraints(once, constraints);
         expect(twice.changed).toBe(false);
         expect(Array.from(twice.signal)).toEqual(Array.from(once));

@@ -9,9 +9,16 @@ import { tieKeptRank } from '../rank.js';
 
 /** Every hard constraint holds on the published S to this. */
 export const CONSTRAINT_TOLERANCE = 1e-9;
-// What the solver aims for, a margin below the published tolerance (group means are re-summed by readers).
+// A signal this close to every bound counts as holding them: a margin below the published tolerance
+// (readers re-sum group means), and one threshold for "already holds" and "solved", so that solving
+// a solved signal changes nothing.
+const HOLD_TOLERANCE = 1e-10;
+// Alternating projections aim lower still, so they usually stop well inside the threshold.
 const SOLVE_TOLERANCE = 1e-11;
-const MAX_ROUNDS = 20_000;
+// Bounds the close's time on a pathological pair of groupings (a few rounds are usual); past it the
+// result is reported as not held and the version refused where that is checked.
+const MAX_ROUNDS = 5_000;
+const RESTART_ROUNDS = 200;
 
 /** |mean of S over each group's tradable ids| ≤ maxAbsMean (0 for a neutralisation). */
 export interface GroupLimit {
@@ -34,7 +41,7 @@ export interface HeldSignal {
   rounds: number;
   /** the largest violation of any constraint left on `signal` */
   violation: number;
-  /** violation ≤ CONSTRAINT_TOLERANCE */
+  /** violation small enough that solving again changes nothing (well within CONSTRAINT_TOLERANCE) */
   held: boolean;
 }
 
@@ -49,17 +56,19 @@ export interface HeldSignal {
 export function holdConstraints(start: Float64Array, constraints: SignalConstraints): HeldSignal {
   const initial = violationOf(start, constraints);
   // Side limits are held exactly (a clamp is exact); only group means carry a tolerance.
-  if (initial <= SOLVE_TOLERANCE && sidesHold(start, constraints)) return { signal: start, changed: false, rounds: 0, violation: initial, held: true };
+  if (initial <= HOLD_TOLERANCE && sidesHold(start, constraints)) return { signal: start, changed: false, rounds: 0, violation: initial, held: true };
   const projections = constraints.limits.length === 0 ? [null] : constraints.limits;
   const members = projections.map((limit) => (limit === null ? null : groupMembers(limit.groups)));
+  // Each group's last shift: between rounds the shifts settle, so the next search starts next to its answer.
+  const shifts = members.map((m) => (m === null ? null : new Float64Array(m.offsets.length - 1)));
   const project = (x: Float64Array, k: number): Float64Array => {
     const limit = projections[k];
-    return limit === null ? clampSides(x, constraints) : projectGroups(x, limit, members[k]!, constraints);
+    return limit === null ? clampSides(x, constraints) : projectGroups(x, limit, members[k]!, shifts[k]!, constraints);
   };
   if (projections.length === 1) {
     const signal = project(start, 0);
     const violation = violationOf(signal, constraints);
-    return { signal, changed: true, rounds: 1, violation, held: violation <= CONSTRAINT_TOLERANCE };
+    return { signal, changed: true, rounds: 1, violation, held: violation <= HOLD_TOLERANCE };
   }
   // Dykstra: each set keeps the increment its last projection removed, and gets it back before the next.
   const n = start.length;
@@ -69,6 +78,9 @@ export function holdConstraints(start: Float64Array, constraints: SignalConstrai
   let rounds = 0;
   while (rounds < MAX_ROUNDS) {
     rounds++;
+    // Dykstra can crawl when the sets meet at a shallow angle; restarting from where it stands
+    // (increments dropped) trades the nearest point for a nearby feasible one, reached fast.
+    if (rounds % RESTART_ROUNDS === 0) for (const increment of increments) increment.fill(0);
     for (let k = 0; k < projections.length; k++) {
       const shifted = new Float64Array(n);
       const increment = increments[k];
@@ -80,7 +92,7 @@ export function holdConstraints(start: Float64Array, constraints: SignalConstrai
     violation = violationOf(x, constraints);
     if (violation <= SOLVE_TOLERANCE) break;
   }
-  return { signal: x, changed: true, rounds, violation, held: violation <= CONSTRAINT_TOLERANCE };
+  return { signal: x, changed: true, rounds, violation, held: violation <= HOLD_TOLERANCE };
 }
 
 function sidesHold(signal: Float64Array, constraints: SignalConstraints): boolean {
@@ -191,7 +203,7 @@ function groupMembers(groups: Int32Array): Members {
 }
 
 /** The nearest point holding one group limit and the side limits: per group, clamp(x + λ_g). */
-function projectGroups(x: Float64Array, limit: GroupLimit, members: Members, constraints: SignalConstraints): Float64Array {
+function projectGroups(x: Float64Array, limit: GroupLimit, members: Members, shifts: Float64Array, constraints: SignalConstraints): Float64Array {
   const out = new Float64Array(x.length);
   const { order, offsets } = members;
   for (let g = 0; g + 1 < offsets.length; g++) {
@@ -202,7 +214,8 @@ function projectGroups(x: Float64Array, limit: GroupLimit, members: Members, con
       else out[i] = NaN;
     }
     if (ids.length === 0) continue;
-    const lambda = groupShift(x, ids, limit.maxAbsMean, constraints);
+    const lambda = groupShift(x, ids, limit.maxAbsMean, constraints, shifts[g]);
+    shifts[g] = lambda;
     for (const i of ids) out[i] = clamp(x[i] + lambda, constraints, i);
   }
   return out;
@@ -214,7 +227,7 @@ function projectGroups(x: Float64Array, limit: GroupLimit, members: Members, con
  * on its slope (the share of ids not at a side limit) land on the segment's root, and a bracket
  * halved whenever a step leaves it guarantees progress across the kinks.
  */
-function groupShift(x: Float64Array, ids: readonly number[], bound: number, constraints: SignalConstraints): number {
+function groupShift(x: Float64Array, ids: readonly number[], bound: number, constraints: SignalConstraints, guess: number): number {
   const m = ids.length;
   const meanAt = (lambda: number): { mean: number; slope: number } => {
     let sum = 0;
@@ -237,6 +250,10 @@ function groupShift(x: Float64Array, ids: readonly number[], bound: number, cons
   let high = at0.mean > 0 ? 0 : reach + 1;
   let lambda = 0;
   let current = at0;
+  if (guess > low && guess < high && guess !== 0) {
+    lambda = guess;
+    current = meanAt(guess);
+  }
   for (let step = 0; step < 200; step++) {
     const gap = target - current.mean;
     if (Math.abs(gap) <= 1e-15 * Math.max(1, reach)) return lambda;

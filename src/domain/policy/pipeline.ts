@@ -162,7 +162,12 @@ function conflictOf(policy: PolicyDocument, matches: RuleMatches, held: HeldSign
     });
   };
   if (tradable < 2) {
-    ruleParts(['both'], (i) => matches.tradable[i] === 0);
+    // Fail-closed ids leave T under the rule whose data they lack, whatever that rule's action.
+    policy.rules.forEach((rule, r) => {
+      if (!matches.excludedBy.some((list, i) => matches.tradable[i] === 0 && list.includes(rule.id))) return;
+      const how = rule.action.type === 'exclude' && rule.action.side === 'both' ? 'exclude both' : 'missing data';
+      parts.push({ part: rule.id, path: `rules[${r}]`, label: `${rule.id} (${how})` });
+    });
     if (policy.onMissingData === 'exclude') parts.push({ part: 'onMissingData', path: 'onMissingData', label: 'onMissingData exclude' });
     const names = parts.map((p) => p.label).join(', ');
     return conflictFrom(parts, `the exclusions leave ${tradable} tradable id${tradable === 1 ? '' : 's'}${names === '' ? '' : ` (${names})`}: nothing left to order`);

@@ -19,7 +19,7 @@ const RULE_LANGUAGE = [
   '',
   '**Balancing**: `"neutralize": {"by": "sector", "proportion": 1}` removes the signal\'s lean towards each group of the field (by sector, industry, country or an attribute); `"groupCap": {"by": "sector", "maxAbsMean": 0.1}` shifts any group whose mean signal exceeds the cap back to it.',
   '',
-  '**Order** on the unconstrained meta-model: observe → exclude (both sides) → scale → neutralize → groupCap → side-limited exclusions → rank over the tradable ids.',
+  '**Order** on the unconstrained meta-model: observe → exclude (both sides) → scale → neutralize → the hard constraints held together on the final signal (side-limited exclusions, groupCap, and neutralize with proportion 1; a proportion below 1 is a target) → a rank over the tradable ids that keeps no long-excluded id above 0.5 and no short-excluded id below. A version whose constraints leave fewer than 2 distinct tradable values cannot be activated (docs/policies.md).',
   '',
   'Example: `{"name": "ethical-core", "rules": [{"id": "tobacco", "match": {"any": [{"field": "industry", "op": "prefix", "value": "302030"}, {"field": "tags", "op": "contains", "value": "tobacco"}]}, "action": {"type": "exclude"}}], "neutralize": {"by": "sector", "proportion": 1}}`.',
   '',
