@@ -222,6 +222,16 @@ describe('conflicts', () => {
     expect(conflict!.message).toMatch(/leave 1 tradable id \(most \(exclude both\)\)/);
   });
 
+  it('a scale of 0 on every id: the rule that matched is named, one that matched nothing is not', () => {
+    const policy = policyOf({
+      rules: [
+        { id: 'none', match: { field: 'sector', op: 'eq', value: '99' }, action: { type: 'scale', multiplier: 0 } },
+        { id: 'zero', match: { field: 'id', op: 'exists' }, action: { type: 'scale', multiplier: 0 } },
+      ],
+    });
+    expect(applyPolicy(policy, universe, signal).constraints!.conflict).toMatchObject({ parts: ['zero'], paths: ['rules[1]'] });
+  });
+
   it('no conflict when some ordering survives', () => {
     const policy = policyOf({ rules: [{ id: 'no-long-a', match: { field: 'id', op: 'eq', value: 'a' }, action: { type: 'exclude', side: 'long' } }], neutralize: { by: 'sector' } });
     expect(applyPolicy(policy, universe, signal).constraints!.conflict).toBeNull();

@@ -179,8 +179,11 @@ function conflictOf(policy: PolicyDocument, matches: RuleMatches, held: HeldSign
   if (policy.groupCap !== undefined) {
     parts.push({ part: 'groupCap', path: 'groupCap', label: `groupCap (by ${policy.groupCap.by}, maxAbsMean ${policy.groupCap.maxAbsMean})` });
   }
-  const scaled = policy.rules.flatMap((rule, r) => (rule.action.type === 'scale' && rule.action.multiplier === 0 ? [{ part: rule.id, path: `rules[${r}]`, label: `${rule.id} (scale 0)` }] : []));
-  parts.push(...scaled);
+  policy.rules.forEach((rule, r) => {
+    if (rule.action.type === 'scale' && rule.action.multiplier === 0 && matches.ruleCounts[r].matched > 0) {
+      parts.push({ part: rule.id, path: `rules[${r}]`, label: `${rule.id} (scale 0)` });
+    }
+  });
   const names = parts.map((p) => p.label).join(', ') || 'the signal itself';
   if (!held.held) {
     return conflictFrom(parts, `${names} could not all be held to ${CONSTRAINT_TOLERANCE}: ${held.violation.toExponential(2)} left after ${held.rounds} rounds`);

@@ -17,7 +17,7 @@ const RULE_LANGUAGE = [
   '',
   '**Actions**: `{"type": "exclude"}` (the id is not traded), `{"type": "exclude", "side": "long"}` (may be short, not long) or `"side": "short"`, `{"type": "scale", "multiplier": 0.5}` (multipliers of several matching rules multiply), `{"type": "observe"}` (flagged and counted only).',
   '',
-  '**Balancing**: `"neutralize": {"by": "sector", "proportion": 1}` removes the signal\'s lean towards each group of the field (by sector, industry, country or an attribute); `"groupCap": {"by": "sector", "maxAbsMean": 0.1}` shifts any group whose mean signal exceeds the cap back to it.',
+  '**Balancing**: `"neutralize": {"by": "sector", "proportion": 1}` removes the signal\'s lean towards each group of the field (by sector, industry, country or an attribute); `"groupCap": {"by": "sector", "maxAbsMean": 0.1}` keeps every group\'s mean signal within the cap on what is published.',
   '',
   '**Order** on the unconstrained meta-model: observe → exclude (both sides) → scale → neutralize → the hard constraints held together on the final signal (side-limited exclusions, groupCap, and neutralize with proportion 1; a proportion below 1 is a target) → a rank over the tradable ids that keeps no long-excluded id above 0.5 and no short-excluded id below. A version whose constraints leave fewer than 2 distinct tradable values cannot be activated (docs/policies.md).',
   '',
