@@ -149,10 +149,15 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
      * named later era (scheduled). A later activation cancels a schedule that has not taken force.
      * Activating the version already in force, with nothing scheduled, is a 409: nothing would change.
      * So is a version whose constraints leave nothing to order on the eras it would meet first
-     * (activationConflict); that check reads outside the transaction, as the document never changes.
+     * (activationConflict), checked before the activations lock: it may compute provisional
+     * meta-models, and closes wait on that lock.
      */
     async activate(who: Principal, id: string, reason: string, fromEra?: number) {
+      // A version's author and document never change, so these two are checked before the lock.
       const candidate = await get(id);
+      if (config.POLICY_FOUR_EYES && candidate.author.id === who.accountId) {
+        throw forbidden(`four-eyes rule: ${candidate.name} v${candidate.version} was written by you; another admin must activate it`);
+      }
       const refused = await activationConflict(candidate.document);
       if (refused !== null) {
         throw conflict(`${candidate.name} v${candidate.version} cannot be activated: on era ${refused.era}, ${refused.message} (preview the version for details)`);
@@ -162,9 +167,6 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
         await dal.lockActivations('exclusive');
         const target = await dal.byId(id);
         if (!target) throw notFound(`policy ${id} does not exist`);
-        if (config.POLICY_FOUR_EYES && target.authorId === who.accountId) {
-          throw forbidden(`four-eyes rule: ${target.name} v${target.version} was written by you; another admin must activate it`);
-        }
         const state = await activationState(tx);
         const plan = planActivation(state, id, fromEra);
         if (!plan.ok && plan.reason === 'past') {
