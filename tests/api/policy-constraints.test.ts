@@ -121,6 +121,13 @@ describe('a policy whose constraints must hold on what it publishes', () => {
     const before = (await t.app.inject({ method: 'GET', url: '/v1/policies/active' })).json();
     const refused = expectProblem(await t.app.inject({ method: 'POST', url: `/v1/policies/${id}/activate`, headers: bearer(checker), payload: { reason: 'try' } }), 409);
     expect(refused.detail).toMatch(/no-longs-neutral v1 cannot be activated: on era 7, no-longs \(exclude long\), neutralize \(by sector, proportion 1\) leave fewer than 2 distinct/);
+    // scheduled for a later era, the same refusal; its own author is refused by four-eyes first
+    const scheduled = expectProblem(
+      await t.app.inject({ method: 'POST', url: `/v1/policies/${id}/activate`, headers: bearer(checker), payload: { reason: 'later', fromEra: era + 5 } }),
+      409,
+    );
+    expect(scheduled.detail).toMatch(/cannot be activated: on era 7/);
+    expectProblem(await t.app.inject({ method: 'POST', url: `/v1/policies/${id}/activate`, headers: bearer(ADMIN_KEY), payload: { reason: 'mine' } }), 403);
     // nothing changed
     expect((await t.app.inject({ method: 'GET', url: '/v1/policies/active' })).json()).toEqual(before);
     const got = await t.app.inject({ method: 'GET', url: `/v1/policies/${id}`, headers: bearer(ADMIN_KEY) });
