@@ -64,6 +64,16 @@ export function policiesDal(executor: Executor) {
       return rows.map((r) => r.number);
     },
 
+    /** The eras open now (opened, not closed, before closesAt) that have a universe, by number. */
+    async openErasWithUniverse(): Promise<number[]> {
+      const rows = await executor
+        .select({ number: eras.number })
+        .from(eras)
+        .where(sql`${eras.universeSize} > 0 and ${eras.closedAt} is null and ${eras.opensAt} <= now() and ${eras.closesAt} > now()`)
+        .orderBy(eras.number);
+      return rows.map((r) => r.number);
+    },
+
     /**
      * Activations take it exclusively, closes shared: a close reads the version for its era either
      * before an activation or after it, never while it picks its first era.

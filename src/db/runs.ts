@@ -249,6 +249,12 @@ export async function latestRun(executor: Executor, eraNumber: number) {
   return run ?? null;
 }
 
+/** The latest era that has a run, or null. */
+export async function latestEraWithRun(executor: Executor): Promise<number | null> {
+  const [row] = await executor.select({ era: sql<number | null>`max(${metaModelRuns.eraNumber})` }).from(metaModelRuns);
+  return row?.era ?? null;
+}
+
 /** The latest era before `eraNumber` that has a run, or null. */
 export async function previousEraWithRun(executor: Executor, eraNumber: number): Promise<number | null> {
   const [row] = await executor

@@ -2,7 +2,7 @@ import type { Config } from '../config.js';
 import type { Database, Executor } from '../db/client.js';
 import { accountStatusShared } from '../db/accounts.js';
 import { policiesDal } from '../db/policies.js';
-import { latestRun, previousEraWithRun } from '../db/runs.js';
+import { latestEraWithRun, latestRun, previousEraWithRun } from '../db/runs.js';
 import { latestTargets } from '../db/targets.js';
 import {
   activationStateOf,
@@ -18,9 +18,9 @@ import {
 } from '../domain/policy/activation.js';
 import { diffPolicies, type PolicyDiff } from '../domain/policy/diff.js';
 import { eraPreview, type PreviewSignal } from '../domain/policy/era-preview.js';
-import { parsePolicy, type PolicyDocument } from '../domain/policy/index.js';
+import { enforcePolicy, parsePolicy, type PolicyDocument } from '../domain/policy/index.js';
 import { policyEffect, type EraPolicyEffect } from '../domain/policy/preview.js';
-import { policyWarnings, universeVocabulary, type PolicyWarning } from '../domain/policy/warnings.js';
+import { conflictWarnings, policyWarnings, universeVocabulary, type PolicyWarning } from '../domain/policy/warnings.js';
 import { decodeFloat64 } from '../domain/packed.js';
 import type { UniverseRow } from '../domain/universe.js';
 import { AppError, badRequest, conflict, forbidden, notFound } from '../errors.js';
@@ -94,6 +94,24 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
     return { era: number, run: { id: run.id, seq: run.seq }, provisional: null, unconstrained: decodeFloat64(run.unconstrained) } as const;
   }
 
+  /**
+   * Whether a document leaves something to order on the eras it would meet first: every open era
+   * with a universe and a staked on-time submission (on its provisional meta-model) and the latest
+   * era with a run. Eras without a signal yet are not checked. The first conflict found, or null.
+   */
+  async function activationConflict(document: PolicyDocument): Promise<{ era: number; message: string } | null> {
+    const candidates = new Set(await policiesDal(db).openErasWithUniverse());
+    const latest = await latestEraWithRun(db);
+    if (latest !== null) candidates.add(latest);
+    for (const number of [...candidates].sort((a, b) => a - b)) {
+      const signal = await eraSignal(number);
+      if (!('unconstrained' in signal)) continue;
+      const conflict = enforcePolicy(document, await eras.universeRows(number), signal.unconstrained).constraints?.conflict ?? null;
+      if (conflict !== null) return { era: number, message: conflict.message };
+    }
+    return null;
+  }
+
   return {
     get,
 
@@ -131,8 +149,20 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
      * Puts a version in force at once (from the first era whose cutoff has not passed) or from a
      * named later era (scheduled). A later activation cancels a schedule that has not taken force.
      * Activating the version already in force, with nothing scheduled, is a 409: nothing would change.
+     * So is a version whose constraints leave nothing to order on the eras it would meet first
+     * (activationConflict), checked before the activations lock: it may compute provisional
+     * meta-models, and closes wait on that lock.
      */
     async activate(who: Principal, id: string, reason: string, fromEra?: number) {
+      // A version's author and document never change, so these two are checked before the lock.
+      const candidate = await get(id);
+      if (config.POLICY_FOUR_EYES && candidate.author.id === who.accountId) {
+        throw forbidden(`four-eyes rule: ${candidate.name} v${candidate.version} was written by you; another admin must activate it`);
+      }
+      const refused = await activationConflict(candidate.document);
+      if (refused !== null) {
+        throw conflict(`${candidate.name} v${candidate.version} cannot be activated: on era ${refused.era}, ${refused.message} (preview the version for details)`);
+      }
       return db.transaction(async (tx) => {
         const dal = policiesDal(tx);
         await dal.lockActivations('exclusive');
@@ -140,9 +170,6 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
         if ((await accountStatusShared(tx, who.accountId)) !== 'active') throw forbidden('your account is no longer active; it cannot approve a policy');
         const target = await dal.byId(id);
         if (!target) throw notFound(`policy ${id} does not exist`);
-        if (config.POLICY_FOUR_EYES && target.authorId === who.accountId) {
-          throw forbidden(`four-eyes rule: ${target.name} v${target.version} was written by you; another admin must activate it`);
-        }
         const state = await activationState(tx);
         const plan = planActivation(state, id, fromEra);
         if (!plan.ok && plan.reason === 'past') {
@@ -261,7 +288,10 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
         const targets = eraTargets.map((t) => ({ name: t.name, values: decodeFloat64(t.values) }));
         results.push(eraPreview(policy.document, signal, universe, effect, previous === null || before === null ? null : { era: previous, effect: before }, targets));
       }
-      const warnings: PolicyWarning[] = policyWarnings(policy.document, universeVocabulary(universes));
+      const warnings: PolicyWarning[] = [
+        ...policyWarnings(policy.document, universeVocabulary(universes)),
+        ...conflictWarnings(results.map((r) => ({ era: r.era, conflict: effects.get(r.era)!.conflict }))),
+      ];
       return { policy: { id: policy.id, name: policy.name, version: policy.version, mode: policy.mode }, warnings, eras: results };
     },
   };

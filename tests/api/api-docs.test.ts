@@ -38,7 +38,7 @@ describe('the API docs', () => {
     const text = spec.paths['/v1/policies'].post.description ?? '';
     for (const op of ['eq', 'neq', 'in', 'notIn', 'gt', 'gte', 'lt', 'lte', 'prefix', 'contains', 'exists', 'missing']) expect(text).toContain(`\`${op}\``);
     for (const action of ['"exclude"', '"side": "long"', '"scale"', '"observe"', 'neutralize', 'groupCap', 'onMissingData', 'shadow']) expect(text).toContain(action);
-    expect(text).toMatch(/observe → exclude \(both sides\) → scale → neutralize → groupCap → side-limited exclusions/);
+    expect(text).toMatch(/observe → exclude \(both sides\) → scale → neutralize → the hard constraints held together on the final signal \(side-limited exclusions, groupCap, and neutralize with proportion 1/);
   });
 
   it('explain each payout parameter of an era', () => {

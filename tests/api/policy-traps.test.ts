@@ -82,7 +82,12 @@ describe('policy traps', () => {
   it('dry-runs on an open era (the submissions so far), where an empty tag list is known data and the warnings come again', async () => {
     const { id } = (await t.app.inject({ method: 'POST', url: '/v1/policies', headers: bearer(ADMIN_KEY), payload: { ...TRAPS, name: 'traps-preview' } })).json() as { id: string };
     const p = await preview(id, [1]);
-    expect(p.warnings).toHaveLength(3);
+    expect(p.warnings).toHaveLength(4);
+    // Failing closed on the misspelt attribute leaves nothing to trade: said, and activation would be refused.
+    expect(p.warnings[3]).toEqual({
+      path: 'rules[0], rules[3], onMissingData',
+      message: 'era 1: the exclusions leave 0 tradable ids (carbon (exclude both), cw (exclude both), onMissingData exclude): nothing left to order; this version cannot be activated',
+    });
     const [era] = p.eras;
     expect(era).toMatchObject({ era: 1, run: null, provisional: { models: 6 } });
     const byRule = Object.fromEntries(era.byRule.map((r: { ruleId: string; excluded: number; missingData: number }) => [r.ruleId, r]));

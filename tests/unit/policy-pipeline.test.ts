@@ -89,7 +89,7 @@ describe('order of the steps', () => {
   const universe = [row('a', '10'), row('b', '10'), row('c', '20'), row('d', '20')];
   const signal = Float64Array.of(1, 3, -2, 0);
 
-  it('side limits apply after neutralization', () => {
+  it('side limits and neutralization hold together on the final S', () => {
     const policy = policyOf({
       rules: [
         { id: 'no-long-a', match: { field: 'id', op: 'eq', value: 'a' }, action: { type: 'exclude', side: 'long' } },
@@ -98,9 +98,10 @@ describe('order of the steps', () => {
       neutralize: { by: 'sector' },
     });
     const result = applyPolicy(policy, universe, signal);
-    // neutralized [−1, 1, −1, 1]: a is already short so the long limit leaves it; c's short is cut to 0
-    expect(Array.from(result.signal)).toEqual([-1, 1, 0, 1]);
-    expect(Array.from(result.value)).toEqual([0.125, 0.75, 0.375, 0.75]);
+    // neutralized [−1, 1, −1, 1]: a is already short so the long limit leaves it; c may not be short and sector 20
+    // must stay neutral, so the nearest point has c = d = 0
+    expect(Array.from(result.signal)).toEqual([-1, 1, 0, 0]);
+    expect(Array.from(result.value)).toEqual([0.125, 0.875, 0.5, 0.5]);
     expect(Array.from(result.tradable)).toEqual([1, 1, 1, 1]);
     expect(result.excludedBy).toEqual([['no-long-a'], [], ['no-short-c'], []]);
   });

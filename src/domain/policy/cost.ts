@@ -1,8 +1,7 @@
 import { numeraiCorr } from '../scoring.js';
 import type { UniverseRow } from '../universe.js';
-import { tieKeptRank } from '../rank.js';
-import { matchRules } from './pipeline.js';
-import { capGroupMeans, groupIndex, limitSides, neutralizeByGroup, scaleSignal } from './steps.js';
+import { constrainSignal, matchRules, policyGroups } from './pipeline.js';
+import { scaleSignal } from './steps.js';
 import type { PolicyDocument } from './schema.js';
 
 /** A step of the policy that can be left out on its own: a rule by its id, or the document's neutralize / groupCap. */
@@ -45,10 +44,7 @@ export function leaveOneOutValues(policy: PolicyDocument, universe: readonly Uni
       shortBy[i] += m.shortExcluded[i];
     }
   }
-  const groups = {
-    neutralize: policy.neutralize === undefined ? null : groupIndex(universe, policy.neutralize.by),
-    groupCap: policy.groupCap === undefined ? null : groupIndex(universe, policy.groupCap.by),
-  };
+  const groups = policyGroups(policy, universe);
   const tradedWith = (skip: number, document: PolicyDocument) => {
     const tradable = new Uint8Array(n);
     const longExcluded = new Uint8Array(n);
@@ -65,10 +61,7 @@ export function leaveOneOutValues(policy: PolicyDocument, universe: readonly Uni
       if (r === skip) return;
       for (let i = 0; i < n; i++) if (m.multipliers[i] !== 1) multipliers[i] *= m.multipliers[i];
     });
-    let signal = scaleSignal(unconstrained, tradable, multipliers);
-    if (document.neutralize !== undefined) signal = neutralizeByGroup(signal, groups.neutralize!, document.neutralize.proportion);
-    if (document.groupCap !== undefined) signal = capGroupMeans(signal, groups.groupCap!, document.groupCap.maxAbsMean);
-    return tieKeptRank(limitSides(signal, longExcluded, shortExcluded));
+    return constrainSignal(scaleSignal(unconstrained, tradable, multipliers), document, groups, longExcluded, shortExcluded).value;
   };
   return policyParts(policy).map((part) => {
     if (part.action === 'neutralize' || part.action === 'groupCap') return { part, value: tradedWith(-1, withoutPart(policy, part)) };

@@ -28,7 +28,7 @@ export function eraPreview(
   previous: { era: number; effect: EraPolicyEffect } | null,
   targets: readonly { name: string; values: Float64Array }[],
 ) {
-  const { sectorExposure, unconstrainedExposure, sectorTilt, spearman, value, ...counts } = effect;
+  const { sectorExposure, unconstrainedExposure, sectorTilt, spearman, value, conflict, ...counts } = effect;
   const withoutEach = targets.length === 0 ? [] : leaveOneOutValues(document, universe, signal.unconstrained);
   return {
     era: signal.era,
@@ -37,6 +37,7 @@ export function eraPreview(
     ...counts,
     sectorTilt: sectorTilt.map((s) => ({ ...s, before: finiteOrNull(s.before), after: finiteOrNull(s.after) })),
     spearman: finiteOrNull(spearman),
+    conflict: conflict === null ? null : { parts: conflict.parts, message: conflict.message },
     exposures: (({ unconstrained, traded }) => ({ before: unconstrained, after: traded }))(exposuresOf(signal.unconstrained, value, universe)),
     performanceCost: targets.map((t) => ({ target: t.name, ...policyCost(signal.unconstrained, value, withoutEach, t.values) })),
     turnover:

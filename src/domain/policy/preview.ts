@@ -1,6 +1,6 @@
 import { sectorTilt, spearman } from '../stats.js';
 import type { UniverseRow } from '../universe.js';
-import { enforcePolicy, type RuleCount } from './pipeline.js';
+import { enforcePolicy, type PolicyConflict, type RuleCount } from './pipeline.js';
 import type { PolicyDocument } from './schema.js';
 
 export interface RuleEffect extends RuleCount {
@@ -32,6 +32,8 @@ export interface EraPolicyEffect {
   sectorExposure: Map<string, number>;
   /** The same for M over every id: the book without the policy. */
   unconstrainedExposure: Map<string, number>;
+  /** the parts that leave fewer than 2 distinct tradable values (or cannot all hold); null when the policy is usable here */
+  conflict: PolicyConflict | null;
 }
 
 /** What enforcing a policy does to one era's unconstrained meta-model (shadow documents included). */
@@ -58,6 +60,7 @@ export function policyEffect(policy: PolicyDocument, universe: readonly Universe
     spearman: spearman(outcome.signal, unconstrained),
     sectorExposure: sectorExposure(outcome.signal, sectors),
     unconstrainedExposure: sectorExposure(unconstrained, sectors),
+    conflict: outcome.constraints?.conflict ?? null,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { UniverseRow } from '../universe.js';
+import type { PolicyConflict } from './pipeline.js';
 import type { Comparison, PolicyDocument, Predicate } from './schema.js';
 
 /** A rule that is valid but probably not what its author meant: it names what no recent universe has. */
@@ -129,4 +130,14 @@ function editDistance(a: string, b: string): number {
     previous = current;
   }
   return previous[b.length];
+}
+
+/**
+ * Constraints that leave an era's tradable ids fewer than 2 distinct values (or cannot all hold):
+ * the published value would order nothing, so such a version cannot be activated.
+ */
+export function conflictWarnings(eras: readonly { era: number; conflict: PolicyConflict | null }[]): PolicyWarning[] {
+  return eras.flatMap(({ era, conflict }) =>
+    conflict === null ? [] : [{ path: conflict.paths.join(', '), message: `era ${era}: ${conflict.message}; this version cannot be activated` }],
+  );
 }

@@ -29,7 +29,9 @@ export const activatePolicy: FastifyPluginAsyncZod<{ policies: PoliciesService }
         description:
           'At once, it applies to every era whose cutoff has not passed (from `nextEra` of GET /v1/policies/active). With `fromEra`, the eras before it close under the ' +
           'version in force now and era `fromEra` on under this one. A later activation replaces a schedule that has not taken force. Activating the version ' +
-          'already in force with nothing scheduled is 409; a `fromEra` whose cutoff has passed is 409.',
+          'already in force with nothing scheduled is 409; a `fromEra` whose cutoff has passed is 409. A version whose constraints leave fewer than 2 distinct tradable values ' +
+          'on an era it would meet first (every open era with a universe and a staked submission, and the latest era with a run) is 409 naming the era and the rules; ' +
+          'the preview shows the same conflict per era.',
         params: id,
         body,
         response: { 200: activated, ...problemResponses },

@@ -49,6 +49,10 @@ const eraPreview = z.object({
     .array(z.object({ sector: z.string(), ids: z.number().int(), before: z.number().nullable(), after: z.number().nullable() }))
     .describe('mean of M (before) and of the traded signal S over tradable ids (after) per sector; sectors under 5 ids folded into "other"'),
   spearman: z.number().nullable().describe('Spearman correlation of S with M over the tradable ids'),
+  conflict: z
+    .object({ parts: z.array(z.string()).describe("rule ids, 'neutralize', 'groupCap' (or 'onMissingData')"), message: z.string() })
+    .nullable()
+    .describe('the parts of the document that together leave fewer than 2 distinct tradable values on this era (or cannot all hold); such a version cannot be activated. Null when usable'),
   exposures: z.object({ before: signalExposures, after: signalExposures }).describe('of M over the universe (before) and of the traded value over the tradable ids (after)'),
   performanceCost: z.array(policyCostSchema).describe('the cost of this version on every target the era has (empty before targets arrive)'),
   turnover: z
@@ -69,7 +73,7 @@ const eraPreview = z.object({
 
 const preview = z.object({
   policy: policyRef.extend({ mode: policyMode }),
-  warnings: warnings.describe('fields and values no previewed universe has'),
+  warnings: warnings.describe('fields and values no previewed universe has, and per era the constraints that leave nothing to order (see `eras[].conflict`)'),
   eras: z.array(eraPreview),
 });
 
