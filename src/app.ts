@@ -8,6 +8,7 @@ import { authPlugin, refuseRevokedKeys } from './http/plugins/auth.js';
 import { inlinePreparer, workerPreparer } from './ingest/worker-preparer.js';
 import { errorsPlugin } from './http/plugins/errors.js';
 import { metricsPlugin } from './http/plugins/metrics.js';
+import { modelRefPlugin } from './http/plugins/model-ref.js';
 import { loadSheddingPlugin } from './http/plugins/load-shedding.js';
 import { anonymousLimitPlugin, rateLimitPlugin } from './http/plugins/rate-limit.js';
 import { rateLimitStore } from './db/rate-limit.js';
@@ -109,6 +110,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(authPlugin, { accounts, failuresPerMinute: config.AUTH_FAILURES_PER_MINUTE });
   await app.register(rateLimitPlugin, { store: rateLimitStore(pool), perMinute: config.RATE_LIMIT_PER_MINUTE });
   await app.register(metricsPlugin);
+  await app.register(modelRefPlugin, { models });
   await app.register(swaggerPlugin);
 
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, body));
