@@ -141,6 +141,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     app.addHook('onClose', async () => scheduler.stop());
   }
 
-  if (config.BOOTSTRAP_ADMIN_KEY) await accounts.ensureBootstrapAdmin(config.BOOTSTRAP_ADMIN_KEY);
+  if (config.BOOTSTRAP_ADMIN_KEY) {
+    const bootstrap = await accounts.ensureBootstrapAdmin(config.BOOTSTRAP_ADMIN_KEY);
+    if (bootstrap.state === 'active') app.log.info({ keyId: bootstrap.keyId }, 'the bootstrap admin key (BOOTSTRAP_ADMIN_KEY) is active');
+    else app.log.warn({ keyId: bootstrap.keyId }, `the bootstrap admin key (BOOTSTRAP_ADMIN_KEY) is ${bootstrap.state}: it does not work; use another admin key or npm run cli -- create-key --role admin`);
+  }
   return app;
 }
