@@ -6,7 +6,7 @@ import { createEra, createModel, predictionsCsv, submitCsv } from '../support/fi
 
 /*
  * A version activated for an era that has not closed is `scheduled` until that era closes, also
- * when that era is the one open now (DESIGN.md section 8); the changelog's ranges speak of closed eras.
+ * when that era is the one open now (docs/policies.md); the changelog's ranges speak of closed eras.
  */
 
 const ROWS = policyUniverse(40, 'ps');
