@@ -10,6 +10,7 @@ import { inlinePreparer, workerPreparer } from './ingest/worker-preparer.js';
 import { errorsPlugin } from './http/plugins/errors.js';
 import { strictJsonKeys } from './http/exact-json.js';
 import { metricsPlugin } from './http/plugins/metrics.js';
+import { modelRefPlugin } from './http/plugins/model-ref.js';
 import { loadSheddingPlugin } from './http/plugins/load-shedding.js';
 import { anonymousLimitPlugin, rateLimitPlugin } from './http/plugins/rate-limit.js';
 import { rateLimitStore } from './db/rate-limit.js';
@@ -125,6 +126,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(authPlugin, { accounts, failuresPerMinute: config.AUTH_FAILURES_PER_MINUTE });
   await app.register(rateLimitPlugin, { store: rateLimitStore(pool), perMinute: config.RATE_LIMIT_PER_MINUTE });
   await app.register(metricsPlugin);
+  await app.register(modelRefPlugin, { models });
   await app.register(swaggerPlugin);
 
   strictJsonKeys(app);
@@ -157,6 +159,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     app.addHook('onClose', async () => scheduler.stop());
   }
 
-  if (config.BOOTSTRAP_ADMIN_KEY) await accounts.ensureBootstrapAdmin(config.BOOTSTRAP_ADMIN_KEY);
+  if (config.BOOTSTRAP_ADMIN_KEY) {
+    const bootstrap = await accounts.ensureBootstrapAdmin(config.BOOTSTRAP_ADMIN_KEY);
+    if (bootstrap.state === 'active') app.log.info({ keyId: bootstrap.keyId }, 'the bootstrap admin key (BOOTSTRAP_ADMIN_KEY) is active');
+    else app.log.warn({ keyId: bootstrap.keyId }, `the bootstrap admin key (BOOTSTRAP_ADMIN_KEY) is ${bootstrap.state}: it does not work; use another admin key or npm run cli -- create-key --role admin`);
+  }
   return app;
 }

@@ -10,6 +10,11 @@ export async function findModel(executor: Executor, modelId: string): Promise<Mo
   return model;
 }
 
+export async function findModelByName(executor: Executor, name: string): Promise<ModelRow | undefined> {
+  const [model] = await executor.select().from(models).where(eq(models.name, name));
+  return model;
+}
+
 /** Inserts a model; a taken name fails with the unique violation of models_name_key. */
 export async function insertModel(executor: Executor, model: { name: string; accountId: string }): Promise<ModelRow> {
   const [row] = await executor.insert(models).values(model).returning();

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, isNull, lte, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, lte, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { ActivationRow, PolicySummary } from '../domain/policy/activation.js';
 import type { Executor } from './client.js';
@@ -135,12 +135,13 @@ export function policiesDal(executor: Executor) {
       return row;
     },
 
-    /** Cancels the schedules that have not taken force (from an era after `opening`); returns them. */
-    async cancelPending(opening: number, by: number) {
+    /** Cancels the given activations (schedules that have not taken force), those not cancelled yet; returns them. */
+    async cancelActivations(ids: number[], by: number) {
+      if (ids.length === 0) return [];
       return executor
         .update(policyActivations)
         .set({ cancelledAt: sql`now()`, cancelledBy: by })
-        .where(and(isNull(policyActivations.cancelledAt), gt(policyActivations.fromEra, opening), sql`${policyActivations.id} <> ${by}`))
+        .where(and(isNull(policyActivations.cancelledAt), inArray(policyActivations.id, ids)))
         .returning({ id: policyActivations.id, policyId: policyActivations.policyId, fromEra: policyActivations.fromEra });
     },
 

@@ -29,8 +29,19 @@ export const eraNumberField = z.number().int().min(0).max(INT4_MAX);
 /** The `:number` path parameter of /v1/eras/{number}/… and /v1/reports/eras/{number}. */
 export const eraParams = z.object({ number: eraNumber });
 
+/**
+ * A model named in a path: its id, or its name (names match [a-z0-9_]{1,40}, so a name never
+ * looks like an id). http/plugins/model-ref.ts turns a name into the id before the handler runs.
+ */
+export const modelRef = z
+  .string()
+  .regex(/^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[a-z0-9_]{1,40})$/, {
+    message: 'must be a model id (a UUID) or a model name ([a-z0-9_]{1,40})',
+  })
+  .describe("The model's id, or its name (model names are unique): `/v1/models/my_model/stake` and `/v1/models/<uuid>/stake` are the same model");
+
 /** The `:modelId` path parameter of /v1/models/{modelId}/…. */
-export const modelParams = z.object({ modelId: z.uuid() });
+export const modelParams = z.object({ modelId: modelRef });
 
 /** A target's name (the era's main target, a target upload, a scores or performance filter). */
 export const targetName = z.string().regex(/^[A-Za-z0-9_]{1,64}$/);

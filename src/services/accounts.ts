@@ -59,7 +59,9 @@ export const PENDING =
   'This admin account awaits confirmation by another admin (POST /v1/accounts/{id}/confirm by an admin other than the one who made it); until then its keys may do nothing';
 
 /** What a request with an expired key is told. */
-export const expiredKey = (at: Date) => `The API key expired on ${at.toISOString()}; create a new one`;
+export const expiredKey = (at: Date) =>
+  `The API key expired on ${at.toISOString()}; it cannot make a new one. An admin can issue one for your account (POST /v1/accounts/{id}/keys), ` +
+  'or another live key of your account with scope "all" can (POST /v1/me/keys)';
 
 export const isExpired = (who: Pick<Principal, 'expiresAt'>, now = Date.now()) => who.expiresAt !== null && who.expiresAt.getTime() <= now;
 
@@ -280,8 +282,11 @@ export function accountsService(db: Database, pool: DatabaseHandle['pool'], audi
 
     revokeKey,
 
-    /** Makes an admin key with exactly this secret exist; a key an admin revoked stays revoked. */
-    async ensureBootstrapAdmin(secret: string): Promise<void> {
+    /**
+     * Makes an admin key with exactly this secret exist; a key an admin revoked stays revoked.
+     * Says whether the key works now (never the key itself), for the start-up log.
+     */
+    async ensureBootstrapAdmin(secret: string): Promise<{ keyId: string | null; state: 'active' | 'revoked' | 'expired' }> {
       await db.transaction(async (tx) => {
         await lockBootstrap(tx);
         if (await keyWithHashExists(tx, hashSecret(secret))) return;
@@ -294,6 +299,9 @@ export function accountsService(db: Database, pool: DatabaseHandle['pool'], audi
           details: { keyId: key.id },
         });
       });
+      const holder = await findKeyByHash(pool, hashSecret(secret));
+      if (!holder) return { keyId: null, state: 'revoked' };
+      return { keyId: holder.keyId, state: isExpired(holder) ? 'expired' : 'active' };
     },
   };
 }

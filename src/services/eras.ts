@@ -9,7 +9,7 @@ import { hasSubmissions } from '../db/submissions.js';
 import * as universesDal from '../db/universes.js';
 import { eraStatus, payoutParams } from '../domain/era.js';
 import { DEFAULT_PAYOUT_PARAMS, type PayoutParams } from '../domain/scoring.js';
-import type { UniverseRow } from '../domain/universe.js';
+import { universeColumnsRead, type UniverseRow } from '../domain/universe.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import type { Actor, AuditService } from './audit.js';
 
@@ -141,7 +141,7 @@ export function erasService(db: Database, audit: AuditService, config: Config) {
           subject: `era:${number}`,
           details: { before: { count: era.universeSize, digest: era.universeDigest }, after: { count: rows.length, digest } },
         });
-        return { era: number, count: rows.length };
+        return { era: number, count: rows.length, columns: universeColumnsRead(rows) };
       });
     },
 

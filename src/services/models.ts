@@ -2,7 +2,7 @@ import { boundedCache } from '../cache.js';
 import type { Database, Executor } from '../db/client.js';
 import { isUniqueViolation } from '../db/errors.js';
 import * as ledger from '../db/ledger.js';
-import { findModel, insertModel, listModels, type ModelRow } from '../db/models.js';
+import { findModel, findModelByName, insertModel, listModels, type ModelRow } from '../db/models.js';
 import { MAX_JSON_NUMBER_DIGITS, readJsonNumber } from '../domain/decimal.js';
 import { badRequest, conflict, forbidden, notFound } from '../errors.js';
 import type { Principal } from './accounts.js';
@@ -70,9 +70,31 @@ export function modelsService(db: Database, audit: AuditService) {
     staleness: 'owners never change and models are never deleted, so an entry cannot go stale',
   });
 
+  // Model names to ids, for paths that name a model.
+  const idsByName = boundedCache<string, string>({
+    max: 100_000,
+    staleness: 'a model keeps its name and is never deleted, so a name always names the same id',
+  });
+
   return {
     get,
     assertCanRead,
+
+    /**
+     * The id of the model a path names, by id or by name (a name matches MODEL_NAME, an id never
+     * does). An id is returned as given: whatever uses it says 404 when no model has it.
+     */
+    async idOf(ref: string): Promise<string> {
+      if (!MODEL_NAME.test(ref)) return ref;
+      let id = idsByName.get(ref);
+      if (!id) {
+        const model = await findModelByName(db, ref);
+        if (!model) throw notFound(`no model is named ${ref}`);
+        id = model.id;
+        idsByName.set(ref, id);
+      }
+      return id;
+    },
 
     /** 404 without the model, 403 unless the caller owns it; the owner is cached for the ingest path. */
     async assertOwns(who: Principal, modelId: string): Promise<void> {

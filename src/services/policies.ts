@@ -7,6 +7,7 @@ import { latestTargets } from '../db/targets.js';
 import {
   activationStateOf,
   changelogOf,
+  isPending,
   planActivation,
   policyView,
   replacedBy,
@@ -180,7 +181,9 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
         }
         const { from, scheduled, replaced } = plan;
         const activation = await dal.insertActivation({ policyId: id, fromEra: from, scheduled: fromEra !== undefined, activatedBy: who.accountId, reason });
-        const cancelled = await dal.cancelPending(state.opening, activation.id);
+        // A later activation replaces every schedule that has not taken force.
+        const pending = state.activations.filter((a) => isPending(a, state.opening)).map((a) => a.id);
+        const cancelled = await dal.cancelActivations(pending, activation.id);
         if (replaced !== null && replaced.policyId !== id) {
           await audit.record(tx, {
             actor: who,

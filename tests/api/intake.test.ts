@@ -85,7 +85,12 @@ describe('universe', () => {
       payload: '\uFEFFid,sector,industry,country,tags,thermal_coal_revenue_share,rating\r\na1,10,101010,US,tobacco;defense,0.02,AA\r\na2,20,,GB,,,\r\n',
     });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ era: 200, count: 2 });
+    // The reply says how each column was read.
+    expect(res.json()).toEqual({
+      era: 200,
+      count: 2,
+      columns: { numbers: ['thermal_coal_revenue_share'], codes: ['country', 'industry', 'rating', 'sector'], mixed: [], tags: ['tags'] },
+    });
     const { rows } = await t.database.pool.query('select id, sector, industry, tags, attributes from universe_rows where era_number = 200 order by position');
     expect(rows).toEqual([
       { id: 'a1', sector: '10', industry: '101010', tags: ['tobacco', 'defense'], attributes: { thermal_coal_revenue_share: 0.02, rating: 'AA' } },
@@ -104,6 +109,16 @@ describe('universe', () => {
       payload: { rows: [{ id: 'b1', sector: '10', tags: ['coal'], attributes: { x: 1 } }, { id: 'b2' }] },
     });
     expect(json.statusCode).toBe(200);
+    expect(json.json().columns).toEqual({ numbers: ['x'], codes: ['sector'], mixed: [], tags: ['tags'] });
+    // A column of numbers with a word in it is read cell by cell: the reply names it as mixed.
+    const mixed = await t.app.inject({
+      method: 'PUT',
+      url: '/v1/eras/200/universe',
+      headers: { ...bearer(operatorKey), 'content-type': 'text/csv' },
+      payload: 'id,carbon\nb1,0.5\nb2,n/a\n',
+    });
+    expect(mixed.json()).toEqual({ era: 200, count: 2, columns: { numbers: [], codes: [], mixed: ['carbon'], tags: [] } });
+    await t.app.inject({ method: 'PUT', url: '/v1/eras/200/universe', headers: bearer(operatorKey), payload: { rows: [{ id: 'b1', sector: '10', tags: ['coal'], attributes: { x: 1 } }, { id: 'b2' }] } });
     expect((await t.app.inject({ method: 'GET', url: '/v1/eras/200/live-ids', headers: bearer(authorKey) })).json().ids).toEqual(['b1', 'b2']);
   });
 
@@ -116,7 +131,7 @@ describe('universe', () => {
 
     const short = await put('id,sector\nc1,10\nc2,45\n');
     expect(short.statusCode, short.body).toBe(200);
-    expect(short.json()).toEqual({ era: 201, count: 2 });
+    expect(short.json()).toEqual({ era: 201, count: 2, columns: { numbers: [], codes: ['sector'], mixed: [], tags: [] } });
     expect(await stored()).toEqual([
       { id: 'c1', sector: '10', industry: null, country: null, tags: [], attributes: {} },
       { id: 'c2', sector: '45', industry: null, country: null, tags: [], attributes: {} },

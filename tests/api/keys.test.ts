@@ -92,6 +92,8 @@ describe('expired keys', () => {
     await t.database.pool.query(`update api_keys set expires_at = now() - interval '1 second' where id = $1`, [key.id]);
     const me = expectProblem(await get('/v1/me', key.apiKey), 401);
     expect(me.detail).toMatch(/expired on \d{4}-\d\d-\d\dT/);
+    // It says who can make a new key: not this one.
+    expect(me.detail).toMatch(/it cannot make a new one\. An admin can issue one .*POST \/v1\/accounts\/\{id\}\/keys.*POST \/v1\/me\/keys/);
     // This process remembered the key live with its old expiry; the write's own check refuses it.
     expectProblem(await submitCsv(t.app, key.apiKey, model.id, ERA, freshCsv()), 401);
     expectProblem(await t.app.inject({ method: 'GET', url: '/v1/policies/active', headers: bearer(key.apiKey) }), 401);

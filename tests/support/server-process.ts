@@ -49,7 +49,7 @@ export async function spawnServer(env: Record<string, string>, options: { waitRe
   return server;
 }
 
-async function waitFor(url: string, timeoutMs: number, exited: Promise<number | null>, output: () => string) {
+export async function waitFor(url: string, timeoutMs: number, exited: Promise<number | null>, output: () => string) {
   let done = false;
   void exited.then(() => (done = true));
   const deadline = Date.now() + timeoutMs;

@@ -45,6 +45,27 @@ describe('which version is in force', () => {
     expect(tookForceAt(next, new Date('2026-01-15T00:00:00Z'))).toBe(approved);
     expect(tookForceAt(next, new Date('2026-03-01T00:00:00Z'))).toEqual(new Date('2026-03-01T00:00:00Z'));
   });
+
+  it('an activation named for the opening era is scheduled until that era closes; one at once is in force', () => {
+    const named = { ...activation('p2', 5), scheduled: true };
+    const state = activationStateOf(5, [activation('p1', 0), named]);
+    expect(state.current?.policyId).toBe('p1');
+    expect(state.upcoming?.policyId).toBe('p2');
+    expect(policyStatus('p2', state)).toBe('scheduled');
+    expect(changelogOf(state).entries.map((e) => [e.version, e.status, e.fromEra, e.toEra])).toEqual([
+      [1, 'active', 0, null],
+      [2, 'scheduled', 5, null],
+    ]);
+    // Once era 5 closes it is in force, and era 5 is the first closed under it.
+    const later = activationStateOf(6, [activation('p1', 0), named]);
+    expect(policyStatus('p2', later)).toBe('active');
+    expect(changelogOf(later).entries.map((e) => [e.version, e.status, e.fromEra, e.toEra])).toEqual([
+      [1, 'retired', 0, 4],
+      [2, 'active', 5, null],
+    ]);
+    const atOnce = activationStateOf(5, [activation('p1', 0), activation('p2', 5)]);
+    expect(policyStatus('p2', atOnce)).toBe('active');
+  });
 });
 
 describe('planning an activation', () => {
@@ -56,6 +77,10 @@ describe('planning an activation', () => {
 
   it('from a later era is scheduled and replaces nothing yet', () => {
     expect(planActivation(state, 'p2', 7)).toEqual({ ok: true, from: 7, scheduled: true, replaced: null });
+  });
+
+  it('from the opening era named explicitly is scheduled too, until that era closes', () => {
+    expect(planActivation(state, 'p2', 5)).toEqual({ ok: true, from: 5, scheduled: true, replaced: null });
   });
 
   it('refuses an era whose cutoff has passed, and the version already in force with nothing scheduled', () => {
@@ -75,7 +100,8 @@ describe('the changelog', () => {
     expect(entries.map((e) => [e.version, e.status, e.fromEra, e.toEra, e.coversNoEra])).toEqual([
       [1, 'retired', 0, 3, false],
       [2, 'retired', 4, 3, true],
-      [3, 'active', 4, 8, false],
+      // In force, with a successor scheduled: its range is open until that successor takes force.
+      [3, 'active', 4, null, false],
       [4, 'scheduled', 9, null, false],
     ]);
     expect(entries[1].rules.added.map((r) => r.id)).toEqual(['tobacco']);

@@ -7,6 +7,7 @@ import json
 import math
 import os
 import re
+import warnings
 from decimal import Decimal, InvalidOperation
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union, cast
 from urllib.parse import quote
@@ -238,10 +239,14 @@ class StakeweightAPI:
     # ------------------------------------------------------------------ scores and performance
 
     def model_scores(self, model_id: str, era: Optional[int] = None, target: Optional[str] = None, *, as_frame: bool = False) -> Any:
-        """A model's current scores across eras and targets (``{modelId, scores: [...]}``);
-        with ``era`` and ``target``, the score's ``history`` across target versions too.
-        ``as_frame=True`` returns the ``scores`` rows as a DataFrame."""
-        result = self._get(f"/v1/models/{self._model(model_id)}/scores", {"era": era, "target": target})
+        """A model's current scores (``{modelId, scores: [...]}``), only those of ``era``
+        and of ``target`` when given; with both, the score's ``history`` across target
+        versions too. ``as_frame=True`` returns the ``scores`` rows as a DataFrame."""
+        both = era is not None and target is not None
+        result = self._get(f"/v1/models/{self._model(model_id)}/scores", {"era": era, "target": target} if both else None)
+        result["scores"] = [
+            row for row in result["scores"] if (era is None or row.get("era") == int(era)) and (target is None or row.get("target") == target)
+        ]
         return to_frame(result["scores"]) if as_frame else result
 
     def model_performance(self, model_id: str, target: Optional[str] = None, *, as_frame: bool = False) -> Any:
@@ -274,24 +279,29 @@ class StakeweightAPI:
                 handle.write(response.body)
         return bundle
 
-    def verify_scores(self, era: int, predictions: Any, model: Optional[str] = None) -> Dict[str, Any]:
+    def verify_scores(self, era: int, predictions: Any, model_id: Optional[str] = None, *, model: Optional[str] = None) -> Dict[str, Any]:
         """Recomputes your CORR, MMC and payout for ``era`` from its bundle and your own
         ``predictions`` (a mapping ``{id: value}``, a DataFrame or a CSV path), beside the
         served values.
 
-        ``model`` is the model's name (or id); by default the model whose submission digest
-        in the bundle equals these predictions' digest. Returns the recomputation
+        ``model_id`` is the model's name or id (``model=`` is its deprecated older name); by
+        default the model whose submission digest in the bundle equals these predictions' digest. Returns the recomputation
         (``model``, ``corr``, ``mmc``, ``payout``, ``served``) plus ``submissionSha256``,
         ``submissionMatches`` (these are the predictions the service scored) and
         ``matches`` (every figure agrees with the served one to 1e-9).
         """
         from .recompute import recompute_model  # type: ignore[import-not-found, unused-ignore]  # noqa: PLC0415
 
+        if model is not None:
+            if model_id is not None:
+                raise InputError("pass the model once: model_id= (model= is its deprecated older name)")
+            warnings.warn("verify_scores(model=...) is deprecated: use model_id=", DeprecationWarning, stacklevel=2)
+            model_id = model
         values = read_predictions(predictions)
         bundle = self.era_bundle(era)
         digest = submission_sha256(values)
         entries = bundle.get("models", [])
-        name = self._bundle_model_name(entries, digest, model)
+        name = self._bundle_model_name(entries, digest, model_id)
         result = dict(recompute_model(bundle, values, name))
         entry: Mapping[str, Any] = next((m for m in entries if m.get("model") == name), {})
         result["submissionSha256"] = digest
@@ -303,7 +313,7 @@ class StakeweightAPI:
         if model is None:
             found = [m["model"] for m in entries if m.get("submissionSha256") == digest]
             if not found:
-                raise InputError("no model in this era's bundle has a submission with these exact predictions: pass model=")
+                raise InputError("no model in this era's bundle has a submission with these exact predictions: pass model_id=")
             return str(found[0])
         if _UUID.match(model):
             names = {v: k for k, v in self.get_models().items()}

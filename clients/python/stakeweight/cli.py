@@ -13,6 +13,7 @@ Exit codes a shell script can branch on:
 5   the service is unavailable or out of reach (5xx, 429, network) after the retries
 6   ``upload``: the submission was stored but is late (the era had closed: scored, not paid)
 7   ``verify``: the recomputed scores differ from the served ones
+141 stdout was closed early (``… | head``): the rest is not printed, quietly
 ==  =====================================================================
 """
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from decimal import Decimal
 from typing import Any, Callable, Dict, Optional, Sequence
@@ -48,6 +50,8 @@ EXIT_AUTH = 4
 EXIT_UNAVAILABLE = 5
 EXIT_LATE = 6
 EXIT_MISMATCH = 7
+# What a shell reports for a program that SIGPIPE stopped (128 + 13).
+EXIT_BROKEN_PIPE = 141
 
 
 def _print_json(value: Any) -> None:
@@ -110,7 +114,7 @@ def _bundle(api: StakeweightAPI, args: argparse.Namespace) -> int:
 
 
 def _verify(api: StakeweightAPI, args: argparse.Namespace) -> int:
-    result = api.verify_scores(args.era, args.predictions, model=args.model)
+    result = api.verify_scores(args.era, args.predictions, model_id=args.model)
     _print_json(result)
     if not result["submissionMatches"]:
         print("warning: these predictions are not the submission the service scored (digests differ)", file=sys.stderr)
@@ -162,7 +166,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m stakeweight",
         description="Stakeweight from the command line. The service URL and key come from --url/--key or $STAKEWEIGHT_URL/$STAKEWEIGHT_KEY.",
-        epilog="exit codes: 0 done, 1 check-history: history rewritten (else a bug), 2 usage or local input, 3 refused, 4 key, 5 unavailable, 6 upload was late, 7 verify mismatch",
+        epilog="exit codes: 0 done, 1 check-history: history rewritten (else a bug), 2 usage or local input, 3 refused, 4 key, 5 unavailable, 6 upload was late, 7 verify mismatch, 141 output closed early",
     )
     p.add_argument("--url", help="service URL (default $STAKEWEIGHT_URL or http://localhost:3000)")
     p.add_argument("--key", help="API key (default $STAKEWEIGHT_KEY, which is better: a command line is visible to other users)")
@@ -184,8 +188,8 @@ def parser() -> argparse.ArgumentParser:
 
     sc = sub.add_parser("scores", help="a model's scores")
     sc.add_argument("--model", "-m", required=True, help="model name or id")
-    sc.add_argument("--era", type=int, help="with --target: one score's history across target versions")
-    sc.add_argument("--target", help="target name")
+    sc.add_argument("--era", type=int, help="only this era's scores (with --target: also that score's history across target versions)")
+    sc.add_argument("--target", help="only this target's scores")
     sc.set_defaults(run=_scores)
 
     pf = sub.add_parser("performance", help="a model's performance over resolved eras")
@@ -257,7 +261,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         retry = RetryPolicy(max_retries=args.retries) if args.retries is not None else None
         api = StakeweightAPI(url=args.url, key=args.key, retry=retry)
         code: int = args.run(api, args)
+        sys.stdout.flush()  # here, so a closed pipe is noticed while its error can be handled
         return code
+    except BrokenPipeError:
+        # The reader went away (`| head`): print nothing more, and let the exit's flush go nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except StakeweightError as error:
         print(f"error: {error}", file=sys.stderr)
         return exit_code_for(error)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
 import unittest
 from decimal import Decimal
@@ -10,7 +12,7 @@ from typing import Any
 
 import support
 
-from stakeweight.cli import EXIT_OK, EXIT_USAGE
+from stakeweight.cli import EXIT_BROKEN_PIPE, EXIT_OK, EXIT_USAGE
 
 
 class CommandLineTest(unittest.TestCase):
@@ -60,6 +62,39 @@ class CommandLineTest(unittest.TestCase):
         scores = support.cli_json(self.run_ok("scores", "--model", name))["scores"]  # type: ignore[index]
         self.assertEqual(len(scores), 1)
         self.assertAlmostEqual(scores[0]["corr"], support.numerai_corr(preds, targets), delta=1e-9)
+
+        # --era and --target filter the rows, alone or together (a second target and a second era to filter out)
+        self.operator.upload_targets(era, target="cyrus", values=support.random_targets(ids, seed=13))
+        second = support.open_era(self.operator)
+        second_ids = support.universe_ids(second)
+        second_path = support.write(
+            os.path.join(self.tmp.name, "second.csv"), "id,prediction\n" + "".join(f"{i},{v!r}\n" for i, v in support.random_predictions(second_ids, seed=14).items())
+        )
+        self.run_ok("upload", second_path, "--model", name, "--era", str(second))
+        self.operator.close_era(second)
+        self.operator.upload_targets(second, target="target", values=support.random_targets(second_ids, seed=15))
+        rows = lambda *flags: [(r["era"], r["target"]) for r in support.cli_json(self.run_ok("scores", "--model", name, *flags))["scores"]]  # type: ignore[index]  # noqa: E731
+        self.assertEqual(sorted(rows()), sorted([(era, "target"), (era, "cyrus"), (second, "target")]))
+        self.assertEqual(rows("--era", str(era), "--target", "target"), [(era, "target")])
+        self.assertEqual(sorted(rows("--era", str(era))), sorted([(era, "target"), (era, "cyrus")]))
+        self.assertEqual(sorted(rows("--target", "target")), sorted([(era, "target"), (second, "target")]))
+        history = support.cli_json(self.run_ok("scores", "--model", name, "--era", str(era), "--target", "target"))["history"]  # type: ignore[index]
+        self.assertEqual(len(history), 1)
+
+    def test_output_into_a_closed_pipe_ends_quietly(self) -> None:
+        # `python -m stakeweight … | head`, where head has already gone: the pipe's reading end
+        # is closed before the command starts, so its first write finds no reader.
+        env = {k: v for k, v in os.environ.items() if k not in ("STAKEWEIGHT_URL", "STAKEWEIGHT_KEY")}
+        env.update(STAKEWEIGHT_URL=support.server().url, STAKEWEIGHT_KEY=self.author.key)
+        era = support.open_era(self.operator)
+        read_fd, write_fd = os.pipe()
+        os.close(read_fd)
+        cli = subprocess.Popen([sys.executable, "-m", "stakeweight", "live-ids", "--era", str(era)], stdout=write_fd, stderr=subprocess.PIPE, env=env)
+        os.close(write_fd)
+        _, stderr = cli.communicate(timeout=120)
+        self.assertNotIn(b"Traceback", stderr)
+        self.assertNotIn(b"BrokenPipeError", stderr)
+        self.assertEqual(cli.returncode, EXIT_BROKEN_PIPE, stderr)
 
     def test_usage_errors_exit_2(self) -> None:
         done = support.run_cli(["upload"], key=self.author.key)

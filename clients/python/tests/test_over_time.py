@@ -224,9 +224,19 @@ class OverTimeTest(unittest.TestCase):
         other = {i: 1 - v for i, v in preds.items()}
         with self.assertRaises(InputError):
             self.author.verify_scores(era, other)
-        mismatch = self.author.verify_scores(era, other, model=self.models["b"]["name"])
+        mismatch = self.author.verify_scores(era, other, model_id=self.models["b"]["name"])
         self.assertFalse(mismatch["submissionMatches"])
         self.assertFalse(mismatch["matches"])
+        # model_id takes an id as well as a name
+        by_id = self.author.verify_scores(era, preds, model_id=self.models["b"]["id"])
+        self.assertEqual(by_id["model"], self.models["b"]["name"])
+        self.assertTrue(by_id["matches"], by_id)
+        # the older keyword still works, with a DeprecationWarning; both at once is an input error
+        with self.assertWarns(DeprecationWarning):
+            old = self.author.verify_scores(era, other, model=self.models["b"]["name"])
+        self.assertEqual(old["model"], self.models["b"]["name"])
+        with self.assertRaises(InputError):
+            self.author.verify_scores(era, other, model_id=self.models["b"]["name"], model=self.models["b"]["name"])
 
         good = support.write(os.path.join(self.tmp.name, "b.csv"), "id,prediction\n" + "".join(f"{i},{v!r}\n" for i, v in preds.items()))
         done = support.run_cli(["verify", str(era), good], key=self.author.key)

@@ -46,10 +46,19 @@ export interface ActivationState {
   upcoming: ActivationRow | null;
 }
 
+/**
+ * Not in force yet: from an era after the opening one, or named explicitly (`fromEra`) for the
+ * opening era, which has not closed: scheduled until the first era it governs closes. An
+ * activation at once governs the opening era and is in force from its approval.
+ */
+export function isPending(activation: Pick<ActivationRow, 'fromEra' | 'scheduled'>, opening: number): boolean {
+  return activation.fromEra > opening || (activation.fromEra === opening && activation.scheduled);
+}
+
 /** `activations`: every one not cancelled, in the order they take force. */
 export function activationStateOf(opening: number, activations: ActivationRow[]): ActivationState {
-  const current = activations.filter((a) => a.fromEra <= opening).at(-1) ?? null;
-  const upcoming = activations.filter((a) => a.fromEra > opening).at(-1) ?? null;
+  const current = activations.filter((a) => !isPending(a, opening)).at(-1) ?? null;
+  const upcoming = activations.filter((a) => isPending(a, opening)).at(-1) ?? null;
   return { opening, activations, current, upcoming };
 }
 
@@ -63,13 +72,13 @@ export function storedDocument(document: unknown): PolicyDocument {
 export function policyStatus(policyId: string, state: ActivationState): PolicyStatus {
   if (state.current?.policyId === policyId) return 'active';
   if (state.upcoming?.policyId === policyId) return 'scheduled';
-  return state.activations.some((a) => a.policyId === policyId && a.fromEra <= state.opening) ? 'retired' : 'draft';
+  return state.activations.some((a) => a.policyId === policyId && !isPending(a, state.opening)) ? 'retired' : 'draft';
 }
 
 /** The activation that replaced a version's last one to take force, if one has taken force since. */
 export function replacedBy(policyId: string, state: ActivationState): ActivationRow | null {
-  const index = state.activations.findLastIndex((a) => a.policyId === policyId && a.fromEra <= state.opening);
-  const next = index < 0 ? undefined : state.activations.slice(index + 1).find((a) => a.fromEra <= state.opening);
+  const index = state.activations.findLastIndex((a) => a.policyId === policyId && !isPending(a, state.opening));
+  const next = index < 0 ? undefined : state.activations.slice(index + 1).find((a) => !isPending(a, state.opening));
   return next ?? null;
 }
 
@@ -113,7 +122,8 @@ export type ActivationPlan =
 /**
  * An activation of `policyId` at once (no `fromEra`) or from a named era: refused for an era whose
  * cutoff has passed, and when the version is already in force with nothing scheduled (nothing
- * would change). At once, it replaces the version in force; scheduled, it replaces none yet.
+ * would change). At once, it replaces the version in force; from a named era, even the opening
+ * one, it is scheduled until that era closes and replaces none yet.
  */
 export function planActivation(state: ActivationState, policyId: string, fromEra?: number): ActivationPlan {
   if (fromEra !== undefined && fromEra < state.opening) return { ok: false, reason: 'past' };
@@ -121,13 +131,15 @@ export function planActivation(state: ActivationState, policyId: string, fromEra
   if (state.current?.policyId === policyId && state.upcoming === null && from === state.opening) {
     return { ok: false, reason: 'in-force', current: state.current };
   }
-  const scheduled = from > state.opening;
+  const scheduled = fromEra !== undefined;
   return { ok: true, from, scheduled, replaced: scheduled ? null : state.current };
 }
 
 /**
  * Every activation that took force or is scheduled, oldest first, with the eras it covers and
- * what it changed against the version in force before it. Names no account.
+ * what it changed against the version in force before it. Names no account. The range speaks of
+ * closed eras: `toEra` is the last era closed under a version its successor has replaced, null
+ * while it is in force or scheduled.
  */
 export function changelogOf(state: ActivationState) {
   const entries = [];
@@ -135,12 +147,12 @@ export function changelogOf(state: ActivationState) {
   for (const [i, a] of state.activations.entries()) {
     const document = storedDocument(a.document);
     const next = state.activations[i + 1];
-    const toEra = next === undefined ? null : next.fromEra - 1;
+    const toEra = next === undefined || isPending(next, state.opening) ? null : next.fromEra - 1;
     const change = diffPolicies(previous, document);
     entries.push({
       name: a.name,
       version: a.version,
-      status: a === state.current ? ('active' as const) : a.fromEra > state.opening ? ('scheduled' as const) : ('retired' as const),
+      status: a === state.current ? ('active' as const) : isPending(a, state.opening) ? ('scheduled' as const) : ('retired' as const),
       fromEra: a.fromEra,
       // Replaced before its first era closed: it covers no era.
       toEra: toEra !== null && toEra < a.fromEra ? a.fromEra - 1 : toEra,

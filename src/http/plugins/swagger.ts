@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
@@ -6,6 +7,9 @@ import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-pro
 
 const usesZod = (schema: object | undefined) =>
   !!schema && Object.values(schema).some((part) => !!part && typeof part === 'object' && ('_zod' in part || Object.values(part).some((r) => !!r && typeof r === 'object' && '_zod' in r)));
+
+/** The service's version, as package.json states it. */
+const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 export const swaggerPlugin = fp(async (app: FastifyInstance) => {
   await app.register(swagger, {
@@ -29,7 +33,7 @@ export const swaggerPlugin = fp(async (app: FastifyInstance) => {
             'Errors are RFC 9457 `application/problem+json`: `detail` says what is wrong and how to fix it, and a refused body lists every problem in `errors`. ' +
             'The formulas, stake rules, policy language and report figures are documented in the repository under docs/.',
         ].join('\n'),
-        version: '1.0.0',
+        version,
       },
       components: {
         securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key from POST /v1/accounts' } },
@@ -40,5 +44,7 @@ export const swaggerPlugin = fp(async (app: FastifyInstance) => {
     transformObject: jsonSchemaTransformObject,
     transform: (input) => (usesZod(input.schema) ? jsonSchemaTransform(input) : { schema: input.schema, url: input.url }),
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  // BaseLayout: the standalone layout's top bar draws Swagger's logo, an SVG with an inline <style>
+  // that the page's CSP (no 'unsafe-inline') refuses, and its URL box is not needed here.
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { layout: 'BaseLayout' } });
 });

@@ -39,7 +39,21 @@ export const universeRoutes: FastifyPluginAsyncZod<{ eras: ErasService }> = asyn
         ].join('\n'),
         params: eraParams,
         body: z.object({ rows: z.array(universeRow) }),
-        response: { 200: z.object({ era: z.number(), count: z.number() }), ...problemResponses },
+        response: {
+          200: z.object({
+            era: z.number(),
+            count: z.number().describe('ids in the universe'),
+            columns: z
+              .object({
+                numbers: z.array(z.string()).describe('attributes whose every value reads as a number (policy rules compare them with gt, gte, lt, lte)'),
+                codes: z.array(z.string()).describe('sector, industry, country and attributes whose every value is text (policy rules match them as exact codes: eq, neq, in, notIn)'),
+                mixed: z.array(z.string()).describe('attributes holding both numbers and text: each value is kept as it reads; check for typos such as "n/a"'),
+                tags: z.array(z.string()).describe('the tags column, when any id has a tag'),
+              })
+              .describe('how each column that holds a value was read'),
+          }),
+          ...problemResponses,
+        },
       },
     },
     async (request) => {

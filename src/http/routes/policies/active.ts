@@ -35,7 +35,8 @@ export const activePolicy: FastifyPluginAsyncZod<{ policies: PoliciesService }> 
         tags: ['policies'],
         summary: 'The policy in force and the one scheduled to take force (public: the rules are not a secret, the holdings are)',
         description:
-          'The version in force is the one the next era to close uses (`nextEra`); `upcoming` is a version scheduled from a later era, or null. ' +
+          'The version in force governs the eras that closed since it took force and, unless a version is `upcoming`, the next era to close (`nextEra`); ' +
+          '`upcoming` is a version scheduled from `nextEra` or a later era (it takes force when the first era it governs closes), or null. ' +
           'The current fields are null when nothing is in force yet but a version is scheduled; 404 when neither.',
         response: { 200: active, 404: problemResponses[404] },
       },

@@ -33,8 +33,8 @@ export const policyChangelog: FastifyPluginAsyncZod<{ policies: PoliciesService 
         tags: ['policies'],
         summary: 'Every version that took force or is scheduled, oldest first: from which era, why, and which rules it added, removed or changed',
         description:
-          'One entry per activation (a schedule replaced before it took force is left out). `fromEra`..`toEra` are the eras it applies to ' +
-          '(`toEra` null while it is the latest); rules are compared by id with the version in force before, each with its public rationale and reference.',
+          'One entry per activation (a schedule replaced before it took force is left out). `fromEra`..`toEra` are the closed eras it governed: ' +
+          '`toEra` is the last era closed under it once a successor has taken force, null while it is in force or `scheduled` (no era from `fromEra` has closed yet); rules are compared by id with the version in force before, each with its public rationale and reference.',
         response: { 200: changelog, ...problemResponses },
       },
     },
