@@ -25,6 +25,7 @@ import { reportRoutes } from './http/routes/reports.js';
 import { scoreRoutes } from './http/routes/scores.js';
 import { submissionRoutes } from './http/routes/submissions.js';
 import { targetRoutes } from './http/routes/targets.js';
+import { walletRoutes } from './http/routes/wallets.js';
 import { healthRoutes } from './http/routes/health.js';
 import { ping } from './db/health.js';
 import { accountsService } from './services/accounts.js';
@@ -39,6 +40,7 @@ import { reportsService } from './services/reports.js';
 import { eraScheduler } from './services/scheduler.js';
 import { scoringService } from './services/scoring.js';
 import { submissionsService } from './services/submissions.js';
+import { walletsService } from './services/wallets.js';
 
 export interface AppDeps {
   config: Config;
@@ -80,7 +82,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const audit = auditService(db);
   const accounts = accountsService(db, pool, audit);
   const eras = erasService(db, audit, config);
-  const models = modelsService(db, audit);
+  const models = modelsService(db, audit, config.STAKE_FUNDING);
+  const wallets = walletsService(db, audit);
   const reportFigures = reportFiguresService({ eras });
   const bundles = bundlesService({ db, eras });
   const scoring = scoringService({ db, pool, audit, eras, models, bundles, reportFigures, defaultTarget: config.MAIN_TARGET });
@@ -122,6 +125,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await v1.register(accountRoutes, { accounts });
     await v1.register(eraRoutes, { eras });
     await v1.register(modelRoutes, { models });
+    await v1.register(walletRoutes, { wallets });
     await v1.register(submissionRoutes, { submissions, models });
     await v1.register(metaModelRoutes, { metaModel });
     await v1.register(targetRoutes, { scoring });

@@ -14,8 +14,10 @@ Commands:
   migrate                               apply pending migrations and exit
   create-key [--name N] [--role admin]  create an account with one API key and print the key
   verify                                walk the chain of era bundles (recomputing each from the stored
-                                        runs, stakes, scores and targets) and the audit log's chain;
-                                        print the first break of each, exit 1 if there is one
+                                        runs, stakes, scores and targets) and the audit log's chain,
+                                        and check that money is conserved (wallets + models = credits
+                                        − withdrawn + payouts − burns); print the first break of
+                                        each, exit 1 if there is one
 `;
 
 async function main() {
@@ -42,7 +44,7 @@ async function main() {
       const eras = erasService(database.db, audit, config);
       const report = await verifyService({ db: database.db, eras, bundles: bundlesService({ db: database.db, eras }) }).verify();
       process.stdout.write(`${describeReport(report).join('\n')}\n`);
-      if (report.bundles.break || report.audit.break) process.exitCode = 1;
+      if (report.bundles.break || report.audit.break || !report.money.conserved) process.exitCode = 1;
     } else {
       process.stderr.write(`unknown command: ${command}\n\n${USAGE}`);
       process.exitCode = 2;

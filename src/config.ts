@@ -34,6 +34,8 @@ export const configSchema = z.object({
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
   /** Worker threads that prepare CSV submissions; 0 prepares them on the event loop. */
   INGEST_WORKERS: z.coerce.number().int().min(0).max(64).default(1),
+  /** `wallet`: a stake raise is paid from the owner's wallet; `open`: play money, a raise needs no funds (counted as a credit). */
+  STAKE_FUNDING: z.enum(['wallet', 'open']).default('wallet'),
 });
 
 export type Config = z.infer<typeof configSchema>;

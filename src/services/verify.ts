@@ -3,6 +3,9 @@ import { auditEntriesAfter } from '../db/audit.js';
 import { type ChainLink, chainLinks, storedBundle, unsealedEras } from '../db/bundles.js';
 import { bundleDigest, unsealed, type SealedBundle } from '../domain/bundle.js';
 import { auditEntryDigest, canonicalJson, chainDigest, differences, GENESIS, type Difference } from '../domain/chain.js';
+import { moneyTotals } from '../db/wallets.js';
+import { fromUnits } from '../domain/decimal.js';
+import { imbalance } from '../domain/wallet.js';
 import type { BundlesService } from './bundles.js';
 import type { ErasService } from './eras.js';
 
@@ -21,10 +24,43 @@ export interface ChainReport {
   break: ChainBreak | null;
 }
 
+/**
+ * Conservation (docs/stakes.md): Σ wallet balances + Σ model balances = Σ credits − Σ completed
+ * withdrawals + Σ payouts − Σ burns, every figure an exact decimal string; `imbalance` is the left
+ * side less the right, "0" when money is conserved.
+ */
+export interface MoneyReport {
+  wallets: string;
+  models: string;
+  credits: string;
+  withdrawn: string;
+  payouts: string;
+  burns: string;
+  imbalance: string;
+  conserved: boolean;
+}
+
 export interface VerifyReport {
   bundles: ChainReport;
   /** `unchained`: entries written before the audit log was chained, which no digest covers */
   audit: ChainReport & { unchained: number };
+  money: MoneyReport;
+}
+
+/** The money figures, read in one statement. */
+export async function verifyMoney(db: Database): Promise<MoneyReport> {
+  const totals = await moneyTotals(db);
+  const off = imbalance(totals);
+  return {
+    wallets: fromUnits(totals.wallets),
+    models: fromUnits(totals.models),
+    credits: fromUnits(totals.credits),
+    withdrawn: fromUnits(totals.withdrawn),
+    payouts: fromUnits(totals.payouts),
+    burns: fromUnits(totals.burns),
+    imbalance: fromUnits(off),
+    conserved: off === 0n,
+  };
 }
 
 const AUDIT_BATCH = 1000;
@@ -117,7 +153,7 @@ export function verifyService(deps: { db: Database; eras: ErasService; bundles: 
 
   return {
     async verify(): Promise<VerifyReport> {
-      return { bundles: await verifyBundles(), audit: await verifyAudit() };
+      return { bundles: await verifyBundles(), audit: await verifyAudit(), money: await verifyMoney(db) };
     },
   };
 }
@@ -143,6 +179,9 @@ export function describeReport(report: VerifyReport): string[] {
   describe('era bundle', report.bundles, 'resolved era(s)');
   describe('audit log', report.audit, 'entries');
   if (report.audit.unchained > 0) lines.push(`  (${report.audit.unchained} audit entries predate the chain and carry no digest)`);
+  const m = report.money;
+  const terms = `wallets ${m.wallets} + models ${m.models} against credits ${m.credits} − withdrawn ${m.withdrawn} + payouts ${m.payouts} − burns ${m.burns}`;
+  lines.push(m.conserved ? `money conserved: ${terms}` : `BROKEN money: ${terms} is off by ${m.imbalance}`);
   return lines;
 }
 
