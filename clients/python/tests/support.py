@@ -175,9 +175,12 @@ def admin() -> StakeweightAPI:
     return StakeweightAPI(server().url, ADMIN_KEY)
 
 
-def account(role: str) -> StakeweightAPI:
-    """A client holding the key of a new account with ``role``."""
+def account(role: str, funds: Optional[str] = "1000000") -> StakeweightAPI:
+    """A client holding the key of a new account with ``role``; an author's wallet is credited
+    with ``funds`` (stakes are paid from it), unless ``funds`` is None."""
     created = admin().create_account(unique_name(role), role)
+    if role == "author" and funds is not None:
+        admin().credit_wallet(created["id"], funds, "test funds")
     return StakeweightAPI(server().url, created["apiKey"])
 
 
