@@ -183,3 +183,31 @@ describe('wallets', () => {
     }
   });
 });
+
+describe('STAKE_FUNDING=open', () => {
+  it('a stake needs no funds; what the wallet lacks is credited, so money is still conserved', async () => {
+    const open = await createTestApp({ STAKE_FUNDING: 'open' });
+    try {
+      const owner = await createAccount(open.app, 'author');
+      const model = await createModel(open.app, owner.apiKey, 'play_money');
+      await putStake(open.app, owner.apiKey, model.id, '999999');
+      const wallet = (await open.app.inject({ method: 'GET', url: '/v1/me/wallet', headers: bearer(owner.apiKey) })).json() as WalletBody;
+      expect(wallet.balance).toBe('0');
+      expect(wallet.entries.map((e) => [e.kind, e.delta, e.modelId])).toEqual([
+        ['credit', '999999', model.id],
+        ['stake', '-999999', model.id],
+      ]);
+      await putStake(open.app, owner.apiKey, model.id, '1');
+      await putStake(open.app, owner.apiKey, model.id, '5');
+      // The release came back at once (no era at risk) and pays the next raise before any credit.
+      const after = (await open.app.inject({ method: 'GET', url: '/v1/me/wallet', headers: bearer(owner.apiKey) })).json() as WalletBody;
+      expect(after.entries.slice(2).map((e) => [e.kind, e.delta])).toEqual([
+        ['unstake', '999998'],
+        ['stake', '-4'],
+      ]);
+      expect(await verifyMoney(open.database.db)).toMatchObject({ credits: '999999', models: '5', wallets: '999994', conserved: true });
+    } finally {
+      await open.close();
+    }
+  });
+});
