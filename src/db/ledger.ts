@@ -134,8 +134,9 @@ export interface EraPayout {
 /**
  * Applies an era's resolution to the ledger, inside the resolving transaction (which holds the
  * era row): each payout or burn once (the unique (model, era) index backs this up), then every
- * pending release whose last awaited era is this one leaves its model for its owner's wallet. Takes the stake lock
- * exclusively. Returns Σ delta of the era's payouts and burns, what actually moved.
+ * pending release whose last awaited era is this one leaves its model for its owner's wallet.
+ * Takes the stake lock exclusively, then the owners' wallets. Returns Σ delta of the era's payouts
+ * and burns, what actually moved.
  */
 export async function applyEraResolution(tx: Executor, era: number, payouts: readonly EraPayout[]): Promise<{ entries: number; total: string }> {
   await lockStakes(tx);
