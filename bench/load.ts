@@ -157,7 +157,9 @@ async function main(): Promise<number> {
     const operator = (await api<{ apiKey: string }>('POST', '/v1/accounts', adminKey, { name: `load-operator-${tag}`, role: 'operator' })).apiKey;
     log(`creating ${CONCURRENCY} authors, each with a staked model`);
     const authors = await inParallel(Array.from({ length: CONCURRENCY }, (_, i) => i), 16, async (i) => {
-      const { apiKey } = await api<{ apiKey: string }>('POST', '/v1/accounts', adminKey, { name: `load-author-${tag}-${i}`, role: 'author' });
+      const { id, apiKey } = await api<{ id: string; apiKey: string }>('POST', '/v1/accounts', adminKey, { name: `load-author-${tag}-${i}`, role: 'author' });
+      // Stakes are paid from the author's wallet (STAKE_FUNDING=wallet, the default).
+      await api('POST', `/v1/accounts/${id}/wallet/credits`, operator, { amount: '100', reference: `load ${tag}` });
       const model = await api<{ id: string }>('POST', '/v1/models', apiKey, { name: `load_${tag}_${i}` });
       await api('PUT', `/v1/models/${model.id}/stake`, apiKey, { amount: '100' });
       return { key: apiKey, modelId: model.id };

@@ -497,7 +497,10 @@ async function main() {
   let service = await startService(benchUrl);
   try {
     const operator = (await api(service, 'POST', '/v1/accounts', ADMIN, { name: 'bench-operator', role: 'operator' })).apiKey;
-    const author = (await api(service, 'POST', '/v1/accounts', ADMIN, { name: 'bench-author', role: 'author' })).apiKey;
+    const authorAccount = await api(service, 'POST', '/v1/accounts', ADMIN, { name: 'bench-author', role: 'author' });
+    const author = authorAccount.apiKey;
+    // Stakes are paid from the author's wallet (STAKE_FUNDING=wallet, the default): enough for every model the phases stake.
+    await api(service, 'POST', `/v1/accounts/${authorAccount.id}/wallet/credits`, operator, { amount: '100000000', reference: 'bench' });
     if (!skip.has('ingest')) {
       const { service: s, baseline } = await ingest(service, author, operator);
       result.ingest = {

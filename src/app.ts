@@ -29,6 +29,7 @@ import { reportRoutes } from './http/routes/reports.js';
 import { scoreRoutes } from './http/routes/scores.js';
 import { submissionRoutes } from './http/routes/submissions.js';
 import { targetRoutes } from './http/routes/targets.js';
+import { walletRoutes } from './http/routes/wallets.js';
 import { healthRoutes } from './http/routes/health.js';
 import { ping } from './db/health.js';
 import { accountsService } from './services/accounts.js';
@@ -44,6 +45,7 @@ import { reportsService } from './services/reports.js';
 import { eraScheduler } from './services/scheduler.js';
 import { scoringService } from './services/scoring.js';
 import { submissionsService } from './services/submissions.js';
+import { walletsService } from './services/wallets.js';
 
 export interface AppDeps {
   config: Config;
@@ -85,7 +87,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const audit = auditService(db);
   const accounts = accountsService(db, pool, audit);
   const eras = erasService(db, audit, config);
-  const models = modelsService(db, audit);
+  const models = modelsService(db, audit, config.STAKE_FUNDING);
+  const wallets = walletsService(db, audit);
   const reportFigures = reportFiguresService({ eras });
   const bundles = bundlesService({ db, eras });
   const preparer = config.INGEST_WORKERS > 0 ? workerPreparer(config.INGEST_WORKERS) : inlinePreparer;
@@ -142,6 +145,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await v1.register(accountAdminRoutes, { accounts });
     await v1.register(eraRoutes, { eras });
     await v1.register(modelRoutes, { models });
+    await v1.register(walletRoutes, { wallets });
     await v1.register(submissionRoutes, { submissions, models });
     await v1.register(metaModelRoutes, { metaModel });
     await v1.register(targetRoutes, { scoring });

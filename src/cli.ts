@@ -19,8 +19,10 @@ Commands:
                                         account is active at once (the command line is the root of trust)
   verify [--heads FILE]                 walk the chain of era bundles (recomputing each from the stored
                                         runs, stakes, scores and targets) and the audit log's chain, and
-                                        compare every ledger payout and burn with its era's bundle; print
-                                        the first break of each chain and every mismatch, exit 1 if any.
+                                        compare every ledger payout and burn with its era's bundle, and
+                                        check that money is conserved (wallets + models = credits −
+                                        withdrawn + payouts − burns); print the first break of each
+                                        chain and every mismatch, exit 1 if any.
                                         --heads FILE: an earlier answer of GET /v1/reports/heads; exit 1
                                         too when a chain does not extend it (links removed or rewritten)
 `;

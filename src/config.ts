@@ -36,6 +36,8 @@ export const configSchema = z.object({
   TARGETS_MAX_COLUMNS: z.coerce.number().int().positive().max(1024).default(64),
   /** Worker threads that prepare CSV submissions and parse large target uploads; 0 does both on the event loop. */
   INGEST_WORKERS: z.coerce.number().int().min(0).max(64).default(1),
+  /** `wallet`: a stake raise is paid from the owner's wallet; `open`: play money, a raise needs no funds (counted as a credit). */
+  STAKE_FUNDING: z.enum(['wallet', 'open']).default('wallet'),
 });
 
 export type Config = z.infer<typeof configSchema>;

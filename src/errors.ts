@@ -22,6 +22,7 @@ export const problemBody = z.object({
   instance: z.string(),
   requestId: z.string(),
   errors: z.array(problemItem).optional(),
+  available: z.string().optional().describe('on insufficient funds: what the wallet holds available, an exact decimal'),
 });
 export type ProblemBody = z.infer<typeof problemBody>;
 
@@ -33,6 +34,8 @@ export class AppError extends Error {
     readonly title: string,
     detail: string,
     readonly errors?: Problem[],
+    /** extension members of the problem body */
+    readonly extensions?: Pick<ProblemBody, 'available'>,
   ) {
     super(detail);
   }
@@ -47,3 +50,17 @@ export const conflict = (detail: string) => new AppError(409, 'conflict', 'Confl
 export const serviceUnavailable = (detail: string) =>
   new AppError(503, 'service-unavailable', 'Service Unavailable', detail);
 export const tooManyRequests = (detail: string) => new AppError(429, 'rate-limited', 'Too Many Requests', detail);
+
+/**
+ * 409 insufficient funds, naming what the wallet holds available (exact decimal strings) and how to
+ * fix it; `instead` is what the caller may do besides asking for a credit ("lower the stake").
+ */
+export const insufficientFunds = (available: string, needed: string, instead: string) =>
+  new AppError(
+    409,
+    'insufficient-funds',
+    'Insufficient funds',
+    `wallet holds ${available} available; ask an operator to credit it or ${instead}`,
+    [{ path: 'body.amount', code: 'insufficient_funds', message: `${needed} is needed but the wallet holds ${available} available` }],
+    { available },
+  );

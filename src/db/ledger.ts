@@ -3,8 +3,10 @@ import { fromUnits, toUnits } from '../domain/decimal.js';
 import * as rules from '../domain/stake.js';
 import type { LedgerSettlement } from '../domain/reconcile.js';
 import type { Entry, OpenRelease, StakeHead } from '../domain/stake.js';
+import type { StakeFunding } from '../domain/wallet.js';
 import type { Executor } from './client.js';
 import { LOCK_CLASS } from './locks.js';
+import { payStake, returnReleases } from './wallets.js';
 
 /**
  * The stake ledger's data access (tables in migrations/0004): every movement of a model's stake
@@ -134,17 +136,23 @@ async function erasAReleaseWaitsFor(tx: Executor, modelId: string, at: string): 
 }
 
 /**
- * Sets a model's amount (an exact decimal ≥ 0): a deposit when it rises; when it falls, a pending
- * release that waits for every era the model has stake at risk in, released at once if none.
- * Takes the stake lock and the model row (NO KEY UPDATE: submissions referencing the model go on).
+ * Sets a model's amount (an exact decimal ≥ 0): a deposit when it rises, paid from the owner's
+ * wallet (db/wallets.ts `payStake`; InsufficientFunds when it is short); when it falls, a pending
+ * release that waits for every era the model has stake at risk in, released at once (back into
+ * the wallet) if none. Takes the stake lock, the model row (NO KEY UPDATE: submissions referencing
+ * the model go on) and then its owner's wallet.
  */
-export async function changeAmount(tx: Executor, modelId: string, target: string): Promise<void> {
+export async function changeAmount(tx: Executor, modelId: string, target: string, funding: StakeFunding): Promise<void> {
   await lockForStakeChange(tx);
-  await tx.execute(sql`select 1 from models where id = ${modelId} for no key update`);
+  const { rows: owner } = await tx.execute<{ account_id: string }>(sql`select account_id from models where id = ${modelId} for no key update`);
+  const accountId = owner[0].account_id;
   const head = (await headsOf(tx, [modelId])).get(modelId) ?? rules.EMPTY_HEAD;
   const change = rules.changeAmount(head, toUnits(target));
   if (!change) return;
-  if (change.entry.kind === 'deposit') return insertEntries(tx, [{ modelId, previous: head, entry: change.entry }]);
+  if (change.entry.kind === 'deposit') {
+    await payStake(tx, accountId, modelId, change.entry.delta, funding);
+    return insertEntries(tx, [{ modelId, previous: head, entry: change.entry }]);
+  }
 
   const at = await stampInsideLock(tx);
   const waits = await erasAReleaseWaitsFor(tx, modelId, at);
@@ -162,6 +170,7 @@ export async function changeAmount(tx: Executor, modelId: string, target: string
     const after = rules.headAfter(requested);
     written.push({ modelId, previous: after, entry: rules.release(after, { id: releaseId, remaining: change.release }, null), at });
     await tx.execute(sql`update stake_releases set released_at = clock_timestamp() where id = ${releaseId}`);
+    await returnReleases(tx, [{ accountId, modelId, amount: change.release }]);
   }
   await insertEntries(tx, written);
 }
@@ -175,13 +184,14 @@ export interface EraPayout {
 /**
  * Applies an era's resolution to the ledger, inside the resolving transaction (which holds the
  * era row): each payout or burn once (the unique (model, era) index backs this up), then every
- * pending release whose last awaited era is this one leaves its model. Takes the stake lock
- * exclusively. Returns Σ delta of the era's payouts and burns, what actually moved.
+ * pending release whose last awaited era is this one leaves its model for its owner's wallet.
+ * Takes the stake lock exclusively, then the owners' wallets. Returns Σ delta of the era's payouts
+ * and burns, what actually moved.
  */
 export async function applyEraResolution(tx: Executor, era: number, payouts: readonly EraPayout[]): Promise<{ entries: number; total: string }> {
   await lockStakes(tx);
-  const { rows: due } = await tx.execute<{ id: string; model_id: string }>(sql`
-    select r.id::text, r.model_id from stake_releases r
+  const { rows: due } = await tx.execute<{ id: string; model_id: string; account_id: string }>(sql`
+    select r.id::text, r.model_id, m.account_id from stake_releases r join models m on m.id = r.model_id
     where r.released_at is null
       and exists (select 1 from stake_release_eras w where w.release_id = r.id and w.era_number = ${era})
       and not exists (
@@ -210,11 +220,15 @@ export async function applyEraResolution(tx: Executor, era: number, payouts: rea
     append(modelId, entry);
     total += entry.delta;
   }
-  for (const { id, model_id: modelId } of due) {
+  const returns: { accountId: string; modelId: string; amount: bigint }[] = [];
+  for (const { id, model_id: modelId, account_id: accountId } of due) {
     const release = (open.get(modelId) ?? []).find((r) => r.id === id)!;
     append(modelId, rules.release(heads.get(modelId)!, release, era));
     touched.set(id, { remaining: release.remaining, released: true });
+    returns.push({ accountId, modelId, amount: release.remaining });
   }
+  // What burns left of each release goes back to its owner's wallet.
+  await returnReleases(tx, returns);
 
   if (touched.size > 0) {
     const ids = [...touched.keys()];

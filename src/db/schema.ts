@@ -531,3 +531,94 @@ export const policyCostTotals = pgTable('policy_cost_totals', {
   traded: doublePrecision('traded').notNull().default(0),
   cost: doublePrecision('cost').notNull().default(0),
 });
+
+/** An author's request to take money out of its wallet (migration 0011): pending until staff decide, once. */
+export const withdrawals = pgTable(
+  'withdrawals',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    accountId: uuid('account_id')
+      .notNull()
+      .references(() => accounts.id),
+    amount: numeric('amount').notNull(),
+    status: text('status', { enum: ['pending', 'completed', 'rejected'] }).notNull().default('pending'),
+    requestedAt: timestamp('requested_at', { withTimezone: true }).notNull().default(sql`clock_timestamp()`),
+    decidedAt: timestamp('decided_at', { withTimezone: true }),
+    decidedBy: uuid('decided_by').references(() => accounts.id),
+    /** the outside payment of a completed withdrawal */
+    reference: text('reference'),
+    /** why a withdrawal was rejected */
+    reason: text('reason'),
+  },
+  (t) => [
+    check('withdrawals_amount_check', sql`${t.amount} > 0`),
+    check('withdrawals_status_check', sql`${t.status} in ('pending', 'completed', 'rejected')`),
+    check(
+      'withdrawals_decision_check',
+      sql`(${t.status} = 'pending') = (${t.decidedAt} IS NULL)
+      AND (${t.status} <> 'completed' OR ${t.reference} IS NOT NULL)
+      AND (${t.status} <> 'rejected' OR ${t.reason} IS NOT NULL)`,
+    ),
+    index('withdrawals_pending_idx').on(t.requestedAt).where(sql`${t.status} = 'pending'`),
+    index('withdrawals_account_idx').on(t.accountId),
+  ],
+);
+
+/** Every movement of an account's wallet (migration 0011): chained like stake_entries; balance ≥ 0, 0 ≤ held ≤ balance. */
+export const walletEntries = pgTable(
+  'wallet_entries',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    accountId: uuid('account_id')
+      .notNull()
+      .references(() => accounts.id),
+    /** 1, 2, 3 … per account */
+    seq: integer('seq').notNull(),
+    kind: text('kind', { enum: ['credit', 'stake', 'unstake', 'withdrawal_held', 'withdrawal_released', 'withdrawn'] }).notNull(),
+    /** Signed change of the balance (0 for withdrawal_held and withdrawal_released). */
+    delta: numeric('delta').notNull(),
+    /** All the wallet holds after this entry, including what pending withdrawals hold. */
+    balance: numeric('balance').notNull(),
+    /** What pending withdrawals hold after this entry. */
+    held: numeric('held').notNull(),
+    prevSeq: integer('prev_seq'),
+    prevBalance: numeric('prev_balance'),
+    prevHeld: numeric('prev_held'),
+    modelId: uuid('model_id').references(() => models.id),
+    withdrawalId: uuid('withdrawal_id').references(() => withdrawals.id),
+    /** A credit's outside payment, a completed withdrawal's payment, a rejection's reason. */
+    reference: text('reference'),
+    at: timestamp('at', { withTimezone: true }).notNull().default(sql`clock_timestamp()`),
+  },
+  (t) => [
+    check('wallet_entries_kind_check', sql`${t.kind} in ('credit', 'stake', 'unstake', 'withdrawal_held', 'withdrawal_released', 'withdrawn')`),
+    check('wallet_entries_balance_check', sql`${t.balance} >= 0 AND ${t.held} >= 0 AND ${t.held} <= ${t.balance}`),
+    check(
+      'wallet_entries_chain_check',
+      sql`(${t.seq} = 1 AND ${t.prevSeq} IS NULL AND ${t.prevBalance} IS NULL AND ${t.prevHeld} IS NULL
+        AND ${t.balance} = ${t.delta} AND ${t.held} = 0 AND ${t.kind} = 'credit')
+      OR (${t.seq} > 1 AND ${t.prevSeq} = ${t.seq} - 1 AND ${t.prevBalance} IS NOT NULL AND ${t.prevHeld} IS NOT NULL
+        AND ${t.balance} = ${t.prevBalance} + ${t.delta})`,
+    ),
+    check(
+      'wallet_entries_movement_check',
+      sql`CASE ${t.kind}
+      WHEN 'credit' THEN ${t.delta} > 0 AND ${t.held} = coalesce(${t.prevHeld}, 0) AND ${t.reference} IS NOT NULL AND ${t.withdrawalId} IS NULL
+      WHEN 'stake' THEN ${t.delta} < 0 AND ${t.held} = ${t.prevHeld} AND ${t.modelId} IS NOT NULL AND ${t.withdrawalId} IS NULL
+      WHEN 'unstake' THEN ${t.delta} > 0 AND ${t.held} = ${t.prevHeld} AND ${t.modelId} IS NOT NULL AND ${t.withdrawalId} IS NULL
+      WHEN 'withdrawal_held' THEN ${t.delta} = 0 AND ${t.held} > ${t.prevHeld} AND ${t.withdrawalId} IS NOT NULL
+      WHEN 'withdrawal_released' THEN ${t.delta} = 0 AND ${t.held} < ${t.prevHeld} AND ${t.withdrawalId} IS NOT NULL
+      WHEN 'withdrawn' THEN ${t.delta} < 0 AND ${t.held} = ${t.prevHeld} + ${t.delta} AND ${t.withdrawalId} IS NOT NULL
+    END`,
+    ),
+    uniqueIndex('wallet_entries_account_seq_key').on(t.accountId, t.seq),
+    uniqueIndex('wallet_entries_chain_key').on(t.accountId, t.seq, t.balance, t.held),
+    foreignKey({
+      name: 'wallet_entries_previous_fk',
+      columns: [t.accountId, t.prevSeq, t.prevBalance, t.prevHeld],
+      foreignColumns: [t.accountId, t.seq, t.balance, t.held],
+    }),
+    uniqueIndex('wallet_entries_held_once_key').on(t.withdrawalId).where(sql`${t.kind} = 'withdrawal_held'`),
+    uniqueIndex('wallet_entries_decided_once_key').on(t.withdrawalId).where(sql`${t.kind} in ('withdrawal_released', 'withdrawn')`),
+  ],
+);

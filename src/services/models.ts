@@ -3,8 +3,9 @@ import type { Database, Executor } from '../db/client.js';
 import { isUniqueViolation } from '../db/errors.js';
 import * as ledger from '../db/ledger.js';
 import { findModel, findModelByName, insertModel, listModels, type ModelRow } from '../db/models.js';
-import { MAX_JSON_NUMBER_DIGITS, readJsonNumber } from '../domain/decimal.js';
-import { badRequest, conflict, forbidden, notFound } from '../errors.js';
+import { fromUnits, MAX_JSON_NUMBER_DIGITS, readJsonNumber } from '../domain/decimal.js';
+import { InsufficientFunds, type StakeFunding } from '../domain/wallet.js';
+import { badRequest, conflict, forbidden, insufficientFunds, notFound } from '../errors.js';
 import type { Principal } from './accounts.js';
 import type { AuditService } from './audit.js';
 
@@ -43,7 +44,7 @@ export function parseAmount(amount: string | number): string {
   return text;
 }
 
-export function modelsService(db: Database, audit: AuditService) {
+export function modelsService(db: Database, audit: AuditService, funding: StakeFunding = 'wallet') {
   async function get(modelId: string, executor: Executor = db): Promise<ModelRow> {
     const model = await findModel(executor, modelId);
     if (!model) throw notFound(`model ${modelId} does not exist`);
@@ -130,13 +131,19 @@ export function modelsService(db: Database, audit: AuditService) {
     },
 
     /**
-     * Sets the model's amount (docs/stakes.md): raising it is a deposit, lowering it a
-     * pending release that waits for the eras the stake is at risk in. Replies with the stake view.
+     * Sets the model's amount (docs/stakes.md): raising it is a deposit paid from the owner's
+     * wallet (409 insufficient funds when it is short, nothing changed), lowering it a pending
+     * release that waits for the eras the stake is at risk in. Replies with the stake view.
      */
     async setStake(who: Principal, modelId: string, amount: string | number): Promise<ledger.StakeView> {
       const value = parseAmount(amount);
       assertOwner(await get(modelId), who);
-      await db.transaction(async (tx) => ledger.changeAmount(tx, modelId, value));
+      try {
+        await db.transaction(async (tx) => ledger.changeAmount(tx, modelId, value, funding));
+      } catch (error) {
+        if (error instanceof InsufficientFunds) throw insufficientFunds(fromUnits(error.available), fromUnits(error.needed), 'lower the stake');
+        throw error;
+      }
       return stakeView(modelId);
     },
 

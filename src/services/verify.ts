@@ -5,6 +5,9 @@ import { eraSettlements, settledEras } from '../db/ledger.js';
 import { bundleDigest, unsealed, type SealedBundle } from '../domain/bundle.js';
 import { auditEntryDigest, canonicalJson, chainDigest, differences, GENESIS, type Difference } from '../domain/chain.js';
 import { reconcileEra, type Mismatch } from '../domain/reconcile.js';
+import { moneyTotals } from '../db/wallets.js';
+import { fromUnits } from '../domain/decimal.js';
+import { imbalance } from '../domain/wallet.js';
 import type { BundlesService } from './bundles.js';
 import type { ErasService } from './eras.js';
 
@@ -32,15 +35,48 @@ export interface LedgerReport {
   mismatches: Mismatch[];
 }
 
+/**
+ * Conservation (docs/stakes.md): Σ wallet balances + Σ model balances = Σ credits − Σ completed
+ * withdrawals + Σ payouts − Σ burns, every figure an exact decimal string; `imbalance` is the left
+ * side less the right, "0" when money is conserved.
+ */
+export interface MoneyReport {
+  wallets: string;
+  models: string;
+  credits: string;
+  withdrawn: string;
+  payouts: string;
+  burns: string;
+  imbalance: string;
+  conserved: boolean;
+}
+
 export interface VerifyReport {
   bundles: ChainReport;
   /** `unchained`: entries written before the audit log was chained, which no digest covers */
   audit: ChainReport & { unchained: number };
   ledger: LedgerReport;
+  money: MoneyReport;
+}
+
+/** The money figures, read in one statement. */
+export async function verifyMoney(db: Database): Promise<MoneyReport> {
+  const totals = await moneyTotals(db);
+  const off = imbalance(totals);
+  return {
+    wallets: fromUnits(totals.wallets),
+    models: fromUnits(totals.models),
+    credits: fromUnits(totals.credits),
+    withdrawn: fromUnits(totals.withdrawn),
+    payouts: fromUnits(totals.payouts),
+    burns: fromUnits(totals.burns),
+    imbalance: fromUnits(off),
+    conserved: off === 0n,
+  };
 }
 
 /** Whether the report found anything wrong. */
-export const reportFails = (report: VerifyReport) => report.bundles.break !== null || report.audit.break !== null || report.ledger.mismatches.length > 0;
+export const reportFails = (report: VerifyReport) => report.bundles.break !== null || report.audit.break !== null || report.ledger.mismatches.length > 0 || !report.money.conserved;
 
 const AUDIT_BATCH = 1000;
 
@@ -150,7 +186,7 @@ export function verifyService(deps: { db: Database; eras: ErasService; bundles: 
 
   return {
     async verify(): Promise<VerifyReport> {
-      return { bundles: await verifyBundles(), audit: await verifyAudit(), ledger: await verifyLedger() };
+      return { bundles: await verifyBundles(), audit: await verifyAudit(), ledger: await verifyLedger(), money: await verifyMoney(db) };
     },
   };
 }
@@ -185,6 +221,9 @@ export function describeReport(report: VerifyReport): string[] {
     lines.push(`ledger reconciled: the payouts and burns of ${ledger.eras} resolved era(s) match their bundles and settlement totals`);
   }
   if (ledger.unbundled.length > 0) lines.push(`  (era(s) ${ledger.unbundled.join(', ')} have payouts or burns but no readable bundle to compare with)`);
+  const m = report.money;
+  const terms = `wallets ${m.wallets} + models ${m.models} against credits ${m.credits} − withdrawn ${m.withdrawn} + payouts ${m.payouts} − burns ${m.burns}`;
+  lines.push(m.conserved ? `money conserved: ${terms}` : `BROKEN money: ${terms} is off by ${m.imbalance}`);
   return lines;
 }
 

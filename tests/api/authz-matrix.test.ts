@@ -28,6 +28,7 @@ interface Fixture {
   disposableAccountId: string;
   policyId: string;
   submission: string;
+  withdrawalId: string;
 }
 
 interface Rule {
@@ -111,6 +112,13 @@ const RULES: Record<string, Rule> = {
   'POST /v1/policies/:id/activate': { access: ['admin'], request: (f) => ({ url: `/v1/policies/${f.policyId}/activate`, payload: { reason: 'matrix' } }) },
   'POST /v1/policies/:id/preview': { access: STAFF, request: (f) => ({ url: `/v1/policies/${f.policyId}/preview`, payload: { eras: [f.era] } }) },
   'GET /v1/audit-log': { access: ['admin'], request: () => ({ url: '/v1/audit-log' }) },
+  'GET /v1/me/wallet': { access: ANY, request: () => ({ url: '/v1/me/wallet' }) },
+  'GET /v1/accounts/:id/wallet': { access: STAFF, request: (f) => ({ url: `/v1/accounts/${f.accountId}/wallet` }) },
+  'POST /v1/accounts/:id/wallet/credits': { access: STAFF, request: (f) => ({ url: `/v1/accounts/${f.accountId}/wallet/credits`, payload: { amount: '1', reference: 'matrix' } }) },
+  'POST /v1/me/wallet/withdrawals': { access: ['author'], request: () => ({ url: '/v1/me/wallet/withdrawals', payload: { amount: '0.01' } }) },
+  'GET /v1/withdrawals': { access: STAFF, request: () => ({ url: '/v1/withdrawals?status=pending' }) },
+  'POST /v1/withdrawals/:id/complete': { access: STAFF, request: (f) => ({ url: `/v1/withdrawals/${f.withdrawalId}/complete`, payload: { reference: 'matrix' } }) },
+  'POST /v1/withdrawals/:id/reject': { access: STAFF, request: (f) => ({ url: `/v1/withdrawals/${f.withdrawalId}/reject`, payload: { reason: 'matrix' } }) },
   'GET /v1/reports/eras/:number': { access: 'public', request: (f) => ({ url: `/v1/reports/eras/${f.era}` }) },
   'GET /v1/reports/summary': { access: 'public', request: () => ({ url: '/v1/reports/summary' }) },
   'GET /v1/reports/heads': { access: 'public', request: () => ({ url: '/v1/reports/heads' }) },
@@ -172,7 +180,15 @@ beforeAll(async () => {
   });
   if (policy.statusCode !== 201) throw new Error(`policy: ${policy.statusCode} ${policy.body}`);
 
+  for (const account of [author, otherAuthor]) {
+    const credited = await t.app.inject({ method: 'POST', url: `/v1/accounts/${account.id}/wallet/credits`, headers: bearer(ADMIN_KEY), payload: { amount: '10', reference: 'matrix' } });
+    if (credited.statusCode !== 201) throw new Error(`credit: ${credited.statusCode} ${credited.body}`);
+  }
+  const withdrawal = await t.app.inject({ method: 'POST', url: '/v1/me/wallet/withdrawals', headers: bearer(otherAuthor.apiKey), payload: { amount: '1' } });
+  if (withdrawal.statusCode !== 201) throw new Error(`withdrawal: ${withdrawal.statusCode} ${withdrawal.body}`);
+
   fixture = {
+    withdrawalId: withdrawal.json().id,
     era: 2,
     openEra: 1,
     ownModel: own.id,

@@ -128,6 +128,18 @@ const CORPUS: Case[] = [
   { name: 'a submit-only key creating a model', method: 'POST', url: () => '/v1/models', key: (c) => c.submitOnly, status: 403, payload: () => ({ name: 'scoped_model' }) },
   { name: 'an expired key creating a model', method: 'POST', url: () => '/v1/models', key: (c) => c.expired, status: 401, payload: () => ({ name: 'expired_model' }) },
   { name: 'no key at all', method: 'POST', url: submit, key: () => null, headers: CSV, payload: () => csv(validRows()), status: 401 },
+  // --- wallets: money from outside only through staff, never through a float, a negative or someone else
+  { name: 'a credit with an exponent amount', method: 'POST', url: (c) => `/v1/accounts/${c.accountId}/wallet/credits`, key: asOperator, status: 400,
+    payload: () => ({ amount: '1e9', reference: 'x' }) },
+  { name: 'an author crediting itself', method: 'POST', url: (c) => `/v1/accounts/${c.accountId}/wallet/credits`, key: asAuthor, status: 403,
+    payload: () => ({ amount: '1000000', reference: 'self' }) },
+  { name: 'a negative withdrawal', method: 'POST', url: () => '/v1/me/wallet/withdrawals', key: asAuthor, status: 400, payload: () => ({ amount: '-5' }) },
+  { name: 'a withdrawal above what the wallet holds', method: 'POST', url: () => '/v1/me/wallet/withdrawals', key: asAuthor, status: 409,
+    payload: () => ({ amount: '99999999999' }) },
+  { name: 'completing an unknown withdrawal', method: 'POST', url: () => `/v1/withdrawals/${UNKNOWN_UUID}/complete`, key: asOperator, status: 404,
+    payload: () => ({ reference: 'x' }) },
+  { name: 'SQL injection as a withdrawal id', method: 'POST', url: () => `/v1/withdrawals/${encodeURIComponent(SQL_OR)}/reject`, key: asAdmin, status: 400,
+    payload: () => ({ reason: 'x' }), echoes: [SQL_OR, encodeURIComponent(SQL_OR)] },
 
   // --- accounts and keys
   { name: 'an unknown role', method: 'POST', url: () => '/v1/accounts', key: asAdmin, status: 400, payload: () => ({ name: 'mallory', role: 'superuser' }) },

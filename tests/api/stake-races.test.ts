@@ -96,7 +96,7 @@ describe('stake changes, closes and resolutions on two instances', () => {
     const client = await t.database.pool.connect();
     try {
       await client.query('begin');
-      await changeAmount(drizzle(client, { schema }), model.id, '25');
+      await changeAmount(drizzle(client, { schema }), model.id, '25', 'open');
       let settled = false;
       const closing = closeEra(other.app, ERA, operatorKey).finally(() => {
         settled = true;

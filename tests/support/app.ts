@@ -15,10 +15,13 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** buildApp on a database of its own, with a bootstrap admin key; silent unless given a logger. */
+/**
+ * buildApp on a database of its own, with a bootstrap admin key; silent unless given a logger.
+ * Stakes are play money (STAKE_FUNDING=open) unless the test asks for `wallet`: tests about money do.
+ */
 export async function createTestApp(env: Record<string, string> = {}, options: { logger?: FastifyBaseLogger } = {}): Promise<TestApp> {
   const database = await createTestDatabase();
-  const config = loadConfig({ BOOTSTRAP_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'silent', DATABASE_URL: database.url, ...env });
+  const config = loadConfig({ BOOTSTRAP_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'silent', DATABASE_URL: database.url, STAKE_FUNDING: 'open', ...env });
   const app = await buildApp({ config, db: database.db, pool: database.pool, logger: options.logger ?? false });
   await app.ready();
   databases.set(app, database);

@@ -29,7 +29,7 @@ export async function spawnServer(env: Record<string, string>, options: { waitRe
   const port = env.PORT ?? String(await freePort());
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'info', HOST: '127.0.0.1', ...env, PORT: port },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'info', HOST: '127.0.0.1', STAKE_FUNDING: 'open', ...env, PORT: port },
   });
   let output = '';
   child.stdout.on('data', (d) => (output += d));

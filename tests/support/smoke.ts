@@ -5,7 +5,7 @@ import { createModel, liveIds, predictionsCsv, rng, submitCsv, universeCsv } fro
 
 /**
  * A round through the service on whatever database `app` runs on: accounts and keys (a scoped one
- * too), an era and its universe, two staked models submitting, the close and the meta-model,
+ * too), the author's wallet credited by the operator, an era and its universe, two staked models submitting, the close and the meta-model,
  * a target scoring them, and the resolution. Each step must answer as it does on a fresh database.
  */
 export async function smokeCheck(app: FastifyInstance, adminKey: string, era = 1) {
@@ -19,6 +19,9 @@ export async function smokeCheck(app: FastifyInstance, adminKey: string, era = 1
   const author = await account('author');
   const submitKey = await post('/v1/me/keys', author.apiKey, { scopes: ['submit'] });
   expect(submitKey.statusCode, submitKey.body).toBe(201);
+  // Stakes are paid from the author's wallet (the default STAKE_FUNDING=wallet): the operator credits it first.
+  const credited = await post(`/v1/accounts/${author.id}/wallet/credits`, operator.apiKey, { amount: '200', reference: `smoke round ${era}` });
+  expect(credited.statusCode, credited.body).toBe(201);
 
   const ids = liveIds(40, 'sm');
   const created = await post('/v1/eras', operator.apiKey, {
@@ -36,6 +39,8 @@ export async function smokeCheck(app: FastifyInstance, adminKey: string, era = 1
     const submitted = await submitCsv(app, (submitKey.json() as { apiKey: string }).apiKey, model.id, era, predictionsCsv(ids, ids.map(() => random())));
     expect(submitted.statusCode, submitted.body).toBe(201);
   }
+  const wallet = await app.inject({ method: 'GET', url: '/v1/me/wallet', headers: bearer(author.apiKey) });
+  expect(wallet.json()).toMatchObject({ balance: '0', held: '0', available: '0' });
 
   const closed = await post(`/v1/eras/${era}/close`, operator.apiKey);
   expect(closed.statusCode, closed.body).toBe(200);

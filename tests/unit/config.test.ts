@@ -12,8 +12,10 @@ describe('loadConfig', () => {
       POLICY_FOUR_EYES: true,
       MAIN_TARGET: 'target',
       RATE_LIMIT_PER_MINUTE: 3000,
+      STAKE_FUNDING: 'wallet',
     });
     expect(config.DATABASE_URL).toBeUndefined();
+    expect(loadConfig({ STAKE_FUNDING: 'open' }).STAKE_FUNDING).toBe('open');
   });
 
   it('reads booleans and numbers from strings', () => {
@@ -36,6 +38,7 @@ describe('loadConfig', () => {
     ['MAIN_TARGET', 'has space'],
     ['BOOTSTRAP_ADMIN_KEY', 'short'],
     ['RATE_LIMIT_PER_MINUTE', '0'],
+    ['STAKE_FUNDING', 'free'],
   ])('rejects %s=%s and names the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Invalid environment:\\n  ${name}:`));

@@ -173,8 +173,12 @@ class StakeweightAPI:
 
     def stake_set(self, model_id: str, amount: Amount) -> Dict[str, Any]:
         """Sets the amount staked (an exact decimal ≥ 0 as a ``str``, ``Decimal`` or ``int``;
-        a ``float`` raises ``TypeError``; sent as a decimal string so nothing is rounded). Raising it is immediate; lowering it releases the difference once the eras
-        it is at risk in have resolved. Returns the stake view."""
+        a ``float`` raises ``TypeError``; sent as a decimal string so nothing is rounded).
+        Raising it is immediate and paid from your wallet (see ``wallet()``): when the
+        wallet holds less available than the raise it raises
+        :class:`~stakeweight.errors.InsufficientFundsError`, whose ``available`` says what it
+        holds. Lowering it releases the difference back to the wallet once the eras it is at
+        risk in have resolved. Returns the stake view."""
         return self._send("PUT", f"/v1/models/{self._model(model_id)}/stake", safe=True, json_body={"amount": _decimal_text(amount)})
 
     def stake_increase(self, model_id: str, amount: Amount) -> Dict[str, Any]:
@@ -193,6 +197,48 @@ class StakeweightAPI:
         if target < 0:
             raise InputError(f"cannot lower the stake by {-delta}: only {current} is staked")
         return self.stake_set(model, target)
+
+    # ------------------------------------------------------------------ wallets
+
+    def wallet(self, account_id: Optional[str] = None) -> Dict[str, Any]:
+        """The wallet stakes are paid from: ``balance`` (including what pending withdrawals
+        hold), ``held``, ``available`` (= balance − held) and its ``entries`` (``credit``,
+        ``stake``, ``unstake``, ``withdrawal_held``, ``withdrawal_released``, ``withdrawn``).
+        Your own by default; another account's with ``account_id`` (operators and admins).
+        Every amount is an exact decimal string: use ``Decimal(...)``."""
+        if account_id is None:
+            return self._get("/v1/me/wallet")
+        return self._get(f"/v1/accounts/{_segment(account_id)}/wallet")
+
+    def withdraw(self, amount: Amount) -> Dict[str, Any]:
+        """Asks to withdraw ``amount`` (an exact decimal > 0, at most the wallet's
+        ``available``) from your wallet: the withdrawal is ``pending`` and holds its amount
+        until an operator completes or rejects it. Above ``available`` it raises
+        :class:`~stakeweight.errors.InsufficientFundsError`. Returns the withdrawal."""
+        return self._send("POST", "/v1/me/wallet/withdrawals", safe=False, json_body={"amount": _decimal_text(amount)})
+
+    def credit_wallet(self, account_id: str, amount: Amount, reference: str) -> Dict[str, Any]:
+        """Credits an account's wallet with money paid in from outside (operators and admins;
+        audited); ``reference`` names the payment. Returns the wallet."""
+        return self._send(
+            "POST", f"/v1/accounts/{_segment(account_id)}/wallet/credits", safe=False, json_body={"amount": _decimal_text(amount), "reference": reference}
+        )
+
+    def withdrawals(self, status: Optional[str] = "pending") -> List[Dict[str, Any]]:
+        """Withdrawals, oldest first, of ``status`` (``pending`` by default, ``None`` for all;
+        operators and admins)."""
+        query = {"status": status} if status is not None else None
+        return cast(List[Dict[str, Any]], self._get("/v1/withdrawals", query=query)["withdrawals"])
+
+    def complete_withdrawal(self, withdrawal_id: str, reference: str) -> Dict[str, Any]:
+        """Completes a pending withdrawal once paid out (operators and admins, not your own):
+        the money leaves the wallet; ``reference`` names the payment."""
+        return self._send("POST", f"/v1/withdrawals/{_segment(withdrawal_id)}/complete", safe=False, json_body={"reference": reference})
+
+    def reject_withdrawal(self, withdrawal_id: str, reason: str) -> Dict[str, Any]:
+        """Rejects a pending withdrawal (operators and admins, not your own): the hold ends and
+        the money stays in the wallet."""
+        return self._send("POST", f"/v1/withdrawals/{_segment(withdrawal_id)}/reject", safe=False, json_body={"reason": reason})
 
     # ------------------------------------------------------------------ submissions
 

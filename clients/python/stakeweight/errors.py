@@ -8,6 +8,7 @@ validation failures, ``errors`` (each naming the offending ids, CSV lines or JSO
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Dict, List, Mapping, Optional, Type
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "PermissionDeniedError",
     "NotFoundError",
     "ConflictError",
+    "InsufficientFundsError",
     "PayloadTooLargeError",
     "UnsupportedMediaTypeError",
     "RateLimitedError",
@@ -157,6 +159,17 @@ class ConflictError(APIError):
     """409: the resource is in the wrong state (era not open, already resolved, ...)."""
 
 
+class InsufficientFundsError(ConflictError):
+    """409 insufficient funds: a stake raise or a withdrawal needs more than the wallet holds
+    available. ``available`` is that amount as a ``Decimal`` (None if the service did not say);
+    ``problem`` is the whole problem body. Ask an operator to credit the wallet, or ask for less."""
+
+    def __init__(self, status: int, problem: Mapping[str, Any], **kwargs: Any) -> None:
+        super().__init__(status, problem, **kwargs)
+        raw = problem.get("available")
+        self.available: Optional[Decimal] = Decimal(str(raw)) if isinstance(raw, str) else None
+
+
 class PayloadTooLargeError(APIError):
     """413: the body is larger than the service accepts."""
 
@@ -203,4 +216,6 @@ _BY_STATUS: Dict[int, Type[APIError]] = {
 def error_for(status: int, problem: Mapping[str, Any], **kwargs: Any) -> APIError:
     """The exception class for ``status``, built from the problem body."""
     cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else APIError)
+    if status == 409 and str(problem.get("type") or "").endswith("/problems/insufficient-funds"):
+        cls = InsufficientFundsError
     return cls(status, problem, **kwargs)

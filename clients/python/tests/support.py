@@ -196,11 +196,15 @@ def confirmer() -> StakeweightAPI:
     return _confirmer
 
 
-def account(role: str) -> StakeweightAPI:
-    """A client holding the key of a new account with ``role`` (an admin confirmed by another admin)."""
+def account(role: str, funds: Optional[str] = "1000000") -> StakeweightAPI:
+    """A client holding the key of a new account with ``role`` (an admin confirmed by another
+    admin); an author's wallet is credited with ``funds`` (stakes are paid from it), unless
+    ``funds`` is None."""
     created = admin().create_account(unique_name(role), role)
     if created["status"] == "pending":
         confirmer().confirm_account(created["id"])
+    if role == "author" and funds is not None:
+        admin().credit_wallet(created["id"], funds, "test funds")
     return StakeweightAPI(server().url, created["apiKey"])
 
 

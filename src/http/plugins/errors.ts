@@ -33,7 +33,16 @@ function isDatabaseUnavailable(error: unknown): boolean {
   return e.cause ? isDatabaseUnavailable(e.cause) : false;
 }
 
-function send(reply: FastifyReply, request: FastifyRequest, status: number, slug: string, detail: string, errors?: Problem[], title?: string) {
+function send(
+  reply: FastifyReply,
+  request: FastifyRequest,
+  status: number,
+  slug: string,
+  detail: string,
+  errors?: Problem[],
+  title?: string,
+  extensions?: Pick<ProblemBody, 'available'>,
+) {
   const body: ProblemBody = {
     type: `/problems/${slug}`,
     title: title ?? TITLES[status] ?? 'Error',
@@ -42,6 +51,7 @@ function send(reply: FastifyReply, request: FastifyRequest, status: number, slug
     instance: request.url.split('?')[0],
     requestId: String(request.id),
     ...(errors?.length ? { errors } : {}),
+    ...extensions,
   };
   return reply.status(status).type('application/problem+json').serializer(JSON.stringify).send(body);
 }
@@ -109,7 +119,7 @@ export const errorsPlugin = fp(async (app: FastifyInstance, options: ErrorsOptio
       const ended = await discardBody(request.raw);
       if (!ended || original.code === 'FST_ERR_CTP_BODY_TOO_LARGE') reply.header('connection', 'close');
     }
-    if (error instanceof AppError) return send(reply, request, error.status, error.slug, error.message, error.errors, error.title);
+    if (error instanceof AppError) return send(reply, request, error.status, error.slug, error.message, error.errors, error.title, error.extensions);
     if (error instanceof InvalidBodyError) {
       const detail = error.problems.map((p) => p.message).slice(0, 3).join('; ');
       return send(reply, request, error.status, 'invalid-body', detail, error.problems);

@@ -25,7 +25,7 @@ export const swaggerPlugin = fp(async (app: FastifyInstance) => {
             'An admin creates operator and author accounts with `POST /v1/accounts`; the reply holds the new key, shown once. ' +
             'An admin made that way is `pending` (its key gets 403 everywhere) until a different admin confirms it with `POST /v1/accounts/{id}/confirm`. ' +
             'An operator opens a round with `POST /v1/eras` and sets its stocks with `PUT /v1/eras/{number}/universe` (a CSV such as `id,sector`). ' +
-            'An author creates a model (`POST /v1/models`), stakes on it (`PUT /v1/models/{modelId}/stake`), reads the ids (`GET /v1/eras/{number}/live-ids`) ' +
+            'An operator credits the author\'s wallet with the money it paid in (`POST /v1/accounts/{id}/wallet/credits`); the author creates a model (`POST /v1/models`), stakes on it from that wallet (`PUT /v1/models/{modelId}/stake`), reads the ids (`GET /v1/eras/{number}/live-ids`) ' +
             'and submits `id,prediction` rows with values in [0, 1] (`POST /v1/models/{modelId}/submissions?era=N`). ' +
             'The era closes at `closesAt`; the operator then reads the meta-model, uploads targets, reads the scores and resolves the era, which pays or burns the stakes once.',
           '',

@@ -66,8 +66,10 @@ export const modelRoutes: FastifyPluginAsyncZod<{ models: ModelsService }> = asy
           description:
             '`amount` is an exact decimal ≥ 0 with at most 18 decimal places: a string such as "125.5", or a JSON number with at most ' +
             '15 significant digits (so it reads back as the decimal written; longer numbers are refused with a 400 asking for a string). ' +
-            'Raising the amount is a deposit, at once. Lowering it creates a pending release of the difference, which leaves the model ' +
-            'when every era its stake is at risk in has resolved, and can be burned until then. Replies with the stake view.',
+            'Raising the amount is a deposit, at once, paid from the owner\'s wallet (`GET /v1/me/wallet`): when the wallet holds less `available` ' +
+            'than the raise, 409 `insufficient-funds` names what it holds (also in the problem\'s `available`) and nothing changes ' +
+            '(under STAKE_FUNDING=open a raise needs no funds). Lowering it creates a pending release of the difference, which returns to the wallet ' +
+            'when every era its stake is at risk in has resolved (at once when none), and can be burned until then. Replies with the stake view.',
           params: modelParams,
           body: z.strictObject({ amount: z.union([z.string(), z.number()]) }),
           response: { 200: stakeView, ...problemResponses },
