@@ -20,7 +20,8 @@ from stakeweight.cli import EXIT_HISTORY_REWRITTEN, EXIT_OK
 class MoneyIsNeverAFloatTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls) -> None:
-        cls.author = support.account("author")
+        # Funds for the 17-digit stake below: stakes are paid from the wallet.
+        cls.author = support.account("author", funds="20000000000000000")
         cls.model = cls.author.create_model(support.unique_name("money"))["name"]
 
     def amount(self) -> str:

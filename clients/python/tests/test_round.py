@@ -42,7 +42,8 @@ class WholeRoundTest(unittest.TestCase):
         self.assertEqual(created["number"], era)
         self.assertEqual(created["status"], "open")
         universe = operator.upload_universe(era, support.write(self.path("universe.csv"), support.universe_csv(ids)))
-        self.assertEqual(universe, {"era": era, "count": len(ids)})
+        self.assertEqual((universe["era"], universe["count"]), (era, len(ids)))
+        self.assertEqual(universe["columns"], {"numbers": ["carbon"], "codes": ["country", "sector"], "mixed": [], "tags": ["tags"]})
 
         # authors: models, stakes, live ids, predictions
         self.assertEqual(alice.get_current_era(), era)
