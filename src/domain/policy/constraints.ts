@@ -1,4 +1,5 @@
 import { tieKeptRank } from '../rank.js';
+import { groupSums } from './steps.js';
 
 /*
  * The hard constraints a policy puts on the final S, solved together: side limits (a long-excluded
@@ -268,16 +269,3 @@ function groupShift(x: Float64Array, ids: readonly number[], bound: number, cons
   return lambda;
 }
 
-function groupSums(signal: Float64Array, groups: Int32Array): { sums: Float64Array; sizes: Float64Array } {
-  let count = 0;
-  for (let i = 0; i < groups.length; i++) count = Math.max(count, groups[i] + 1);
-  const sums = new Float64Array(count);
-  const sizes = new Float64Array(count);
-  for (let i = 0; i < signal.length; i++) {
-    const v = signal[i];
-    if (v !== v) continue;
-    sums[groups[i]] += v;
-    sizes[groups[i]] += 1;
-  }
-  return { sums, sizes };
-}

@@ -22,8 +22,8 @@ export function groupIndex(universe: readonly UniverseRow[], field: string): Int
   return index;
 }
 
-/** Mean of the non-NaN values in each group (NaN for a group with none). */
-export function groupMeans(signal: Float64Array, groups: Int32Array): Float64Array {
+/** Sum and count of the non-NaN values in each group. */
+export function groupSums(signal: Float64Array, groups: Int32Array): { sums: Float64Array; sizes: Float64Array } {
   let count = 0;
   for (let i = 0; i < groups.length; i++) count = Math.max(count, groups[i] + 1);
   const sums = new Float64Array(count);
@@ -34,7 +34,13 @@ export function groupMeans(signal: Float64Array, groups: Int32Array): Float64Arr
     sums[groups[i]] += v;
     sizes[groups[i]] += 1;
   }
-  for (let g = 0; g < count; g++) sums[g] = sizes[g] === 0 ? NaN : sums[g] / sizes[g];
+  return { sums, sizes };
+}
+
+/** Mean of the non-NaN values in each group (NaN for a group with none). */
+export function groupMeans(signal: Float64Array, groups: Int32Array): Float64Array {
+  const { sums, sizes } = groupSums(signal, groups);
+  for (let g = 0; g < sums.length; g++) sums[g] = sizes[g] === 0 ? NaN : sums[g] / sizes[g];
   return sums;
 }
 
