@@ -1,52 +1,14 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { drizzle } from 'drizzle-orm/node-postgres';
-import { migrate } from 'drizzle-orm/node-postgres/migrator';
-import pg from 'pg';
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import { connect } from '../../src/db/client.js';
-import { migrateDatabase, MIGRATIONS_DIR } from '../../src/db/migrate.js';
-import { databaseUrl } from '../support/urls.js';
+import { describe, expect, it } from 'vitest';
+import { migrateDatabase } from '../../src/db/migrate.js';
+import { databaseBefore } from '../support/upgrade.js';
 
 /* Stake history written before the ledger (stake_events) moves into it when the ledger's migration runs. */
 
-const adminUrl = inject('databaseAdminUrl');
-const name = `sw_ledger_${randomBytes(4).toString('hex')}`;
-let dir: string | undefined;
-
-afterAll(async () => {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`drop database if exists "${name}" with (force)`);
-  await admin.end();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
-
-/** The migrations folder as it was before the ledger: the journal cut after 0003. */
-async function migrationsBeforeLedger() {
-  dir = await mkdtemp(path.join(tmpdir(), 'sw-migrations-'));
-  await cp(MIGRATIONS_DIR, dir, { recursive: true });
-  const journalPath = path.join(dir, 'meta', '_journal.json');
-  const journal = JSON.parse(await readFile(journalPath, 'utf8')) as { entries: { tag: string }[] };
-  journal.entries = journal.entries.slice(0, journal.entries.findIndex((e) => e.tag === '0004_stake_ledger'));
-  await writeFile(journalPath, JSON.stringify(journal));
-  return dir;
-}
-
 describe('the stake ledger migration', () => {
   it('replays stake_events into ledger entries: lowered stakes released at once, a burn below zero cut at the balance', async () => {
-    const admin = new pg.Client({ connectionString: adminUrl });
-    await admin.connect();
-    await admin.query(`create database "${name}"`);
-    await admin.end();
-    const { pool } = connect(databaseUrl(adminUrl, name), { max: 2 });
+    const handle = await databaseBefore('0004_stake_ledger', { prefix: 'sw_ledger', poolSize: 2 });
+    const { pool } = handle;
     try {
-      const client = await pool.connect();
-      await migrate(drizzle(client), { migrationsFolder: await migrationsBeforeLedger() });
-      client.release();
-
       const { rows: [account] } = await pool.query(`insert into accounts (name, role) values ('old', 'author') returning id`);
       const { rows: [model] } = await pool.query(`insert into models (name, account_id) values ('legacy', $1) returning id`, [account.id]);
       for (const era of [1, 2, 3]) await pool.query(`insert into eras (number, opens_at, closes_at, main_target) values ($1, now() - interval '2 days', now() - interval '1 day', 'target')`, [era]);
@@ -85,7 +47,7 @@ describe('the stake ledger migration', () => {
       const { rows: tables } = await pool.query(`select to_regclass('stake_events') as old`);
       expect(tables[0].old).toBeNull();
     } finally {
-      await pool.end();
+      await handle.drop();
     }
   });
 });

@@ -1,20 +1,12 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { drizzle } from 'drizzle-orm/node-postgres';
-import { migrate } from 'drizzle-orm/node-postgres/migrator';
-import pg from 'pg';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { connect } from '../../src/db/client.js';
 import { applyEraResolution } from '../../src/db/ledger.js';
-import { migrateDatabase, MIGRATIONS_DIR } from '../../src/db/migrate.js';
+import { migrateDatabase } from '../../src/db/migrate.js';
 import { auditService } from '../../src/services/audit.js';
 import { bundlesService } from '../../src/services/bundles.js';
 import { erasService } from '../../src/services/eras.js';
 import { verifyService } from '../../src/services/verify.js';
-import { databaseUrl } from '../support/urls.js';
+import { databaseBefore } from '../support/upgrade.js';
 
 /*
  * Upgrading a database with stakes to wallets (migration 0011): stakes, payouts, burns, a release
@@ -23,42 +15,11 @@ import { databaseUrl } from '../support/urls.js';
  * returns to its owner's wallet when its era resolves.
  */
 
-const adminUrl = inject('databaseAdminUrl');
-const name = `sw_wallets_${randomBytes(4).toString('hex')}`;
-let dir: string | undefined;
-
-afterAll(async () => {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`drop database if exists "${name}" with (force)`);
-  await admin.end();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
-
-/** The migrations folder as it was before wallets: the journal cut before 0011. */
-async function migrationsBeforeWallets() {
-  dir = await mkdtemp(path.join(tmpdir(), 'sw-migrations-'));
-  await cp(MIGRATIONS_DIR, dir, { recursive: true });
-  const journalPath = path.join(dir, 'meta', '_journal.json');
-  const journal = JSON.parse(await readFile(journalPath, 'utf8')) as { entries: { tag: string }[] };
-  journal.entries = journal.entries.slice(0, journal.entries.findIndex((e) => e.tag === '0011_wallets'));
-  await writeFile(journalPath, JSON.stringify(journal));
-  return dir;
-}
-
 describe('the wallets migration', () => {
   it('credits existing stakes so nothing moves: every balance kept, wallets at 0, verify passes, a pending release comes back later', async () => {
-    const admin = new pg.Client({ connectionString: adminUrl });
-    await admin.connect();
-    await admin.query(`create database "${name}"`);
-    await admin.end();
-    const handle = connect(databaseUrl(adminUrl, name), { max: 3 });
+    const handle = await databaseBefore('0011_wallets', { prefix: 'sw_wallets', poolSize: 3 });
     const { pool } = handle;
     try {
-      const client = await pool.connect();
-      await migrate(drizzle(client), { migrationsFolder: await migrationsBeforeWallets() });
-      client.release();
-
       const account = async (n: string) => (await pool.query(`insert into accounts (name, role) values ($1, 'author') returning id`, [n])).rows[0].id as string;
       const model = async (n: string, accountId: string) => (await pool.query(`insert into models (name, account_id) values ($1, $2) returning id`, [n, accountId])).rows[0].id as string;
       const a = await account('a');
@@ -117,7 +78,7 @@ describe('the wallets migration', () => {
         ['withdrawn', '-110', '0'],
       ]);
 
-      const config = loadConfig({ DATABASE_URL: databaseUrl(adminUrl, name), LOG_LEVEL: 'silent' });
+      const config = loadConfig({ DATABASE_URL: handle.url, LOG_LEVEL: 'silent' });
       const eras = erasService(handle.db, auditService(handle.db), config);
       const verify = verifyService({ db: handle.db, eras, bundles: bundlesService({ db: handle.db, eras }) });
       const report = await verify.verify();
@@ -131,7 +92,7 @@ describe('the wallets migration', () => {
       expect(last[0]).toEqual({ kind: 'unstake', delta: '8.5', balance: '8.5', model_id: m2 });
       expect((await verify.verify()).money).toMatchObject({ wallets: '8.5', models: '77.25', conserved: true });
     } finally {
-      await pool.end();
+      await handle.drop();
     }
   });
 });
