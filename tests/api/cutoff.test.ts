@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createAccount, createTestApp, startReplica, type TestApp } from '../support/app.js';
 import { liveIds, predictionsCsv, putUniverse, rng } from '../support/fixtures.js';
-import { stakeOf, units } from '../support/stakes.js';
+import { ok, stakeOf, units } from '../support/stakes.js';
 
 /*
  * The cutoff is closesAt, whoever closes the era and whenever: a stake changed after closesAt but
@@ -32,12 +32,6 @@ afterAll(async () => {
   await other?.close();
   await t.close();
 });
-
-async function ok(app: FastifyInstance, method: 'GET' | 'POST' | 'PUT', url: string, key: string, payload?: unknown, type?: string) {
-  const res = await app.inject({ method, url, headers: { ...bearer(key), ...(type ? { 'content-type': type } : {}) }, payload: payload as string });
-  if (res.statusCode !== 200 && res.statusCode !== 201) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
-  return res.json();
-}
 
 const truth = ids.map((_, i) => i / ids.length);
 const predictions = (seed: number) => {

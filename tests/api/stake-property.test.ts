@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyMoney } from '../../src/services/verify.js';
 import { bearer, createAccount, createTestApp, startReplica, type TestApp } from '../support/app.js';
 import { liveIds, predictionsCsv, putUniverse, rng } from '../support/fixtures.js';
-import { expectAtRiskIsAmountAtCutoff, expectLedgerInvariants, stakeOf, units, type StakeBody } from '../support/stakes.js';
+import { advanceEra, expectAtRiskIsAmountAtCutoff, expectLedgerInvariants, nthUnresolved, ok, stakeOf, units, type EraState, type StakeBody } from '../support/stakes.js';
 
 /*
  * Random sequences of deposits, lowerings, submissions, closes, targets and resolutions over
@@ -56,20 +56,10 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ op: fc.constant('race' as const), model: fc.nat({ max: MODELS - 1 }), amount: stakeAmount, era: pick, seed, on }) },
 );
 
-interface EraState {
-  number: number;
-  status: 'open' | 'closed' | 'resolved';
-  target: boolean;
-}
 
 let eraCounter = 0;
 let runCounter = 0;
 
-async function ok(app: FastifyInstance, method: 'GET' | 'POST' | 'PUT', url: string, key: string, payload?: unknown, type?: string) {
-  const res = await app.inject({ method, url, headers: { ...bearer(key), ...(type ? { 'content-type': type } : {}) }, payload: payload as string });
-  if (res.statusCode !== 200 && res.statusCode !== 201) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
-  return res.json();
-}
 
 /** What the market does: predictions lean towards it, a target follows it or runs against it, so eras pay or burn heavily. */
 const truth = ids.map((_, i) => i / ids.length);
@@ -163,23 +153,8 @@ describe('the stake ledger under random sequences on two instances', () => {
         const submit = (app: FastifyInstance, model: string, era: number, seedValue: number) =>
           app.inject({ method: 'POST', url: `/v1/models/${model}/submissions?era=${era}`, headers: { ...bearer(authorKey), 'content-type': 'text/csv' }, payload: predictionsBody(seedValue) });
         const setStake = (app: FastifyInstance, model: string, value: string) => ok(app, 'PUT', `/v1/models/${model}/stake`, authorKey, { amount: value });
-        /** Moves an era one stage on: open → closed → with a target → resolved. */
-        const advance = async (app: FastifyInstance, era: EraState, seedValue: number) => {
-          if (era.status === 'open') {
-            await ok(app, 'POST', `/v1/eras/${era.number}/close`, operatorKey);
-            era.status = 'closed';
-          } else if (!era.target) {
-            await ok(app, 'PUT', `/v1/eras/${era.number}/targets/target`, operatorKey, targetBody(seedValue), 'text/csv');
-            era.target = true;
-          } else {
-            await ok(app, 'POST', `/v1/eras/${era.number}/resolve`, operatorKey);
-            era.status = 'resolved';
-          }
-        };
-        const unresolved = (n: number) => {
-          const candidates = eras.filter((e) => e.status !== 'resolved');
-          return candidates.length ? candidates[n % candidates.length] : undefined;
-        };
+        const advance = (app: FastifyInstance, era: EraState, seedValue: number) => advanceEra(app, era, operatorKey, () => targetBody(seedValue));
+        const unresolved = (n: number) => nthUnresolved(eras, n);
         for (const [k, model] of models.entries()) await setStake(instance(k % 2), model, String(100 * (k + 1)));
 
         for (const s of steps) {

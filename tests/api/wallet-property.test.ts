@@ -2,9 +2,9 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyMoney } from '../../src/services/verify.js';
-import { bearer, createAccount, createTestApp, startReplica, type TestApp } from '../support/app.js';
+import { createAccount, createTestApp, startReplica, type TestApp } from '../support/app.js';
 import { liveIds, predictionsCsv, putUniverse, rng } from '../support/fixtures.js';
-import { expectLedgerInvariants, stakeOf, units, type StakeBody } from '../support/stakes.js';
+import { advanceEra, call, expectLedgerInvariants, nthUnresolved, ok, stakeOf, units, type EraState, type StakeBody } from '../support/stakes.js';
 
 /*
  * Wallets under random sequences over many eras, under STAKE_FUNDING=wallet, each step on one of two
@@ -83,14 +83,6 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ op: fc.constant('raceMoney' as const), model: fc.nat({ max: MODELS - 1 }), stake: decimal(40_000), withdraw: positive(20_000), on }) },
 );
 
-async function call(app: FastifyInstance, method: 'GET' | 'POST' | 'PUT', url: string, key: string, payload?: unknown, type?: string) {
-  return app.inject({ method, url, headers: { ...bearer(key), ...(type ? { 'content-type': type } : {}) }, payload: payload as string });
-}
-async function ok(app: FastifyInstance, method: 'GET' | 'POST' | 'PUT', url: string, key: string, payload?: unknown, type?: string) {
-  const res = await call(app, method, url, key, payload, type);
-  if (res.statusCode !== 200 && res.statusCode !== 201) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
-  return res.json();
-}
 /** 2xx, or 409 insufficient funds: which one it was. */
 async function paidOrShort(res: Awaited<ReturnType<typeof call>>): Promise<'paid' | 'short'> {
   if (res.statusCode === 200 || res.statusCode === 201) return 'paid';
@@ -111,11 +103,6 @@ const targetBody = (seedValue: number) => {
   return predictionsCsv(ids, truth.map((x) => bins[Math.min(4, Math.floor(((against ? 1 - x : x) * 0.8 + 0.2 * random()) * 5))]), 'id,target');
 };
 
-interface EraState {
-  number: number;
-  status: 'open' | 'closed' | 'resolved';
-  target: boolean;
-}
 
 let eraCounter = 0;
 let runCounter = 0;
@@ -143,22 +130,8 @@ describe('wallets under random sequences on two instances', () => {
         const setStake = (app: FastifyInstance, model: number, value: string) =>
           call(app, 'PUT', `/v1/models/${models[model].id}/stake`, owners[models[model].owner].apiKey, { amount: value });
         const withdraw = (app: FastifyInstance, owner: number, value: string) => call(app, 'POST', '/v1/me/wallet/withdrawals', owners[owner].apiKey, { amount: value });
-        const advance = async (app: FastifyInstance, era: EraState, seedValue: number) => {
-          if (era.status === 'open') {
-            await ok(app, 'POST', `/v1/eras/${era.number}/close`, operatorKey);
-            era.status = 'closed';
-          } else if (!era.target) {
-            await ok(app, 'PUT', `/v1/eras/${era.number}/targets/target`, operatorKey, targetBody(seedValue), 'text/csv');
-            era.target = true;
-          } else {
-            await ok(app, 'POST', `/v1/eras/${era.number}/resolve`, operatorKey);
-            era.status = 'resolved';
-          }
-        };
-        const unresolved = (n: number) => {
-          const candidates = eras.filter((e) => e.status !== 'resolved');
-          return candidates.length ? candidates[n % candidates.length] : undefined;
-        };
+        const advance = (app: FastifyInstance, era: EraState, seedValue: number) => advanceEra(app, era, operatorKey, () => targetBody(seedValue));
+        const unresolved = (n: number) => nthUnresolved(eras, n);
         // Each run starts funded and staked, so its eras have stake at risk.
         for (const owner of owners) await ok(t.app, 'POST', `/v1/accounts/${owner.id}/wallet/credits`, operatorKey, { amount: '25000', reference: `opening ${run}` });
         for (const [k] of models.entries()) expect((await setStake(instance(k % 2), k, String(4000 + 2000 * k))).statusCode).toBe(200);

@@ -120,3 +120,44 @@ export async function expectAtRiskIsAmountAtCutoff(pool: import('pg').Pool, era:
   }
   return rows;
 }
+
+type Method = 'GET' | 'POST' | 'PUT';
+
+/** A request as a caller with `key`, with an optional body and content type. */
+export function call(app: FastifyInstance, method: Method, url: string, key: string, payload?: unknown, type?: string) {
+  return app.inject({ method, url, headers: { ...bearer(key), ...(type ? { 'content-type': type } : {}) }, payload: payload as string });
+}
+
+/** The JSON reply of a request that must succeed (200 or 201); anything else throws with the body. */
+export async function ok(app: FastifyInstance, method: Method, url: string, key: string, payload?: unknown, type?: string) {
+  const res = await call(app, method, url, key, payload, type);
+  if (res.statusCode !== 200 && res.statusCode !== 201) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
+  return res.json();
+}
+
+/** An era as a random tournament walks it. */
+export interface EraState {
+  number: number;
+  status: 'open' | 'closed' | 'resolved';
+  target: boolean;
+}
+
+/** Moves an era one stage on: open → closed → with a target (`target` gives its CSV) → resolved. */
+export async function advanceEra(app: FastifyInstance, era: EraState, operatorKey: string, target: () => string) {
+  if (era.status === 'open') {
+    await ok(app, 'POST', `/v1/eras/${era.number}/close`, operatorKey);
+    era.status = 'closed';
+  } else if (!era.target) {
+    await ok(app, 'PUT', `/v1/eras/${era.number}/targets/target`, operatorKey, target(), 'text/csv');
+    era.target = true;
+  } else {
+    await ok(app, 'POST', `/v1/eras/${era.number}/resolve`, operatorKey);
+    era.status = 'resolved';
+  }
+}
+
+/** The n-th unresolved era (cycling), if any. */
+export function nthUnresolved(eras: readonly EraState[], n: number): EraState | undefined {
+  const candidates = eras.filter((e) => e.status !== 'resolved');
+  return candidates.length ? candidates[n % candidates.length] : undefined;
+}
