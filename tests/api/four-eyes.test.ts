@@ -6,7 +6,7 @@ import { auditService } from '../../src/services/audit.js';
 import { bundlesService } from '../../src/services/bundles.js';
 import { erasService } from '../../src/services/eras.js';
 import { verifyService } from '../../src/services/verify.js';
-import { ADMIN_KEY, bearer, commandLineAdmin, createAccount, createTestApp, expectProblem, type TestApp } from '../support/app.js';
+import { ADMIN_KEY, bearer, commandLineAdmin, createAccount, createTestApp, expectProblem, type TestApp, untilWaitingForLock } from '../support/app.js';
 import { run } from '../support/bundles.js';
 import { createEra, createModel, liveIds, predictionsCsv, putUniverse, submitCsv } from '../support/fixtures.js';
 import { PAB_POLICY } from '../support/policies.js';
@@ -170,11 +170,7 @@ describe('an approval and a disabling at once', () => {
         settled = true;
       });
       // Until the approval is either done or waiting for a lock (it must be the latter: the approver's row).
-      for (let i = 0; i < 600 && !settled; i++) {
-        const { rows } = await t.database.pool.query(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock'`);
-        if (rows[0].n > 0) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await untilWaitingForLock(t.database.pool, () => settled);
       await client.query('commit');
       expect(expectProblem(await approving, 403).detail).toMatch(/no longer active/);
     } finally {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyMoney } from '../../src/services/verify.js';
-import { bearer, createAccount, createTestApp, startReplica, type TestApp } from '../support/app.js';
+import { bearer, createAccount, createTestApp, startReplica, type TestApp, startTwoInstances } from '../support/app.js';
 import { liveIds, predictionsCsv, putUniverse, rng } from '../support/fixtures.js';
 import { advanceEra, expectAtRiskIsAmountAtCutoff, expectLedgerInvariants, nthUnresolved, ok, stakeOf, units, type EraState, type StakeBody } from '../support/stakes.js';
 
@@ -22,16 +22,12 @@ const ids = liveIds(16, 'pp');
 const HOUR = 3_600_000;
 const MODELS = 3;
 
+let instances: Awaited<ReturnType<typeof startTwoInstances>>;
 beforeAll(async () => {
-  t = await createTestApp({ RATE_LIMIT_PER_MINUTE: '1000000' });
-  other = await startReplica(t, { scheduler: false });
-  operatorKey = (await createAccount(t.app, 'operator')).apiKey;
-  authorKey = (await createAccount(t.app, 'author')).apiKey;
+  instances = await startTwoInstances();
+  ({ t, other, operatorKey, authorKey } = instances);
 });
-afterAll(async () => {
-  await other?.close();
-  await t.close();
-});
+afterAll(async () => instances?.close());
 
 type Step =
   | { op: 'stake'; model: number; amount: string; on: number }

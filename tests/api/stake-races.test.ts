@@ -1,7 +1,7 @@
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, createAccount, createTestApp, startReplica, type TestApp } from '../support/app.js';
+import { bearer, createAccount, createTestApp, startReplica, type TestApp, startTwoInstances, untilWaitingForLock } from '../support/app.js';
 import { createEra, createModel, liveIds, predictionsCsv, putUniverse, rng, submitCsv } from '../support/fixtures.js';
 import { changeAmount } from '../../src/db/ledger.js';
 import * as schema from '../../src/db/schema.js';
@@ -21,16 +21,12 @@ const HOUR = 3_600_000;
 const ids = liveIds(20, 'rc');
 const random = rng(15);
 
+let instances: Awaited<ReturnType<typeof startTwoInstances>>;
 beforeAll(async () => {
-  t = await createTestApp({ RATE_LIMIT_PER_MINUTE: '1000000' });
-  other = await startReplica(t, { scheduler: false });
-  operatorKey = (await createAccount(t.app, 'operator')).apiKey;
-  authorKey = (await createAccount(t.app, 'author')).apiKey;
+  instances = await startTwoInstances();
+  ({ t, other, operatorKey, authorKey } = instances);
 });
-afterAll(async () => {
-  await other?.close();
-  await t.close();
-});
+afterAll(async () => instances?.close());
 
 const instance = (i: number): FastifyInstance => (i % 2 ? other.app : t.app);
 const amount = () => String(Math.floor(random() * 100_000) / 100);
@@ -102,11 +98,7 @@ describe('stake changes, closes and resolutions on two instances', () => {
         settled = true;
       });
       // Until the close is either done or waiting for a lock (it must be the latter: the stake lock).
-      for (let i = 0; i < 600 && !settled; i++) {
-        const { rows } = await t.database.pool.query(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock'`);
-        if (rows[0].n > 0) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await untilWaitingForLock(t.database.pool, () => settled);
       await client.query('commit');
       await closing;
     } finally {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyMoney } from '../../src/services/verify.js';
-import { createAccount, createTestApp, startReplica, type TestApp } from '../support/app.js';
+import { createAccount, createTestApp, startReplica, type TestApp, startTwoInstances } from '../support/app.js';
 import { liveIds, predictionsCsv, putUniverse, rng } from '../support/fixtures.js';
 import { advanceEra, call, expectLedgerInvariants, nthUnresolved, ok, stakeOf, units, type EraState, type StakeBody } from '../support/stakes.js';
 
@@ -33,16 +33,12 @@ interface WalletBody {
   entries: { kind: string; delta: string; balance: string; modelId: string | null; withdrawalId: string | null }[];
 }
 
+let instances: Awaited<ReturnType<typeof startTwoInstances>>;
 beforeAll(async () => {
-  t = await createTestApp({ RATE_LIMIT_PER_MINUTE: '1000000', STAKE_FUNDING: 'wallet' });
-  other = await startReplica(t, { scheduler: false });
-  operatorKey = (await createAccount(t.app, 'operator')).apiKey;
-  adminKey = (await createAccount(t.app, 'admin')).apiKey;
+  instances = await startTwoInstances({ STAKE_FUNDING: 'wallet' }, ['operator', 'admin']);
+  ({ t, other, operatorKey, adminKey } = instances);
 });
-afterAll(async () => {
-  await other?.close();
-  await t.close();
-});
+afterAll(async () => instances?.close());
 
 type Step =
   | { op: 'credit'; author: number; amount: string; on: number }

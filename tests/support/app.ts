@@ -103,3 +103,34 @@ export function expectProblem(res: LightMyRequestResponse, status: number) {
   if (body.status !== status || !body.type || !body.title || !body.detail) throw new Error(`malformed problem: ${res.body}`);
   return body;
 }
+
+/**
+ * Two app instances on one database of their own (the second with a pool of its own and no
+ * scheduler), as replicas behind a load balancer, with a generous write limit and staff keys.
+ */
+export async function startTwoInstances(env: Record<string, string> = {}, staff: ('operator' | 'admin')[] = ['operator']) {
+  const t = await createTestApp({ RATE_LIMIT_PER_MINUTE: '1000000', ...env });
+  const other = await startReplica(t, { scheduler: false });
+  const keys: Partial<Record<'operator' | 'admin' | 'author', string>> = {};
+  for (const role of [...staff, 'author' as const]) keys[role] = (await createAccount(t.app, role)).apiKey;
+  return {
+    t,
+    other,
+    operatorKey: keys.operator ?? '',
+    adminKey: keys.admin ?? '',
+    authorKey: keys.author!,
+    close: async () => {
+      await other.close();
+      await t.close();
+    },
+  };
+}
+
+/** Polls until a statement of the database waits for a lock (or `settled` says it finished): a race is set up, not slept through. */
+export async function untilWaitingForLock(pool: import('pg').Pool, settled: () => boolean) {
+  for (let i = 0; i < 600 && !settled(); i++) {
+    const { rows } = await pool.query(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock'`);
+    if (rows[0].n > 0) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
