@@ -4,6 +4,8 @@ import * as rules from '../domain/stake.js';
 import type { Entry, OpenRelease, StakeHead } from '../domain/stake.js';
 import type { Executor } from './client.js';
 import { LOCK_CLASS } from './locks.js';
+import { emitEvents } from './events.js';
+import { ledgerEvents } from '../domain/events.js';
 
 /**
  * The stake ledger's data access (tables in migrations/0004): every movement of a model's stake
@@ -163,6 +165,7 @@ export async function changeAmount(tx: Executor, modelId: string, target: string
     await tx.execute(sql`update stake_releases set released_at = clock_timestamp() where id = ${releaseId}`);
   }
   await insertEntries(tx, written);
+  await emitEvents(tx, ledgerEvents(written));
 }
 
 export interface EraPayout {
@@ -224,6 +227,7 @@ export async function applyEraResolution(tx: Executor, era: number, payouts: rea
       where r.id = u.id`);
   }
   await insertEntries(tx, written);
+  await emitEvents(tx, ledgerEvents(written));
   return { entries: written.length, total: fromUnits(total) };
 }
 

@@ -1,6 +1,8 @@
 import type { Config } from '../config.js';
 import type { Database, Executor } from '../db/client.js';
+import { emitEvents } from '../db/events.js';
 import { policiesDal } from '../db/policies.js';
+import { policyActivated } from '../domain/events.js';
 import { latestRun, previousEraWithRun } from '../db/runs.js';
 import { latestTargets } from '../db/targets.js';
 import {
@@ -174,6 +176,7 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
             cancelledSchedules: cancelled.map((c) => ({ policyId: c.policyId, fromEra: c.fromEra })),
           },
         });
+        await emitEvents(tx, [policyActivated({ id, name: target.name, version: target.version, fromEra: from, status: scheduled ? 'scheduled' : 'active' })]);
         return {
           id,
           name: target.name,
