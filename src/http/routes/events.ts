@@ -39,7 +39,8 @@ export const eventStreamRoutes: FastifyPluginAsyncZod<{ events: EventsService; p
       const cursor = new EventCursor(start, GAP_WAIT_MS);
       reply.hijack();
       const raw: ServerResponse = reply.raw;
-      raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', 'x-request-id': request.id });
+      // connection: close, so the socket goes with the stream instead of idling in keep-alive.
+      raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', connection: 'close', 'x-request-id': request.id });
       raw.write(`retry: 1000\n: stream of account events after ${start}\n\n`);
 
       let ended = false;
@@ -52,6 +53,7 @@ export const eventStreamRoutes: FastifyPluginAsyncZod<{ events: EventsService; p
         clearInterval(heartbeat);
         open.delete(end);
         raw.end();
+        raw.socket?.destroy();
       };
       open.add(end);
       raw.on('close', end);
