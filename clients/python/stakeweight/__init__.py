@@ -24,6 +24,7 @@ from .errors import (  # noqa: E402
     UnsupportedMediaTypeError,
     VerificationError,
 )
+from .events import verify_webhook  # noqa: E402
 from .tabular import submission_sha256  # noqa: E402
 from .transport import RetryPolicy  # noqa: E402
 
@@ -34,6 +35,7 @@ __all__ = [
     "RetryPolicy",
     "check_bundle",
     "submission_sha256",
+    "verify_webhook",
     "StakeweightError",
     "InputError",
     "TransportError",
