@@ -1,6 +1,5 @@
 import type { Database } from '../db/client.js';
 import * as eventsDal from '../db/events.js';
-import { eraOpened } from '../domain/events.js';
 import type { Principal } from './accounts.js';
 
 /** Reading the events an account may see, and the era.opened announcements of eras that open later. */
@@ -12,11 +11,11 @@ export function eventsService(deps: { db: Database; retentionDays: number }) {
       return eventsDal.eventsAfter(db, who.accountId, after, limit);
     },
 
-    /** Announces eras whose opensAt has passed since they were created (the scheduler's tick; once per era across replicas). */
+    /** Announces eras whose opensAt has passed since they were created, and the policies taking force with them (the scheduler's tick; once per era across replicas). */
     async announceOpenings(): Promise<number> {
       return db.transaction(async (tx) => {
         const opened = await eventsDal.announceOpenings(tx);
-        await eventsDal.emitEvents(tx, opened.map(eraOpened));
+        await eventsDal.emitEvents(tx, opened);
         return opened.length;
       });
     },

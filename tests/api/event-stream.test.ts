@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, createAccount, createTestApp, expectProblem, startReplica, type TestApp } from '../support/app.js';
+import { ADMIN_KEY, bearer, createAccount, createTestApp, expectProblem, startReplica, type TestApp } from '../support/app.js';
 import { createEra, createModel, liveIds, predictionsCsv, putUniverse, rng, submitCsv } from '../support/fixtures.js';
 import { eventually } from '../support/webhook-receiver.js';
 
@@ -125,22 +125,35 @@ describe('the event stream', () => {
     expectProblem(res, 400);
   });
 
-  it('announces an era that opens later once, when it opens, however many schedulers run', async () => {
+  it('announces an era that opens later once, when it opens, however many schedulers run, with the policy taking force from it', async () => {
     const stream = await openStream(authorB);
     for (let i = 0; i < 2; i++) schedulers.push(await startReplica(t, { scheduler: true }));
-    const opensAt = new Date(Date.now() + 1_000);
-    await createEra(writer.app, { number: 2, opensAt: opensAt.toISOString() }, operatorKey);
-    const opened = await eventually(() => stream.events().find((f) => f.event === 'era.opened' && f.data?.data.era === 2), 10_000, 'era.opened of era 2');
+    const opensAt = new Date(Date.now() + 3_000);
+    await createEra(writer.app, { number: 5, opensAt: opensAt.toISOString() }, operatorKey);
+    const policy = await t.app.inject({
+      method: 'POST',
+      url: '/v1/policies',
+      headers: bearer(ADMIN_KEY),
+      payload: { name: 'from-two', rules: [{ id: 'none', match: { field: 'id', op: 'eq', value: 'nobody' }, action: { type: 'observe' } }] },
+    });
+    expect(policy.statusCode, policy.body).toBe(201);
+    const checker = (await createAccount(t.app, 'admin')).apiKey;
+    const scheduled = await t.app.inject({ method: 'POST', url: `/v1/policies/${policy.json().id}/activate`, headers: bearer(checker), payload: { reason: 'from era 5', fromEra: 5 } });
+    expect(scheduled.json(), scheduled.body).toMatchObject({ status: 'scheduled', fromEra: 5 });
+    await eventually(() => stream.events().find((f) => f.event === 'policy.scheduled'), 5_000, 'policy.scheduled');
+    const opened = await eventually(() => stream.events().find((f) => f.event === 'era.opened' && f.data?.data.era === 5), 10_000, 'era.opened of era 5');
     expect(opened.at).toBeGreaterThanOrEqual(opensAt.getTime());
+    const activated = await eventually(() => stream.events().find((f) => f.event === 'policy.activated'), 5_000, 'policy.activated');
+    expect(activated.data!.data).toEqual({ id: policy.json().id, name: 'from-two', version: 1, fromEra: 5 });
     // Let the schedulers tick a few more times: still one announcement.
     const ticks = await eventually(async () => {
       const res = await t.app.inject({ method: 'GET', url: '/v1/eras?status=open', headers: bearer(authorB) });
       return res.json().eras.length === 1 ? res : undefined;
     });
-    expect(ticks.json().eras.map((e: { number: number }) => e.number)).toEqual([2]);
+    expect(ticks.json().eras.map((e: { number: number }) => e.number)).toEqual([5]);
     const third = await openStream(authorB, '0');
-    await eventually(() => (third.events().some((f) => f.data?.data.era === 2) ? true : undefined));
-    expect(third.events().filter((f) => f.event === 'era.opened' && f.data?.data.era === 2)).toHaveLength(1);
+    await eventually(() => (third.events().some((f) => f.data?.data.era === 5) ? true : undefined));
+    expect(third.events().filter((f) => f.event === 'era.opened' && f.data?.data.era === 5)).toHaveLength(1);
     await third.close();
     await stream.close();
   });
