@@ -1,5 +1,6 @@
 import PgBoss from 'pg-boss';
-import type pg from 'pg';
+import pg from 'pg';
+import { LOCK_KEY } from './locks.js';
 
 /**
  * The job queue (pg-boss 10): its tables live in the `pgboss` schema, which pg-boss creates and
@@ -45,8 +46,16 @@ export function jobQueue(options: QueueOptions): JobQueue {
   });
   return {
     async start(queues) {
-      await boss.start();
-      for (const name of queues) await boss.createQueue(name);
+      // One replica at a time: creating queues attaches partitions to pg-boss's job table, which deadlocks when two do it at once.
+      const lock = new pg.Client({ connectionString: options.connectionString, application_name: 'stakeweight-queue-start' });
+      await lock.connect();
+      try {
+        await lock.query('select pg_advisory_lock($1)', [LOCK_KEY.queueStart]);
+        await boss.start();
+        for (const name of queues) await boss.createQueue(name);
+      } finally {
+        await lock.end();
+      }
     },
     async insert(client, jobs) {
       if (jobs.length === 0) return;
