@@ -89,11 +89,17 @@ BEGIN
 		ORDER BY u.n
 		RETURNING id, type, account_id
 	), new_deliveries AS (
+		-- Owner events join their account's webhooks by index; account-wide events join every webhook.
 		INSERT INTO webhook_deliveries (webhook_id, event_id, next_attempt_at)
 		SELECT w.id, e.id, now()
 		FROM new_events e
+		JOIN webhooks w ON w.account_id = e.account_id
+		WHERE e.account_id IS NOT NULL AND e.type = ANY (w.events) AND w.disabled_at IS NULL
+		UNION ALL
+		SELECT w.id, e.id, now()
+		FROM new_events e
 		JOIN webhooks w ON e.type = ANY (w.events) AND w.disabled_at IS NULL
-			AND (e.account_id IS NULL OR w.account_id = e.account_id)
+		WHERE e.account_id IS NULL
 		RETURNING 1
 	)
 	SELECT (SELECT count(*) FROM new_events), (SELECT count(*) FROM new_deliveries) INTO written, deliveries;

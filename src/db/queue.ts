@@ -23,7 +23,10 @@ export interface JobQueue {
   start(queues: readonly string[]): Promise<void>;
   /** Inserts jobs inside the transaction of `client`. */
   insert(client: pg.PoolClient, jobs: readonly { name: string; data: object; startAfter?: Date }[]): Promise<void>;
+  /** A worker taking jobs of `name` one at a time; it fetches again at once after a job, else after the polling interval. */
   work<T extends object>(name: string, handler: (data: T) => Promise<void>): Promise<void>;
+  /** Makes the workers of `name` look for jobs now (jobs were just inserted). */
+  wake(name: string): void;
   /** Runs `name` every minute on one replica. */
   everyMinute(name: string): Promise<void>;
   onError(handler: (error: Error) => void): void;
@@ -44,6 +47,7 @@ export function jobQueue(options: QueueOptions): JobQueue {
     retryDelay: 1,
     retryBackoff: false,
   });
+  const workers = new Map<string, string[]>();
   return {
     async start(queues) {
       // One replica at a time: creating queues attaches partitions to pg-boss's job table, which deadlocks when two do it at once.
@@ -66,7 +70,16 @@ export function jobQueue(options: QueueOptions): JobQueue {
       );
     },
     async work<T extends object>(name: string, handler: (data: T) => Promise<void>) {
-      await boss.work<T>(name, { batchSize: 1, pollingIntervalSeconds: options.pollingSeconds }, async ([job]) => handler(job.data));
+      let id = '';
+      id = await boss.work<T>(name, { batchSize: 1, pollingIntervalSeconds: options.pollingSeconds }, async ([job]) => {
+        await handler(job.data);
+        // A busy queue is drained back to back instead of one job per polling interval.
+        boss.notifyWorker(id);
+      });
+      workers.set(name, [...(workers.get(name) ?? []), id]);
+    },
+    wake(name) {
+      for (const id of workers.get(name) ?? []) boss.notifyWorker(id);
     },
     async everyMinute(name) {
       await boss.schedule(name, '* * * * *');

@@ -183,12 +183,18 @@ export function listenForDeliveries(pool: import('pg').Pool, onNotify: () => voi
       const c = await pool.connect();
       if (stopped) return c.release();
       client = c;
-      c.on('notification', () => onNotify());
-      c.on('error', () => {
-        c.release(true);
+      const notified = () => onNotify();
+      const lost = () => {
+        c.off('notification', notified);
+        c.off('error', lost);
+        // Released once: by whichever of this and stop() lets go of it first.
+        if (client !== c) return;
         client = undefined;
+        c.release(true);
         if (!stopped) timer = setTimeout(connect, retryMs);
-      });
+      };
+      c.on('notification', notified);
+      c.on('error', lost);
       await c.query('listen stakeweight_deliveries');
       onNotify();
     } catch {
@@ -199,10 +205,13 @@ export function listenForDeliveries(pool: import('pg').Pool, onNotify: () => voi
   return async () => {
     stopped = true;
     clearTimeout(timer);
-    if (client) {
-      await client.query('unlisten *').catch(() => {});
-      client.release();
+    const c = client;
+    if (c) {
       client = undefined;
+      c.removeAllListeners('notification');
+      await c.query('unlisten *').catch(() => {});
+      // A connection that failed to unlisten is not pooled again.
+      c.release(true);
     }
   };
 }

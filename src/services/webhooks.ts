@@ -133,6 +133,7 @@ export function webhooksService(deps: { db: Database; pool: DatabaseHandle['pool
           return due.length;
         });
         total += claimed;
+        if (claimed > 0) queue.wake(DELIVER_JOB);
         if (claimed < SWEEP_BATCH) return total;
       }
     },
