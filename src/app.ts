@@ -43,6 +43,12 @@ import { policiesService } from './services/policies.js';
 import { reportFiguresService } from './services/report-figures.js';
 import { reportsService } from './services/reports.js';
 import { eraScheduler } from './services/scheduler.js';
+import { eventDelivery } from './services/event-delivery.js';
+import { eventsService } from './services/events.js';
+import { webhookTargets } from './services/webhook-target.js';
+import { webhooksService } from './services/webhooks.js';
+import { eventStreamRoutes } from './http/routes/events.js';
+import { webhookRoutes } from './http/routes/webhooks.js';
 import { scoringService } from './services/scoring.js';
 import { submissionsService } from './services/submissions.js';
 import { walletsService } from './services/wallets.js';
@@ -54,6 +60,8 @@ export interface AppDeps {
   logger?: FastifyBaseLogger | boolean;
   /** Close eras at closesAt from this instance (every replica runs one; off unless asked). */
   scheduler?: boolean;
+  /** Deliver webhooks from this instance, on the job queue in this database (every replica runs one; off unless asked). */
+  deliveries?: { databaseUrl: string };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -110,6 +118,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const policies = policiesService(db, audit, eras, config, metaModel.openEraMetaModel);
   const reports = reportsService({ db, eras, reportFigures });
   const heads = headsService({ db });
+  const events = eventsService({ db, retentionDays: config.EVENTS_RETENTION_DAYS });
+  const webhooks = webhooksService({ db, pool, config, targets: webhookTargets(config.WEBHOOK_ALLOWED_HOSTS) });
   // Eras closed before report figures were stored with their runs get them once, at start.
   app.addHook('onReady', async () => {
     await reportFigures.backfill(db).catch(() => app.log.error('report figures backfill failed; it is tried again at the next start'));
@@ -155,12 +165,32 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await v1.register(policyRoutes, { policies });
     await v1.register(auditLogRoutes, { audit });
     await v1.register(reportRoutes, { reports, heads });
+    await v1.register(webhookRoutes, { webhooks });
+    await v1.register(eventStreamRoutes, { events, pollMs: config.EVENTS_STREAM_POLL_MS, heartbeatMs: config.EVENTS_HEARTBEAT_MS });
   });
 
   if (deps.scheduler) {
-    const scheduler = eraScheduler(metaModel, { intervalMs: config.SCHEDULER_INTERVAL_MS, log: app.log });
+    const scheduler = eraScheduler(metaModel, { intervalMs: config.SCHEDULER_INTERVAL_MS, log: app.log, announceOpenings: events.announceOpenings });
     app.addHook('onReady', async () => scheduler.start());
     app.addHook('onClose', async () => scheduler.stop());
+  }
+
+  if (deps.deliveries) {
+    const delivery = eventDelivery({
+      pool,
+      webhooks,
+      events,
+      workers: config.WEBHOOK_WORKERS,
+      log: app.log,
+      queue: {
+        connectionString: deps.deliveries.databaseUrl,
+        expireSeconds: config.WEBHOOK_JOB_EXPIRE_SECONDS,
+        maintenanceSeconds: config.WEBHOOK_QUEUE_MAINTENANCE_SECONDS,
+        pollingSeconds: 0.5,
+      },
+    });
+    app.addHook('onReady', async () => delivery.start());
+    app.addHook('onClose', async () => delivery.stop());
   }
 
   if (config.BOOTSTRAP_ADMIN_KEY) {

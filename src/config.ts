@@ -38,6 +38,30 @@ export const configSchema = z.object({
   INGEST_WORKERS: z.coerce.number().int().min(0).max(64).default(1),
   /** `wallet`: a stake raise is paid from the owner's wallet; `open`: play money, a raise needs no funds (counted as a credit). */
   STAKE_FUNDING: z.enum(['wallet', 'open']).default('wallet'),
+  /** Hosts (names, addresses or CIDRs, comma-separated) webhooks may target although they are loopback or private; plain http only for these. */
+  WEBHOOK_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((h) => h.trim()).filter((h) => h !== '')),
+  /** Seconds before each retry of a failed delivery (±10 % jitter); when spent, the delivery fails. */
+  WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .regex(/^\s*\d+(\.\d+)?(\s*,\s*\d+(\.\d+)?)*\s*$/, 'must be comma-separated seconds, e.g. 5,300,1800')
+    .default('5,300,1800,7200,18000,36000,36000')
+    .transform((v) => v.split(',').map((s) => Math.round(Number(s) * 1000))),
+  /** A delivery succeeds on a 2xx within this time. */
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** Deliveries one replica attempts at once. */
+  WEBHOOK_WORKERS: z.coerce.number().int().min(1).max(64).default(4),
+  /** A queue job held longer than this (its worker died) is retried; longer than WEBHOOK_TIMEOUT_MS. */
+  WEBHOOK_JOB_EXPIRE_SECONDS: z.coerce.number().int().min(1).default(30),
+  /** How often the queue looks for jobs whose worker died. */
+  WEBHOOK_QUEUE_MAINTENANCE_SECONDS: z.coerce.number().int().min(1).default(30),
+  /** Days events are kept for the stream's Last-Event-ID and the delivery log. */
+  EVENTS_RETENTION_DAYS: z.coerce.number().int().min(1).default(7),
+  /** How often an open event stream looks for new events; and how often it sends a heartbeat comment. */
+  EVENTS_STREAM_POLL_MS: z.coerce.number().int().min(10).default(250),
+  EVENTS_HEARTBEAT_MS: z.coerce.number().int().min(10).default(15_000),
 });
 
 export type Config = z.infer<typeof configSchema>;

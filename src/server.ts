@@ -17,7 +17,7 @@ async function main() {
   }
   const log = createLogger(config.LOG_LEVEL);
   const database = await openDatabase(config, log);
-  const app = await buildApp({ config, db: database.db, pool: database.pool, logger: log, scheduler: true });
+  const app = await buildApp({ config, db: database.db, pool: database.pool, logger: log, scheduler: true, deliveries: { databaseUrl: database.url } });
 
   // On SIGTERM or SIGINT (or an uncaught error): stop accepting, finish in-flight requests, close
   // the pool; exit 0, or 1 after an error or when it takes longer than 30 s.

@@ -7,6 +7,8 @@ import type { StakeFunding } from '../domain/wallet.js';
 import type { Executor } from './client.js';
 import { LOCK_CLASS } from './locks.js';
 import { payStake, returnReleases } from './wallets.js';
+import { emitEvents } from './events.js';
+import { ledgerEvents } from '../domain/events.js';
 
 /**
  * The stake ledger's data access (tables in migrations/0004): every movement of a model's stake
@@ -173,6 +175,7 @@ export async function changeAmount(tx: Executor, modelId: string, target: string
     await returnReleases(tx, [{ accountId, modelId, amount: change.release }]);
   }
   await insertEntries(tx, written);
+  await emitEvents(tx, ledgerEvents(written));
 }
 
 export interface EraPayout {
@@ -239,6 +242,7 @@ export async function applyEraResolution(tx: Executor, era: number, payouts: rea
       where r.id = u.id`);
   }
   await insertEntries(tx, written);
+  await emitEvents(tx, ledgerEvents(written));
   return { entries: written.length, total: fromUnits(total) };
 }
 

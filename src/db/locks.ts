@@ -34,4 +34,9 @@ export const LOCK_KEY = {
   migration: 7_240_117_001,
   /** Running totals of resolved eras are written one era at a time (db/results.ts). */
   results: 7_240_117_016,
+  /**
+   * Session lock held while a replica starts the job queue and creates its queues (db/queue.ts):
+   * pg-boss attaches a partition per queue, and two replicas doing it at once can deadlock.
+   */
+  queueStart: 7_240_117_017,
 } as const;

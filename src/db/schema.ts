@@ -17,6 +17,7 @@ import {
   smallint,
   text,
   timestamp,
+  unique,
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
@@ -622,3 +623,85 @@ export const walletEntries = pgTable(
     uniqueIndex('wallet_entries_decided_once_key').on(t.withdrawalId).where(sql`${t.kind} in ('withdrawal_released', 'withdrawn')`),
   ],
 );
+
+/** Events (migration 0017): written in the transaction that causes them, by emit_events (src/db/events.ts). */
+export const events = pgTable(
+  'events',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    type: text('type').notNull(),
+    /** null: every account sees it; else only this account (the owner of the model it is about) */
+    accountId: uuid('account_id').references(() => accounts.id),
+    data: jsonb('data').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('events_created_at').on(t.createdAt), index('events_account').on(t.accountId, t.id)],
+);
+
+export const webhooks = pgTable(
+  'webhooks',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    accountId: uuid('account_id')
+      .notNull()
+      .references(() => accounts.id),
+    url: text('url').notNull(),
+    events: text('events').array().notNull(),
+    description: text('description'),
+    secret: text('secret').notNull(),
+    disabledAt: timestamp('disabled_at', { withTimezone: true }),
+    disabledReason: text('disabled_reason'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('webhooks_account').on(t.accountId), check('webhooks_events_check', sql`cardinality(${t.events}) > 0`)],
+);
+
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    webhookId: uuid('webhook_id')
+      .notNull()
+      .references(() => webhooks.id, { onDelete: 'cascade' }),
+    eventId: bigint('event_id', { mode: 'number' })
+      .notNull()
+      .references(() => events.id, { onDelete: 'cascade' }),
+    status: text('status', { enum: ['pending', 'delivered', 'failed'] }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    /** a queue job for the next attempt exists; false: the sweep enqueues one */
+    queued: boolean('queued').notNull().default(false),
+    lastStatusCode: integer('last_status_code'),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    check('webhook_deliveries_status_check', sql`${t.status} in ('pending', 'delivered', 'failed')`),
+    unique('webhook_deliveries_once').on(t.webhookId, t.eventId),
+    index('webhook_deliveries_by_webhook').on(t.webhookId, t.createdAt.desc(), t.id),
+    index('webhook_deliveries_to_queue').on(t.createdAt).where(sql`${t.status} = 'pending' AND NOT ${t.queued}`),
+    index('webhook_deliveries_event').on(t.eventId),
+  ],
+);
+
+export const webhookAttempts = pgTable(
+  'webhook_attempts',
+  {
+    deliveryId: uuid('delivery_id')
+      .notNull()
+      .references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
+    number: integer('number').notNull(),
+    at: timestamp('at', { withTimezone: true }).notNull().default(sql`clock_timestamp()`),
+    statusCode: integer('status_code'),
+    error: text('error'),
+    durationMs: integer('duration_ms').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.deliveryId, t.number] })],
+);
+
+/** An era's era.opened event is written once (at creation or by the scheduler); a row per announced era. */
+export const eraOpenings = pgTable('era_openings', {
+  eraNumber: integer('era_number')
+    .primaryKey()
+    .references(() => eras.number),
+  announcedAt: timestamp('announced_at', { withTimezone: true }).notNull().defaultNow(),
+});

@@ -72,14 +72,19 @@ export async function storeSubmission(
   digest: string,
   row: SubmissionToStore,
 ): Promise<{ submission: StoredSubmission; created: boolean }> {
-  const { rows } = await pool.query<StoredSubmission & { created: boolean }>({
+  const { rows } = await pool.query<StoredSubmission & { created: boolean; emitted: number | null }>({
     name: 'store-submission',
+    // A new submission's submission.received event (src/domain/events.ts) is written by the same statement.
     text: `select r_id as id, r_era as era, r_model as "modelId", r_rows as rows, r_sha as sha256, r_late as late,
-                    r_created_at as "createdAt", r_created as created
-             from store_submission($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+                    r_created_at as "createdAt", r_created as created, e.emitted
+             from store_submission($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) s
+             left join lateral (
+               select emit_events(array['submission.received'], array[s.r_model], array[jsonb_build_object(
+                 'era', s.r_era, 'modelId', s.r_model, 'submissionId', s.r_id, 'sha256', s.r_sha, 'late', s.r_late)]) as emitted
+               where s.r_created) e on true`,
     values: [keyId, era, row.modelId, row.sha256, row.rows, row.covered, row.raw, row.rawEncoding, row.ranks, digest],
   });
-  const { created, ...submission } = rows[0];
+  const { created, emitted: _emitted, ...submission } = rows[0];
   return { submission, created };
 }
 

@@ -3,6 +3,7 @@ import { boundedCache } from '../cache.js';
 import type { Config } from '../config.js';
 import type { Database, Executor } from '../db/client.js';
 import * as erasDal from '../db/eras.js';
+import { announceOpenings, emitEvents } from '../db/events.js';
 import type { EraRow } from '../db/eras.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { hasSubmissions } from '../db/submissions.js';
@@ -117,6 +118,7 @@ export function erasService(db: Database, audit: AuditService, config: Config) {
             createdBy: actor.accountId,
           });
           await audit.record(tx, { actor, action: 'era.create', subject: `era:${era.number}`, details: { after: presentEra(era) } });
+          await emitEvents(tx, await announceOpenings(tx, era.number));
           return era;
         });
       } catch (error) {

@@ -1,6 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { inClientTransaction, type ClientTransaction, type Database, type DatabaseHandle, type Executor } from '../db/client.js';
 import * as erasDal from '../db/eras.js';
+import { emitEvents } from '../db/events.js';
+import { eraClosed } from '../domain/events.js';
 import * as ledger from '../db/ledger.js';
 import { policiesDal } from '../db/policies.js';
 import * as runsDal from '../db/runs.js';
@@ -136,6 +138,7 @@ export function metaModelService(deps: { db: Database; pool: DatabaseHandle['poo
         subject: `era:${number}`,
         details: { closedAt: era.closedAt, run: run.id, models: run.models, totalStake: run.totalStake, by: actor === SCHEDULER ? 'scheduler' : 'request' },
       });
+      await emitEvents(tx, [eraClosed(era, run)]);
       return { era, run, closedNow: true };
     });
   }

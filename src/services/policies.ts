@@ -1,7 +1,9 @@
 import type { Config } from '../config.js';
 import type { Database, Executor } from '../db/client.js';
 import { accountStatusShared } from '../db/accounts.js';
+import { emitEvents } from '../db/events.js';
 import { policiesDal } from '../db/policies.js';
+import { policyActivated } from '../domain/events.js';
 import { latestEraWithRun, latestRun, previousEraWithRun } from '../db/runs.js';
 import { latestTargets } from '../db/targets.js';
 import {
@@ -207,6 +209,7 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
             cancelledSchedules: cancelled.map((c) => ({ policyId: c.policyId, fromEra: c.fromEra })),
           },
         });
+        await emitEvents(tx, [policyActivated({ id, name: target.name, version: target.version, fromEra: from, status: scheduled ? 'scheduled' : 'active' })]);
         return {
           id,
           name: target.name,

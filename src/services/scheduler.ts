@@ -6,13 +6,15 @@ import type { MetaModelService } from './metamodel.js';
  * replica closes an era (closeDueEra skips one another replica is closing), so no state here
  * is authoritative. A failed tick is logged and the next tick tries again.
  */
-export function eraScheduler(metaModel: MetaModelService, options: { intervalMs: number; log: FastifyBaseLogger }) {
+export function eraScheduler(metaModel: MetaModelService, options: { intervalMs: number; log: FastifyBaseLogger; announceOpenings?: () => Promise<number> }) {
   const { intervalMs, log } = options;
   let timer: NodeJS.Timeout | undefined;
   let tick: Promise<void> | undefined;
   let running = false;
 
   async function closeDueEras() {
+    // Eras created to open later are announced (era.opened) at the first tick after opensAt.
+    await options.announceOpenings?.().catch((error: unknown) => log.error({ err: error }, 'announcing opened eras failed; retrying on the next tick'));
     for (const number of await metaModel.dueEras()) {
       if (!running) return;
       try {

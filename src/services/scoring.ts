@@ -2,6 +2,8 @@ import { boundedCache } from '../cache.js';
 import { inClientTransaction, type ClientTransaction, type Database, type DatabaseHandle, type Executor } from '../db/client.js';
 import { lockEra, markEraResolved } from '../db/eras.js';
 import * as ledger from '../db/ledger.js';
+import { emitEvents } from '../db/events.js';
+import { eraResolved, eraScored } from '../domain/events.js';
 import { leaderboardWindow, modelResults, rankedStanding, recordResolvedEra, type StandingRow } from '../db/results.js';
 import {
   closeSubmissionsToScore,
@@ -261,6 +263,7 @@ export function scoringService(deps: {
       // The cost of the policy on each new version, stored with the era's report figures.
       await reportFigures.afterTargets(tx, number, set);
       await afterTargetsStored?.(t, era, stored);
+      await emitEvents(tx, [eraScored(number, stored)]);
       await audit.record(tx, {
         actor,
         action: 'target.upload',
@@ -331,7 +334,8 @@ export function scoringService(deps: {
         const resolved = await markEraResolved(tx, number);
         const applied = await ledger.applyEraResolution(tx, number, payouts);
         await recordResolvedEra(tx, era);
-        await bundles.seal(tx, resolved);
+        const chainDigest = await bundles.seal(tx, resolved);
+        await emitEvents(tx, [eraResolved(number, applied.total, chainDigest)]);
         await audit.record(tx, {
           actor,
           action: 'era.resolve',

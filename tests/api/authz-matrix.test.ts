@@ -123,8 +123,18 @@ const RULES: Record<string, Rule> = {
   'GET /v1/reports/summary': { access: 'public', request: () => ({ url: '/v1/reports/summary' }) },
   'GET /v1/reports/heads': { access: 'public', request: () => ({ url: '/v1/reports/heads' }) },
   'GET /v1/reports/heads/:chain/:position': { access: 'public', request: () => ({ url: '/v1/reports/heads/audit/1' }) },
+  // A private address is refused (400) once through the gate; no webhook is stored, no request sent.
+  'POST /v1/webhooks': { access: ANY, request: () => ({ url: '/v1/webhooks', payload: { url: 'https://10.0.0.1/hook', events: ['era.closed'] } }) },
+  'GET /v1/webhooks': { access: ANY, request: () => ({ url: '/v1/webhooks' }) },
+  // Another account's (here: no) webhook: every caller passes the gate and is told 404.
+  'DELETE /v1/webhooks/:id': { access: ANY, request: () => ({ url: `/v1/webhooks/${NO_WEBHOOK}` }) },
+  'GET /v1/webhooks/:id/deliveries': { access: ANY, request: () => ({ url: `/v1/webhooks/${NO_WEBHOOK}/deliveries` }) },
+  'POST /v1/webhooks/:id/deliveries/:deliveryId/retry': { access: ANY, request: () => ({ url: `/v1/webhooks/${NO_WEBHOOK}/deliveries/${NO_WEBHOOK}/retry` }) },
+  // A malformed Last-Event-ID is a 400 past the gate, so the matrix never holds a stream open.
+  'GET /v1/events': { access: ANY, request: () => ({ url: '/v1/events', headers: { 'last-event-id': 'not-an-id' } }) },
 };
 
+const NO_WEBHOOK = '00000000-0000-4000-8000-000000000000';
 const IDS = liveIds(40, 'mx');
 const targetCsv = () => `id,target\n${IDS.map((id, i) => `${id},${[0, 0.25, 0.5, 0.75, 1][i % 5]}`).join('\n')}\n`;
 const random = rng(7);

@@ -186,6 +186,20 @@ const CORPUS: Case[] = [
     echoes: ["1' OR '1'='1", encodeURIComponent("1' OR '1'='1")] },
   { name: 'a read-only key revoking its own keys', method: 'DELETE', url: () => `/v1/me/keys/${UNKNOWN_UUID}`, key: (c) => c.readOnly, status: 403 },
 
+  // --- webhooks
+  { name: 'a webhook to the cloud metadata address', method: 'POST', url: () => '/v1/webhooks', key: asAuthor, status: 400,
+    payload: () => ({ url: 'https://169.254.169.254/latest/meta-data', events: ['era.closed'] }) },
+  { name: 'a webhook with a script URL', method: 'POST', url: () => '/v1/webhooks', key: asAuthor, status: 400, echoes: [`javascript:alert(1)//${MARKER}`],
+    payload: () => ({ url: `javascript:alert(1)//${MARKER}`, events: ['era.closed'] }) },
+  { name: 'a webhook for an unknown event type', method: 'POST', url: () => '/v1/webhooks', key: asAuthor, status: 400, echoes: ['__proto__'],
+    payload: () => ({ url: 'https://example.com/hook', events: ['__proto__'] }) },
+  { name: 'a webhook claiming another account', method: 'POST', url: () => '/v1/webhooks', key: asAuthor, status: 400,
+    payload: (c) => ({ url: 'https://10.0.0.1/hook', events: ['era.closed'], accountId: c.accountId }) },
+  { name: 'SQL injection as a webhook id', method: 'DELETE', url: () => `/v1/webhooks/${encodeURIComponent("' OR 1=1 --")}`, key: asAuthor, status: 400,
+    echoes: ["' OR 1=1 --", encodeURIComponent("' OR 1=1 --")] },
+  { name: 'removing an unknown webhook', method: 'DELETE', url: () => `/v1/webhooks/${UNKNOWN_UUID}`, key: asAuthor, status: 404 },
+  { name: 'retrying a delivery of an unknown webhook', method: 'POST', url: () => `/v1/webhooks/${UNKNOWN_UUID}/deliveries/${UNKNOWN_UUID}/retry`, key: asAuthor, status: 404 },
+
   // --- models and stakes
   { name: 'a SQL injection model name', method: 'POST', url: () => '/v1/models', key: asAuthor, status: 400, echoes: ["x'; DROP TABLE models;--"],
     payload: () => ({ name: "x'; DROP TABLE models;--" }) },
@@ -451,7 +465,9 @@ describe('hostile input', () => {
     const after = await tableCounts(t.database.pool);
     expect(accepted).toBeGreaterThan(0);
     expect(after.submissions - before.submissions).toBe(created);
-    expect({ ...after, submissions: 0 }).toEqual({ ...before, submissions: 0 });
+    // Each new submission announces itself to its owner (submission.received); nothing else changes.
+    expect(after.events - before.events).toBe(created);
+    expect({ ...after, submissions: 0, events: 0 }).toEqual({ ...before, submissions: 0, events: 0 });
   });
 
   it('never writes the marker placed in bodies, universe attributes and keys to the log', () => {

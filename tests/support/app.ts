@@ -18,11 +18,13 @@ export interface TestApp {
 /**
  * buildApp on a database of its own, with a bootstrap admin key; silent unless given a logger.
  * Stakes are play money (STAKE_FUNDING=open) unless the test asks for `wallet`: tests about money do.
+ * Webhook deliveries run only when asked for (`deliveries`).
  */
-export async function createTestApp(env: Record<string, string> = {}, options: { logger?: FastifyBaseLogger } = {}): Promise<TestApp> {
+export async function createTestApp(env: Record<string, string> = {}, options: { logger?: FastifyBaseLogger; deliveries?: boolean } = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const config = loadConfig({ BOOTSTRAP_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'silent', DATABASE_URL: database.url, STAKE_FUNDING: 'open', ...env });
-  const app = await buildApp({ config, db: database.db, pool: database.pool, logger: options.logger ?? false });
+  const deliveries = options.deliveries ? { databaseUrl: database.url } : undefined;
+  const app = await buildApp({ config, db: database.db, pool: database.pool, logger: options.logger ?? false, deliveries });
   await app.ready();
   databases.set(app, database);
   return {
@@ -37,9 +39,10 @@ export async function createTestApp(env: Record<string, string> = {}, options: {
 }
 
 /** Another replica of the service on the test app's database, with a pool of its own. */
-export async function startReplica(t: TestApp, options: { scheduler: boolean; config?: Partial<Config> }) {
+export async function startReplica(t: TestApp, options: { scheduler: boolean; deliveries?: boolean; config?: Partial<Config> }) {
   const handle = connect(t.database.url, { max: 10 });
-  const app = await buildApp({ config: { ...t.config, ...options.config }, db: handle.db, pool: handle.pool, logger: false, scheduler: options.scheduler });
+  const deliveries = options.deliveries ? { databaseUrl: t.database.url } : undefined;
+  const app = await buildApp({ config: { ...t.config, ...options.config }, db: handle.db, pool: handle.pool, logger: false, scheduler: options.scheduler, deliveries });
   await app.ready();
   return {
     app,

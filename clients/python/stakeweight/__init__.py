@@ -26,6 +26,7 @@ from .errors import (  # noqa: E402
     UnsupportedMediaTypeError,
     VerificationError,
 )
+from .events import verify_webhook  # noqa: E402
 from .tabular import submission_sha256  # noqa: E402
 from .transport import RetryPolicy  # noqa: E402
 
@@ -36,6 +37,7 @@ __all__ = [
     "RetryPolicy",
     "check_bundle",
     "submission_sha256",
+    "verify_webhook",
     "StakeweightError",
     "InputError",
     "TransportError",

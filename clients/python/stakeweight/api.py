@@ -9,11 +9,12 @@ import os
 import re
 import warnings
 from decimal import Decimal, InvalidOperation
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union, cast
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Union, cast
 from urllib.parse import quote
 
 from . import __version__
 from .errors import HistoryRewrittenError, InputError, NotFoundError, VerificationError
+from .events import stream_events
 from .tabular import (
     PathLike,
     content_type_of,
@@ -121,6 +122,38 @@ class StakeweightAPI:
             raise InputError("no era is open now: pass era=N")
         return current
 
+    # ------------------------------------------------------------------ events and webhooks
+
+    def events(self, last_event_id: Optional[Union[int, str]] = None, *, reconnect: bool = True) -> Iterator[Dict[str, Any]]:
+        """Iterates the events this key's account may see, as they happen: ``{id, type,
+        timestamp, data}``. Pass ``last_event_id`` (an earlier event's ``id``) to resume after it;
+        a dropped connection is resumed from the last event seen unless ``reconnect=False``."""
+        return stream_events(self._http, last_event_id, reconnect=reconnect)
+
+    def create_webhook(self, url: str, events: Sequence[str], description: Optional[str] = None) -> Dict[str, Any]:
+        """Registers a webhook for this account: ``{id, url, events, secret, …}``. Keep ``secret``
+        (``whsec_…``): it is shown only here, and :func:`verify_webhook` needs it."""
+        body: Dict[str, Any] = {"url": url, "events": list(events)}
+        if description is not None:
+            body["description"] = description
+        return self._send("POST", "/v1/webhooks", safe=False, json_body=body)
+
+    def get_webhooks(self) -> List[Dict[str, Any]]:
+        """This account's webhooks (without secrets)."""
+        return cast(List[Dict[str, Any]], self._get("/v1/webhooks")["webhooks"])
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        """Removes a webhook and its delivery log."""
+        self._http.request("DELETE", f"/v1/webhooks/{quote(webhook_id, safe='')}", safe=True)
+
+    def webhook_deliveries(self, webhook_id: str) -> List[Dict[str, Any]]:
+        """A webhook's last deliveries, newest first, each with every attempt in ``log``."""
+        return cast(List[Dict[str, Any]], self._get(f"/v1/webhooks/{quote(webhook_id, safe='')}/deliveries")["deliveries"])
+
+    def retry_delivery(self, webhook_id: str, delivery_id: str) -> Dict[str, Any]:
+        """Sends a delivery again now, with the same ``webhook-id``."""
+        return self._send("POST", f"/v1/webhooks/{quote(webhook_id, safe='')}/deliveries/{quote(delivery_id, safe='')}/retry", safe=True)
+
     # ------------------------------------------------------------------ account
 
     def get_me(self) -> Dict[str, Any]:
@@ -138,9 +171,9 @@ class StakeweightAPI:
         return self._get(f"/v1/eras/{int(era)}")
 
     def get_current_era(self) -> Optional[int]:
-        """The number of the era open for submissions now (the highest if several), or None."""
-        open_eras = [e["number"] for e in self.get_eras() if e.get("status") == "open"]
-        return max(open_eras) if open_eras else None
+        """The number of the era open for submissions now that closes first, or None."""
+        open_eras = cast(List[Dict[str, Any]], self._get("/v1/eras", {"status": "open"})["eras"])
+        return int(open_eras[0]["number"]) if open_eras else None
 
     def download_live_ids(self, era: Optional[int] = None, dest_path: Optional[PathLike] = None) -> List[str]:
         """The live ids of ``era`` (default: the open era). With ``dest_path``, also writes
@@ -256,7 +289,8 @@ class StakeweightAPI:
 
         Give exactly one of ``file_path`` (a CSV ``id,prediction`` file, or ``.json``),
         ``df`` (a DataFrame with ``id`` — column or index — and ``prediction``) or
-        ``predictions`` (a mapping ``{id: value}``). ``era`` defaults to the era open now.
+        ``predictions`` (a mapping ``{id: value}``). ``era`` defaults to the open era that closes
+        first (``get_current_era()``).
         Values travel as the shortest decimals that read back as the same float64.
         Re-sending identical content returns the same receipt. A submission after the era
         closed is accepted with ``late: True``: scored, but not paid. A refused submission
@@ -275,7 +309,8 @@ class StakeweightAPI:
             values = predictions_from_frame(df) if df is not None else dict(predictions or {})
             body = predictions_csv(values)
             content_type = "text/csv"
-        query = {"era": int(era)} if era is not None else None
+        # Without an era, the open era that closes first.
+        query = {"era": self._era(era)}
         return self._send("POST", f"/v1/models/{self._model(model_id)}/submissions", safe=True, body=body, content_type=content_type, query=query)
 
     def get_submissions(self, model_id: str) -> List[Dict[str, Any]]:

@@ -79,6 +79,8 @@ class Server:
             "BOOTSTRAP_ADMIN_KEY": ADMIN_KEY,
             "LOG_LEVEL": "warn",
             "BODY_LIMIT_BYTES": str(BODY_LIMIT_BYTES),
+            # The webhook tests' receiver listens on loopback.
+            "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
         }
         self.env = env
         env.pop("STAKEWEIGHT_URL", None)
