@@ -125,7 +125,7 @@ function keysOf(account, reload) {
 
 function ruleText(rule) {
   const action = rule.action.type === 'exclude' ? `exclude (${rule.action.side})` : rule.action.type === 'scale' ? `scale × ${rule.action.multiplier}` : 'observe';
-  return `${rule.id}: ${action} — ${rule.description}`;
+  return `${rule.id}: ${action}${rule.description ? ` — ${rule.description}` : ''}`;
 }
 
 function diffView(diff) {

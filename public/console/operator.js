@@ -83,7 +83,7 @@ async function eraDetail(era, place, reload) {
     const target = el('input', { type: 'text', name: 'target', value: era.mainTarget, required: true });
     const file = el('input', { type: 'file', accept: '.csv,text/csv', name: 'targets' });
     const result = el('div', { class: 'result', id: 'target-result' });
-    const form = el('form', { class: 'row', id: 'target-upload' }, field('Target', target), field('Target CSV (id,value)', file), el('button', { type: 'submit' }, 'Upload target'));
+    const form = el('form', { class: 'row', id: 'target-upload' }, field('Target', target), field('Target CSV (id,target)', file), el('button', { type: 'submit' }, 'Upload target'));
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
       const text = await fileText(file);

@@ -71,6 +71,8 @@ async function signIn({ page }: Watched, key: string, role: string) {
   await page.fill('#key', key);
   await page.press('#key', 'Enter');
   await page.waitForSelector(`body[data-role="${role}"][data-state="ready"]`);
+  expect(await page.locator('#signin').isVisible()).toBe(false);
+  expect(await page.locator('#tabs').isVisible()).toBe(true);
   expect(await page.evaluate("sessionStorage.getItem('stakeweight.key')")).toBe(key);
 }
 
