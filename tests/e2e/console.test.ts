@@ -22,6 +22,7 @@ const WIDTHS = [
   { name: 'phone', width: 390, height: 844, first: 2 },
 ] as const;
 const IDS = liveIds(60, 'c');
+const HOSTILE_NAME = '<img src=x id=injected>';
 
 let t: TestApp;
 let base: string;
@@ -105,6 +106,8 @@ describe.skipIf(!hasChromium)(`the /console in headless chromium (${CHROMIUM})`,
     approver = (await createAccount(t.app, 'admin', 'second-admin')).apiKey;
     operator = (await createAccount(t.app, 'operator', 'era-operator')).apiKey;
     author = await createAccount(t.app, 'author', 'ada');
+    // A name that would be markup if the page wrote it as HTML.
+    await createAccount(t.app, 'author', HOSTILE_NAME);
     await ok(base, 'POST', `/v1/accounts/${author.id}/wallet/credits`, ADMIN_KEY, { amount: '100', reference: 'bank transfer 1' });
     modelId = (await ok<{ id: string }>(base, 'POST', '/v1/models', author.apiKey, { name: 'alpha' })).id;
     // A version in force, so a draft has something to be compared with.
@@ -181,9 +184,16 @@ describe.skipIf(!hasChromium)(`the /console in headless chromium (${CHROMIUM})`,
       expect([stored.status, stored.fromEra]).toEqual(['scheduled', fromEra]);
       await checkPage(w, width, 'admin');
 
-      // The audit log names who approved.
+      // The audit log names who approved; account names are shown as text, never as markup.
       const audit = await openConsole(width, height);
       await signIn(audit, ADMIN_KEY, 'admin');
+      await view(audit, 'accounts');
+      await audit.page.fill('#account-search input[name="q"]', '<img');
+      await audit.page.click('#account-search button[type="submit"]');
+      await audit.page.waitForSelector('#accounts-table tbody tr:has-text("<img")');
+      expect(await audit.page.locator('#accounts-table tbody tr').count()).toBe(1);
+      expect(await audit.page.locator('#accounts-table tbody tr td').first().textContent()).toBe(HOSTILE_NAME);
+      expect(await audit.page.locator('#injected').count()).toBe(0);
       await view(audit, 'audit');
       expect(await audit.page.locator('#audit-table tbody tr').first().textContent()).toContain('second-admin');
       await checkPage(audit, width);
