@@ -25,6 +25,7 @@ import { modelRoutes } from './http/routes/models.js';
 import { performanceRoutes } from './http/routes/performance.js';
 import { policyRoutes } from './http/routes/policies.js';
 import { reportsPageRoutes } from './http/routes/reports-page.js';
+import { consolePageRoutes } from './http/routes/console-page.js';
 import { reportRoutes } from './http/routes/reports.js';
 import { scoreRoutes } from './http/routes/scores.js';
 import { submissionRoutes } from './http/routes/submissions.js';
@@ -147,6 +148,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, { databaseAnswers: () => ping(pool) });
   await app.register(reportsPageRoutes);
+  await app.register(consolePageRoutes);
   await app.register(async (v1) => {
     // zod validates only inside this scope, so plugins with JSON-schema routes keep working.
     v1.setValidatorCompiler(validatorCompiler);

@@ -5,6 +5,23 @@ const SVG = 'http://www.w3.org/2000/svg';
 const COLORS = { before: '#7b8794', after: '#0b6bcb' };
 const PALETTE = ['#0b6bcb', '#d9480f', '#2b8a3e', '#862e9c', '#c92a2a', '#1098ad', '#e67700', '#5c7cfa'];
 
+/** The 11 GICS sectors (MSCI and S&P, 2023 structure), by two-digit code: a sector given as a GICS code is named. */
+const GICS_SECTORS = new Map([
+  ['10', 'Energy'],
+  ['15', 'Materials'],
+  ['20', 'Industrials'],
+  ['25', 'Consumer Discretionary'],
+  ['30', 'Consumer Staples'],
+  ['35', 'Health Care'],
+  ['40', 'Financials'],
+  ['45', 'Information Technology'],
+  ['50', 'Communication Services'],
+  ['55', 'Utilities'],
+  ['60', 'Real Estate'],
+]);
+/** A sector as readers know it: "10 Energy" for a GICS code, the name itself otherwise. */
+const sectorName = (sector) => (GICS_SECTORS.has(sector) ? `${sector} ${GICS_SECTORS.get(sector)}` : sector);
+
 const $ = (id) => document.getElementById(id);
 /** A record's own value: names from data (`constructor`, `toString`, `__proto__`) are ordinary keys, never inherited members. */
 const own = (record, key) => (record != null && Object.hasOwn(record, key) ? record[key] : undefined);
@@ -67,8 +84,8 @@ function empty(container, text) {
  * Vertical grouped bars: one group per category, one bar per series (class "bar", with
  * data-series and data-category), a labelled y axis and a zero line.
  */
-function groupedBars(container, { categories, series, yLabel, xLabel, format = (v) => fmt(v), height = 300 }) {
-  const slanted = Math.max(...categories.map((c) => c.length));
+function groupedBars(container, { categories, series, yLabel, xLabel, format = (v) => fmt(v), height = 300, label = (c) => c }) {
+  const slanted = Math.max(...categories.map((c) => label(c).length));
   const m = { top: 16, right: 16, bottom: 40 + Math.min(90, slanted * 3.4), left: 70 };
   height += m.bottom - 52;
   const width = chartWidth(container, categories.length * (series.length * 14 + 12) + m.left + m.right);
@@ -107,13 +124,14 @@ function groupedBars(container, { categories, series, yLabel, xLabel, format = (
         height: Math.max(1, Math.abs(y(v) - y(0))),
         fill: sr.color,
       });
-      bar.append(s('title', {}, `${sr.name} · ${category}: ${format(v)}`));
+      bar.append(s('title', {}, `${sr.name} · ${label(category)}: ${format(v)}`));
       svg.append(bar);
     });
     const cx = m.left + c * band + band / 2;
     // Labels longer than their band are slanted so neighbours do not overlap.
-    if (category.length * 6.5 > band) svg.append(s('text', { class: 'tick', x: cx, y: height - m.bottom + 12, 'text-anchor': 'end', transform: `rotate(-30 ${cx} ${height - m.bottom + 12})` }, category));
-    else svg.append(s('text', { class: 'tick', x: cx, y: height - m.bottom + 16, 'text-anchor': 'middle' }, category));
+    const text = label(category);
+    if (text.length * 6.5 > band) svg.append(s('text', { class: 'tick category', x: cx, y: height - m.bottom + 12, 'text-anchor': 'end', transform: `rotate(-30 ${cx} ${height - m.bottom + 12})` }, text));
+    else svg.append(s('text', { class: 'tick category', x: cx, y: height - m.bottom + 16, 'text-anchor': 'middle' }, text));
   });
   svg.append(s('text', { class: 'axis-label', x: m.left + plotW / 2, y: height - 8, 'text-anchor': 'middle' }, xLabel));
   svg.append(s('text', { class: 'axis-label', transform: `translate(16 ${m.top + plotH / 2}) rotate(-90)`, 'text-anchor': 'middle' }, yLabel));
@@ -204,7 +222,7 @@ function decileTable(container, report) {
   const head = el('tr', {}, el('th', { class: 'sector' }, 'sector'), groups.map((g) => el('th', { title: `${g.models} models, ${pct(g.stakeShare)} of the stake` }, label(g))), el('th', {}, 'tilt of M'));
   const body = report.sectorTilt.map((t) =>
     el('tr', {},
-      el('td', { class: 'sector' }, t.sector),
+      el('td', { class: 'sector', 'data-sector': t.sector }, sectorName(t.sector)),
       groups.map((g, k) => {
         const v = t.byStakeDecile[k];
         const cell = el('td', { class: 'contribution' }, fmt(v, 3));
@@ -232,7 +250,7 @@ function exposureChart(container, report) {
   const longest = Math.max(...rows.map((r) => r.label.length));
   const labelW = Math.min(Math.round(width * 0.42), 12 + 6.6 * longest);
   const m = { top: 8, right: 16, bottom: 8, left: labelW };
-  const rowH = 40;
+  const rowH = 52;
   const height = m.top + m.bottom + rows.length * rowH;
   const plotW = width - m.left - m.right;
   const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': 'exposure of the long and short legs to each attribute and tag, against the universe' });
@@ -252,16 +270,21 @@ function exposureChart(container, report) {
     const universe = (row.s ?? row.m).universe;
     const fits = Math.max(6, Math.floor((labelW - 12) / 6.6));
     const shown = row.label.length > fits ? `${row.label.slice(0, fits - 1)}…` : row.label;
-    const name = s('text', { class: 'tick', x: m.left - 8, y: top + rowH / 2 - 2, 'text-anchor': 'end' }, shown);
+    const name = s('text', { class: 'tick', x: m.left - 8, y: top + (rowH - 12) / 2 - 2, 'text-anchor': 'end' }, shown);
     name.append(s('title', {}, `${row.label}: each row has its own scale, from ${fmt(lo, 4)} to ${fmt(hi, 4)}`));
     g.append(name);
-    g.append(s('text', { class: 'value-label muted-text', x: m.left - 8, y: top + rowH / 2 + 11, 'text-anchor': 'end' }, `universe ${fmt(universe, 3)}`));
-    const tick = s('line', { class: 'universe', x1: x(universe), x2: x(universe), y1: top + 5, y2: top + rowH - 5 });
+    g.append(s('text', { class: 'value-label muted-text', x: m.left - 8, y: top + (rowH - 12) / 2 + 11, 'text-anchor': 'end' }, `universe ${fmt(universe, 3)}`));
+    // Each row has its own scale: its ends are printed so positions read as numbers.
+    const scale = s('g', { class: 'scale' });
+    scale.append(s('line', { class: 'gridline', x1: x(lo), x2: x(hi), y1: top + rowH - 12, y2: top + rowH - 12 }));
+    for (const [v, anchor] of [[lo, 'start'], [(lo + hi) / 2, 'middle'], [hi, 'end']]) scale.append(s('text', { class: 'tick scale-tick', x: x(v), y: top + rowH - 2, 'text-anchor': anchor }, fmt(v, 3)));
+    g.append(scale);
+    const tick = s('line', { class: 'universe', x1: x(universe), x2: x(universe), y1: top + 5, y2: top + rowH - 14 });
     tick.append(s('title', {}, `${row.label}: universe average ${fmt(universe, 4)}`));
     g.append(tick);
     for (const [series, e, dy, color] of [['M', row.m, -7, COLORS.before], ['S', row.s, 7, COLORS.after]]) {
       if (!e) continue;
-      const y = top + rowH / 2 + dy;
+      const y = top + (rowH - 12) / 2 + dy;
       if (e.long !== null && e.short !== null) g.append(s('line', { x1: x(e.short), x2: x(e.long), y1: y, y2: y, stroke: color, 'stroke-width': 2 }));
       for (const [leg, v, fill] of [['long', e.long, color], ['short', e.short, '#fff']]) {
         if (v === null) continue;
@@ -313,6 +336,7 @@ function drawEra(report, point) {
     ],
     yLabel: 'mean signal (gaussian units)',
     xLabel: 'sector',
+    label: sectorName,
   });
 
   const rules = report.byRule;
@@ -369,17 +393,20 @@ function drawEra(report, point) {
 function drawHistory(summary) {
   const points = summary.eras;
   const eras = points.map((p) => p.era);
+  // With 10 models or fewer the top 10 hold everything: a line at 1 would say nothing.
+  const top10Informs = points.some((p) => p.stake.models > 10);
   lines($('chart-gini'), {
     eras,
     series: [
       { name: 'Gini', color: PALETTE[0], values: points.map((p) => p.stake.gini) },
-      { name: 'top-10 share', color: PALETTE[1], values: points.map((p) => p.stake.top10Share) },
+      ...(top10Informs ? [{ name: 'top-10 share', color: PALETTE[1], values: points.map((p) => p.stake.top10Share) }] : []),
     ],
     yLabel: 'share (0–1)',
     yMin: 0,
     yMax: 1,
     format: (v) => fmt(v, 2),
   });
+  if (!top10Informs) $('chart-gini').append(el('p', { class: 'muted note' }, 'Top-10 share not drawn: no era had more than 10 staked models, so the top 10 held all the stake.'));
   lines($('chart-effective'), {
     eras,
     series: [
@@ -457,6 +484,37 @@ function drawChangelog(log) {
   }));
 }
 
+function predicateText(match) {
+  if (match.all) return `all of (${match.all.map(predicateText).join('; ')})`;
+  if (match.any) return `any of (${match.any.map(predicateText).join('; ')})`;
+  if (match.not) return `not (${predicateText(match.not)})`;
+  const value = Array.isArray(match.value) && match.value.length > 12 ? `[${match.value.slice(0, 12).map((v) => JSON.stringify(v)).join(', ')}, … ${match.value.length} values]` : JSON.stringify(match.value);
+  return `${match.field} ${match.op} ${value}`;
+}
+
+/** Every part of the version in force (and a scheduled one): its rules, neutralisation and group cap. */
+function drawPolicy(active) {
+  $('policy-section').hidden = false;
+  const one = (version, when) => {
+    const d = version.document;
+    const parts = d.rules.map((rule) => el('li', { class: 'rule', 'data-rule': rule.id },
+      el('code', {}, rule.id), ` — ${rule.action.type === 'exclude' ? `exclude${rule.action.side && rule.action.side !== 'both' ? ` (${rule.action.side} side)` : ''}` : rule.action.type === 'scale' ? `scale ×${rule.action.multiplier}` : 'observe'} when ${predicateText(rule.match)}`,
+      rule.description ? el('span', {}, ` · ${rule.description}`) : null,
+      rule.rationale ? el('span', { class: 'rationale' }, ` · ${rule.rationale}`) : null,
+      rule.reference ? el('span', { class: 'reference' }, ` (${rule.reference})`) : null));
+    if (d.neutralize) parts.push(el('li', { class: 'rule', 'data-rule': `neutralize:${d.neutralize.by}` }, el('code', {}, `neutralize:${d.neutralize.by}`), ` — the signal is neutralised by ${d.neutralize.by}${d.neutralize.by === 'sector' ? ' (each sector\'s mean pulled towards 0)' : ''}, proportion ${fmt(d.neutralize.proportion ?? 1, 3)}${(d.neutralize.proportion ?? 1) < 1 ? ' (a target, not a hard limit)' : ''}`));
+    if (d.groupCap) parts.push(el('li', { class: 'rule', 'data-rule': `groupCap:${d.groupCap.by}` }, el('code', {}, `groupCap:${d.groupCap.by}`), ` — every ${d.groupCap.by}'s mean signal stays within ±${fmt(d.groupCap.maxAbsMean, 4)}`));
+    return el('div', { class: 'policy', 'data-version': `${version.name} v${version.version}` },
+      el('h3', {}, `${version.name} v${version.version} `, el('span', { class: 'muted' }, when)),
+      el('p', { class: 'muted' }, `${d.description ?? ''} Mode: ${d.mode}${d.mode === 'shadow' ? ' (measured, not applied)' : ''}; ids with missing data: ${d.onMissingData === 'exclude' ? 'excluded' : 'kept'}.`),
+      el('ul', { class: 'rules' }, parts));
+  };
+  $('policy').replaceChildren(
+    active.document ? one(active, `in force from era ${active.fromEra}`) : el('p', { class: 'muted' }, 'No version is in force yet.'),
+    active.upcoming ? one(active.upcoming, `scheduled from era ${active.upcoming.fromEra}`) : null,
+  );
+}
+
 async function showEra(number, summary) {
   document.body.dataset.state = 'loading';
   const report = await getJson(`/v1/reports/eras/${number}`);
@@ -483,7 +541,10 @@ async function main() {
     $('era-section').hidden = false;
     status.hidden = true;
     drawHistory(summary);
-    drawChangelog(await getJson('/v1/policies/changelog'));
+    const changelog = await getJson('/v1/policies/changelog');
+    drawChangelog(changelog);
+    // A version in force or scheduled exists once the changelog has an entry (else /v1/policies/active is a 404).
+    if (changelog.entries.length > 0) drawPolicy(await getJson('/v1/policies/active'));
     await showEra(summary.eras[summary.eras.length - 1].era, summary);
   } catch (error) {
     fail(error);

@@ -72,6 +72,12 @@ describe.skipIf(!hasChromium)(`the /reports page in headless chromium (${CHROMIU
     const unconstrained = await page.locator('#chart-tilt rect.bar[data-series="unconstrained M"]').evaluateAll((bars) => bars.map((b) => b.getAttribute('data-category')));
     expect(unconstrained).toEqual(report.sectorTilt.map((s) => s.sector));
     expect(unconstrained).toContain('other');
+    // GICS sector codes are named on the axis and in the decile table.
+    const axis = await page.locator('#chart-tilt text.category').allTextContents();
+    expect(axis).toContain('10 Energy');
+    expect(axis).toContain('45 Information Technology');
+    expect(axis).toContain('other');
+    expect(await page.locator('#chart-deciles td.sector[data-sector="25"]').textContent()).toBe('25 Consumer Discretionary');
     const traded = await page.locator('#chart-tilt rect.bar[data-series^="traded S"]').count();
     expect(traded).toBe(report.sectorTilt.filter((s) => s.traded !== null).length);
     expect(await page.locator('#chart-tilt svg').textContent()).toContain('mean signal');
@@ -88,6 +94,10 @@ describe.skipIf(!hasChromium)(`the /reports page in headless chromium (${CHROMIU
     expect(names).toContain('carbon_intensity');
     expect(await page.locator('#chart-exposures circle.leg[data-series="S long"]').count()).toBe(names.length);
     expect(await page.locator('#chart-exposures circle.leg[data-series="M short"]').count()).toBe(names.length);
+    // Each exposure row prints its scale as numbers.
+    const scale = await page.locator('#chart-exposures g.exposure-row >> nth=0').locator('text.scale-tick').allTextContents();
+    expect(scale).toHaveLength(3);
+    for (const tick of scale) expect(Number.isFinite(Number(tick.replace(/,/g, '')))).toBe(true);
 
     // The last era has no targets yet: the page says so instead of drawing.
     expect(report.metaModelCorr).toEqual([]);
@@ -130,6 +140,17 @@ describe.skipIf(!hasChromium)(`the /reports page in headless chromium (${CHROMIU
     expect(text).toContain('eras 3–4');
     expect(text).toContain('Severe, unresolved controversies get half the weight until resolved');
     expect(text).toContain('EU PAB Art. 12(1)(b)');
+  });
+
+  it('lists every part of the policy in force: its rules, what each matches, and the neutralisation', async () => {
+    const active = (await (await fetch(`${base}/v1/policies/active`)).json()) as { name: string; version: number; document: { rules: { id: string }[]; neutralize?: { by: string } } };
+    const shown = await page.locator(`#policy .policy[data-version="${active.name} v${active.version}"] li.rule`).evaluateAll((items) => items.map((li) => li.getAttribute('data-rule')));
+    expect(shown).toEqual([...active.document.rules.map((r) => r.id), `neutralize:${active.document.neutralize!.by}`]);
+    const text = await page.locator('#policy').textContent();
+    expect(text).toContain('proportion 0.5 (a target, not a hard limit)');
+    expect(text).toMatch(/tags contains "tobacco"/);
+    // A dozen staked models: the top-10 share says something, so it is drawn.
+    expect(await page.locator('#chart-gini g.series[data-series="top-10 share"]').count()).toBe(1);
   });
 
   it('redraws for another era picked in the selector', async () => {
