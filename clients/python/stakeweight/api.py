@@ -176,7 +176,7 @@ class StakeweightAPI:
         return int(open_eras[0]["number"]) if open_eras else None
 
     def download_live_ids(self, era: Optional[int] = None, dest_path: Optional[PathLike] = None) -> List[str]:
-        """The live ids of ``era`` (default: the open era). With ``dest_path``, also writes
+        """The live ids of ``era`` (default: the open era closing first). With ``dest_path``, also writes
         them there as a one-column CSV (header ``id``)."""
         number = self._era(era)
         ids = cast(List[str], self._get(f"/v1/eras/{number}/live-ids")["ids"])

@@ -58,7 +58,7 @@ class WholeRoundTest(unittest.TestCase):
         self.assertEqual(Decimal(alice.stake_get(model_a["name"])["amount"]), Decimal("260"))
         bob.stake_set(model_b["name"], 40)
 
-        live = alice.download_live_ids(dest_path=self.path("live.csv"))
+        live = alice.download_live_ids(era=era, dest_path=self.path("live.csv"))
         self.assertEqual(sorted(live), sorted(ids))
         with open(self.path("live.csv"), newline="") as handle:
             self.assertEqual([row[0] for row in csv.reader(handle)], ["id", *live])
