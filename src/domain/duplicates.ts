@@ -9,14 +9,14 @@ import type { RankCodes } from './prepared.js';
  * Exact pairwise work is K² · n (10,000 models × 6,000 ids: 6·10¹¹), so the search is bounded:
  * 1. identical rank vectors (byte-identical copies, or values that order the ids the same way)
  *    are bucketed by digest: Spearman 1, no pair computed; one representative goes on;
- * 2. each representative's standardised ranks z (mean 0, norm 1) are projected on D fixed
+ * 2. each representative's standardised ranks z (mean 0, norm 1) are projected on D = 32 fixed
  *    Gaussian directions (K · n · D). For a pair, each projected difference is Gaussian with
- *    variance |z_a − z_b|² = 2(1 − ρ) ≤ 0.02 when ρ ≥ 0.99, so a pair that differs by more than
- *    6 of those standard deviations on any direction is not a duplicate (missed with probability
- *    below 10⁻⁸);
- * 3. representatives sorted on the first projection are compared with the ones within that
- *    window, on every direction, and only the pairs left (and not already grouped) get the exact
- *    Spearman, at most `maxExactPairs` of them (the reply says when that bound cut the search).
+ *    variance |z_a − z_b|² = 2(1 − ρ) ≤ 0.02 when ρ ≥ 0.99;
+ * 3. representatives sorted on the first projection are compared with the ones within 6 standard
+ *    deviations on it, and a pair is checked exactly only when its squared differences summed
+ *    over the D directions (a χ²_D times the variance) stay under SPREAD · D · 0.02, which a
+ *    duplicate misses with probability about 10⁻⁶; at most `maxExactPairs` exact checks (the
+ *    reply says when that bound cut the search), none within a group already joined.
  * Groups join through any link (union-find); `spearman` is the weakest link that joined one.
  */
 
@@ -38,7 +38,9 @@ export interface DuplicateGroup {
 }
 
 export const DUPLICATE_THRESHOLD = 0.99;
-const DIRECTIONS = 16;
+const DIRECTIONS = 32;
+/** A pair goes to the exact check when Σ_d Δp_d² ≤ SPREAD · D · 2(1 − threshold): χ²_32 exceeds 2.5 × 32 with probability about 10⁻⁶. */
+const SPREAD = 2.5;
 const WINDOW_SIGMAS = 6;
 export const MAX_EXACT_PAIRS = 50_000;
 
@@ -86,6 +88,7 @@ export function nearDuplicates(
 
   // 3. Candidates within the window on every direction, then the exact Spearman.
   const window = WINDOW_SIGMAS * Math.sqrt(2 * (1 - threshold));
+  const bound = SPREAD * DIRECTIONS * 2 * (1 - threshold);
   const order = representatives.map((_, j) => j).filter((j) => projections[j] !== null);
   order.sort((a, b) => projections[a]![0] - projections[b]![0]);
   let exact = 0;
@@ -100,9 +103,9 @@ export function nearDuplicates(
       const ia = representatives[a];
       const ib = representatives[b];
       if (submissions[ia].account === submissions[ib].account || find(ia) === find(ib)) continue;
-      let near = true;
-      for (let d = 1; d < DIRECTIONS && near; d++) near = Math.abs(pb[d] - pa[d]) <= window;
-      if (!near) continue;
+      let squares = 0;
+      for (let d = 0; d < DIRECTIONS && squares <= bound; d++) squares += (pb[d] - pa[d]) ** 2;
+      if (squares > bound) continue;
       if (exact >= maxExact) {
         complete = false;
         break scan;
