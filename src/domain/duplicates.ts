@@ -15,7 +15,7 @@ import type { RankCodes } from './prepared.js';
  * 3. representatives sorted on the first projection are compared with the ones within 6 standard
  *    deviations on it, and a pair is checked exactly only when its squared differences summed
  *    over the D directions (a χ²_D times the variance) stay under SPREAD · D · 0.02, which a
- *    duplicate misses with probability about 10⁻⁶; at most `maxExactPairs` exact checks (the
+ *    duplicate at exactly 0.99 misses with probability below 10⁻⁵ (a closer one far less); at most `maxExactPairs` exact checks (the
  *    reply says when that bound cut the search), none within a group already joined.
  * Groups join through any link (union-find); `spearman` is the weakest link that joined one.
  */
@@ -39,7 +39,7 @@ export interface DuplicateGroup {
 
 export const DUPLICATE_THRESHOLD = 0.99;
 const DIRECTIONS = 32;
-/** A pair goes to the exact check when Σ_d Δp_d² ≤ SPREAD · D · 2(1 − threshold): χ²_32 exceeds 2.5 × 32 with probability about 10⁻⁶. */
+/** A pair goes to the exact check when Σ_d Δp_d² ≤ SPREAD · D · 2(1 − threshold): χ²_32 exceeds 2.5 × 32 with probability below 10⁻⁵. */
 const SPREAD = 2.5;
 const WINDOW_SIGMAS = 6;
 export const MAX_EXACT_PAIRS = 50_000;
