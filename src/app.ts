@@ -29,6 +29,7 @@ import { consolePageRoutes } from './http/routes/console-page.js';
 import { reportRoutes } from './http/routes/reports.js';
 import { scoreRoutes } from './http/routes/scores.js';
 import { submissionRoutes } from './http/routes/submissions.js';
+import { submissionSummaryRoutes } from './http/routes/submissions-summary.js';
 import { targetRoutes } from './http/routes/targets.js';
 import { walletRoutes } from './http/routes/wallets.js';
 import { healthRoutes } from './http/routes/health.js';
@@ -159,6 +160,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await v1.register(modelRoutes, { models });
     await v1.register(walletRoutes, { wallets });
     await v1.register(submissionRoutes, { submissions, models });
+    await v1.register(submissionSummaryRoutes, { submissions });
     await v1.register(metaModelRoutes, { metaModel });
     await v1.register(targetRoutes, { scoring });
     await v1.register(scoreRoutes, { scoring });

@@ -1,4 +1,4 @@
-import { asc, eq, sql } from 'drizzle-orm';
+import { asc, desc, eq, isNotNull, sql } from 'drizzle-orm';
 import type pg from 'pg';
 import type { Executor } from './client.js';
 import { eras } from './schema.js';
@@ -17,6 +17,11 @@ export type NewEraRow = typeof eras.$inferInsert;
 export async function findEra(executor: Executor, number: number): Promise<EraRow | undefined> {
   const [era] = await executor.select().from(eras).where(eq(eras.number, number));
   return era;
+}
+
+/** The latest `count` resolved eras by number, newest first, with their main target. */
+export async function latestResolvedEras(executor: Executor, count: number): Promise<{ number: number; mainTarget: string }[]> {
+  return executor.select({ number: eras.number, mainTarget: eras.mainTarget }).from(eras).where(isNotNull(eras.resolvedAt)).orderBy(desc(eras.number)).limit(count);
 }
 
 /**

@@ -193,6 +193,30 @@ export interface EraPayout {
  */
 export async function applyEraResolution(tx: Executor, era: number, payouts: readonly EraPayout[]): Promise<{ entries: number; total: string }> {
   await lockStakes(tx);
+  const { written, touched, returns, total } = await planEraResolution(tx, era, payouts);
+  // What burns left of each release goes back to its owner's wallet.
+  await returnReleases(tx, returns);
+
+  if (touched.size > 0) {
+    const ids = [...touched.keys()];
+    await tx.execute(sql`
+      update stake_releases r set remaining = u.remaining, released_at = case when u.released then clock_timestamp() end
+      from unnest(${sql.param(ids)}::bigint[], ${sql.param(ids.map((id) => fromUnits(touched.get(id)!.remaining)))}::numeric[],
+                  ${sql.param(ids.map((id) => touched.get(id)!.released))}::boolean[]) as u(id, remaining, released)
+      where r.id = u.id`);
+  }
+  await insertEntries(tx, written);
+  await emitEvents(tx, ledgerEvents(written));
+  return { entries: written.length, total: fromUnits(total) };
+}
+
+/**
+ * What an era's resolution would move, read and computed without writing: the ledger entries
+ * (payouts and burns as settled against each model's balance, then the releases due), the
+ * releases they touch and the wallet returns. applyEraResolution writes exactly this; a dry run
+ * reads `settled` (each paying model's delta) and `total`.
+ */
+export async function planEraResolution(tx: Executor, era: number, payouts: readonly EraPayout[]) {
   const { rows: due } = await tx.execute<{ id: string; model_id: string; account_id: string }>(sql`
     select r.id::text, r.model_id, m.account_id from stake_releases r join models m on m.id = r.model_id
     where r.released_at is null
@@ -212,6 +236,7 @@ export async function applyEraResolution(tx: Executor, era: number, payouts: rea
     written.push({ modelId, previous: heads.get(modelId) ?? rules.EMPTY_HEAD, entry });
     heads.set(modelId, rules.headAfter(entry));
   };
+  const settled = new Map<string, bigint>();
   for (const { modelId, payout } of [...payouts].sort((a, b) => (a.modelId < b.modelId ? -1 : a.modelId > b.modelId ? 1 : 0))) {
     const releases = open.get(modelId) ?? [];
     const { entry, taken } = rules.settle(heads.get(modelId) ?? rules.EMPTY_HEAD, releases, era, toUnits(payout));
@@ -221,6 +246,7 @@ export async function applyEraResolution(tx: Executor, era: number, payouts: rea
       touched.set(id, { remaining: release.remaining, released: false });
     }
     append(modelId, entry);
+    settled.set(modelId, entry.delta);
     total += entry.delta;
   }
   const returns: { accountId: string; modelId: string; amount: bigint }[] = [];
@@ -230,20 +256,7 @@ export async function applyEraResolution(tx: Executor, era: number, payouts: rea
     touched.set(id, { remaining: release.remaining, released: true });
     returns.push({ accountId, modelId, amount: release.remaining });
   }
-  // What burns left of each release goes back to its owner's wallet.
-  await returnReleases(tx, returns);
-
-  if (touched.size > 0) {
-    const ids = [...touched.keys()];
-    await tx.execute(sql`
-      update stake_releases r set remaining = u.remaining, released_at = case when u.released then clock_timestamp() end
-      from unnest(${sql.param(ids)}::bigint[], ${sql.param(ids.map((id) => fromUnits(touched.get(id)!.remaining)))}::numeric[],
-                  ${sql.param(ids.map((id) => touched.get(id)!.released))}::boolean[]) as u(id, remaining, released)
-      where r.id = u.id`);
-  }
-  await insertEntries(tx, written);
-  await emitEvents(tx, ledgerEvents(written));
-  return { entries: written.length, total: fromUnits(total) };
+  return { written, touched, returns, settled, total };
 }
 
 /** Σ delta of an era's payouts and burns (0 before it resolves). */

@@ -1,20 +1,41 @@
-import { and, asc, desc, eq, inArray, isNull, lte, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, lte, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { ActivationRow, PolicySummary } from '../domain/policy/activation.js';
 import type { Executor } from './client.js';
-import { accounts, eras, policies, policyActivations } from './schema.js';
+import { accounts, eras, policies, policyActivations, policyRejections } from './schema.js';
 import { LOCK_CLASS } from './locks.js';
 
 /** A stored policy version (the policies table). */
 export type PolicyRow = typeof policies.$inferSelect;
 
 const author = alias(accounts, 'author');
+const rejector = alias(accounts, 'rejector');
 
-function selectSummaries(executor: Executor) {
-  return executor
-    .select({ id: policies.id, name: policies.name, version: policies.version, document: policies.document, createdAt: policies.createdAt, authorId: author.id, authorName: author.name })
+async function selectSummaries(executor: Executor, where: SQL | undefined): Promise<PolicySummary[]> {
+  const rows = await executor
+    .select({
+      id: policies.id,
+      name: policies.name,
+      version: policies.version,
+      document: policies.document,
+      createdAt: policies.createdAt,
+      authorId: author.id,
+      authorName: author.name,
+      rejectedAt: policyRejections.rejectedAt,
+      rejectionReason: policyRejections.reason,
+      rejectorId: rejector.id,
+      rejectorName: rejector.name,
+    })
     .from(policies)
-    .innerJoin(author, eq(author.id, policies.authorId));
+    .innerJoin(author, eq(author.id, policies.authorId))
+    .leftJoin(policyRejections, eq(policyRejections.policyId, policies.id))
+    .leftJoin(rejector, eq(rejector.id, policyRejections.rejectedBy))
+    .where(where)
+    .orderBy(asc(policies.name), desc(policies.version));
+  return rows.map(({ rejectedAt, rejectionReason, rejectorId, rejectorName, ...row }) => ({
+    ...row,
+    rejection: rejectedAt === null ? null : { at: rejectedAt, reason: rejectionReason!, by: { id: rejectorId!, name: rejectorName! } },
+  }));
 }
 
 export type { ActivationRow } from '../domain/policy/activation.js';
@@ -24,15 +45,13 @@ export function policiesDal(executor: Executor) {
   return {
     /** One version with its author, or null. */
     async summary(id: string): Promise<PolicySummary | null> {
-      const [row] = await selectSummaries(executor).where(eq(policies.id, id));
+      const [row] = await selectSummaries(executor, eq(policies.id, id));
       return row ?? null;
     },
 
     /** Every version (of one name, if given), by name then newest version first. */
     async summaries(filter: { name?: string } = {}): Promise<PolicySummary[]> {
-      return selectSummaries(executor)
-        .where(filter.name === undefined ? undefined : eq(policies.name, filter.name))
-        .orderBy(asc(policies.name), desc(policies.version));
+      return selectSummaries(executor, filter.name === undefined ? undefined : eq(policies.name, filter.name));
     },
 
     /** One version as stored, or null. */
@@ -56,6 +75,24 @@ export function policiesDal(executor: Executor) {
         .values(values)
         .returning({ id: policies.id, name: policies.name, version: policies.version });
       return row;
+    },
+
+    /** Whether the version was ever activated or scheduled (cancelled schedules included) or made a run: then it stays for good. */
+    async hasHistory(id: string): Promise<boolean> {
+      const { rows } = await executor.execute<{ kept: boolean }>(sql`
+        select exists (select 1 from policy_activations where policy_id = ${id})
+            or exists (select 1 from meta_model_runs where policy_id = ${id}) as kept`);
+      return rows[0].kept;
+    },
+
+    async insertRejection(values: { policyId: string; rejectedBy: string; reason: string }) {
+      const [row] = await executor.insert(policyRejections).values(values).returning();
+      return row;
+    },
+
+    /** Deletes a draft (the database refuses a version that was activated, scheduled or rejected). */
+    async deleteVersion(id: string): Promise<void> {
+      await executor.delete(policies).where(eq(policies.id, id));
     },
 
     /** The numbers of the latest `count` eras that have a universe, newest first. */

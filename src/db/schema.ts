@@ -314,6 +314,18 @@ export const policyActivations = pgTable(
   ],
 );
 
+/** A draft an admin turned down, with why (append-only; migration 0018). A rejected draft is never activated. */
+export const policyRejections = pgTable('policy_rejections', {
+  policyId: uuid('policy_id')
+    .primaryKey()
+    .references(() => policies.id),
+  rejectedBy: uuid('rejected_by')
+    .notNull()
+    .references(() => accounts.id),
+  reason: text('reason').notNull(),
+  rejectedAt: timestamp('rejected_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
 export const metaModelRuns = pgTable(
   'meta_model_runs',
   {

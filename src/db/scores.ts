@@ -196,15 +196,28 @@ export async function scoreHistory(executor: Executor, modelId: string, era: num
  */
 export function payingScores(era: number, mainTarget: string) {
   return sql`
-    select sc.model_id, sc.payout from scores sc join submissions s on s.id = sc.submission_id
+    select sc.model_id, sc.payout, sc.stake, sc.corr, sc.mmc from scores sc join submissions s on s.id = sc.submission_id
     where sc.era_number = ${era} and sc.target = ${mainTarget} and sc.payout is not null
       and not s.late and not s.superseded
       and sc.target_version = (select max(version) from targets where era_number = ${era} and name = ${mainTarget})`;
 }
 
-/** What resolution pays: each paying score row's model and payout (see payingScores). */
-export async function eraPayouts(executor: Executor, era: number, mainTarget: string): Promise<{ modelId: string; payout: string }[]> {
-  const { rows } = await executor.execute<{ modelId: string; payout: string }>(sql`
-    select p.model_id as "modelId", p.payout::text as payout from (${payingScores(era, mainTarget)}) p`);
+/** One row resolution pays: the model (and its name), its at-risk stake, scores and payout before the ledger settles it. */
+export type EraPayoutRow = {
+  modelId: string;
+  name: string;
+  stake: string | null;
+  corr: number | null;
+  mmc: number | null;
+  /** exact decimal, negative for a burn */
+  payout: string;
+};
+
+/** What resolution pays: each paying score row's model and payout (see payingScores), by model name. */
+export async function eraPayouts(executor: Executor, era: number, mainTarget: string): Promise<EraPayoutRow[]> {
+  const { rows } = await executor.execute<EraPayoutRow>(sql`
+    select p.model_id as "modelId", m.name, p.stake::text as stake, p.corr, p.mmc, p.payout::text as payout
+    from (${payingScores(era, mainTarget)}) p join models m on m.id = p.model_id
+    order by m.name`);
   return rows;
 }

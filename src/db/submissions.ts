@@ -1,4 +1,4 @@
-import { desc, eq } from 'drizzle-orm';
+import { desc, eq, sql, type SQL } from 'drizzle-orm';
 import type pg from 'pg';
 import type { RawEncoding } from '../domain/raw.js';
 import type { Executor } from './client.js';
@@ -109,4 +109,45 @@ export async function listSubmissions(executor: Executor, modelId: string) {
 export async function hasSubmissions(executor: Executor, era: number): Promise<boolean> {
   const [first] = await executor.select({ id: submissions.id }).from(submissions).where(eq(submissions.eraNumber, era)).limit(1);
   return first !== undefined;
+}
+
+/** An era's submission counts: current on-time and late ones, the on-time ones with stake at the cutoff and that stake. */
+export async function eraSubmissionCounts(executor: Executor, era: number) {
+  const { rows } = await executor.execute<{ submitted: number; late: number; staked: number; atRisk: string }>(sql`
+    select count(*) filter (where not s.late)::int as submitted,
+           count(*) filter (where s.late)::int as late,
+           count(*) filter (where not s.late and stake.amount > 0)::int as staked,
+           coalesce(sum(stake.amount) filter (where not s.late and stake.amount > 0), 0)::text as "atRisk"
+    from eras e
+    join submissions s on s.era_number = e.number and not s.superseded
+    left join lateral (${amountAtCutoff(sql`s.model_id`)}) stake on true
+    where e.number = ${era}`);
+  return rows[0];
+}
+
+/** Models with stake at the era's cutoff (now while it is open) and no current on-time submission in it, by name. */
+export async function stakedWithoutSubmission(executor: Executor, era: number): Promise<string[]> {
+  const { rows } = await executor.execute<{ name: string }>(sql`
+    select m.name from eras e cross join models m
+    cross join lateral (${amountAtCutoff(sql`m.id`)}) stake
+    where e.number = ${era} and stake.amount > 0
+      and not exists (select 1 from submissions s where s.era_number = e.number and s.model_id = m.id and not s.late and not s.superseded)
+    order by m.name`);
+  return rows.map((r) => r.name);
+}
+
+/** A model's amount at the cutoff of era row `e`: the earlier of closesAt and closedAt, or now before either. */
+const amountAtCutoff = (model: SQL) => sql`
+  select se.amount from stake_entries se
+  where se.model_id = ${model} and se.at <= least(e.closes_at, coalesce(e.closed_at, e.closes_at), now())
+  order by se.seq desc limit 1`;
+
+/** One page of an era's current submissions (on time and late) with their rank codes, by id after `after`. */
+export async function currentRanksPage(executor: Executor, era: number, after: string | null, limit: number) {
+  const { rows } = await executor.execute<{ id: string; name: string; accountId: string; covered: number; ranks: Buffer; digest: string }>(sql`
+    select s.id, m.name, m.account_id as "accountId", s.covered, s.ranks, md5(s.ranks) as digest
+    from submissions s join models m on m.id = s.model_id
+    where s.era_number = ${era} and not s.superseded ${after === null ? sql`` : sql`and s.id > ${after}`}
+    order by s.id limit ${limit}`);
+  return rows;
 }

@@ -5,7 +5,9 @@ import { emitEvents } from '../db/events.js';
 import { policiesDal } from '../db/policies.js';
 import { policyActivated } from '../domain/events.js';
 import { latestEraWithRun, latestRun, previousEraWithRun } from '../db/runs.js';
-import { latestTargets } from '../db/targets.js';
+import { latestResolvedEras } from '../db/eras.js';
+import { latestTarget, latestTargets } from '../db/targets.js';
+import { replayEra, replaySummary, type ReplayedEra } from '../domain/policy/replay.js';
 import {
   activationStateOf,
   changelogOf,
@@ -159,6 +161,7 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
     async activate(who: Principal, id: string, reason: string, fromEra?: number) {
       // A version's author and document never change, so these two are checked before the lock.
       const candidate = await get(id);
+      if (candidate.rejection !== null) throw rejectedConflict({ ...candidate, rejection: candidate.rejection });
       if (config.POLICY_FOUR_EYES && candidate.author.id === who.accountId) {
         throw forbidden(`four-eyes rule: ${candidate.name} v${candidate.version} was written by you; another admin must activate it`);
       }
@@ -173,6 +176,9 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
         if ((await accountStatusShared(tx, who.accountId)) !== 'active') throw forbidden('your account is no longer active; it cannot approve a policy');
         const target = await dal.byId(id);
         if (!target) throw notFound(`policy ${id} does not exist`);
+        // Rejections take the same lock: one that committed first is seen here.
+        const rejected = await dal.summary(id);
+        if (rejected?.rejection) throw rejectedConflict({ name: target.name, version: target.version, rejection: rejected.rejection });
         const state = await activationState(tx);
         const plan = planActivation(state, id, fromEra);
         if (!plan.ok && plan.reason === 'past') {
@@ -222,6 +228,62 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
       });
     },
 
+    /**
+     * Its author withdraws a draft: the version is deleted, so when it was the latest of its name
+     * the next draft of that name takes its number again. A version that was ever activated or
+     * scheduled (even a cancelled schedule), that a run used, or that was rejected stays: 409.
+     * Serialised with activations, rejections and numbering by their locks.
+     */
+    async withdraw(who: Principal, id: string) {
+      const before = await get(id);
+      if (before.author.id !== who.accountId) {
+        throw forbidden(`only the author of ${before.name} v${before.version} (${before.author.name}) may withdraw it; another admin may reject it instead`);
+      }
+      await db.transaction(async (tx) => {
+        const dal = policiesDal(tx);
+        await dal.lockName(before.name);
+        await dal.lockActivations('exclusive');
+        const current = await get(id, tx);
+        if (current.status !== 'draft' || (await dal.hasHistory(id))) {
+          const why = current.status === 'rejected' ? 'it was rejected' : current.status === 'draft' ? 'it was scheduled once and stays in the history' : `it is ${current.status}`;
+          throw conflict(`${current.name} v${current.version} cannot be withdrawn: ${why}; only a draft that never took part in the history can`);
+        }
+        await dal.deleteVersion(id);
+        await audit.record(tx, {
+          actor: who,
+          action: 'policy.withdraw',
+          subject: `policy:${id}`,
+          details: { name: current.name, version: current.version },
+        });
+      });
+    },
+
+    /** An admin other than the author turns a draft down, with a reason: it can no longer be activated or withdrawn. */
+    async reject(who: Principal, id: string, reason: string) {
+      const before = await get(id);
+      if (before.author.id === who.accountId) {
+        throw forbidden(`${before.name} v${before.version} was written by you; withdraw it (DELETE /v1/policies/${id}) instead of rejecting it`);
+      }
+      return db.transaction(async (tx) => {
+        const dal = policiesDal(tx);
+        await dal.lockActivations('exclusive');
+        if ((await accountStatusShared(tx, who.accountId)) !== 'active') throw forbidden('your account is no longer active; it cannot reject a policy');
+        const current = await get(id, tx);
+        if (current.status !== 'draft') {
+          throw conflict(`${current.name} v${current.version} is ${current.status}; only a draft can be rejected`);
+        }
+        await dal.insertRejection({ policyId: id, rejectedBy: who.accountId, reason });
+        await audit.record(tx, {
+          actor: who,
+          action: 'policy.reject',
+          subject: `policy:${id}`,
+          reason,
+          details: { name: current.name, version: current.version },
+        });
+        return { id, status: 'rejected' as const };
+      });
+    },
+
     /** The version in force now and the one scheduled to take force, if any; 404 when neither exists. */
     async active() {
       const state = await activationState(db);
@@ -249,6 +311,25 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
     /** Fields and values of a document that no recent universe has (also part of create's reply). */
     async warnings(document: PolicyDocument) {
       return policyWarnings(document, universeVocabulary(await recentUniverses()));
+    },
+
+    /**
+     * What a version (enforced, also when its mode is shadow) would have cost on each of the last
+     * `lastEras` resolved eras, oldest first: on the era's latest run (the one its report costs) and
+     * the latest version of its main target. An era missing its run or main target is skipped.
+     */
+    async replay(id: string, lastEras: number) {
+      const policy = await get(id);
+      const resolved = await latestResolvedEras(db, lastEras);
+      const replayed: ReplayedEra[] = [];
+      for (const era of resolved.reverse()) {
+        const run = await latestRun(db, era.number);
+        const target = await latestTarget(db, era.number, era.mainTarget);
+        if (run === null || target === undefined) continue;
+        const universe = await eras.universeRows(era.number);
+        replayed.push(replayEra(policy.document, { number: era.number, target: era.mainTarget }, universe, decodeFloat64(run.unconstrained), decodeFloat64(target.values)));
+      }
+      return { policy: ref(policy), eras: replayed, summary: replaySummary(replayed) };
     },
 
     /**
@@ -302,6 +383,9 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
     },
   };
 }
+
+const rejectedConflict = (p: { name: string; version: number; rejection: { reason: string; by: { name: string } } }) =>
+  conflict(`${p.name} v${p.version} was rejected by ${p.rejection.by.name} ("${p.rejection.reason}") and cannot be activated; create a new version instead`);
 
 const ref = (p: PolicyView): PolicyRef => ({ id: p.id, name: p.name, version: p.version });
 

@@ -1,6 +1,6 @@
 import { boundedCache } from '../cache.js';
 import { inClientTransaction, type ClientTransaction, type Database, type DatabaseHandle, type Executor } from '../db/client.js';
-import { lockEra, markEraResolved } from '../db/eras.js';
+import { findEra, lockEra, markEraResolved } from '../db/eras.js';
 import * as ledger from '../db/ledger.js';
 import { emitEvents } from '../db/events.js';
 import { eraResolved, eraScored } from '../domain/events.js';
@@ -22,6 +22,7 @@ import {
 } from '../db/scores.js';
 import { latestTarget, latestTargets, storeTargetVersions, targetOfVersion, type TargetVersion } from '../db/targets.js';
 import { latestRun, scoringRuns, type ScoringRuns } from '../db/runs.js';
+import { fromUnits } from '../domain/decimal.js';
 import { decodeFloat64, encodeFloat64 } from '../domain/packed.js';
 import { payoutReturn, summarizeSeries } from '../domain/performance.js';
 import { decodeRankCodes } from '../domain/prepared.js';
@@ -116,6 +117,17 @@ export function scoringService(deps: {
         { isolationLevel: 'repeatable read', accessMode: 'read only' },
       ),
   });
+
+  /**
+   * An unresolved era's main target and the rows its resolution pays (resolve and its dry run
+   * alike): 409 before the era closes or before its main target arrives.
+   */
+  async function resolvable(tx: Executor, era: EraRow) {
+    if (!era.closedAt) throw conflict(`era ${era.number} is not closed yet`);
+    const main = await latestTarget(tx, era.number, era.mainTarget);
+    if (!main) throw conflict(`era ${era.number} has no "${era.mainTarget}" target yet (its main target); upload it before resolving`);
+    return { main, payouts: await eraPayouts(tx, era.number, era.mainTarget) };
+  }
 
   /** The ranking of `target` over the last `size` resolved eras, as of one state of the resolved eras. */
   async function ranking(target: string, size: number) {
@@ -326,11 +338,7 @@ export function scoringService(deps: {
         const era = await lockEra(tx, number, 'no key update');
         if (!era) throw notFound(`era ${number} does not exist`);
         if (era.resolvedAt) return { era: number, status: 'resolved' as const, totalPayout: await ledger.eraTotal(tx, number) };
-        if (!era.closedAt) throw conflict(`era ${number} is not closed yet`);
-        const main = await latestTarget(tx, number, era.mainTarget);
-        if (!main) throw conflict(`era ${number} has no "${era.mainTarget}" target yet (its main target); upload it before resolving`);
-
-        const payouts = await eraPayouts(tx, number, era.mainTarget);
+        const { main, payouts } = await resolvable(tx, era);
         const resolved = await markEraResolved(tx, number);
         const applied = await ledger.applyEraResolution(tx, number, payouts);
         await recordResolvedEra(tx, era);
@@ -344,6 +352,29 @@ export function scoringService(deps: {
         });
         return { era: number, status: 'resolved' as const, totalPayout: applied.total };
       });
+    },
+
+    /**
+     * What resolving now would pay, computed as resolve computes it (the same paying rows, settled
+     * by the same ledger plan against each model's balance) in a read-only snapshot: nothing is
+     * written, locked or audited. 409 for an era that is resolved, not closed or without its main target.
+     */
+    async resolveDryRun(number: number) {
+      return db.transaction(
+        async (tx) => {
+          const era = await findEra(tx, number);
+          if (!era) throw notFound(`era ${number} does not exist`);
+          if (era.resolvedAt) throw conflict(`era ${number} is already resolved; GET /v1/eras/${number}/scores shows what it paid`);
+          const { payouts } = await resolvable(tx, era);
+          const plan = await ledger.planEraResolution(tx, number, payouts);
+          return {
+            era: number,
+            totalPayout: fromUnits(plan.total),
+            models: payouts.map((p) => ({ modelId: p.modelId, name: p.name, stake: p.stake, corr: p.corr, mmc: p.mmc, payout: fromUnits(plan.settled.get(p.modelId)!) })),
+          };
+        },
+        { isolationLevel: 'repeatable read', accessMode: 'read only' },
+      );
     },
 
     /** Every current submission's score on one target (the latest version unless one is named), and the traded meta-model's own CORR on it. */

@@ -1,6 +1,8 @@
 import type { Database, DatabaseHandle } from '../db/client.js';
 import * as submissionsDal from '../db/submissions.js';
 import type { StoredSubmission } from '../db/submissions.js';
+import { decodeRankCodes } from '../domain/prepared.js';
+import { nearDuplicates, type SubmissionRanks } from '../domain/duplicates.js';
 import { conflict, unauthorized } from '../errors.js';
 import type { IngestBody } from '../ingest/id-value.js';
 import type { Preparer } from '../ingest/worker-preparer.js';
@@ -15,6 +17,9 @@ const MAX_ATTEMPTS = 3;
 /** Scores a stored submission on the era's uploaded targets, if any (the scoring service's scoreSubmission). */
 export type ScoreSubmission = (era: number, submissionId: string) => Promise<unknown>;
 
+/** Submissions read per round trip by the summary. */
+const RANKS_PAGE = 500;
+
 export function submissionsService(deps: {
   db: Database;
   pool: DatabaseHandle['pool'];
@@ -26,6 +31,38 @@ export function submissionsService(deps: {
   const { db, pool, eras, models, preparer, scoreSubmission } = deps;
 
   return {
+    /**
+     * An era's submissions at a glance (operators): counts, the at-risk stake, the staked models
+     * that have not submitted, and the groups of near-duplicate submissions across accounts
+     * (domain/duplicates.ts: bucketed by digest, then random projections, so the cost stays near
+     * linear in the number of models). Rank codes are read in pages of RANKS_PAGE; the codes are
+     * kept (about 2 bytes per id and submission), never their floats.
+     */
+    async summary(number: number) {
+      await eras.get(number);
+      const counts = await submissionsDal.eraSubmissionCounts(db, number);
+      const missing = await submissionsDal.stakedWithoutSubmission(db, number);
+      const names: string[] = [];
+      const ranks: SubmissionRanks[] = [];
+      for (let after: string | null = null; ; ) {
+        const page = await submissionsDal.currentRanksPage(db, number, after, RANKS_PAGE);
+        for (const row of page) {
+          names.push(row.name);
+          ranks.push({ account: row.accountId, codes: decodeRankCodes(row.ranks), covered: row.covered, digest: row.digest });
+        }
+        if (page.length < RANKS_PAGE) break;
+        after = page[page.length - 1].id;
+      }
+      const { groups, complete } = nearDuplicates(ranks);
+      return {
+        era: number,
+        ...counts,
+        duplicates: groups.map((g) => ({ models: [...new Set(g.members.map((i) => names[i]))].sort(), spearman: g.spearman })),
+        duplicatesComplete: complete,
+        missing,
+      };
+    },
+
     /**
      * Validates, prepares (rank codes, computed once here) and stores a submission.
      * `created` is false when the same content was already the model's current submission.

@@ -27,6 +27,8 @@ interface Fixture {
   /** an account the matrix's admin may disable */
   disposableAccountId: string;
   policyId: string;
+  /** a draft written by the matrix's admin, which it may withdraw */
+  ownPolicyId: string;
   submission: string;
   withdrawalId: string;
 }
@@ -117,6 +119,11 @@ const RULES: Record<string, Rule> = {
   'GET /v1/policies/changelog': { access: 'public', request: () => ({ url: '/v1/policies/changelog' }) },
   'GET /v1/policies/:id/diff': { access: STAFF, request: (f) => ({ url: `/v1/policies/${f.policyId}/diff?against=${f.policyId}` }) },
   'POST /v1/policies/:id/activate': { access: ['admin'], request: (f) => ({ url: `/v1/policies/${f.policyId}/activate`, payload: { reason: 'matrix' } }) },
+  // The author withdraws its draft once (204), then finds it gone (404); other roles are refused by role.
+  'DELETE /v1/policies/:id': { access: ['admin'], request: (f) => ({ url: `/v1/policies/${f.ownPolicyId}` }) },
+  'POST /v1/policies/:id/reject': { access: ['admin'], request: (f) => ({ url: `/v1/policies/${f.policyId}/reject`, payload: { reason: 'matrix' } }) },
+  'POST /v1/policies/:id/replay': { access: STAFF, request: (f) => ({ url: `/v1/policies/${f.policyId}/replay`, payload: { lastEras: 3 } }) },
+  'GET /v1/eras/:number/submissions/summary': { access: STAFF, request: (f) => ({ url: `/v1/eras/${f.era}/submissions/summary` }) },
   'POST /v1/policies/:id/preview': { access: STAFF, request: (f) => ({ url: `/v1/policies/${f.policyId}/preview`, payload: { eras: [f.era] } }) },
   'GET /v1/audit-log': { access: ['admin'], request: () => ({ url: '/v1/audit-log' }) },
   'GET /v1/me/wallet': { access: ANY, request: () => ({ url: '/v1/me/wallet' }) },
@@ -197,6 +204,14 @@ beforeAll(async () => {
   });
   if (policy.statusCode !== 201) throw new Error(`policy: ${policy.statusCode} ${policy.body}`);
 
+  const ownPolicy = await t.app.inject({
+    method: 'POST',
+    url: '/v1/policies',
+    headers: bearer(ADMIN_KEY),
+    payload: { name: 'matrix_own_policy', rules: [{ id: 'r', match: { field: 'sector', op: 'eq', value: '10' }, action: { type: 'observe' } }] },
+  });
+  if (ownPolicy.statusCode !== 201) throw new Error(`own policy: ${ownPolicy.statusCode} ${ownPolicy.body}`);
+
   for (const account of [author, otherAuthor]) {
     const credited = await t.app.inject({ method: 'POST', url: `/v1/accounts/${account.id}/wallet/credits`, headers: bearer(ADMIN_KEY), payload: { amount: '10', reference: 'matrix' } });
     if (credited.statusCode !== 201) throw new Error(`credit: ${credited.statusCode} ${credited.body}`);
@@ -215,6 +230,7 @@ beforeAll(async () => {
     pendingAdminId: pendingAdmin.json().id,
     disposableAccountId: disposable.id,
     policyId: policy.json().id,
+    ownPolicyId: ownPolicy.json().id,
     submission: predictions(),
   };
 });

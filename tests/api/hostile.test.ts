@@ -298,6 +298,13 @@ const CORPUS: Case[] = [
   { name: 'activation without a reason', method: 'POST', url: (c) => `/v1/policies/${c.policyId}/activate`, key: asAdmin, status: 400, payload: () => ({}) },
   { name: 'activation of an unknown policy', method: 'POST', url: () => `/v1/policies/${UNKNOWN_UUID}/activate`, key: asAdmin, status: 404,
     payload: () => ({ reason: 'x' }) },
+  { name: 'a withdrawal by an operator', method: 'DELETE', url: (c) => `/v1/policies/${c.policyId}`, key: asOperator, status: 403 },
+  { name: 'a withdrawal of an unknown policy', method: 'DELETE', url: () => `/v1/policies/${UNKNOWN_UUID}`, key: asAdmin, status: 404 },
+  { name: 'a rejection by the policy author', method: 'POST', url: (c) => `/v1/policies/${c.policyId}/reject`, key: asAdmin, status: 403, payload: () => ({ reason: 'mine' }) },
+  { name: 'a rejection without a reason', method: 'POST', url: (c) => `/v1/policies/${c.policyId}/reject`, key: asAdmin, status: 400, payload: () => ({}) },
+  { name: 'a replay of too many eras', method: 'POST', url: (c) => `/v1/policies/${c.policyId}/replay`, key: asOperator, status: 400, payload: () => ({ lastEras: 261 }) },
+  { name: 'a replay of eras as a string', method: 'POST', url: (c) => `/v1/policies/${c.policyId}/replay`, key: asOperator, status: 400,
+    payload: () => ({ lastEras: '1; DROP TABLE eras' }) },
   { name: 'a method no route has', method: 'PATCH', url: (c) => `/v1/models/${c.ownModel}/stake`, key: asAuthor, status: 404, payload: () => ({ amount: '1' }) },
 ];
 

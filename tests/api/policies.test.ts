@@ -136,11 +136,15 @@ describe('policy lifecycle', () => {
     expectProblem(await t.app.inject({ method: 'GET', url: '/v1/policies/not-a-uuid', headers: bearer(ADMIN_KEY) }), 400);
   });
 
-  it('never changes a version: the database refuses UPDATE of the document and DELETE', async () => {
+  it('never changes a version: the database refuses UPDATE of the document, and DELETE once it is part of the history', async () => {
     const v = await created(t, alice.apiKey, simple('frozen'));
     await expect(t.database.pool.query(`update policies set document = '{"name":"frozen","rules":[]}' where id = $1`, [v.id])).rejects.toThrow(/immutable/);
     await expect(t.database.pool.query(`update policies set version = 9 where id = $1`, [v.id])).rejects.toThrow(/immutable/);
+    // A draft may be withdrawn (deleted); a rejected, scheduled or activated one never is.
+    const rejected = await t.app.inject({ method: 'POST', url: `/v1/policies/${v.id}/reject`, headers: bearer(bob.apiKey), payload: { reason: 'kept' } });
+    expect(rejected.statusCode, rejected.body).toBe(200);
     await expect(t.database.pool.query(`delete from policies where id = $1`, [v.id])).rejects.toThrow(/immutable/);
+    await expect(t.database.pool.query(`update policy_rejections set reason = 'changed' where policy_id = $1`, [v.id])).rejects.toThrow(/append-only/);
     // A new version is the way to change a policy.
     expect((await created(t, alice.apiKey, simple('frozen', ['x9']))).version).toBe(2);
   });

@@ -30,9 +30,11 @@ export interface PolicySummary {
   createdAt: Date;
   authorId: string;
   authorName: string;
+  /** set when an admin rejected the draft: it can then be neither activated nor withdrawn */
+  rejection: { at: Date; reason: string; by: { id: string; name: string } } | null;
 }
 
-export const POLICY_STATUSES = ['draft', 'scheduled', 'active', 'retired'] as const;
+export const POLICY_STATUSES = ['draft', 'scheduled', 'active', 'retired', 'rejected'] as const;
 export type PolicyStatus = (typeof POLICY_STATUSES)[number];
 
 /**
@@ -94,7 +96,8 @@ export function tookForceAt(activation: ActivationRow, cutoffBefore: Date | null
 export function policyView(row: PolicySummary, state: ActivationState, retiredAt: Date | null) {
   const document = storedDocument(row.document);
   const latest = state.activations.filter((a) => a.policyId === row.id).at(-1) ?? null;
-  const status = policyStatus(row.id, state);
+  // A rejected draft never gets an activation (activate refuses it), so its rejection is its status.
+  const status = row.rejection !== null ? ('rejected' as const) : policyStatus(row.id, state);
   return {
     id: row.id,
     name: row.name,
@@ -108,6 +111,7 @@ export function policyView(row: PolicySummary, state: ActivationState, retiredAt
     activatedBy: latest?.activatedBy ?? null,
     fromEra: latest?.fromEra ?? null,
     retiredAt: status === 'retired' ? retiredAt : null,
+    rejection: row.rejection,
     document,
   };
 }

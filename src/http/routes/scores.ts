@@ -18,6 +18,27 @@ const scoreFields = {
   payout: decimalString.nullable().describe('stake × clipped payout factor, rounded to 10 decimals; 0 for a model without a score'),
 };
 
+const resolveQuery = z.strictObject({
+  dryRun: z.enum(['true', 'false']).optional().describe('`true`: compute what resolving would pay and write nothing'),
+});
+
+const dryRun = z
+  .object({
+    era: z.number().int(),
+    totalPayout: decimalString.describe('Σ payouts − Σ burns the resolution would move'),
+    models: z.array(
+      z.object({
+        modelId: z.uuid(),
+        name: z.string(),
+        stake: decimalString.nullable().describe('at-risk stake'),
+        corr: z.number().nullable(),
+        mmc: z.number().nullable(),
+        payout: decimalString.describe('the signed change of the balance the resolution would write (a burn negative)'),
+      }),
+    ),
+  })
+  .describe('a dry run: what resolving now would pay, by model name; nothing written');
+
 const CSV_COLUMNS = ['era', 'target', 'late', 'status', 'corr', 'mmc', 'stake', 'payout', 'version'] as const;
 
 export const scoreRoutes: FastifyPluginAsyncZod<{ scoring: ScoringService }> = async (app, { scoring }) => {
@@ -102,14 +123,18 @@ export const scoreRoutes: FastifyPluginAsyncZod<{ scoring: ScoringService }> = a
         summary: "Finalise the era's payouts on the latest version of its main target and add each to the model's stake history, once",
         description:
           'Idempotent: resolving again returns the same result and changes nothing. 409 until the main target is uploaded; afterwards targets are final. ' +
-          "Records each on-time model's scores on the latest version of every target, its stake and payout, which performance and the leaderboard read.",
+          "Records each on-time model's scores on the latest version of every target, its stake and payout, which performance and the leaderboard read. " +
+          '`?dryRun=true` answers what resolving now would pay, computed the same way (settled against each balance), and writes nothing: no ledger entry, ' +
+          'no bundle, no audit entry; 409 for an era already resolved.',
         params: eraParams,
+        querystring: resolveQuery,
         response: {
-          200: z.object({ era: z.number().int(), status: z.literal('resolved'), totalPayout: decimalString }),
+          200: z.union([z.object({ era: z.number().int(), status: z.literal('resolved'), totalPayout: decimalString }), dryRun]),
           ...problemResponses,
         },
       },
     },
-    async (request) => scoring.resolve(requirePrincipal(request), request.params.number),
+    async (request) =>
+      request.query.dryRun === 'true' ? scoring.resolveDryRun(request.params.number) : scoring.resolve(requirePrincipal(request), request.params.number),
   );
 };

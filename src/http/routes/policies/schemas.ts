@@ -31,6 +31,10 @@ export const policySummary = z.object({
   activatedBy: accountRef.nullable(),
   fromEra: z.number().int().nullable().describe('the first era of the latest activation'),
   retiredAt: z.date().nullable().describe('when the version after it took force'),
+  rejection: z
+    .object({ at: z.date(), reason: z.string(), by: accountRef })
+    .nullable()
+    .describe('who rejected the draft, when and why (status `rejected`); null otherwise'),
 });
 
 export const policyDetail = policySummary.extend({ document: policySchema }).meta({ id: 'Policy' });
