@@ -1,13 +1,17 @@
 /**
- * npm run bench [-- --models K --ids N --seconds S --concurrency C --full-precision --skip ingest,close,scoring,targets,resolve,leaderboard --json]
+ * npm run bench [-- --models K --ids N --seconds S --concurrency C --full-precision --skip ingest,close,scoring,targets,resolve,leaderboard --webhooks --json]
  *
  * Builds its own data, starts the real service (src/server.ts) on a real PostgreSQL
  * (DATABASE_URL, or an embedded one) and measures the performance targets (BENCHMARKS.md): ingest over HTTP against a
  * bare parsing route, close → meta-model at K/10, K/2 and K models, scoring one target, scoring
  * 20 targets uploaded at once, and leaderboard/performance latency over K models × 60 resolved eras.
+ * --webhooks: every seeded author account has a webhook for every event type, delivered to a
+ * receiver on 127.0.0.1 while the phases run (close and resolution with and without webhooks).
  * Progress goes to stderr; the table (and with --json, one JSON line last) to stdout.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,6 +24,7 @@ import * as schema from '../src/db/schema.js';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { recordResolvedEra } from '../src/db/results.js';
 import { encodeFloat64 } from '../src/domain/packed.js';
+import { EVENT_TYPES } from '../src/domain/events.js';
 import { encodeRankCodes, rankCodes } from '../src/domain/prepared.js';
 import { rng } from '../tests/support/rng.js';
 import { runLoad } from './http-load.js';
@@ -33,6 +38,7 @@ const { values: opts } = parseArgs({
     json: { type: 'boolean', default: false },
     skip: { type: 'string', default: '' },
     'full-precision': { type: 'boolean', default: false },
+    webhooks: { type: 'boolean', default: false },
   },
 });
 const K = Number(opts.models);
@@ -107,7 +113,11 @@ async function startProcess(script: string, env: Record<string, string>, readyPa
 }
 
 const startService = (databaseUrl: string) =>
-  startProcess('src/server.ts', { DATABASE_URL: databaseUrl, BOOTSTRAP_ADMIN_KEY: ADMIN, LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '1000000' }, '/readyz');
+  startProcess(
+    'src/server.ts',
+    { DATABASE_URL: databaseUrl, BOOTSTRAP_ADMIN_KEY: ADMIN, LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '1000000', WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' },
+    '/readyz',
+  );
 
 async function memory(pid: number): Promise<{ rssMb: number; hwmMb: number }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -290,6 +300,21 @@ async function ingest(service: Service, author: string, operator: string) {
 }
 
 /** Seeds K staked models with on-time submissions directly in the database (prepared at "ingest"). */
+/** With --webhooks: a receiver on 127.0.0.1 that acknowledges every delivery at once, and what it received. */
+const receiver = { url: '', received: 0 };
+async function startReceiver() {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      receiver.received++;
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  return server;
+}
+
 async function seedModels(pool: pg.Pool, era: number, count: number) {
   const distinct = 64;
   const vectors = Array.from({ length: distinct }, () => {
@@ -299,6 +324,14 @@ async function seedModels(pool: pg.Pool, era: number, count: number) {
   });
   const { rows } = await pool.query<{ id: string }>(`insert into accounts (name, role) values ($1, 'author') returning id`, [`seed-${era}`]);
   const accountId = rows[0].id;
+  if (opts.webhooks) {
+    await pool.query(`insert into webhooks (account_id, url, events, secret) values ($1, $2, $3::text[], $4)`, [
+      accountId,
+      receiver.url,
+      EVENT_TYPES,
+      `whsec_${randomBytes(32).toString('base64')}`,
+    ]);
+  }
   const batch = 100;
   for (let start = 0; start < count; start += batch) {
     const size = Math.min(batch, count - start);
@@ -494,6 +527,7 @@ async function main() {
   const pool = new pg.Pool({ connectionString: benchUrl, max: 4 });
 
   const result: Record<string, unknown> = {};
+  const hooks = opts.webhooks ? await startReceiver() : undefined;
   let service = await startService(benchUrl);
   try {
     const operator = (await api(service, 'POST', '/v1/accounts', ADMIN, { name: 'bench-operator', role: 'operator' })).apiKey;
@@ -539,7 +573,14 @@ async function main() {
       if (!skip.has('scoring') && !skip.has('resolve')) result.resolve = await resolution(service, operator, era, K).then((r) => ({ ...r, seconds: round(r.seconds, 3) }));
       if (!skip.has('leaderboard')) result.leaderboard = await leaderboard(pool, service, operator, K);
     }
+    if (hooks) {
+      const { rows } = await pool.query<{ events: number; deliveries: number }>(
+        `select (select count(*)::int from events) as events, (select count(*)::int from webhook_deliveries) as deliveries`,
+      );
+      result.webhooks = { events: rows[0].events, deliveriesWritten: rows[0].deliveries, receivedDuringRun: receiver.received };
+    }
   } finally {
+    hooks?.close();
     await service.stop();
     await pool.end();
     await admin.query(`drop database if exists ${benchDb} with (force)`);
