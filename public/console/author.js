@@ -240,8 +240,7 @@ async function webhooks(section) {
   show(section, el('div', { class: 'card' }, el('h2', {}, 'Your webhooks'),
     el('p', { class: 'muted' }, 'Events are posted to your URL, signed (Standard Webhooks). The URL must be https and public unless the service allows its host.'),
     table([
-      { head: 'URL', cell: (h) => el('span', { class: 'url' }, h.url) },
-      { head: 'Events', cell: (h) => h.events.join(', ') },
+      { head: 'URL and events', cell: (h) => [el('div', { class: 'url' }, h.url), el('div', { class: 'muted hook-events' }, h.events.join(', '))] },
       { head: 'Status', cell: (h) => (h.disabled ? `disabled${h.disabledReason ? `: ${h.disabledReason}` : ''}` : 'active') },
       { head: '', cell: (h) => el('span', { class: 'actions' },
         el('button', { type: 'button', class: 'secondary open-deliveries', onclick: () => deliveries(h, deliveriesPlace) }, 'Deliveries'),
@@ -261,9 +260,7 @@ async function deliveries(hook, place) {
   show(place, el('div', { class: 'card', 'data-webhook': hook.id }, el('h3', {}, `Deliveries to ${hook.url}`),
     table([
       { head: 'Event', cell: (d) => d.type },
-      { head: 'Status', cell: (d) => d.status },
-      { head: 'Attempts', num: true, cell: (d) => String(d.attempts) },
-      { head: 'Last status', num: true, cell: (d) => (d.lastStatusCode === null ? '—' : String(d.lastStatusCode)) },
+      { head: 'Status', cell: (d) => `${d.status}; ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}; last HTTP status ${d.lastStatusCode === null ? '—' : String(d.lastStatusCode)}` },
       { head: 'Next attempt', cell: (d) => fmtTime(d.nextAttemptAt) },
       { head: '', cell: (d) => el('button', { type: 'button', class: 'secondary retry', onclick: async () => {
         const r = await api('POST', `/v1/webhooks/${hook.id}/deliveries/${d.id}/retry`);

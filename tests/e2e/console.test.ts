@@ -294,8 +294,8 @@ describe.skipIf(!hasChromium)(`the /console in headless chromium (${CHROMIUM})`,
       const [hook] = (await ok<{ webhooks: { id: string; url: string; events: string[] }[] }>(base, 'GET', '/v1/webhooks', author.apiKey)).webhooks;
       expect([hook.url, hook.events]).toEqual([url, ['era.opened', 'submission.received']]);
       const row = w.page.locator(`#webhooks-table tr[data-id="${hook.id}"]`);
-      expect(await row.locator('td').first().textContent()).toBe(url);
-      expect(await row.textContent()).toContain('era.opened, submission.received');
+      expect(await row.locator('.url').textContent()).toBe(url);
+      expect(await row.locator('.hook-events').textContent()).toBe('era.opened, submission.received');
       expect(await row.textContent()).toContain('active');
 
       // An era opens: its event waits for delivery to the webhook; the author sees it and queues it again.
@@ -306,7 +306,8 @@ describe.skipIf(!hasChromium)(`the /console in headless chromium (${CHROMIUM})`,
       expect(stored.deliveries.map((d) => d.type)).toEqual(['era.opened']);
       const delivery = w.page.locator(`#deliveries-table tr[data-id="${stored.deliveries[0].id}"]`);
       expect(await delivery.textContent()).toContain('era.opened');
-      expect(await delivery.textContent()).toContain(stored.deliveries[0].status);
+      expect(await delivery.textContent()).toContain(`${stored.deliveries[0].status}; ${stored.deliveries[0].attempts} attempt`);
+      expect(await delivery.textContent()).toContain('last HTTP status');
       await delivery.locator('button.retry').click();
       await w.page.waitForSelector('#retry-result .ok');
       expect(await w.page.locator('#retry-result').textContent()).toContain('queued again');
@@ -316,6 +317,10 @@ describe.skipIf(!hasChromium)(`the /console in headless chromium (${CHROMIUM})`,
       await view(w, 'webhooks');
       expect(await w.page.locator('#webhook-secret').count()).toBe(0);
       expect(await w.page.locator('#view-webhooks').textContent()).not.toContain(secret);
+      await w.page.locator(`#webhooks-table tr[data-id="${hook.id}"] button.open-deliveries`).click();
+      await w.page.waitForSelector('#deliveries-table tbody tr');
+      expect((await w.page.evaluate('document.documentElement.scrollWidth')) as number).toBeLessThanOrEqual(width);
+      if (SCREENSHOTS) await w.page.screenshot({ path: path.join(SCREENSHOTS, `author-webhooks-${width}.png`), fullPage: true });
       await w.page.locator(`#webhooks-table tr[data-id="${hook.id}"] button.delete-webhook`).click();
       await w.page.waitForSelector('#view-webhooks .empty');
       expect(await w.page.locator('#view-webhooks').textContent()).toContain('No webhook yet.');
