@@ -1,4 +1,4 @@
-// Author sections: models with stakes, submissions, scores and performance; the wallet; the leaderboard; own keys.
+// Author sections: models with stakes, submissions, scores and performance; the wallet; the leaderboard; own keys; webhooks.
 import { api, el, field, fileText, fmtNum, fmtTime, lineChart, outcome, problemView, show, table } from './ui.js';
 
 const SCOPES = ['all', 'submit', 'stake', 'read'];
@@ -209,9 +209,73 @@ async function keys(section) {
     form, result, el('div', { id: 'key-result' })));
 }
 
+/** The event types of docs/events.md: the first six go to every account, the last three to the model's owner. */
+const EVENT_TYPES = ['era.opened', 'era.closed', 'era.scored', 'era.resolved', 'policy.scheduled', 'policy.activated', 'submission.received', 'model.settled', 'stake.released'];
+
+async function webhooks(section) {
+  const res = await api('GET', '/v1/webhooks');
+  if (!res.ok) return show(section, problemView(res));
+  const result = el('div', { id: 'webhook-result' });
+  const deliveriesPlace = el('div', { id: 'webhook-deliveries' });
+  const url = el('input', { type: 'url', name: 'url', required: true, placeholder: 'https://example.com/hook', maxlength: 2048 });
+  const description = el('input', { type: 'text', name: 'description', maxlength: 500 });
+  const boxes = EVENT_TYPES.map((type) => el('input', { type: 'checkbox', name: 'events', value: type }));
+  const form = el('form', { id: 'webhook-create' },
+    el('div', { class: 'row' }, field('URL', url), field('Description (optional)', description)),
+    el('fieldset', { class: 'events' }, el('legend', {}, 'Events'), boxes.map((box) => el('label', { class: 'check' }, box, box.value))),
+    el('button', { type: 'submit' }, 'Register webhook'));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const events = boxes.filter((b) => b.checked).map((b) => b.value);
+    if (!events.length) return show(result, el('p', { class: 'problems', role: 'alert' }, 'Pick at least one event.'));
+    const body = { url: url.value.trim(), events };
+    if (description.value.trim()) body.description = description.value.trim();
+    const r = await api('POST', '/v1/webhooks', body);
+    if (!r.ok) return show(result, problemView(r));
+    await webhooks(section);
+    section.querySelector('#webhook-result')?.replaceChildren(
+      el('p', { class: 'ok', role: 'status' }, `Webhook registered for ${r.body.url}. Its signing secret, shown once: store it now to verify deliveries (docs/events.md).`),
+      el('code', { class: 'secret', id: 'webhook-secret' }, r.body.secret));
+  });
+  show(section, el('div', { class: 'card' }, el('h2', {}, 'Your webhooks'),
+    el('p', { class: 'muted' }, 'Events are posted to your URL, signed (Standard Webhooks). The URL must be https and public unless the service allows its host.'),
+    table([
+      { head: 'URL and events', cell: (h) => [el('div', { class: 'url' }, h.url), el('div', { class: 'muted hook-events' }, h.events.join(', '))] },
+      { head: 'Status', cell: (h) => (h.disabled ? `disabled${h.disabledReason ? `: ${h.disabledReason}` : ''}` : 'active') },
+      { head: '', cell: (h) => el('span', { class: 'actions' },
+        el('button', { type: 'button', class: 'secondary open-deliveries', onclick: () => deliveries(h, deliveriesPlace) }, 'Deliveries'),
+        el('button', { type: 'button', class: 'danger delete-webhook', onclick: async () => {
+          const r = await api('DELETE', `/v1/webhooks/${h.id}`);
+          if (r.ok) await webhooks(section);
+          else show(result, problemView(r));
+        } }, 'Delete')) },
+    ], res.body.webhooks, 'No webhook yet.', { id: 'webhooks-table' }),
+    form, result), deliveriesPlace);
+}
+
+async function deliveries(hook, place) {
+  const res = await api('GET', `/v1/webhooks/${hook.id}/deliveries`);
+  if (!res.ok) return show(place, problemView(res));
+  const result = el('div', { id: 'retry-result' });
+  show(place, el('div', { class: 'card', 'data-webhook': hook.id }, el('h3', {}, `Deliveries to ${hook.url}`),
+    table([
+      { head: 'Event', cell: (d) => d.type },
+      { head: 'Status', cell: (d) => `${d.status}; ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}; last HTTP status ${d.lastStatusCode === null ? '—' : String(d.lastStatusCode)}` },
+      { head: 'Next attempt', cell: (d) => fmtTime(d.nextAttemptAt) },
+      { head: '', cell: (d) => el('button', { type: 'button', class: 'secondary retry', onclick: async () => {
+        const r = await api('POST', `/v1/webhooks/${hook.id}/deliveries/${d.id}/retry`);
+        if (!r.ok) return show(result, problemView(r));
+        await deliveries(hook, place);
+        place.querySelector('#retry-result')?.replaceChildren(el('p', { class: 'ok', role: 'status' }, `Delivery of ${d.type} queued again.`));
+      } }, 'Retry') },
+    ], res.body.deliveries, 'No delivery yet: one appears when a subscribed event happens.', { id: 'deliveries-table' }),
+    result));
+}
+
 export const authorViews = [
   { id: 'models', title: 'Models', render: models },
   { id: 'wallet', title: 'Wallet', render: wallet },
   { id: 'leaderboard', title: 'Leaderboard', render: leaderboard },
   { id: 'keys', title: 'Keys', render: keys },
+  { id: 'webhooks', title: 'Webhooks', render: webhooks },
 ];

@@ -318,7 +318,7 @@ function headline(report, point) {
     item('Effective models', fmt(report.stake.effectiveModels, 1), d(ch?.effectiveModels, (x) => fmt(x, 1))),
     item('Nakamoto (50 %)', fmt(report.stake.nakamoto50, 0), d(ch?.nakamoto50, (x) => fmt(x, 0))),
     item('Policy', policy, null, 'text'),
-    item('Rank agreement of S with M (Spearman)', fmt(report.policyCost, 3), d(ch?.policyCost, (x) => fmt(x, 3))),
+    item('Spearman correlation of S with M (1: the policy changed no ranks)', fmt(report.policySpearman, 3), d(ch?.policySpearman, (x) => fmt(x, 3))),
     item('Cost of the policy, main target (CORR)', main ? fmt(main.cost, 4) : 'no target yet', null, main ? undefined : 'text'),
   );
 }
@@ -421,7 +421,7 @@ function drawHistory(summary) {
     eras,
     series: [
       { name: 'excluded share', color: PALETTE[1], values: points.map((p) => p.excludedShare) },
-      { name: 'rank agreement of S with M (Spearman)', color: PALETTE[0], values: points.map((p) => p.policyCost) },
+      { name: 'Spearman correlation of S with M', color: PALETTE[0], values: points.map((p) => p.policySpearman) },
     ],
     yLabel: 'share / Spearman',
     yMin: 0,

@@ -58,6 +58,8 @@ export function storedPoint(
 
 export interface SummaryPoint extends Omit<StoredPoint, 'closedAt'> {
   closedAt: Date;
+  /** the same number as the deprecated `policyCost` (a Spearman correlation, not a CORR difference), named for what it is */
+  policySpearman: number | null;
   /** the era's link in the chain of resolved eras' bundles; null until it resolves */
   chainDigest: string | null;
   /** this era minus the previous closed era; null for the first */
@@ -67,6 +69,7 @@ export interface SummaryPoint extends Omit<StoredPoint, 'closedAt'> {
     excludedShare: number;
     observedShare: number;
     policyCost: number | null;
+    policySpearman: number | null;
     models: number;
     totalStake: string;
     gini: number | null;
@@ -90,6 +93,7 @@ export function pointChange(a: SummaryPoint, b: SummaryPoint, totalStake: string
     excludedShare: b.excludedShare - a.excludedShare,
     observedShare: b.observedShare - a.observedShare,
     policyCost: change(a.policyCost, b.policyCost),
+    policySpearman: change(a.policyCost, b.policyCost),
     models: b.stake.models - a.stake.models,
     totalStake,
     gini: change(a.stake.gini, b.stake.gini),

@@ -11,6 +11,8 @@ export type { SummaryPoint } from '../domain/report-points.js';
 
 export interface EraReport extends RunFigures {
   era: number;
+  /** the same number as the deprecated `policyCost`, named for what it is */
+  policySpearman: number | null;
   closedAt: Date;
   run: { seq: number; trigger: 'close' | 'recompute'; computedAt: Date };
   metaModelCorr: { target: string; main: boolean; corr: number | null }[];
@@ -40,6 +42,7 @@ export function reportsService(deps: { db: Database; eras: ErasService; reportFi
         closedAt: era.closedAt,
         run: { seq: run.seq, trigger: run.trigger, computedAt: run.computedAt },
         ...figures,
+        policySpearman: figures.policyCost,
         metaModelCorr: costs.map((c) => ({ target: c.target, main: c.target === era.mainTarget, corr: c.traded })),
         performanceCost: costs.map((c) => ({
           target: c.target,
@@ -68,7 +71,7 @@ export function reportsService(deps: { db: Database; eras: ErasService; reportFi
       const links = rows.length === 0 ? new Map<number, string>() : await chainDigests(db, { from: rows[0].era, to: rows[rows.length - 1].era });
       for (const row of rows) {
         const stored = row.point as StoredPoint;
-        const point: SummaryPoint = { ...stored, closedAt: new Date(stored.closedAt), chainDigest: links.get(row.era) ?? null, change: null };
+        const point: SummaryPoint = { ...stored, policySpearman: stored.policyCost, closedAt: new Date(stored.closedAt), chainDigest: links.get(row.era) ?? null, change: null };
         if (previous !== null) point.change = pointChange(previous, point, row.totalStakeChange ?? '0');
         previous = point;
         if (row.era < from) continue;

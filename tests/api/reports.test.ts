@@ -466,6 +466,42 @@ describe('GET /v1/reports/summary', () => {
   });
 });
 
+describe('policySpearman, the name of the figure once served as policyCost', () => {
+  it('is served beside the deprecated policyCost, equal to it, in the era report, the summary and its changes; OpenAPI marks policyCost deprecated', async () => {
+    const s = await summary();
+    expect(s.eras.length).toBeGreaterThan(1);
+    for (const point of s.eras as unknown as Record<string, unknown>[]) {
+      expect(Object.hasOwn(point, 'policySpearman')).toBe(true);
+      expect(point.policySpearman).toBe(point.policyCost);
+      const r = (await report(point.era as number)) as unknown as Record<string, unknown>;
+      expect(Object.hasOwn(r, 'policySpearman')).toBe(true);
+      expect(r.policySpearman).toBe(r.policyCost);
+      expect(r.policySpearman).toBe(point.policySpearman);
+      const change = point.change as Record<string, unknown> | null;
+      if (change !== null) expect(change.policySpearman).toBe(change.policyCost);
+    }
+    expect(s.eras.some((p) => typeof (p as unknown as { policySpearman: unknown }).policySpearman === 'number')).toBe(true);
+
+    const spec = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json() as {
+      paths: Record<string, { get: { responses: Record<string, { content: Record<string, { schema: Schema }> }> } }>;
+      components: { schemas: Record<string, Schema> };
+    };
+    interface Schema {
+      properties?: Record<string, Schema & { deprecated?: boolean; description?: string }>;
+      items?: Schema;
+      $ref?: string;
+    }
+    const resolved = (schema: Schema) => (schema.$ref ? spec.components.schemas[schema.$ref.replace('#/components/schemas/', '')] : schema);
+    const body = (route: string) => resolved(spec.paths[route].get.responses['200'].content['application/json'].schema);
+    const summaryPoint = body('/v1/reports/summary').properties!.eras.items!;
+    for (const props of [body('/v1/reports/eras/{number}').properties!, summaryPoint.properties!, summaryPoint.properties!.change.properties!]) {
+      expect(props.policyCost.deprecated).toBe(true);
+      expect(props.policyCost.description).toContain('policySpearman');
+      expect(props.policySpearman.deprecated).toBeUndefined();
+    }
+  });
+});
+
 describe('eras closed before report figures were stored', () => {
   it('get them once, when a replica starts: the same reports and summary', async () => {
     const reports = await Promise.all([1, 2, 3].map((era) => report(era)));

@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,6 +33,9 @@ let approver: string;
 let operator: string;
 let author: { id: string; apiKey: string };
 let modelId: string;
+/** Where the author's webhook points: a receiver on 127.0.0.1, the only host the test server allows (nothing else is ever called). */
+let receiver: Server;
+let receiverBase: string;
 
 interface Watched {
   page: Page;
@@ -101,7 +106,10 @@ const csvFile = (name: string, text: string) => ({ name, mimeType: 'text/csv', b
 
 describe.skipIf(!hasChromium)(`the /console in headless chromium (${CHROMIUM})`, () => {
   beforeAll(async () => {
-    t = await createTestApp({ STAKE_FUNDING: 'wallet' });
+    t = await createTestApp({ STAKE_FUNDING: 'wallet', WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' });
+    receiver = createServer((_request, response) => response.writeHead(204).end());
+    await new Promise<void>((done) => receiver.listen(0, '127.0.0.1', done));
+    receiverBase = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
     base = await t.app.listen({ port: 0, host: '127.0.0.1' });
     approver = (await createAccount(t.app, 'admin', 'second-admin')).apiKey;
     operator = (await createAccount(t.app, 'operator', 'era-operator')).apiKey;
@@ -121,6 +129,7 @@ describe.skipIf(!hasChromium)(`the /console in headless chromium (${CHROMIUM})`,
   afterAll(async () => {
     await browser?.close();
     await t?.close();
+    await new Promise((done) => receiver?.close(done));
   });
 
   for (const { name, width, height, first } of WIDTHS) {
@@ -250,6 +259,73 @@ describe.skipIf(!hasChromium)(`the /console in headless chromium (${CHROMIUM})`,
       const box = await w.page.locator('#score-chart svg').boundingBox();
       expect(box!.width).toBeLessThanOrEqual(width);
       await checkPage(w, width, 'author');
+    });
+  }
+  // After every other step: the webhook's era opens a new era, which the other steps do not expect.
+  for (const { name, width, height, first } of WIDTHS) {
+    it(`${name} (${width} px): an author registers a webhook (a private address refused in place), sees its secret once, its deliveries, retries one and deletes it`, async () => {
+      const w = await openConsole(width, height);
+      await signIn(w, author.apiKey, 'author');
+      await view(w, 'webhooks');
+      expect(await w.page.locator('#view-webhooks').textContent()).toContain('No webhook yet.');
+      for (const type of ['era.opened', 'era.closed', 'era.scored', 'era.resolved', 'policy.scheduled', 'policy.activated', 'submission.received', 'model.settled', 'stake.released']) {
+        expect(await w.page.locator(`#webhook-create input[type="checkbox"][value="${type}"]`).count()).toBe(1);
+      }
+      // A private address: refused, the problem shown where the form is, nothing stored.
+      w.expected.push('POST /v1/webhooks 400');
+      await w.page.fill('#webhook-create input[name="url"]', 'https://10.0.0.1/hook');
+      await w.page.check('#webhook-create input[value="era.opened"]');
+      await w.page.click('#webhook-create button[type="submit"]');
+      await w.page.waitForSelector('#webhook-result .problems');
+      const problem = (await w.page.locator('#webhook-result').textContent()) ?? '';
+      expect(problem).toContain('(400)');
+      expect(problem).toContain('WEBHOOK_ALLOWED_HOSTS');
+      expect((await ok<{ webhooks: unknown[] }>(base, 'GET', '/v1/webhooks', author.apiKey)).webhooks).toEqual([]);
+
+      // An allowed host: registered, the secret shown once as text.
+      const url = `${receiverBase}/hook-${width}?a=<b>`;
+      await w.page.fill('#webhook-create input[name="url"]', url);
+      await w.page.check('#webhook-create input[value="submission.received"]');
+      await w.page.click('#webhook-create button[type="submit"]');
+      await w.page.waitForSelector('#webhook-secret');
+      const secret = (await w.page.locator('#webhook-secret').textContent()) ?? '';
+      expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+      expect(await w.page.locator('#webhook-result').textContent()).toContain('store it now');
+      const [hook] = (await ok<{ webhooks: { id: string; url: string; events: string[] }[] }>(base, 'GET', '/v1/webhooks', author.apiKey)).webhooks;
+      expect([hook.url, hook.events]).toEqual([url, ['era.opened', 'submission.received']]);
+      const row = w.page.locator(`#webhooks-table tr[data-id="${hook.id}"]`);
+      expect(await row.locator('.url').textContent()).toBe(url);
+      expect(await row.locator('.hook-events').textContent()).toBe('era.opened, submission.received');
+      expect(await row.textContent()).toContain('active');
+
+      // An era opens: its event waits for delivery to the webhook; the author sees it and queues it again.
+      await ok(base, 'POST', '/v1/eras', ADMIN_KEY, { number: 40 + first, closesAt: new Date(Date.now() + 7_200_000).toISOString() });
+      await row.locator('button.open-deliveries').click();
+      await w.page.waitForSelector('#deliveries-table tbody tr');
+      const stored = await ok<{ deliveries: { id: string; type: string; status: string; attempts: number }[] }>(base, 'GET', `/v1/webhooks/${hook.id}/deliveries`, author.apiKey);
+      expect(stored.deliveries.map((d) => d.type)).toEqual(['era.opened']);
+      const delivery = w.page.locator(`#deliveries-table tr[data-id="${stored.deliveries[0].id}"]`);
+      expect(await delivery.textContent()).toContain('era.opened');
+      expect(await delivery.textContent()).toContain(`${stored.deliveries[0].status}; ${stored.deliveries[0].attempts} attempt`);
+      expect(await delivery.textContent()).toContain('last HTTP status');
+      await delivery.locator('button.retry').click();
+      await w.page.waitForSelector('#retry-result .ok');
+      expect(await w.page.locator('#retry-result').textContent()).toContain('queued again');
+
+      // Shown once: drawn again, the section lists the webhook without its secret.
+      await view(w, 'keys');
+      await view(w, 'webhooks');
+      expect(await w.page.locator('#webhook-secret').count()).toBe(0);
+      expect(await w.page.locator('#view-webhooks').textContent()).not.toContain(secret);
+      await w.page.locator(`#webhooks-table tr[data-id="${hook.id}"] button.open-deliveries`).click();
+      await w.page.waitForSelector('#deliveries-table tbody tr');
+      expect((await w.page.evaluate('document.documentElement.scrollWidth')) as number).toBeLessThanOrEqual(width);
+      if (SCREENSHOTS) await w.page.screenshot({ path: path.join(SCREENSHOTS, `author-webhooks-${width}.png`), fullPage: true });
+      await w.page.locator(`#webhooks-table tr[data-id="${hook.id}"] button.delete-webhook`).click();
+      await w.page.waitForSelector('#view-webhooks .empty');
+      expect(await w.page.locator('#view-webhooks').textContent()).toContain('No webhook yet.');
+      expect((await ok<{ webhooks: unknown[] }>(base, 'GET', '/v1/webhooks', author.apiKey)).webhooks).toEqual([]);
+      await checkPage(w, width);
     });
   }
 });

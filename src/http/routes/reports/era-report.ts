@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { ReportsService } from '../../../services/reports.js';
 import { policyCostSchema, signalExposures } from '../../exposure-schemas.js';
 import { eraParams as params, policyMode, problemResponses } from '../../schemas.js';
-import { chainDigest, share, stake } from './schemas.js';
+import { chainDigest, deprecatedPolicyCost, policySpearman, share, stake } from './schemas.js';
 
 const eraReport = z
   .object({
@@ -42,7 +42,8 @@ const eraReport = z
       })
       .nullable()
       .describe('the version in force at close; null when none was'),
-    policyCost: z.number().nullable().describe('Spearman of the traded signal with the unconstrained one over the tradable ids (1: no cost)'),
+    policySpearman,
+    policyCost: deprecatedPolicyCost,
     stake,
     stakeDeciles: z
       .array(

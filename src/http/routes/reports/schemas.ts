@@ -19,3 +19,19 @@ export const stake = z
     top10Share: z.number().nullable().describe('share held by the 10 largest stakes'),
   })
   .meta({ id: 'StakeConcentration' });
+
+/** Spearman of the traded signal with the unconstrained one over the tradable ids (1: the policy changed no ranks). */
+export const policySpearman = z
+  .number()
+  .nullable()
+  .describe('Spearman correlation of the traded signal with the unconstrained one over the tradable ids (1: the policy changed no ranks)');
+
+/** The same number under its first name, kept for one release. */
+export const deprecatedPolicyCost = z
+  .number()
+  .nullable()
+  .meta({
+    deprecated: true,
+    description:
+      'Deprecated: use policySpearman, the same number. It is a Spearman correlation (1: no change), not a cost like performanceCost[].cost (a CORR difference); this field is removed in the next release.',
+  });

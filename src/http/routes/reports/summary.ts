@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { SUMMARY_MAX_ERAS, type ReportsService } from '../../../services/reports.js';
 import { decimalString, eraNumber, policyMode, problemResponses } from '../../schemas.js';
-import { chainDigest, share, stake } from './schemas.js';
+import { chainDigest, deprecatedPolicyCost, policySpearman, share, stake } from './schemas.js';
 
 const summaryPoint = z.object({
   era: z.number().int(),
@@ -12,7 +12,8 @@ const summaryPoint = z.object({
   excludedShare: share,
   observedShare: share,
   policy: z.object({ name: z.string(), version: z.number().int(), mode: policyMode }).nullable(),
-  policyCost: z.number().nullable(),
+  policySpearman,
+  policyCost: deprecatedPolicyCost,
   stake,
   metaModelCorr: z.record(z.string(), z.number().nullable()).describe('by target'),
   chainDigest,
@@ -31,7 +32,8 @@ const summaryPoint = z.object({
       tradable: z.number().int(),
       excludedShare: z.number(),
       observedShare: z.number(),
-      policyCost: z.number().nullable(),
+      policySpearman: z.number().nullable().describe('change of policySpearman'),
+      policyCost: deprecatedPolicyCost,
       models: z.number().int(),
       totalStake: decimalString,
       gini: z.number().nullable(),
