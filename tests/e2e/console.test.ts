@@ -199,8 +199,9 @@ describe.skipIf(!hasChromium)(`the /console in headless chromium (${CHROMIUM})`,
       await view(audit, 'accounts');
       await audit.page.fill('#account-search input[name="q"]', '<img');
       await audit.page.click('#account-search button[type="submit"]');
+      // The search's answer replaces the whole list: wait for it, not for a row the list held before.
+      await expect.poll(() => audit.page.locator('#accounts-table tbody tr').count(), { timeout: 10_000 }).toBe(1);
       await audit.page.waitForSelector('#accounts-table tbody tr:has-text("<img")');
-      expect(await audit.page.locator('#accounts-table tbody tr').count()).toBe(1);
       expect(await audit.page.locator('#accounts-table tbody tr td').first().textContent()).toBe(HOSTILE_NAME);
       expect(await audit.page.locator('#injected').count()).toBe(0);
       await view(audit, 'audit');
