@@ -622,7 +622,7 @@ function report(result: Record<string, unknown>) {
   process.stdout.write(`${lines.join('\n')}\n`);
   if (opts.json) {
     const { series: _series, ...closeHeadline } = (result.close ?? {}) as Record<string, unknown>;
-    process.stdout.write(`${JSON.stringify({ ingest: result.ingest, close: result.close ? closeHeadline : undefined, closeSeries: closeR?.series, scoring: result.scoring, targets: result.targets, resolve: result.resolve, leaderboard: result.leaderboard })}\n`);
+    process.stdout.write(`${JSON.stringify({ ingest: result.ingest, close: result.close ? closeHeadline : undefined, closeSeries: closeR?.series, scoring: result.scoring, targets: result.targets, resolve: result.resolve, leaderboard: result.leaderboard, webhooks: result.webhooks })}\n`);
   }
 }
 
