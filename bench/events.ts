@@ -1,8 +1,9 @@
 /**
- * Events and webhooks (BENCHMARKS.md, events): how fast a large resolution writes its events, and
- * how many deliveries one replica makes per second to a receiver on 127.0.0.1.
+ * Events and webhooks (BENCHMARKS.md, events): how fast a large resolution writes its events, how
+ * many deliveries one replica makes per second to a receiver on 127.0.0.1, and how long an event
+ * committed elsewhere takes to reach a connected event stream.
  *
- *   npx tsx bench/events.ts [--models 10000] [--deliveries 2000]
+ *   npx tsx bench/events.ts [--models 10000] [--deliveries 2000] [--stream-events 40]
  *
  * Uses $TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres) to create a
  * database of its own, dropped at the end.
@@ -25,6 +26,7 @@ const arg = (name: string, fallback: number) => {
 };
 const MODELS = arg('models', 10_000);
 const DELIVERIES = arg('deliveries', 2_000);
+const STREAM_EVENTS = arg('stream-events', 40);
 const ADMIN_KEY = 'sw_bench_events_admin_key_0123456789';
 
 const adminUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -87,6 +89,39 @@ try {
   );
   await all;
   const deliverMs = performance.now() - deliverStarted;
+
+  // Stream latency: an event committed through another pool (as another replica would) until a
+  // client connected to GET /v1/events reads its frame.
+  const address = await app.listen({ port: 0, host: '127.0.0.1' });
+  const controller = new AbortController();
+  const stream = await fetch(`${address}/v1/events`, { headers: { authorization: `Bearer ${ADMIN_KEY}`, accept: 'text/event-stream' }, signal: controller.signal });
+  const arrived = new Map<number, number>();
+  const reading = (async () => {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of stream.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true });
+        for (const match of buffer.matchAll(/"era":(-?\d+)/g)) if (!arrived.has(Number(match[1]))) arrived.set(Number(match[1]), performance.now());
+        buffer = buffer.slice(buffer.lastIndexOf('\n\n') + 1);
+      }
+    } catch {
+      // aborted below
+    }
+  })();
+  const writer = connect(url.toString(), { max: 1 });
+  const latencies: number[] = [];
+  for (let i = 0; i < STREAM_EVENTS; i++) {
+    const era = -1 - i;
+    await writer.db.transaction(async (tx) => emitEvents(tx, [{ type: 'era.resolved' as const, modelId: null, data: { era, totalPayout: '0', chainDigest: '' } }]));
+    const committed = performance.now();
+    while (!arrived.has(era)) await new Promise((r) => setTimeout(r, 5));
+    latencies.push(arrived.get(era)! - committed);
+  }
+  controller.abort();
+  await reading;
+  await writer.pool.end();
+  latencies.sort((a, b) => a - b);
   await app.close();
   receiver.close();
 
@@ -96,6 +131,12 @@ try {
         machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}`,
         resolution: { models: MODELS, events: settled.length + 1, deliveries: counted[0].n, ms: Math.round(writeMs), eventsPerSecond: Math.round(((settled.length + 1) / writeMs) * 1000) },
         delivery: { deliveries: DELIVERIES, workers: config.WEBHOOK_WORKERS, ms: Math.round(deliverMs), perSecond: Math.round((DELIVERIES / deliverMs) * 1000) },
+        stream: {
+          events: STREAM_EVENTS,
+          pollMs: config.EVENTS_STREAM_POLL_MS,
+          medianMs: Math.round(latencies[Math.floor(latencies.length / 2)]),
+          maxMs: Math.round(latencies[latencies.length - 1]),
+        },
       },
       null,
       2,
