@@ -138,16 +138,6 @@ async function erasAReleaseWaitsFor(tx: Executor, modelId: string, at: string): 
 }
 
 /**
- * The eras a release may wait for (unresolved, with a universe), locked as a release's foreign key
- * to them will lock them (KEY SHARE), before the stake lock: closes and resolutions lock the era row
- * and then the stake lock, so a stake change takes them in the same order and never holds the stake
- * lock while it waits for an era a close holds.
- */
-async function lockErasAReleaseMayWaitFor(tx: Executor) {
-  await tx.execute(sql`select number from eras where resolved_at is null and universe_digest is not null order by number for key share`);
-}
-
-/**
  * Sets a model's amount (an exact decimal ≥ 0): a deposit when it rises, paid from the owner's
  * wallet (db/wallets.ts `payStake`; InsufficientFunds when it is short); when it falls, a pending
  * release that waits for every era the model has stake at risk in, released at once (back into
@@ -155,7 +145,6 @@ async function lockErasAReleaseMayWaitFor(tx: Executor) {
  * the model go on) and then its owner's wallet.
  */
 export async function changeAmount(tx: Executor, modelId: string, target: string, funding: StakeFunding): Promise<void> {
-  await lockErasAReleaseMayWaitFor(tx);
   await lockForStakeChange(tx);
   const { rows: owner } = await tx.execute<{ account_id: string }>(sql`select account_id from models where id = ${modelId} for no key update`);
   const accountId = owner[0].account_id;

@@ -113,6 +113,12 @@ export function metaModelService(deps: { db: Database; pool: DatabaseHandle['poo
       if (skipIfBusy) {
         if (!(await erasDal.tryLockClose(client, number))) return null;
       }
+      // The stake lock first, then the era row: a stake change holds the stake lock (shared) when its release's
+      // foreign key locks an era row, so taking them the other way round here would deadlock with a lowering after
+      // closesAt. The cutoff is stamped inside the stake lock, which waits for stake changes in flight and keeps new
+      // ones out until this commits: every ledger entry stamped at or before closedAt is in the snapshot, every
+      // later one is not. A scheduler that closes late still cuts off at closesAt, as submissions do.
+      await ledger.lockStakes(tx);
       const locked = await erasDal.lockEra(tx, number, 'update');
       if (!locked) throw notFound(`era ${number} does not exist`);
       if (locked.closedAt) {
@@ -122,10 +128,6 @@ export function metaModelService(deps: { db: Database; pool: DatabaseHandle['poo
       if (!locked.universeDigest) throw conflict(`era ${number} has no universe; set it before closing`);
 
       const started = performance.now();
-      // The cutoff is stamped inside the stake lock, which waits for stake changes in flight and keeps new ones out
-      // until this commits: every ledger entry stamped at or before closedAt is in the snapshot, every later one is not.
-      // A scheduler that closes late still cuts off at closesAt, as submissions do.
-      await ledger.lockStakes(tx);
       const era = await erasDal.markClosed(tx, number);
       const policy = await policyInForce(tx, era);
       const runId = await runsDal.insertRun(tx, { era: number, seq: 1, trigger: 'close', policyId: policy?.id ?? null, actorId: actor.accountId });

@@ -2,7 +2,10 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, startReplica, startTwoInstances, untilWaitingForLock, type TestApp } from '../support/app.js';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import { changeAmount } from '../../src/db/ledger.js';
 import { LOCK_CLASS } from '../../src/db/locks.js';
+import * as schema from '../../src/db/schema.js';
 import { liveIds, predictionsCsv, putUniverse, rng } from '../support/fixtures.js';
 import { ok, stakeOf, units } from '../support/stakes.js';
 
@@ -151,7 +154,7 @@ describe('the cutoff is closesAt, whoever closes and whenever', () => {
     await expectMoneyAtTheCutoffHolds();
   });
 
-  it('a lowering after closesAt and a close starting at that moment both go through: the locks are taken in one order', async () => {
+  it('a lowering after closesAt racing the close of that era: both go through, the locks taken in one order', async () => {
     const ERA = 11;
     const model = (await ok(t.app, 'POST', '/v1/models', authorKey, { name: 'cutoff_lock_order' })).id as string;
     await ok(t.app, 'PUT', `/v1/models/${model}/stake`, authorKey, { amount: '100' });
@@ -159,28 +162,26 @@ describe('the cutoff is closesAt, whoever closes and whenever', () => {
     expect((await submit(t.app, model, ERA, 3)).statusCode).toBe(201);
     await passCloseTime(ERA);
 
-    // A close as it runs: the era row first, then the stake lock exclusively.
-    const closing = await t.database.pool.connect();
+    const changing = await t.database.pool.connect();
     try {
-      await closing.query('begin');
-      await closing.query('select 1 from eras where number = $1 for update', [ERA]);
+      await changing.query('begin');
+      // A stake change under way holds the stake lock (shared) ...
+      await changing.query('select pg_advisory_xact_lock_shared($1, 0)', [LOCK_CLASS.stake]);
       let settled = false;
-      const lowering = other.app
-        .inject({ method: 'PUT', url: `/v1/models/${model}/stake`, headers: bearer(authorKey), payload: { amount: '0' } })
-        .finally(() => {
-          settled = true;
-        });
+      const closing = other.app.inject({ method: 'POST', url: `/v1/eras/${ERA}/close`, headers: bearer(operatorKey) }).finally(() => {
+        settled = true;
+      });
       await untilWaitingForLock(t.database.pool, () => settled);
-      // The lowering waits for the era row before it takes the stake lock, so this takes it at once (no deadlock).
-      await closing.query('select pg_advisory_xact_lock($1, 0)', [LOCK_CLASS.stake]);
-      await closing.query('commit');
-      const res = await lowering;
-      expect(res.statusCode, res.body).toBe(200);
-      expect(res.json().pendingReleases).toEqual([expect.objectContaining({ amount: '100', waitsForEras: [ERA] })]);
+      // ... when the close starts; then it writes its release, whose foreign key locks the era row.
+      await changeAmount(drizzle(changing, { schema }), model, '0', 'open');
+      await changing.query('commit');
+      const closed = await closing;
+      expect(closed.statusCode, closed.body).toBe(200);
     } finally {
-      closing.release();
+      changing.release();
     }
-    await ok(t.app, 'POST', `/v1/eras/${ERA}/close`, operatorKey);
+    const view = await stakeOf(t.app, authorKey, model);
+    expect(view.pendingReleases).toEqual([expect.objectContaining({ amount: '100', waitsForEras: [ERA] })]);
     await ok(t.app, 'PUT', `/v1/eras/${ERA}/targets/target`, operatorKey, targetBody(false), 'text/csv');
     await ok(t.app, 'POST', `/v1/eras/${ERA}/resolve`, operatorKey);
     modelNames.set(model, 'cutoff_lock_order');
