@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyMoney } from '../../src/services/verify.js';
 import { bearer, createAccount, createTestApp, startReplica, type TestApp, startTwoInstances } from '../support/app.js';
-import { liveIds, predictionsCsv, putUniverse, rng } from '../support/fixtures.js';
-import { advanceEra, expectAtRiskIsAmountAtCutoff, expectLedgerInvariants, nthUnresolved, ok, stakeOf, units, type EraState, type StakeBody } from '../support/stakes.js';
+import { liveIds, putUniverse } from '../support/fixtures.js';
+import { advanceEra, expectAtRiskIsAmountAtCutoff, expectLedgerInvariants, marketBodies, nthUnresolved, ok, stakeOf, units, type EraState, type StakeBody } from '../support/stakes.js';
 
 /*
  * Random sequences of deposits, lowerings, submissions, closes, targets and resolutions over
@@ -55,20 +55,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 
 let eraCounter = 0;
 let runCounter = 0;
-
-
-/** What the market does: predictions lean towards it, a target follows it or runs against it, so eras pay or burn heavily. */
-const truth = ids.map((_, i) => i / ids.length);
-const predictionsBody = (seedValue: number) => {
-  const random = rng(seedValue + 1);
-  return predictionsCsv(ids, truth.map((x) => Math.round((0.7 * x + 0.3 * random()) * 1e6) / 1e6));
-};
-const targetBody = (seedValue: number) => {
-  const random = rng(seedValue + 1);
-  const against = random() < 0.5;
-  const bins = [0, 0.25, 0.5, 0.75, 1];
-  return predictionsCsv(ids, truth.map((x) => bins[Math.min(4, Math.floor(((against ? 1 - x : x) * 0.8 + 0.2 * random()) * 5))]), 'id,target');
-};
+const { predictionsBody, targetBody } = marketBodies(ids);
 
 interface ResolvedEra {
   params: Record<string, number>;

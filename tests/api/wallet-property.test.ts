@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyMoney } from '../../src/services/verify.js';
 import { createAccount, createTestApp, startReplica, type TestApp, startTwoInstances } from '../support/app.js';
-import { liveIds, predictionsCsv, putUniverse, rng } from '../support/fixtures.js';
-import { advanceEra, call, expectLedgerInvariants, nthUnresolved, ok, stakeOf, units, type EraState, type StakeBody } from '../support/stakes.js';
+import { liveIds, putUniverse } from '../support/fixtures.js';
+import { advanceEra, call, expectLedgerInvariants, marketBodies, nthUnresolved, ok, stakeOf, units, type EraState, type StakeBody } from '../support/stakes.js';
 
 /*
  * Wallets under random sequences over many eras, under STAKE_FUNDING=wallet, each step on one of two
@@ -86,18 +86,7 @@ async function paidOrShort(res: Awaited<ReturnType<typeof call>>): Promise<'paid
   expect(res.json()).toMatchObject({ title: 'Insufficient funds', available: expect.any(String) });
   return 'short';
 }
-
-const truth = ids.map((_, i) => i / ids.length);
-const predictionsBody = (seedValue: number) => {
-  const random = rng(seedValue + 1);
-  return predictionsCsv(ids, truth.map((x) => Math.round((0.7 * x + 0.3 * random()) * 1e6) / 1e6));
-};
-const targetBody = (seedValue: number) => {
-  const random = rng(seedValue + 1);
-  const against = random() < 0.5;
-  const bins = [0, 0.25, 0.5, 0.75, 1];
-  return predictionsCsv(ids, truth.map((x) => bins[Math.min(4, Math.floor(((against ? 1 - x : x) * 0.8 + 0.2 * random()) * 5))]), 'id,target');
-};
+const { predictionsBody, targetBody } = marketBodies(ids);
 
 
 let eraCounter = 0;

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { expect } from 'vitest';
 import { bearer } from './app.js';
+import { predictionsCsv, rng } from './fixtures.js';
 
 /** The stake view of the OpenAPI document, as served. */
 export interface StakeBody {
@@ -160,4 +161,24 @@ export async function advanceEra(app: FastifyInstance, era: EraState, operatorKe
 export function nthUnresolved(eras: readonly EraState[], n: number): EraState | undefined {
   const candidates = eras.filter((e) => e.status !== 'resolved');
   return candidates.length ? candidates[n % candidates.length] : undefined;
+}
+
+/**
+ * What the market does over `ids`: predictions lean towards it, and a target (seeded) follows it or
+ * runs against it, so eras pay or burn heavily.
+ */
+export function marketBodies(ids: readonly string[]) {
+  const truth = ids.map((_, i) => i / ids.length);
+  return {
+    predictionsBody: (seedValue: number) => {
+      const random = rng(seedValue + 1);
+      return predictionsCsv([...ids], truth.map((x) => Math.round((0.7 * x + 0.3 * random()) * 1e6) / 1e6));
+    },
+    targetBody: (seedValue: number) => {
+      const random = rng(seedValue + 1);
+      const against = random() < 0.5;
+      const bins = [0, 0.25, 0.5, 0.75, 1];
+      return predictionsCsv([...ids], truth.map((x) => bins[Math.min(4, Math.floor(((against ? 1 - x : x) * 0.8 + 0.2 * random()) * 5))]), 'id,target');
+    },
+  };
 }
