@@ -113,7 +113,7 @@ async function eraDetail(era, place, reload) {
           const r = await api('POST', `/v1/eras/${n}/resolve`);
           outcome(done, r, (d) => el('p', { class: 'ok', role: 'status' }, `Era ${d.era} resolved: total payout ${d.totalPayout}.`));
         } }, `Resolve era ${n}`)),
-      canDryRun ? null : NOT_AVAILABLE('Resolve dry run'),
+      ...(canDryRun ? [] : [NOT_AVAILABLE('Resolve dry run')]),
       dry, done);
   }
 }

@@ -94,6 +94,8 @@ async function checkPage(watched: Watched, width: number, shot?: string) {
   const scroll = (await watched.page.evaluate('document.documentElement.scrollWidth')) as number;
   expect(scroll).toBeLessThanOrEqual(width);
   expect(await watched.page.locator('#error').isHidden()).toBe(true);
+  // A missing value never shows as a word of the page.
+  expect(await watched.page.locator('body').innerText()).not.toMatch(/\bnull\b|\bundefined\b|\[object Object\]|\bNaN\b/);
   if (SCREENSHOTS && shot) {
     await mkdir(SCREENSHOTS, { recursive: true });
     await watched.page.screenshot({ path: path.join(SCREENSHOTS, `${shot}-${width}.png`), fullPage: true });
