@@ -56,7 +56,7 @@ export function metaModelService(deps: { db: Database; pool: DatabaseHandle['poo
     const byDecile = new StakeDecileMeans(n, stakeDeciles(stakes));
     let k = 0;
     // Ordered by model so a recompute from the same inputs sums in the same order, bit for bit.
-    await runsDal.streamRunInputs(client, runId, (ranks, covered, stake) => byDecile.add(k++, decodeRankCodes(ranks), covered, stake));
+    await runsDal.streamInputs(client, { runId }, (ranks, covered, stake) => byDecile.add(k++, decodeRankCodes(ranks), covered, stake));
 
     // No staked model: M is all zeros (every id at the middle rank), not 0/0.
     const unconstrained = byDecile.models > 0 ? byDecile.result() : new Float64Array(n);
@@ -111,7 +111,7 @@ export function metaModelService(deps: { db: Database; pool: DatabaseHandle['poo
     return inTransaction(async (t) => {
       const { client, tx } = t;
       if (skipIfBusy) {
-        if (!(await erasDal.tryLockClose(client, number))) return null;
+        if (!(await erasDal.tryLockClose(tx, number))) return null;
       }
       // The stake lock first, then the era row: a stake change holds the stake lock (shared) when its release's
       // foreign key locks an era row, so taking them the other way round here would deadlock with a lowering after
@@ -156,14 +156,14 @@ export function metaModelService(deps: { db: Database; pool: DatabaseHandle['poo
    * its stake now (the latest history entry), if positive. Nothing is stored.
    */
   async function openEraMetaModel(number: number): Promise<{ unconstrained: Float64Array; models: number }> {
-    return inTransaction(async ({ client }) => {
+    return inTransaction(async ({ client, tx }) => {
       // One snapshot for both reads, so the stakes and the streamed submissions are the same models.
-      await runsDal.repeatableRead(client);
+      await runsDal.repeatableRead(tx);
       const era = await erasService.get(number);
       const stakes = await runsDal.openEraStakes(client, number);
       const byDecile = new StakeDecileMeans(era.universeSize, stakeDeciles(stakes));
       let k = 0;
-      await runsDal.streamOpenEraInputs(client, number, (ranks, covered, stake) => byDecile.add(k++, decodeRankCodes(ranks), covered, stake));
+      await runsDal.streamInputs(client, { openEra: number }, (ranks, covered, stake) => byDecile.add(k++, decodeRankCodes(ranks), covered, stake));
       return { unconstrained: byDecile.models > 0 ? byDecile.result() : new Float64Array(era.universeSize), models: byDecile.models };
     });
   }
@@ -199,7 +199,7 @@ export function metaModelService(deps: { db: Database; pool: DatabaseHandle['poo
         if (!era) throw notFound(`era ${number} does not exist`);
         if (!era.closedAt) throw conflict(`era ${number} is not closed yet; close it first`);
         if (era.resolvedAt) throw conflict(`era ${number} is resolved; its payouts used the current run, which stays final`);
-        await runsDal.lockRuns(client, number);
+        await runsDal.lockRuns(tx, number);
 
         const started = performance.now();
         const { closingRun, nextSeq } = await runsDal.closingRunAndNextSeq(tx, number);
