@@ -2,7 +2,8 @@ import type { LiveUniverse } from './aligned.js';
 import type { IngestBody } from './id-value.js';
 import { type PreparedSubmission, prepareSubmission } from './prepare.js';
 import type { BodyProblem } from './problems.js';
-import { type ParsedNamedTarget, type TargetParseOptions, type TargetText, parseTargetText } from './target.js';
+import type { TargetParseOptions, TargetText } from './target.js';
+import { type ParsedNamedTarget, parseTargetText } from './targets.js';
 import { workerPool } from './worker-pool.js';
 
 export interface PrepareOptions {

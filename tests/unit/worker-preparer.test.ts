@@ -6,7 +6,7 @@ import { indexLiveIds } from '../../src/ingest/aligned.js';
 import type { IngestBody } from '../../src/ingest/id-value.js';
 import { prepareSubmission } from '../../src/ingest/prepare.js';
 import { InvalidBodyError } from '../../src/ingest/problems.js';
-import { parseTargetText } from '../../src/ingest/target.js';
+import { parseTargetText } from '../../src/ingest/targets.js';
 import { WORKER_MIN_CHARS, workerPreparer } from '../../src/ingest/worker-preparer.js';
 import { liveIds, predictionsCsv, rng } from '../support/fixtures.js';
 
