@@ -96,7 +96,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const audit = auditService(db);
   const accounts = accountsService(db, pool, audit);
-  const eras = erasService(db, audit, config);
+  const eras = erasService({ db, audit, config });
   const models = modelsService(db, audit, config.STAKE_FUNDING);
   const wallets = walletsService(db, audit);
   const reportFigures = reportFiguresService({ eras });
@@ -115,8 +115,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     preparer,
     maxTargetColumns: config.TARGETS_MAX_COLUMNS,
   });
-  const submissions = submissionsService({ db, pool, eras, models, preparer, scoreSubmission: scoring.scoreSubmission });
-  const metaModel = metaModelService({ db, pool, audit, eras, rescoreEra: scoring.rescoreEra, reportFigures });
+  const submissions = submissionsService({ database: { db, pool }, eras, models, preparer, scoreSubmission: scoring.scoreSubmission });
+  const metaModel = metaModelService({ database: { db, pool }, audit, eras, rescoreEra: scoring.rescoreEra, reportFigures });
   const policies = policiesService(db, audit, eras, config, metaModel.openEraMetaModel);
   const reports = reportsService({ db, eras, reportFigures });
   const heads = headsService({ db });

@@ -75,7 +75,7 @@ async function main() {
       const { values } = parseArgs({ args: rest, options: { heads: { type: 'string' } } });
       const saved = values.heads === undefined ? null : readHeads(values.heads);
       const audit = auditService(database.db);
-      const eras = erasService(database.db, audit, config);
+      const eras = erasService({ db: database.db, audit, config });
       const report = await verifyService({ db: database.db, eras, bundles: bundlesService({ db: database.db, eras }) }).verify();
       const lines = describeReport(report);
       let failed = reportFails(report);

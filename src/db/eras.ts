@@ -1,5 +1,4 @@
 import { asc, desc, eq, isNotNull, sql } from 'drizzle-orm';
-import type pg from 'pg';
 import type { Executor } from './client.js';
 import { eras } from './schema.js';
 import { LOCK_CLASS } from './locks.js';
@@ -87,12 +86,13 @@ export async function dueEras(executor: Executor, limit: number): Promise<number
  * Tries the era's close lock for the rest of the transaction on `client`; false when another
  * session (another replica's scheduler) holds it.
  */
-export async function tryLockClose(client: pg.PoolClient, number: number): Promise<boolean> {
-  const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_xact_lock($1, $2) as locked', [LOCK_CLASS.close, number]);
+export async function tryLockClose(executor: Executor, number: number): Promise<boolean> {
+  const { rows } = await executor.execute<{ locked: boolean }>(sql`select pg_try_advisory_xact_lock(${LOCK_CLASS.close}, ${number}) as locked`);
   return rows[0].locked;
 }
 
-/** Marks the era resolved now, returning its row; the caller holds its row lock (lockEra). */export async function markEraResolved(executor: Executor, number: number) {
+/** Marks the era resolved now, returning its row; the caller holds its row lock (lockEra). */
+export async function markEraResolved(executor: Executor, number: number) {
   const [resolved] = await executor.update(eras).set({ resolvedAt: sql`now()` }).where(eq(eras.number, number)).returning();
   return resolved;
 }

@@ -1,8 +1,7 @@
-import { and, desc, eq, isNull, sql } from 'drizzle-orm';
-import type pg from 'pg';
+import { and, desc, eq, isNull, ne, sql } from 'drizzle-orm';
 import type { Executor } from './client.js';
 import type { AccountRow } from './accounts.js';
-import { apiKeys } from './schema.js';
+import { accounts, apiKeys } from './schema.js';
 
 /** A key as stored (its secret only as a hash). */
 export type KeyRow = typeof apiKeys.$inferSelect;
@@ -29,26 +28,36 @@ export type KeyHolder = {
 
 /**
  * The key with this secret hash, unless revoked or its account disabled (an expired key is
- * returned: the caller says it expired; so is a pending account's: the caller refuses it). A named prepared statement, planned once per connection: it runs on every request.
+ * returned: the caller says it expired; so is a pending account's: the caller refuses it).
+ * A named prepared statement, planned once per connection: it runs on every request.
  */
-export async function findKeyByHash(pool: pg.Pool, secretHash: string): Promise<KeyHolder | null> {
-  const { rows } = await pool.query<KeyHolder>({
-    name: 'authenticate',
-    text: `select a.id as "accountId", a.name, a.role, a.status, k.id as "keyId", k.scopes, k.expires_at as "expiresAt"
-           from api_keys k join accounts a on a.id = k.account_id
-           where k.secret_hash = $1 and k.revoked_at is null and a.status <> 'disabled'`,
-    values: [secretHash],
-  });
-  return rows[0] ?? null;
+export async function findKeyByHash(executor: Executor, secretHash: string): Promise<KeyHolder | null> {
+  const [holder] = await executor
+    .select({
+      accountId: accounts.id,
+      name: accounts.name,
+      role: accounts.role,
+      status: accounts.status,
+      keyId: apiKeys.id,
+      scopes: apiKeys.scopes,
+      expiresAt: apiKeys.expiresAt,
+    })
+    .from(apiKeys)
+    .innerJoin(accounts, eq(accounts.id, apiKeys.accountId))
+    .where(and(eq(apiKeys.secretHash, sql.placeholder('secretHash')), isNull(apiKeys.revokedAt), ne(accounts.status, 'disabled')))
+    .prepare('authenticate')
+    .execute({ secretHash });
+  return holder ?? null;
 }
 
-/** Whether the key is neither revoked nor expired. */
-export async function keyIsLive(pool: pg.Pool, keyId: string): Promise<boolean> {
-  const { rows } = await pool.query({
-    name: 'key-is-live',
-    text: 'select 1 from api_keys where id = $1 and revoked_at is null and (expires_at is null or expires_at > now())',
-    values: [keyId],
-  });
+/** Whether the key is neither revoked nor expired (a named prepared statement: refusals re-check on every one). */
+export async function keyIsLive(executor: Executor, keyId: string): Promise<boolean> {
+  const rows = await executor
+    .select({ one: sql<number>`1` })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.id, sql.placeholder('keyId')), isNull(apiKeys.revokedAt), sql`(${apiKeys.expiresAt} is null or ${apiKeys.expiresAt} > now())`))
+    .prepare('key-is-live')
+    .execute({ keyId });
   return rows.length > 0;
 }
 

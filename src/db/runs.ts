@@ -10,8 +10,9 @@ import { LOCK_CLASS } from './locks.js';
 /**
  * Meta-model runs (meta_model_runs) and their lineage (run_inputs): the closing run of an era
  * (seq 1), whose inputs are the at-risk snapshot (src/db/ledger.ts, snapshotAtRisk), and one
- * more per recompute from the same inputs. The streaming reads of a close or recompute (the
- * inputs' prepared vectors, by binary COPY) take the transaction's raw client.
+ * more per recompute from the same inputs. Every function takes an Executor first, except the
+ * named exception: the streaming read of a run's inputs (their prepared vectors, by binary COPY,
+ * `streamInputs`) takes the transaction's raw client first.
  */
 
 export type RunTrigger = (typeof metaModelRuns.$inferSelect)['trigger'];
@@ -37,9 +38,9 @@ export interface RunSummary {
 /** Advisory lock class of an era's runs (two-key form, the era number second; see src/db/ledger.ts). */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** Serialises the runs of one era (recomputes) until the transaction on `client` ends. */
-export async function lockRuns(client: pg.PoolClient, era: number): Promise<void> {
-  await client.query('select pg_advisory_xact_lock($1, $2)', [LOCK_CLASS.runs, era]);
+/** Serialises the runs of one era (recomputes) until the transaction ends. */
+export async function lockRuns(executor: Executor, era: number): Promise<void> {
+  await executor.execute(sql`select pg_advisory_xact_lock(${LOCK_CLASS.runs}, ${era})`);
 }
 
 /** run_inputs references the run, so its row comes first; the transaction hides it until it is complete. */
@@ -91,27 +92,6 @@ export async function copyRunInputs(executor: Executor, fromRun: string, toRun: 
 export async function runInputStakes(executor: Executor, runId: string): Promise<number[]> {
   const stakes = await executor.select({ stake: sql<number>`${runInputs.stake}::float8` }).from(runInputs).where(eq(runInputs.runId, runId)).orderBy(asc(runInputs.modelId));
   return stakes.map((s) => s.stake);
-}
-
-/**
- * Streams the prepared vectors of the run's inputs by binary COPY, ordered by model (so a
- * recompute from the same inputs sums in the same order, bit for bit). `ranks` is valid only
- * during the callback.
- */
-export async function streamRunInputs(
-  client: pg.PoolClient,
-  runId: string,
-  onInput: (ranks: Buffer, covered: number, stake: number) => void,
-): Promise<void> {
-  // The id is written into the COPY text (COPY takes no parameters).
-  if (!UUID.test(runId)) throw new Error(`not a run id: ${runId}`);
-  await copyBinaryOut(
-    client,
-    `select s.ranks, s.covered, ri.stake::float8
-       from run_inputs ri join submissions s on s.id = ri.submission_id
-       where ri.run_id = '${runId}' order by ri.model_id`,
-    ([ranks, covered, stake]) => onInput(ranks!, covered!.readInt32BE(0), stake!.readDoubleBE(0)),
-  );
 }
 
 /** What a computed run records besides its inputs. */
@@ -215,8 +195,8 @@ const OPEN_ERA_INPUTS = `
   order by s.model_id`;
 
 /** For the reads of an open era's inputs: one snapshot, so its stakes and streamed submissions are the same models. */
-export async function repeatableRead(client: pg.PoolClient): Promise<void> {
-  await client.query('set transaction isolation level repeatable read');
+export async function repeatableRead(executor: Executor): Promise<void> {
+  await executor.execute(sql`set transaction isolation level repeatable read`);
 }
 
 /** The stakes a close would take now: each model's current on-time submission and its positive stake now, by model. */
@@ -225,15 +205,32 @@ export async function openEraStakes(client: pg.PoolClient, era: number): Promise
   return rows.map((r) => r.stake);
 }
 
-/** Streams the prepared vectors of those inputs by binary COPY, in the same order; `ranks` is valid only during the callback. */
-export async function streamOpenEraInputs(
+/** Whose inputs streamInputs reads: a stored run's (`run_inputs`), or what a close of an open era would take now. */
+export type InputsOf = { runId: string } | { openEra: number };
+
+/** The COPY text of the inputs' rank codes, coverage and stake (COPY takes no parameters, so values are written in). */
+function inputsCopyText(of: InputsOf): string {
+  if ('openEra' in of) {
+    if (!Number.isSafeInteger(of.openEra)) throw new Error(`not an era number: ${of.openEra}`);
+    return OPEN_ERA_INPUTS.replace('$columns', 's.ranks, s.covered, stake.amount::float8').replace('$1', String(of.openEra));
+  }
+  if (!UUID.test(of.runId)) throw new Error(`not a run id: ${of.runId}`);
+  return `select s.ranks, s.covered, ri.stake::float8
+       from run_inputs ri join submissions s on s.id = ri.submission_id
+       where ri.run_id = '${of.runId}' order by ri.model_id`;
+}
+
+/**
+ * Streams the prepared vectors of a run's inputs, or of an open era's would-be inputs, by binary
+ * COPY, ordered by model (so a recompute from the same inputs sums in the same order, bit for bit,
+ * and an open era's stream matches `openEraStakes`). `ranks` is valid only during the callback.
+ */
+export async function streamInputs(
   client: pg.PoolClient,
-  era: number,
+  of: InputsOf,
   onInput: (ranks: Buffer, covered: number, stake: number) => void,
 ): Promise<void> {
-  await copyBinaryOut(client, OPEN_ERA_INPUTS.replace('$columns', 's.ranks, s.covered, stake.amount::float8').replace('$1', String(era)), ([ranks, covered, stake]) =>
-    onInput(ranks!, covered!.readInt32BE(0), stake!.readDoubleBE(0)),
-  );
+  await copyBinaryOut(client, inputsCopyText(of), ([ranks, covered, stake]) => onInput(ranks!, covered!.readInt32BE(0), stake!.readDoubleBE(0)));
 }
 
 // Previews and scoring: an era's latest run, and the closest earlier era with one (a preview's turnover).

@@ -116,8 +116,13 @@ export function nearDuplicates(
     }
   }
 
+  return { groups: linkedGroups(submissions, find, weakest), complete };
+}
+
+/** The linked sets that span two accounts or more, each with its weakest link, strongest first. */
+function linkedGroups(submissions: readonly SubmissionRanks[], find: (i: number) => number, weakest: ReadonlyMap<number, number>): DuplicateGroup[] {
   const members = new Map<number, number[]>();
-  for (let i = 0; i < k; i++) {
+  for (let i = 0; i < submissions.length; i++) {
     const root = find(i);
     members.set(root, [...(members.get(root) ?? []), i]);
   }
@@ -126,8 +131,7 @@ export function nearDuplicates(
     if (list.length < 2 || new Set(list.map((i) => submissions[i].account)).size < 2) continue;
     groups.push({ members: list, spearman: weakest.get(root) ?? 1 });
   }
-  groups.sort((a, b) => b.spearman - a.spearman || a.members[0] - b.members[0]);
-  return { groups, complete };
+  return groups.sort((a, b) => b.spearman - a.spearman || a.members[0] - b.members[0]);
 }
 
 /** Spearman of two submissions' ranks over the universe (uncovered ids at 0.5); NaN when one is constant. */

@@ -1,7 +1,6 @@
 import type { PayoutParams } from './scoring.js';
 
-/** Where an era is in its life, as the API reports it. */
-/** An era's life, in order. */
+/** An era's life, in order, as the API reports it. */
 export const ERA_STATUSES = ['scheduled', 'open', 'closed', 'resolved'] as const;
 export type EraStatus = (typeof ERA_STATUSES)[number];
 
@@ -13,8 +12,8 @@ export interface EraClock {
   resolvedAt: Date | null;
 }
 
-/** The clock and the closing decide: an era past closesAt is closed even before the scheduler runs. */
-export function eraStatus(era: EraClock, now = new Date()): EraStatus {
+/** The clock (given: the domain reads none) and the closing decide: an era past closesAt is closed even before the scheduler runs. */
+export function eraStatus(era: EraClock, now: Date): EraStatus {
   if (era.resolvedAt) return 'resolved';
   if (era.closedAt || now >= era.closesAt) return 'closed';
   if (now < era.opensAt) return 'scheduled';

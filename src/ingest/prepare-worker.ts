@@ -3,7 +3,7 @@ import { boundedCache } from '../cache.js';
 import { type LiveUniverse, indexLiveIds } from './aligned.js';
 import { prepareSubmission } from './prepare.js';
 import { InvalidBodyError } from './problems.js';
-import { parseTargetText } from './target.js';
+import { parseTargetText } from './targets.js';
 import type { PrepareReply, PrepareRequest } from './worker-preparer.js';
 
 // A worker thread of workerPreparer: prepares CSV submissions and parses target uploads against the universes the main

@@ -1,4 +1,5 @@
 import { type Hash, createHash } from 'node:crypto';
+import { boundedCache } from '../cache.js';
 import { type LiveUniverse, ROWS_LOCATOR, UniverseAligner, alignerMessages, describeJson } from './aligned.js';
 import {
   type IdValueLayout,
@@ -150,7 +151,12 @@ interface IdOrder {
   fullPrefix: Hash;
 }
 
-const idOrders = new WeakMap<readonly string[], IdOrder>();
+// Keyed by the ids array itself: an era's universe index (services/eras.ts, by digest) and a
+// worker's (prepare-worker.ts) hand the same array to every submission, so it is sorted once.
+const idOrders = boundedCache<readonly string[], IdOrder>({
+  max: 16,
+  staleness: 'an entry is derived from the ids array that keys it, which is never changed once built; one evicted is only sorted again',
+});
 
 /** The universe's slots in id order and the hash of its ids as lines, computed once per `ids` array. */
 function idOrder(ids: readonly string[]): IdOrder {

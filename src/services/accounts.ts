@@ -116,7 +116,7 @@ export function accountsService(db: Database, pool: DatabaseHandle['pool'], audi
 
   /** Looks the key up; a live one is remembered, a refused one forgotten. */
   async function lookUp(secretHash: string): Promise<Principal | null> {
-    const principal = await findKeyByHash(pool, secretHash);
+    const principal = await findKeyByHash(db, secretHash);
     if (principal && !isExpired(principal) && principal.status === 'active') remembered.set(secretHash, principal);
     else remembered.delete(secretHash);
     return principal;
@@ -195,7 +195,7 @@ export function accountsService(db: Database, pool: DatabaseHandle['pool'], audi
 
     /** Whether the key is still live (not revoked, not expired); forgets a remembered key that is not. */
     async isLive(who: Principal): Promise<boolean> {
-      const live = await keyIsLive(pool, who.keyId);
+      const live = await keyIsLive(db, who.keyId);
       if (!live) forget(who.keyId);
       return live;
     },
@@ -299,7 +299,7 @@ export function accountsService(db: Database, pool: DatabaseHandle['pool'], audi
           details: { keyId: key.id },
         });
       });
-      const holder = await findKeyByHash(pool, hashSecret(secret));
+      const holder = await findKeyByHash(db, hashSecret(secret));
       if (!holder) return { keyId: null, state: 'revoked' };
       return { keyId: holder.keyId, state: isExpired(holder) ? 'expired' : 'active' };
     },

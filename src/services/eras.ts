@@ -1,45 +1,17 @@
-import { createHash } from 'node:crypto';
 import { boundedCache } from '../cache.js';
-import type { Config } from '../config.js';
-import type { Database, Executor } from '../db/client.js';
+import type { Executor } from '../db/client.js';
 import * as erasDal from '../db/eras.js';
-import { announceOpenings, emitEvents } from '../db/events.js';
 import type { EraRow } from '../db/eras.js';
-import { isUniqueViolation } from '../db/errors.js';
-import { hasSubmissions } from '../db/submissions.js';
 import * as universesDal from '../db/universes.js';
-import { eraStatus, payoutParams } from '../domain/era.js';
-import { DEFAULT_PAYOUT_PARAMS, type PayoutParams } from '../domain/scoring.js';
-import { universeColumnsRead, type UniverseRow } from '../domain/universe.js';
-import { badRequest, conflict, notFound } from '../errors.js';
-import type { Actor, AuditService } from './audit.js';
+import type { UniverseRow } from '../domain/universe.js';
+import { conflict, notFound } from '../errors.js';
+import type { IngestBody } from '../ingest/id-value.js';
+import type { Actor } from './audit.js';
+import { type ErasDeps, type NewEra, createEra, replaceUniverse } from './eras/write.js';
 
 export type { EraRow };
-
-export interface NewEra {
-  number: number;
-  opensAt?: Date;
-  closesAt: Date;
-  mainTarget?: string;
-  minCoverage?: number;
-  payout?: Partial<PayoutParams>;
-}
-
-export function presentEra(era: EraRow, now = new Date()) {
-  return {
-    number: era.number,
-    status: eraStatus(era, now),
-    opensAt: era.opensAt,
-    closesAt: era.closesAt,
-    closedAt: era.closedAt,
-    resolvedAt: era.resolvedAt,
-    mainTarget: era.mainTarget,
-    minCoverage: era.minCoverage,
-    payout: payoutParams(era),
-    universeSize: era.universeSize,
-    createdAt: era.createdAt,
-  };
-}
+export type { ErasDeps, NewEra } from './eras/write.js';
+export { presentEra, universeDigest } from './eras/present.js';
 
 /** The universe as the ingest and close steps use it: ids in position order and an id → position index. */
 export interface UniverseIndex {
@@ -48,11 +20,9 @@ export interface UniverseIndex {
   index: Map<string, number>;
 }
 
-export function universeDigest(ids: readonly string[]): string {
-  return createHash('sha256').update(ids.join('\n')).digest('hex');
-}
-
-export function erasService(db: Database, audit: AuditService, config: Config) {
+/** Eras and their universes: reads (with the ingest and universe caches) here, writes in eras/write.ts. */
+export function erasService(deps: ErasDeps) {
+  const { db } = deps;
   const universeCache = boundedCache<string, UniverseIndex>({
     max: 16,
     staleness: 'universes are immutable once identified by their digest, so a cached one is never stale',
@@ -94,58 +64,10 @@ export function erasService(db: Database, audit: AuditService, config: Config) {
       return era;
     },
 
-    async create(actor: Actor, input: NewEra): Promise<EraRow> {
-      const opensAt = input.opensAt ?? new Date();
-      if (input.closesAt <= opensAt) {
-        throw badRequest('closesAt must be after opensAt', [
-          { path: 'body.closesAt', message: `closesAt ${input.closesAt.toISOString()} is not after opensAt ${opensAt.toISOString()}` },
-        ]);
-      }
-      const p = input.payout ?? {};
-      const d = DEFAULT_PAYOUT_PARAMS;
-      try {
-        return await db.transaction(async (tx) => {
-          const era = await erasDal.insertEra(tx, {
-            number: input.number,
-            opensAt,
-            closesAt: input.closesAt,
-            mainTarget: input.mainTarget ?? config.MAIN_TARGET,
-            minCoverage: input.minCoverage ?? 1,
-            corrMultiplier: String(p.corrMultiplier ?? d.corrMultiplier),
-            mmcMultiplier: String(p.mmcMultiplier ?? d.mmcMultiplier),
-            clip: String(p.clip ?? d.clip),
-            stakeThreshold: String(p.stakeThreshold ?? d.stakeThreshold),
-            createdBy: actor.accountId,
-          });
-          await audit.record(tx, { actor, action: 'era.create', subject: `era:${era.number}`, details: { after: presentEra(era) } });
-          await emitEvents(tx, await announceOpenings(tx, era.number));
-          return era;
-        });
-      } catch (error) {
-        if (isUniqueViolation(error)) throw conflict(`era ${input.number} already exists`);
-        throw error;
-      }
-    },
+    create: (actor: Actor, input: NewEra): Promise<EraRow> => createEra(deps, actor, input),
 
-    /** Replaces the universe; refused once a submission has arrived, since submissions are aligned to it. */
-    async replaceUniverse(actor: Actor, number: number, rows: UniverseRow[]) {
-      const ids = rows.map((r) => r.id);
-      const digest = universeDigest(ids);
-      return db.transaction(async (tx) => {
-        const era = await erasDal.lockEra(tx, number, 'update');
-        if (!era) throw notFound(`era ${number} does not exist`);
-        if (await hasSubmissions(tx, number)) throw conflict(`era ${number} already has submissions; its universe is fixed`);
-        await universesDal.replaceUniverseRows(tx, number, rows);
-        await erasDal.setUniverse(tx, number, { size: rows.length, digest });
-        await audit.record(tx, {
-          actor,
-          action: 'universe.replace',
-          subject: `era:${number}`,
-          details: { before: { count: era.universeSize, digest: era.universeDigest }, after: { count: rows.length, digest } },
-        });
-        return { era: number, count: rows.length, columns: universeColumnsRead(rows) };
-      });
-    },
+    /** Replaces the universe from the request body (parsed here, by the ingest layer); fixed once a submission arrived. */
+    replaceUniverse: (actor: Actor, number: number, body: IngestBody) => replaceUniverse(deps, actor, number, body),
 
     /** Ids in position order with their index; cached by digest. */
     async universeIndex(era: EraRow, executor: Executor = db): Promise<UniverseIndex> {

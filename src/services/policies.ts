@@ -86,7 +86,7 @@ export function policiesService(db: Database, audit: AuditService, eras: ErasSer
       throw error;
     });
     if (era === null) return { missing: number } as const;
-    const status = eraStatus(era);
+    const status = eraStatus(era, new Date());
     if (status === 'scheduled') return { problem: `era ${number} has not opened yet; preview needs submissions` } as const;
     if (!era.universeDigest) return { problem: `era ${number} has no universe yet` } as const;
     if (status === 'open' || !era.closedAt) {

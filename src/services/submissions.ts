@@ -1,4 +1,4 @@
-import type { Database, DatabaseHandle } from '../db/client.js';
+import type { DatabaseHandle } from '../db/client.js';
 import * as submissionsDal from '../db/submissions.js';
 import type { StoredSubmission } from '../db/submissions.js';
 import { decodeRankCodes } from '../domain/prepared.js';
@@ -20,15 +20,18 @@ export type ScoreSubmission = (era: number, submissionId: string) => Promise<unk
 /** Submissions read per round trip by the summary. */
 const RANKS_PAGE = 500;
 
-export function submissionsService(deps: {
-  db: Database;
-  pool: DatabaseHandle['pool'];
-  eras: ErasService;
-  models: ModelsService;
-  preparer: Preparer;
+/** What the submissions service is made from: one database handle (the ingest write takes its pool). */
+export interface SubmissionsDeps {
+  database: DatabaseHandle;
+  eras: Pick<ErasService, 'get' | 'current' | 'forIngest' | 'universeIndex'>;
+  models: Pick<ModelsService, 'assertOwns'>;
+  preparer: Pick<Preparer, 'prepare'>;
   scoreSubmission: ScoreSubmission;
-}) {
-  const { db, pool, eras, models, preparer, scoreSubmission } = deps;
+}
+
+export function submissionsService(deps: SubmissionsDeps) {
+  const { database, eras, models, preparer, scoreSubmission } = deps;
+  const { db, pool } = database;
 
   return {
     /**

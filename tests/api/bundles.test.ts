@@ -271,7 +271,7 @@ describe('verify', () => {
   const verify = () => {
     const db = t.database.db;
     const audit = auditService(db);
-    const eras = erasService(db, audit, t.config);
+    const eras = erasService({ db, audit, config: t.config });
     return verifyService({ db, eras, bundles: bundlesService({ db, eras }) }).verify();
   };
   const sql = (text: string, values: unknown[] = []) => t.database.pool.query(text, values);

@@ -267,7 +267,7 @@ describe('the audit log', () => {
       if (entry.actorId !== null) expect(entry.keyId, `${entry.action} ${entry.id}`).toMatch(/^[0-9a-f-]{36}$/);
     }
     const audit = auditService(t.database.db);
-    const eras = erasService(t.database.db, audit, t.config);
+    const eras = erasService({ db: t.database.db, audit, config: t.config });
     const report = await verifyService({ db: t.database.db, eras, bundles: bundlesService({ db: t.database.db, eras }) }).verify();
     expect(report.audit.break).toBeNull();
     expect(report.audit.checked).toBe(all.length);

@@ -106,7 +106,7 @@ async function upgradeAndSmoke(url: string, handle: ReturnType<typeof connect>, 
     await smokeCheck(app, secret);
     // Entries chained by that release still verify, followed by the ones written since.
     const audit = auditService(handle.db);
-    const eras = erasService(handle.db, audit, config);
+    const eras = erasService({ db: handle.db, audit, config });
     const report = await verifyService({ db: handle.db, eras, bundles: bundlesService({ db: handle.db, eras }) }).verify();
     expect(report.audit.break).toBeNull();
     expect(report.audit.checked).toBeGreaterThan(legacy.chained ? 2 : 0);

@@ -28,7 +28,7 @@ const sql = (text: string, values: unknown[] = []) => t.database.pool.query(text
 const get = (url: string) => t.app.inject({ method: 'GET', url });
 const verify = () => {
   const db = t.database.db;
-  const eras = erasService(db, auditService(db), t.config);
+  const eras = erasService({ db, audit: auditService(db), config: t.config });
   return verifyService({ db, eras, bundles: bundlesService({ db, eras }) }).verify();
 };
 const cli = (...args: string[]) => run('npx', ['tsx', 'src/cli.ts', 'verify', ...args], { ...process.env, DATABASE_URL: t.database.url, LOG_LEVEL: 'silent' });

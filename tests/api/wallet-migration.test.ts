@@ -79,7 +79,7 @@ describe('the wallets migration', () => {
       ]);
 
       const config = loadConfig({ DATABASE_URL: handle.url, LOG_LEVEL: 'silent' });
-      const eras = erasService(handle.db, auditService(handle.db), config);
+      const eras = erasService({ db: handle.db, audit: auditService(handle.db), config });
       const verify = verifyService({ db: handle.db, eras, bundles: bundlesService({ db: handle.db, eras }) });
       const report = await verify.verify();
       expect(report.bundles.break).toBeNull();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { indexLiveIds } from '../../src/ingest/aligned.js';
-import { parseTargets } from '../../src/ingest/target.js';
+import { parseTargets } from '../../src/ingest/targets.js';
 import { csv, json, problemOf, rejection } from '../support/body-problems.js';
 
 const universe = indexLiveIds(['n1', 'n2', 'n3', 'n4']);

@@ -6,8 +6,8 @@ import { indexLiveIds } from '../../src/ingest/aligned.js';
 import type { IngestBody } from '../../src/ingest/id-value.js';
 import { prepareSubmission } from '../../src/ingest/prepare.js';
 import { InvalidBodyError } from '../../src/ingest/problems.js';
-import { parseTargetText } from '../../src/ingest/target.js';
-import { TARGET_WORKER_MIN_CHARS, workerPreparer } from '../../src/ingest/worker-preparer.js';
+import { parseTargetText } from '../../src/ingest/targets.js';
+import { WORKER_MIN_CHARS, workerPreparer } from '../../src/ingest/worker-preparer.js';
 import { liveIds, predictionsCsv, rng } from '../support/fixtures.js';
 
 const random = rng(11);
@@ -17,7 +17,8 @@ const second = universeOf(liveIds(300, 'b'), 'digest-b');
 const options = { era: 7, minCoverage: 0.9 };
 const csv = (ids: readonly string[], values: number[]): IngestBody => ({ kind: 'csv', text: predictionsCsv([...ids], values) });
 
-const preparer = workerPreparer(2);
+// Every body to a worker, however small: these bodies are below the size prepared on the event loop.
+const preparer = workerPreparer(2, { minChars: 0 });
 afterAll(() => preparer.close());
 
 /** What prepareSubmission on this thread makes of the body, or the problems it finds. */
@@ -85,6 +86,27 @@ describe('preparing CSV submissions on worker threads', () => {
   });
 });
 
+describe('which bodies go to a worker', () => {
+  it('prepares a submission below the size threshold on the event loop and one at or above it on a worker, as it does a target upload', async () => {
+    const big = universeOf(liveIds(6000, 'w'), 'digest-w');
+    const bodyOf = (universe: typeof big) => csv(universe.ids, universe.ids.map(() => Math.round(random() * 1e6) / 1e6));
+    const small = bodyOf(first) as Extract<IngestBody, { kind: 'csv' }>;
+    const large = bodyOf(big) as Extract<IngestBody, { kind: 'csv' }>;
+    expect(small.text.length).toBeLessThan(WORKER_MIN_CHARS);
+    expect(large.text.length).toBeGreaterThanOrEqual(WORKER_MIN_CHARS);
+    const sized = workerPreparer(1);
+    try {
+      expect(await sized.prepare(small, first, options)).toEqual(inline(small, first));
+      expect(await sized.parseTargets({ kind: 'csv', text: small.text.replace('prediction', 't0') }, first, { era: 7, maxColumns: 1, mainTarget: 't0' })).toHaveLength(1);
+      expect(sized.started()).toBe(0);
+      expect(await sized.prepare(large, big, options)).toEqual(inline(large, big));
+      expect(sized.started()).toBe(1);
+    } finally {
+      await sized.close();
+    }
+  });
+});
+
 describe('parsing large target uploads on worker threads', () => {
   const big = universeOf(liveIds(3000, 'g'), 'digest-g');
   const names = Array.from({ length: 8 }, (_, j) => `t${j}`);
@@ -98,7 +120,7 @@ describe('parsing large target uploads on worker threads', () => {
     const csvText = `id,${names.join(',')}\n${big.ids.map((id, i) => [id, ...names.map((_, j) => values(j)[i])].join(',')).join('\n')}\n`;
     const jsonText = JSON.stringify({ ids: big.ids, targets: Object.fromEntries(names.map((name, j) => [name, values(j)])) });
     for (const body of [{ kind: 'csv', text: csvText }, { kind: 'json-text', text: jsonText }] as const) {
-      expect(body.text.length).toBeGreaterThan(TARGET_WORKER_MIN_CHARS);
+      expect(body.text.length).toBeGreaterThan(WORKER_MIN_CHARS);
       const parsed = await workers.parseTargets(body, big, targetOptions);
       expect(parsed).toEqual(parseTargetText(body, big, targetOptions));
       expect(parsed.map((t) => t.name)).toEqual(names);

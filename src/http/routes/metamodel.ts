@@ -40,7 +40,7 @@ export const metaModelRoutes: FastifyPluginAsyncZod<{ metaModel: MetaModelServic
     },
     async (request) => {
       const closed = await metaModel.closeEra(requirePrincipal(request), request.params.number);
-      return { era: closed.era.number, status: eraStatus(closed.era), run: closed.run };
+      return { era: closed.era.number, status: eraStatus(closed.era, new Date()), run: closed.run };
     },
   );
 

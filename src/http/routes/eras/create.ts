@@ -41,7 +41,7 @@ export const createEra: FastifyPluginAsyncZod<{ eras: ErasService }> = async (ap
         opensAt: opensAt ? new Date(opensAt) : undefined,
         closesAt: new Date(closesAt),
       });
-      return reply.status(201).send(presentEra(created));
+      return reply.status(201).send(presentEra(created, new Date()));
     },
   );
 };

@@ -33,6 +33,6 @@ export const readEras: FastifyPluginAsyncZod<{ eras: ErasService }> = async (app
       config: { access: ANY_KEY },
       schema: { tags: ['eras'], summary: 'One era', params: eraParams, response: { 200: era, ...problemResponses } },
     },
-    async (request) => presentEra(await eras.get(request.params.number)),
+    async (request) => presentEra(await eras.get(request.params.number), new Date()),
   );
 };

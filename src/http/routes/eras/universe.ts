@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { parseUniverse } from '../../../ingest/universe.js';
 import type { ErasService } from '../../../services/eras.js';
 import { ingestBody, ingestValidator, sendCsv, wantsCsv } from '../../body.js';
 import { ANY_KEY, STAFF, requirePrincipal } from '../../plugins/auth.js';
@@ -57,8 +56,7 @@ export const universeRoutes: FastifyPluginAsyncZod<{ eras: ErasService }> = asyn
       },
     },
     async (request) => {
-      const rows = parseUniverse(ingestBody(request));
-      return eras.replaceUniverse(requirePrincipal(request), request.params.number, rows);
+      return eras.replaceUniverse(requirePrincipal(request), request.params.number, ingestBody(request));
     },
   );
 
