@@ -109,6 +109,39 @@ export function withdrawn(head: WalletHead, amount: bigint, withdrawalId: string
   return next(head, 'withdrawn', -amount, head.held - amount, { withdrawalId, reference });
 }
 
+/** A wallet entry to write, with the head it follows (the database checks the chain). */
+export interface WrittenWalletEntry {
+  accountId: string;
+  previous: WalletHead;
+  entry: WalletEntry;
+}
+
+/** Entries in order from a head, each with the head before it, and the head after the last. */
+export function chainWallet(accountId: string, head: WalletHead, entries: readonly WalletEntry[]): { written: WrittenWalletEntry[]; head: WalletHead } {
+  const written: WrittenWalletEntry[] = [];
+  let previous = head;
+  for (const entry of entries) {
+    written.push({ accountId, previous, entry });
+    previous = walletAfter(entry);
+  }
+  return { written, head: previous };
+}
+
+/** Released stake back into its owners' wallets (heads by account, locked); zero amounts move nothing. */
+export function unstakeAll(heads: ReadonlyMap<string, WalletHead>, returns: readonly { accountId: string; modelId: string; amount: bigint }[]): WrittenWalletEntry[] {
+  const at = new Map(heads);
+  const written: WrittenWalletEntry[] = [];
+  for (const r of returns) {
+    if (r.amount <= 0n) continue;
+    const head = at.get(r.accountId);
+    if (!head) throw new RangeError(`the wallet of account ${r.accountId} is not locked`);
+    const step = chainWallet(r.accountId, head, [unstake(head, r.amount, r.modelId)]);
+    written.push(...step.written);
+    at.set(r.accountId, step.head);
+  }
+  return written;
+}
+
 /** The conservation identity (docs/stakes.md): the money inside equals what came in less what went out. */
 export interface MoneyTotals {
   wallets: bigint;
