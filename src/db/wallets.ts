@@ -159,12 +159,14 @@ export async function walletView(tx: Executor, accountId: string): Promise<Walle
   };
 }
 
-/** The terms of the conservation identity, read in one statement (one snapshot). */
+/** The terms of the conservation identity, read in one statement (one snapshot); each head by one index probe. */
 export async function moneyTotals(tx: Executor): Promise<MoneyTotals> {
   const { rows } = await tx.execute<Record<keyof MoneyTotals, string>>(sql`
     select
-      (select coalesce(sum(balance), 0) from (select distinct on (account_id) balance from wallet_entries order by account_id, seq desc) w)::text as wallets,
-      (select coalesce(sum(balance), 0) from (select distinct on (model_id) balance from stake_entries order by model_id, seq desc) m)::text as models,
+      (select coalesce(sum(w.balance), 0) from accounts a
+         cross join lateral (select balance from wallet_entries where account_id = a.id order by seq desc limit 1) w)::text as wallets,
+      (select coalesce(sum(e.balance), 0) from models m
+         cross join lateral (select balance from stake_entries where model_id = m.id order by seq desc limit 1) e)::text as models,
       (select coalesce(sum(delta), 0) from wallet_entries where kind = 'credit')::text as credits,
       (select coalesce(sum(amount), 0) from withdrawals where status = 'completed')::text as withdrawn,
       (select coalesce(sum(delta), 0) from stake_entries where kind = 'payout')::text as payouts,

@@ -2,8 +2,8 @@ import { fromUnits } from './decimal.js';
 
 /**
  * The wallet rules (docs/stakes.md, "Wallets") on exact units of 10⁻¹⁸: what each movement does
- * to an account's wallet `balance` and `held`, as wallet entries. Pure: the data-access layer
- * (db/wallets.ts) loads the wallet's head, applies these and writes the entries; the database
+ * to an account's wallet `balance` and `held`, as wallet entries. Pure: the services
+ * (services/wallets.ts, services/settlement.ts) load the wallet's head through db/wallets.ts, apply these and write the entries; the database
  * checks the same arithmetic again (migration 0011).
  */
 
