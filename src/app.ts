@@ -97,8 +97,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const audit = auditService(db);
   const accounts = accountsService(db, pool, audit);
   const eras = erasService({ db, audit, config });
-  const models = modelsService(db, audit, config.STAKE_FUNDING);
-  const wallets = walletsService(db, audit);
+  const models = modelsService({ db, funding: config.STAKE_FUNDING });
+  const wallets = walletsService({ db, audit });
   const reportFigures = reportFiguresService({ eras });
   const bundles = bundlesService({ db, eras });
   const preparer = config.INGEST_WORKERS > 0 ? workerPreparer(config.INGEST_WORKERS) : inlinePreparer;

@@ -1,18 +1,15 @@
 import { sql } from 'drizzle-orm';
 import { fromUnits, toUnits } from '../domain/decimal.js';
-import * as rules from '../domain/stake.js';
 import type { LedgerSettlement } from '../domain/reconcile.js';
-import type { Entry, OpenRelease, StakeHead } from '../domain/stake.js';
-import type { StakeFunding } from '../domain/wallet.js';
+import type { WrittenEntry, TouchedRelease } from '../domain/settlement.js';
+import type { EntryKind, OpenRelease, StakeHead } from '../domain/stake.js';
 import type { Executor } from './client.js';
 import { LOCK_CLASS } from './locks.js';
-import { payStake, returnReleases } from './wallets.js';
-import { emitEvents } from './events.js';
-import { ledgerEvents } from '../domain/events.js';
 
 /**
  * The stake ledger's data access (tables in migrations/0004): every movement of a model's stake
- * is an entry written here, by the rules of domain/stake.ts, inside the caller's transaction.
+ * is an entry written here, inside the caller's transaction; the entries come from the rules of
+ * domain/stake.ts and domain/settlement.ts, applied by services/settlement.ts.
  *
  * Serialisation: writers of entries hold the stake lock, an advisory lock shared by stake
  * changes and taken exclusively by closes and resolutions, and each entry is stamped inside it
@@ -32,20 +29,36 @@ export async function lockStakes(tx: Executor) {
   await tx.execute(sql`select pg_advisory_xact_lock(${LOCK_CLASS.stake}, 0)`);
 }
 
-type Row = Record<string, unknown>;
+/**
+ * What a close takes, the one definition (a FROM clause over eras `e`): each current on-time
+ * submission `s` of the era with, as `stake.amount`, the amount of its model's last entry stamped
+ * at or before the cutoff, when positive. The cutoff is the era's `closed_at` (a close),
+ * its `closes_at` (an era past its deadline not closed yet) or `now` (the latest entry: an open era's
+ * preview). The caller picks the era (`e.number = …`); the lateral reads one entry by the (model, seq) index.
+ */
+export function closeTakes(cutoff: 'closed_at' | 'closes_at' | 'now'): string {
+  const stamped = cutoff === 'now' ? '' : `and se.at <= e.${cutoff}`;
+  return `eras e
+    join submissions s on s.era_number = e.number and not s.late and not s.superseded
+    join lateral (
+      select se.amount from stake_entries se where se.model_id = s.model_id ${stamped} order by se.seq desc limit 1
+    ) stake on stake.amount > 0`;
+}
 
-async function headsOf(tx: Executor, modelIds: readonly string[]): Promise<Map<string, StakeHead>> {
+/** Each model's latest entry (models without one are absent), one index probe per model however long its history. */
+export async function stakeHeads(tx: Executor, modelIds: readonly string[]): Promise<Map<string, StakeHead>> {
   const heads = new Map<string, StakeHead>();
   if (modelIds.length === 0) return heads;
   const { rows } = await tx.execute<{ model_id: string; seq: number; amount: string; balance: string }>(sql`
-    select distinct on (model_id) model_id, seq, amount::text, balance::text
-    from stake_entries where model_id = any(${sql.param(modelIds)}::uuid[]) order by model_id, seq desc`);
+    select m.id as model_id, se.seq, se.amount::text, se.balance::text
+    from unnest(${sql.param([...new Set(modelIds)])}::uuid[]) as m(id)
+    cross join lateral (select seq, amount, balance from stake_entries where model_id = m.id order by seq desc limit 1) se`);
   for (const r of rows) heads.set(r.model_id, { seq: r.seq, amount: toUnits(r.amount), balance: toUnits(r.balance) });
   return heads;
 }
 
 /** Pending releases of each model, oldest first. */
-async function openReleasesOf(tx: Executor, modelIds: readonly string[]): Promise<Map<string, OpenRelease[]>> {
+export async function openReleases(tx: Executor, modelIds: readonly string[]): Promise<Map<string, OpenRelease[]>> {
   const open = new Map<string, OpenRelease[]>();
   if (modelIds.length === 0) return open;
   const { rows } = await tx.execute<{ id: string; model_id: string; remaining: string }>(sql`
@@ -55,18 +68,10 @@ async function openReleasesOf(tx: Executor, modelIds: readonly string[]): Promis
   return open;
 }
 
-interface Written {
-  modelId: string;
-  previous: StakeHead;
-  entry: Entry;
-  /** when the entry is stamped; the insert's clock_timestamp() when absent */
-  at?: string;
-}
-
 /** One multi-row insert; each entry names the one before it, which the database checks. */
-async function insertEntries(tx: Executor, written: readonly Written[]) {
+export async function insertStakeEntries(tx: Executor, written: readonly WrittenEntry[]) {
   if (written.length === 0) return;
-  const column = <T>(f: (w: Written) => T) => sql.param(written.map(f));
+  const column = <T>(f: (w: WrittenEntry) => T) => sql.param(written.map(f));
   await tx.execute(sql`
     insert into stake_entries (model_id, seq, kind, delta, amount, balance, prev_seq, prev_amount, prev_balance, era_number, release_id, note, at)
     select model_id, seq, kind, delta, amount, balance, prev_seq, prev_amount, prev_balance, era_number, release_id, note, coalesce(at, clock_timestamp())
@@ -84,7 +89,7 @@ async function insertEntries(tx: Executor, written: readonly Written[]) {
 
 /**
  * Eras the model has stake at risk in right now, with the amount: closed and in the closing run's
- * inputs, or past closesAt and not closed yet, with an on-time submission and an amount at closesAt.
+ * inputs, or past closesAt and not closed yet, what a close would take at closesAt.
  */
 async function erasAtRisk(tx: Executor, modelId: string): Promise<{ era: number; amount: string }[]> {
   const { rows } = await tx.execute<{ era: number; amount: string }>(sql`
@@ -95,13 +100,9 @@ async function erasAtRisk(tx: Executor, modelId: string): Promise<{ era: number;
       join eras e on e.number = r.era_number and e.resolved_at is null
       where ri.model_id = ${modelId} and ri.stake > 0
       union all
-      select e.number, at_cutoff.amount::text
-      from eras e
-      join submissions s on s.era_number = e.number and s.model_id = ${modelId} and not s.late and not s.superseded
-      cross join lateral (
-        select se.amount from stake_entries se where se.model_id = ${modelId} and se.at <= e.closes_at order by se.seq desc limit 1
-      ) at_cutoff
-      where e.closed_at is null and e.resolved_at is null and e.closes_at <= clock_timestamp() and at_cutoff.amount > 0
+      select e.number, stake.amount::text
+      from ${sql.raw(closeTakes('closes_at'))}
+      where s.model_id = ${modelId} and e.closed_at is null and e.resolved_at is null and e.closes_at <= clock_timestamp()
     ) w order by era`);
   return rows;
 }
@@ -110,7 +111,7 @@ async function erasAtRisk(tx: Executor, modelId: string): Promise<{ era: number;
  * The instant a stake change is stamped at, read inside the stake lock: a close that stamped its
  * closedAt before it has committed, and any close after it stamps a later closedAt.
  */
-async function stampInsideLock(tx: Executor): Promise<string> {
+export async function stampInsideLock(tx: Executor): Promise<string> {
   const { rows } = await tx.execute<{ at: string }>(sql`select clock_timestamp()::text as at`);
   return rows[0].at;
 }
@@ -121,7 +122,7 @@ async function stampInsideLock(tx: Executor): Promise<string> {
  * has passed but that has not closed yet: its snapshot will take the amount at closesAt, before
  * this change, whoever closes it and whenever.
  */
-async function erasAReleaseWaitsFor(tx: Executor, modelId: string, at: string): Promise<number[]> {
+export async function erasAReleaseWaitsFor(tx: Executor, modelId: string, at: string): Promise<number[]> {
   const { rows } = await tx.execute<{ era: number }>(sql`
     select era from (
       select r.era_number as era
@@ -137,126 +138,38 @@ async function erasAReleaseWaitsFor(tx: Executor, modelId: string, at: string): 
   return rows.map((r) => r.era);
 }
 
-/**
- * Sets a model's amount (an exact decimal ≥ 0): a deposit when it rises, paid from the owner's
- * wallet (db/wallets.ts `payStake`; InsufficientFunds when it is short); when it falls, a pending
- * release that waits for every era the model has stake at risk in, released at once (back into
- * the wallet) if none. Takes the stake lock, the model row (NO KEY UPDATE: submissions referencing
- * the model go on) and then its owner's wallet.
- */
-export async function changeAmount(tx: Executor, modelId: string, target: string, funding: StakeFunding): Promise<void> {
-  await lockForStakeChange(tx);
-  const { rows: owner } = await tx.execute<{ account_id: string }>(sql`select account_id from models where id = ${modelId} for no key update`);
-  const accountId = owner[0].account_id;
-  const head = (await headsOf(tx, [modelId])).get(modelId) ?? rules.EMPTY_HEAD;
-  const change = rules.changeAmount(head, toUnits(target));
-  if (!change) return;
-  if (change.entry.kind === 'deposit') {
-    await payStake(tx, accountId, modelId, change.entry.delta, funding);
-    return insertEntries(tx, [{ modelId, previous: head, entry: change.entry }]);
-  }
-
-  const at = await stampInsideLock(tx);
-  const waits = await erasAReleaseWaitsFor(tx, modelId, at);
-  const amount = fromUnits(change.release);
+/** A pending release of `amount` units waiting for `eras` (none: it is released by the caller at once); returns its id. */
+export async function insertRelease(tx: Executor, modelId: string, amount: bigint, eras: readonly number[]): Promise<string> {
   const { rows } = await tx.execute<{ id: string }>(sql`
-    insert into stake_releases (model_id, amount, remaining) values (${modelId}, ${amount}, ${amount}) returning id::text`);
-  const releaseId = rows[0].id;
-  if (waits.length > 0) {
-    await tx.execute(sql`
-      insert into stake_release_eras (release_id, era_number) select ${releaseId}, unnest(${sql.param(waits)}::int[])`);
+    insert into stake_releases (model_id, amount, remaining) values (${modelId}, ${fromUnits(amount)}, ${fromUnits(amount)}) returning id::text`);
+  if (eras.length > 0) {
+    await tx.execute(sql`insert into stake_release_eras (release_id, era_number) select ${rows[0].id}, unnest(${sql.param(eras)}::int[])`);
   }
-  const requested = { ...change.entry, releaseId };
-  const written: Written[] = [{ modelId, previous: head, entry: requested, at }];
-  if (waits.length === 0) {
-    const after = rules.headAfter(requested);
-    written.push({ modelId, previous: after, entry: rules.release(after, { id: releaseId, remaining: change.release }, null), at });
-    await tx.execute(sql`update stake_releases set released_at = clock_timestamp() where id = ${releaseId}`);
-    await returnReleases(tx, [{ accountId, modelId, amount: change.release }]);
-  }
-  await insertEntries(tx, written);
-  await emitEvents(tx, ledgerEvents(written));
+  return rows[0].id;
 }
 
-export interface EraPayout {
-  modelId: string;
-  /** exact decimal, negative for a burn */
-  payout: string;
+/** Writes what settlement left of releases: their remaining amounts, and the release time of those that left. */
+export async function updateReleases(tx: Executor, touched: ReadonlyMap<string, TouchedRelease>) {
+  if (touched.size === 0) return;
+  const ids = [...touched.keys()];
+  await tx.execute(sql`
+    update stake_releases r set remaining = u.remaining, released_at = case when u.released then clock_timestamp() end
+    from unnest(${sql.param(ids)}::bigint[], ${sql.param(ids.map((id) => fromUnits(touched.get(id)!.remaining)))}::numeric[],
+                ${sql.param(ids.map((id) => touched.get(id)!.released))}::boolean[]) as u(id, remaining, released)
+    where r.id = u.id`);
 }
 
-/**
- * Applies an era's resolution to the ledger, inside the resolving transaction (which holds the
- * era row): each payout or burn once (the unique (model, era) index backs this up), then every
- * pending release whose last awaited era is this one leaves its model for its owner's wallet.
- * Takes the stake lock exclusively, then the owners' wallets. Returns Σ delta of the era's payouts
- * and burns, what actually moved.
- */
-export async function applyEraResolution(tx: Executor, era: number, payouts: readonly EraPayout[]): Promise<{ entries: number; total: string }> {
-  await lockStakes(tx);
-  const { written, touched, returns, total } = await planEraResolution(tx, era, payouts);
-  // What burns left of each release goes back to its owner's wallet.
-  await returnReleases(tx, returns);
-
-  if (touched.size > 0) {
-    const ids = [...touched.keys()];
-    await tx.execute(sql`
-      update stake_releases r set remaining = u.remaining, released_at = case when u.released then clock_timestamp() end
-      from unnest(${sql.param(ids)}::bigint[], ${sql.param(ids.map((id) => fromUnits(touched.get(id)!.remaining)))}::numeric[],
-                  ${sql.param(ids.map((id) => touched.get(id)!.released))}::boolean[]) as u(id, remaining, released)
-      where r.id = u.id`);
-  }
-  await insertEntries(tx, written);
-  await emitEvents(tx, ledgerEvents(written));
-  return { entries: written.length, total: fromUnits(total) };
-}
-
-/**
- * What an era's resolution would move, read and computed without writing: the ledger entries
- * (payouts and burns as settled against each model's balance, then the releases due), the
- * releases they touch and the wallet returns. applyEraResolution writes exactly this; a dry run
- * reads `settled` (each paying model's delta) and `total`.
- */
-export async function planEraResolution(tx: Executor, era: number, payouts: readonly EraPayout[]) {
-  const { rows: due } = await tx.execute<{ id: string; model_id: string; account_id: string }>(sql`
-    select r.id::text, r.model_id, m.account_id from stake_releases r join models m on m.id = r.model_id
+/** Pending releases whose last unresolved awaited era is `era`, with their owners, by model then id. */
+export async function releasesDue(tx: Executor, era: number): Promise<{ id: string; modelId: string; accountId: string }[]> {
+  const { rows } = await tx.execute<{ id: string; modelId: string; accountId: string }>(sql`
+    select r.id::text, r.model_id as "modelId", m.account_id as "accountId" from stake_releases r join models m on m.id = r.model_id
     where r.released_at is null
       and exists (select 1 from stake_release_eras w where w.release_id = r.id and w.era_number = ${era})
       and not exists (
         select 1 from stake_release_eras w join eras e on e.number = w.era_number
         where w.release_id = r.id and w.era_number <> ${era} and e.resolved_at is null)
     order by r.model_id, r.id`);
-  const modelIds = [...new Set([...payouts.map((p) => p.modelId), ...due.map((r) => r.model_id)])];
-  const heads = await headsOf(tx, modelIds);
-  const open = await openReleasesOf(tx, modelIds);
-  const touched = new Map<string, { remaining: bigint; released: boolean }>();
-  const written: Written[] = [];
-  let total = 0n;
-
-  const append = (modelId: string, entry: Entry) => {
-    written.push({ modelId, previous: heads.get(modelId) ?? rules.EMPTY_HEAD, entry });
-    heads.set(modelId, rules.headAfter(entry));
-  };
-  const settled = new Map<string, bigint>();
-  for (const { modelId, payout } of [...payouts].sort((a, b) => (a.modelId < b.modelId ? -1 : a.modelId > b.modelId ? 1 : 0))) {
-    const releases = open.get(modelId) ?? [];
-    const { entry, taken } = rules.settle(heads.get(modelId) ?? rules.EMPTY_HEAD, releases, era, toUnits(payout));
-    for (const { id, amount } of taken) {
-      const release = releases.find((r) => r.id === id)!;
-      release.remaining -= amount;
-      touched.set(id, { remaining: release.remaining, released: false });
-    }
-    append(modelId, entry);
-    settled.set(modelId, entry.delta);
-    total += entry.delta;
-  }
-  const returns: { accountId: string; modelId: string; amount: bigint }[] = [];
-  for (const { id, model_id: modelId, account_id: accountId } of due) {
-    const release = (open.get(modelId) ?? []).find((r) => r.id === id)!;
-    append(modelId, rules.release(heads.get(modelId)!, release, era));
-    touched.set(id, { remaining: release.remaining, released: true });
-    returns.push({ accountId, modelId, amount: release.remaining });
-  }
-  return { written, touched, returns, settled, total };
+  return rows;
 }
 
 /** Σ delta of an era's payouts and burns (0 before it resolves). */
@@ -275,19 +188,13 @@ export async function snapshotAtRisk(tx: Executor, era: number, runId: string) {
   await tx.execute(sql`
     insert into run_inputs (run_id, model_id, submission_id, sha256, stake)
     select ${runId}, s.model_id, s.id, s.sha256, stake.amount
-    from eras e
-    join submissions s on s.era_number = e.number and not s.late and not s.superseded
-    cross join lateral (
-      select se.amount from stake_entries se
-      where se.model_id = s.model_id and se.at <= e.closed_at
-      order by se.seq desc limit 1
-    ) stake
-    where e.number = ${era} and stake.amount > 0`);
+    from ${sql.raw(closeTakes('closed_at'))}
+    where e.number = ${era}`);
 }
 
 /** Current amounts of the given models ("0" for a model with no entry). */
 export async function currentAmounts(tx: Executor, modelIds: readonly string[]): Promise<Map<string, string>> {
-  const heads = await headsOf(tx, modelIds);
+  const heads = await stakeHeads(tx, modelIds);
   return new Map(modelIds.map((id) => [id, fromUnits(heads.get(id)?.amount ?? 0n)]));
 }
 
@@ -298,14 +205,14 @@ export interface StakeView {
   releasing: string;
   atRisk: { era: number; amount: string }[];
   pendingReleases: { amount: string; requestedAt: Date; waitsForEras: number[] }[];
-  history: { at: Date; kind: rules.EntryKind; delta: string; amount: string; balance: string; era: number | null; note: string | null }[];
+  history: { at: Date; kind: EntryKind; delta: string; amount: string; balance: string; era: number | null; note: string | null }[];
 }
 
 const plain = (decimal: string) => fromUnits(toUnits(decimal));
 
 /** A model's stake as the OpenAPI document serves it; run it in one snapshot (REPEATABLE READ) for a consistent view. */
 export async function view(tx: Executor, modelId: string): Promise<StakeView> {
-  const { rows: history } = await tx.execute<Row & { at: string | Date; kind: rules.EntryKind; delta: string; amount: string; balance: string; era: number | null; note: string | null }>(sql`
+  const { rows: history } = await tx.execute<{ at: string | Date; kind: EntryKind; delta: string; amount: string; balance: string; era: number | null; note: string | null }>(sql`
     select at, kind, delta::text, amount::text, balance::text, era_number as era, note
     from stake_entries where model_id = ${modelId} order by seq`);
   const { rows: pending } = await tx.execute<{ amount: string; requested_at: string | Date; waits: number[] | null }>(sql`

@@ -1,4 +1,4 @@
-import { asc, eq } from 'drizzle-orm';
+import { asc, eq, sql } from 'drizzle-orm';
 import type { Executor } from './client.js';
 import { models } from './schema.js';
 
@@ -25,4 +25,13 @@ export async function insertModel(executor: Executor, model: { name: string; acc
 export async function listModels(executor: Executor, accountId?: string): Promise<ModelRow[]> {
   const query = executor.select().from(models).orderBy(asc(models.name));
   return accountId === undefined ? query : query.where(eq(models.accountId, accountId));
+}
+
+/**
+ * Locks a model's row for a stake change (NO KEY UPDATE: submissions referencing the model go on)
+ * and returns its owner's account, or undefined for no such model.
+ */
+export async function lockModelForStake(executor: Executor, modelId: string): Promise<string | undefined> {
+  const { rows } = await executor.execute<{ account_id: string }>(sql`select account_id from models where id = ${modelId} for no key update`);
+  return rows[0]?.account_id;
 }

@@ -4,6 +4,7 @@ import { encodeFloat64 } from '../domain/packed.js';
 import type { PolicyRef } from '../domain/policy/apply-to-run.js';
 import type { Executor } from './client.js';
 import { copyBinaryOut } from './copy-binary.js';
+import { closeTakes } from './ledger.js';
 import { metaModelRuns, policies, runInputs } from './schema.js';
 import { LOCK_CLASS } from './locks.js';
 
@@ -184,15 +185,8 @@ export async function runVectors(executor: Executor, runId: string) {
   return vectors;
 }
 
-/** The at-risk snapshot a close would take now, ordered by model as a run sums them ($1: the era number). */
-const OPEN_ERA_INPUTS = `
-  select $columns
-  from submissions s
-  cross join lateral (
-    select se.amount from stake_entries se where se.model_id = s.model_id order by se.seq desc limit 1
-  ) stake
-  where s.era_number = $1 and not s.late and not s.superseded and stake.amount > 0
-  order by s.model_id`;
+/** The at-risk snapshot a close would take now (db/ledger.ts closeTakes), ordered by model as a run sums them ($1: the era number). */
+const OPEN_ERA_INPUTS = `select $columns from ${closeTakes('now')} where e.number = $1 order by s.model_id`;
 
 /** For the reads of an open era's inputs: one snapshot, so its stakes and streamed submissions are the same models. */
 export async function repeatableRead(executor: Executor): Promise<void> {

@@ -1,23 +1,17 @@
 import { sql } from 'drizzle-orm';
 import { fromUnits, toUnits } from '../domain/decimal.js';
-import * as rules from '../domain/wallet.js';
-import type { MoneyTotals, StakeFunding, WalletEntry, WalletEntryKind, WalletHead } from '../domain/wallet.js';
+import { available, EMPTY_WALLET, type MoneyTotals, type WalletEntryKind, type WalletHead, type WrittenWalletEntry } from '../domain/wallet.js';
 import type { Executor } from './client.js';
 
 /**
  * Wallets' data access (tables in migrations/0011): every movement of an account's wallet is an
- * entry written here, by the rules of domain/wallet.ts, inside the caller's transaction.
+ * entry written here, inside the caller's transaction; the entries come from the rules of
+ * domain/wallet.ts, applied by the services (services/wallets.ts, services/settlement.ts).
  *
  * Serialisation: writers lock the wallet's account row (FOR NO KEY UPDATE, so rows referencing the
- * account go on), several in id order. Stake changes lock the model first (db/ledger.ts) and its
+ * account go on), several in id order. Stake changes lock the model first (services/settlement.ts) and its
  * owner's account second; nothing locks them the other way round.
  */
-
-export interface WrittenWalletEntry {
-  accountId: string;
-  previous: WalletHead;
-  entry: WalletEntry;
-}
 
 /** Locks the wallets of the given accounts (in id order) and returns their heads; an unknown account has none. */
 export async function lockWallets(tx: Executor, accountIds: readonly string[]): Promise<Map<string, WalletHead>> {
@@ -26,13 +20,17 @@ export async function lockWallets(tx: Executor, accountIds: readonly string[]): 
   if (ids.length === 0) return heads;
   const { rows: locked } = await tx.execute<{ id: string }>(sql`
     select id from accounts where id = any(${sql.param(ids)}::uuid[]) order by id for no key update`);
-  for (const { id } of locked) heads.set(id, rules.EMPTY_WALLET);
+  for (const { id } of locked) heads.set(id, EMPTY_WALLET);
+  // Each wallet's latest entry only, by the (account, seq) index however long its history.
   const { rows } = await tx.execute<{ account_id: string; seq: number; balance: string; held: string }>(sql`
-    select distinct on (account_id) account_id, seq, balance::text, held::text
-    from wallet_entries where account_id = any(${sql.param(ids)}::uuid[]) order by account_id, seq desc`);
+    select a.id as account_id, w.seq, w.balance::text, w.held::text
+    from unnest(${sql.param(ids)}::uuid[]) as a(id)
+    cross join lateral (select seq, balance, held from wallet_entries where account_id = a.id order by seq desc limit 1) w`);
   for (const r of rows) heads.set(r.account_id, { seq: r.seq, balance: toUnits(r.balance), held: toUnits(r.held) });
   return heads;
 }
+
+export type { WrittenWalletEntry };
 
 /** One multi-row insert; each entry names the one before it, which the database checks. */
 export async function insertWalletEntries(tx: Executor, written: readonly WrittenWalletEntry[]) {
@@ -51,48 +49,9 @@ export async function insertWalletEntries(tx: Executor, written: readonly Writte
       ${column((w) => w.entry.modelId)}::uuid[], ${column((w) => w.entry.withdrawalId)}::uuid[], ${column((w) => w.entry.reference)}::text[])`);
 }
 
-/** Entries in order from a head, each with the head before it. */
-function chain(accountId: string, head: WalletHead, entries: readonly WalletEntry[]): { written: WrittenWalletEntry[]; head: WalletHead } {
-  const written: WrittenWalletEntry[] = [];
-  let previous = head;
-  for (const entry of entries) {
-    written.push({ accountId, previous, entry });
-    previous = rules.walletAfter(entry);
-  }
-  return { written, head: previous };
-}
-
 export async function accountExists(tx: Executor, accountId: string): Promise<boolean> {
   const { rows } = await tx.execute(sql`select 1 from accounts where id = ${accountId}`);
   return rows.length > 0;
-}
-
-/**
- * Pays a raise of a model's stake by `amount` units from its owner's wallet, in the caller's
- * transaction (domain/wallet.ts `stake`: InsufficientFunds when the wallet is short under `wallet` funding).
- */
-export async function payStake(tx: Executor, accountId: string, modelId: string, amount: bigint, funding: StakeFunding) {
-  const head = (await lockWallets(tx, [accountId])).get(accountId)!;
-  await insertWalletEntries(tx, chain(accountId, head, rules.stake(head, amount, modelId, funding)).written);
-}
-
-/** Released stake back into the owners' wallets, in the caller's transaction; zero amounts are skipped. */
-export async function returnReleases(tx: Executor, returns: readonly { accountId: string; modelId: string; amount: bigint }[]) {
-  const due = returns.filter((r) => r.amount > 0n);
-  if (due.length === 0) return;
-  const heads = await lockWallets(tx, due.map((r) => r.accountId));
-  const written: WrittenWalletEntry[] = [];
-  for (const r of due) {
-    const step = chain(r.accountId, heads.get(r.accountId)!, [rules.unstake(heads.get(r.accountId)!, r.amount, r.modelId)]);
-    written.push(...step.written);
-    heads.set(r.accountId, step.head);
-  }
-  await insertWalletEntries(tx, written);
-}
-
-/** Appends entries to one locked wallet (the caller holds its head from lockWallets). */
-export async function appendToWallet(tx: Executor, accountId: string, head: WalletHead, entries: readonly WalletEntry[]) {
-  await insertWalletEntries(tx, chain(accountId, head, entries).written);
 }
 
 export type WithdrawalStatus = 'pending' | 'completed' | 'rejected';
@@ -182,12 +141,12 @@ export async function walletView(tx: Executor, accountId: string): Promise<Walle
     select at, kind, delta::text, balance::text, held::text, model_id, withdrawal_id, reference
     from wallet_entries where account_id = ${accountId} order by seq`);
   const last = rows.at(-1);
-  const head: WalletHead = last ? { seq: rows.length, balance: toUnits(last.balance), held: toUnits(last.held) } : rules.EMPTY_WALLET;
+  const head: WalletHead = last ? { seq: rows.length, balance: toUnits(last.balance), held: toUnits(last.held) } : EMPTY_WALLET;
   const plain = (decimal: string) => fromUnits(toUnits(decimal));
   return {
     balance: fromUnits(head.balance),
     held: fromUnits(head.held),
-    available: fromUnits(rules.available(head)),
+    available: fromUnits(available(head)),
     entries: rows.map((e) => ({
       at: new Date(e.at),
       kind: e.kind,
@@ -200,12 +159,14 @@ export async function walletView(tx: Executor, accountId: string): Promise<Walle
   };
 }
 
-/** The terms of the conservation identity, read in one statement (one snapshot). */
+/** The terms of the conservation identity, read in one statement (one snapshot); each head by one index probe. */
 export async function moneyTotals(tx: Executor): Promise<MoneyTotals> {
   const { rows } = await tx.execute<Record<keyof MoneyTotals, string>>(sql`
     select
-      (select coalesce(sum(balance), 0) from (select distinct on (account_id) balance from wallet_entries order by account_id, seq desc) w)::text as wallets,
-      (select coalesce(sum(balance), 0) from (select distinct on (model_id) balance from stake_entries order by model_id, seq desc) m)::text as models,
+      (select coalesce(sum(w.balance), 0) from accounts a
+         cross join lateral (select balance from wallet_entries where account_id = a.id order by seq desc limit 1) w)::text as wallets,
+      (select coalesce(sum(e.balance), 0) from models m
+         cross join lateral (select balance from stake_entries where model_id = m.id order by seq desc limit 1) e)::text as models,
       (select coalesce(sum(delta), 0) from wallet_entries where kind = 'credit')::text as credits,
       (select coalesce(sum(amount), 0) from withdrawals where status = 'completed')::text as withdrawn,
       (select coalesce(sum(delta), 0) from stake_entries where kind = 'payout')::text as payouts,

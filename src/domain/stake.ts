@@ -2,9 +2,9 @@ import { fromUnits, minUnits } from './decimal.js';
 
 /**
  * The stake rules (docs/stakes.md) on exact units of 10⁻¹⁸: what each movement does to
- * a model's `amount`, `balance` and pending releases, as ledger entries. Pure: the data-access
- * layer (db/ledger.ts) loads the state, applies these and writes the entries; the database
- * checks the same arithmetic again.
+ * a model's `amount`, `balance` and pending releases, as ledger entries. Pure: domain/settlement.ts
+ * applies them to the ledger's state, services/settlement.ts reads that state and writes the
+ * entries (db/ledger.ts); the database checks the same arithmetic again.
  */
 
 export type EntryKind = 'deposit' | 'release_requested' | 'released' | 'payout' | 'burn';

@@ -2,8 +2,8 @@ import { fromUnits } from './decimal.js';
 
 /**
  * The wallet rules (docs/stakes.md, "Wallets") on exact units of 10⁻¹⁸: what each movement does
- * to an account's wallet `balance` and `held`, as wallet entries. Pure: the data-access layer
- * (db/wallets.ts) loads the wallet's head, applies these and writes the entries; the database
+ * to an account's wallet `balance` and `held`, as wallet entries. Pure: the services
+ * (services/wallets.ts, services/settlement.ts) load the wallet's head through db/wallets.ts, apply these and write the entries; the database
  * checks the same arithmetic again (migration 0011).
  */
 
@@ -107,6 +107,39 @@ export function withdrawn(head: WalletHead, amount: bigint, withdrawalId: string
   positive(amount, 'a withdrawal');
   if (amount > head.held) throw new RangeError('the wallet holds less than the withdrawal');
   return next(head, 'withdrawn', -amount, head.held - amount, { withdrawalId, reference });
+}
+
+/** A wallet entry to write, with the head it follows (the database checks the chain). */
+export interface WrittenWalletEntry {
+  accountId: string;
+  previous: WalletHead;
+  entry: WalletEntry;
+}
+
+/** Entries in order from a head, each with the head before it, and the head after the last. */
+export function chainWallet(accountId: string, head: WalletHead, entries: readonly WalletEntry[]): { written: WrittenWalletEntry[]; head: WalletHead } {
+  const written: WrittenWalletEntry[] = [];
+  let previous = head;
+  for (const entry of entries) {
+    written.push({ accountId, previous, entry });
+    previous = walletAfter(entry);
+  }
+  return { written, head: previous };
+}
+
+/** Released stake back into its owners' wallets (heads by account, locked); zero amounts move nothing. */
+export function unstakeAll(heads: ReadonlyMap<string, WalletHead>, returns: readonly { accountId: string; modelId: string; amount: bigint }[]): WrittenWalletEntry[] {
+  const at = new Map(heads);
+  const written: WrittenWalletEntry[] = [];
+  for (const r of returns) {
+    if (r.amount <= 0n) continue;
+    const head = at.get(r.accountId);
+    if (!head) throw new RangeError(`the wallet of account ${r.accountId} is not locked`);
+    const step = chainWallet(r.accountId, head, [unstake(head, r.amount, r.modelId)]);
+    written.push(...step.written);
+    at.set(r.accountId, step.head);
+  }
+  return written;
 }
 
 /** The conservation identity (docs/stakes.md): the money inside equals what came in less what went out. */

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { JSON_NUMBER, MAX_JSON_NUMBER_DIGITS, readJsonNumber } from '../domain/decimal.js';
+import { exactJsonNumber, JSON_NUMBER, MAX_JSON_NUMBER_DIGITS } from '../domain/decimal.js';
 import { badRequest } from '../errors.js';
 import { duplicateKeysMessage, scanJsonKeys } from '../ingest/json-text.js';
 
@@ -72,9 +72,9 @@ export function numbersAsDecimalStrings(text: string): string {
       const match = JSON_NUMBER.exec(text);
       const end = match ? i + match[0].length : i;
       if (!match || /[0-9.eE+\-a-zA-Z]/.test(text[end] ?? '')) return text;
-      const { significantDigits, decimal } = readJsonNumber(match[0]);
+      const { exact, significantDigits, decimal } = exactJsonNumber(match[0]);
       const field = key ? `body.${key}` : 'body';
-      if (significantDigits > MAX_JSON_NUMBER_DIGITS) {
+      if (!exact) {
         throw badRequest(`${field} is a JSON number with ${significantDigits} significant digits; send it as a decimal string`, [
           {
             path: field,

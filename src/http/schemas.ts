@@ -1,7 +1,9 @@
 import { z } from 'zod';
+import { amountRefusalMessage, fromUnits, PLAIN_DECIMAL, parseAmount, type AmountKind } from '../domain/decimal.js';
 import { ERA_STATUSES } from '../domain/era.js';
+import { InsufficientFunds } from '../domain/wallet.js';
 import { policySchema } from '../domain/policy/schema.js';
-import { problemBody } from '../errors.js';
+import { insufficientFunds, problemBody } from '../errors.js';
 
 /** RFC 9457 body every error carries (documented on each route); its shape is src/errors.ts's. */
 export const problem = problemBody.meta({ id: 'Problem' });
@@ -16,8 +18,37 @@ export const problemResponses = {
   503: problem,
 } as const;
 
-/** Exact decimals travel as strings. */
-export const decimalString = z.string().regex(/^-?\d+(\.\d+)?$/);
+/** Exact decimals travel as strings (domain/decimal.ts's grammar). */
+export const decimalString = z.string().regex(PLAIN_DECIMAL);
+
+/**
+ * A money amount in a request body, read by domain/decimal.ts `parseAmount` into units of 10⁻¹⁸:
+ * a decimal string, or a JSON number with at most 15 significant digits (in an exactJsonNumbers
+ * scope numbers arrive as the decimal written). A refusal names the field and the form expected.
+ */
+export const moneyAmount = (kind: AmountKind) =>
+  z
+    .union([z.string(), z.number()])
+    .transform((value, ctx) => {
+      const read = parseAmount(value, kind);
+      if (read.ok) return read.units;
+      ctx.addIssue({ code: 'custom', message: amountRefusalMessage(value, kind, read.refusal), input: value });
+      return z.NEVER;
+    })
+    .describe(`an exact decimal ${kind === 'stake' ? '≥ 0' : '> 0'} with at most 18 decimal places: a string such as "125.5", or a JSON number with at most 15 significant digits`);
+
+/** A wallet short of an amount (domain/wallet.ts) as the 409 naming the body's amount; `instead` is what else the caller may do. */
+export function fundsProblem(error: unknown, instead: string): unknown {
+  return error instanceof InsufficientFunds ? insufficientFunds(fromUnits(error.available), fromUnits(error.needed), instead) : error;
+}
+
+/** Free text a person writes (a reference, a reason): trimmed, 1–500 characters. */
+export const freeText = (what: string) =>
+  z
+    .string()
+    .trim()
+    .min(1, { message: `give 1 to 500 characters naming ${what}` })
+    .max(500, { message: `give 1 to 500 characters naming ${what}` });
 
 /** The largest value of a PostgreSQL integer column: era numbers, versions and offsets stay below it. */
 export const INT4_MAX = 2_147_483_647;

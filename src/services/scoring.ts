@@ -2,6 +2,7 @@ import { boundedCache } from '../cache.js';
 import { inClientTransaction, type ClientTransaction, type Database, type DatabaseHandle, type Executor } from '../db/client.js';
 import { findEra, lockEra, markEraResolved } from '../db/eras.js';
 import * as ledger from '../db/ledger.js';
+import * as settlement from './settlement.js';
 import { emitEvents } from '../db/events.js';
 import { eraResolved, eraScored } from '../domain/events.js';
 import { leaderboardWindow, modelResults, rankedStanding, recordResolvedEra, type StandingRow } from '../db/results.js';
@@ -340,7 +341,7 @@ export function scoringService(deps: {
         if (era.resolvedAt) return { era: number, status: 'resolved' as const, totalPayout: await ledger.eraTotal(tx, number) };
         const { main, payouts } = await resolvable(tx, era);
         const resolved = await markEraResolved(tx, number);
-        const applied = await ledger.applyEraResolution(tx, number, payouts);
+        const applied = await settlement.applyEraResolution(tx, number, payouts);
         await recordResolvedEra(tx, era);
         const chainDigest = await bundles.seal(tx, resolved);
         await emitEvents(tx, [eraResolved(number, applied.total, chainDigest)]);
@@ -366,7 +367,7 @@ export function scoringService(deps: {
           if (!era) throw notFound(`era ${number} does not exist`);
           if (era.resolvedAt) throw conflict(`era ${number} is already resolved; GET /v1/eras/${number}/scores shows what it paid`);
           const { payouts } = await resolvable(tx, era);
-          const plan = await ledger.planEraResolution(tx, number, payouts);
+          const plan = await settlement.planEraResolution(tx, number, payouts);
           return {
             era: number,
             totalPayout: fromUnits(plan.total),

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, startReplica, startTwoInstances, untilWaitingForLock, type TestApp } from '../support/app.js';
 import { drizzle } from 'drizzle-orm/node-postgres';
-import { changeAmount } from '../../src/db/ledger.js';
+import { changeAmount } from '../../src/services/settlement.js';
 import { LOCK_CLASS } from '../../src/db/locks.js';
 import * as schema from '../../src/db/schema.js';
 import { liveIds, predictionsCsv, putUniverse, rng } from '../support/fixtures.js';
@@ -173,7 +173,7 @@ describe('the cutoff is closesAt, whoever closes and whenever', () => {
       });
       await untilWaitingForLock(t.database.pool, () => settled);
       // ... when the close starts; then it writes its release, whose foreign key locks the era row.
-      await changeAmount(drizzle(changing, { schema }), model, '0', 'open');
+      await changeAmount(drizzle(changing, { schema }), model, 0n, 'open');
       await changing.query('commit');
       const closed = await closing;
       expect(closed.statusCode, closed.body).toBe(200);

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createAccount, createTestApp, startReplica, type TestApp, startTwoInstances, untilWaitingForLock } from '../support/app.js';
 import { createEra, createModel, liveIds, predictionsCsv, putUniverse, rng, submitCsv } from '../support/fixtures.js';
-import { changeAmount } from '../../src/db/ledger.js';
+import { changeAmount } from '../../src/services/settlement.js';
 import * as schema from '../../src/db/schema.js';
 import { closeEra } from '../support/metamodel.js';
 import { expectAtRiskIsAmountAtCutoff, expectLedgerInvariants, stakeOf, units } from '../support/stakes.js';
@@ -92,7 +92,7 @@ describe('stake changes, closes and resolutions on two instances', () => {
     const client = await t.database.pool.connect();
     try {
       await client.query('begin');
-      await changeAmount(drizzle(client, { schema }), model.id, '25', 'open');
+      await changeAmount(drizzle(client, { schema }), model.id, 25n * 10n ** 18n, 'open');
       let settled = false;
       const closing = closeEra(other.app, ERA, operatorKey).finally(() => {
         settled = true;

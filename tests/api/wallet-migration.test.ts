@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { applyEraResolution } from '../../src/db/ledger.js';
+import { applyEraResolution } from '../../src/services/settlement.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
 import { auditService } from '../../src/services/audit.js';
 import { bundlesService } from '../../src/services/bundles.js';

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { ModelsService } from '../../services/models.js';
+import { MODEL_NAME, type ModelsService } from '../../services/models.js';
 import { ANY_KEY, requirePrincipal } from '../plugins/auth.js';
 import { exactJsonNumbers } from '../exact-json.js';
-import { decimalString, modelParams, problemResponses } from '../schemas.js';
+import { decimalString, fundsProblem, modelParams, moneyAmount, problemResponses } from '../schemas.js';
 
 const model = z.object({ id: z.uuid(), name: z.string(), accountId: z.uuid(), createdAt: z.date() }).meta({ id: 'Model' });
 
@@ -37,7 +37,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ models: ModelsService }> = asy
       schema: {
         tags: ['models'],
         summary: 'Register a model (name: [a-z0-9_]{1,40}, globally unique)',
-        body: z.strictObject({ name: z.string() }),
+        body: z.strictObject({ name: z.string().regex(MODEL_NAME, { message: 'a model name matches [a-z0-9_]{1,40}: lowercase letters, digits and underscores' }) }),
         response: { 201: model, ...problemResponses },
       },
     },
@@ -71,11 +71,17 @@ export const modelRoutes: FastifyPluginAsyncZod<{ models: ModelsService }> = asy
             '(under STAKE_FUNDING=open a raise needs no funds). Lowering it creates a pending release of the difference, which returns to the wallet ' +
             'when every era its stake is at risk in has resolved (at once when none), and can be burned until then. Replies with the stake view.',
           params: modelParams,
-          body: z.strictObject({ amount: z.union([z.string(), z.number()]) }),
+          body: z.strictObject({ amount: moneyAmount('stake') }),
           response: { 200: stakeView, ...problemResponses },
         },
       },
-      async (request) => models.setStake(requirePrincipal(request), request.params.modelId, request.body.amount),
+      async (request) => {
+        try {
+          return await models.setStake(requirePrincipal(request), request.params.modelId, request.body.amount);
+        } catch (error) {
+          throw fundsProblem(error, 'lower the stake');
+        }
+      },
     );
   });
 
@@ -95,9 +101,6 @@ export const modelRoutes: FastifyPluginAsyncZod<{ models: ModelsService }> = asy
         response: { 200: stakeView, ...problemResponses },
       },
     },
-    async (request) => {
-      await models.getReadable(request.params.modelId, requirePrincipal(request));
-      return models.stake(request.params.modelId);
-    },
+    async (request) => models.stake(requirePrincipal(request), request.params.modelId),
   );
 };

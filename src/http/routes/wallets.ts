@@ -4,7 +4,7 @@ import { WALLET_ENTRY_KINDS } from '../../domain/wallet.js';
 import type { WalletsService } from '../../services/wallets.js';
 import { ANY_KEY, requirePrincipal, STAFF } from '../plugins/auth.js';
 import { exactJsonNumbers } from '../exact-json.js';
-import { decimalString, problemResponses } from '../schemas.js';
+import { decimalString, freeText, fundsProblem, moneyAmount, problemResponses } from '../schemas.js';
 
 const wallet = z
   .object({
@@ -41,7 +41,8 @@ const withdrawal = z
   })
   .meta({ id: 'Withdrawal' });
 
-const amountField = z.union([z.string(), z.number()]);
+const amountField = moneyAmount('movement');
+const reference = freeText('the outside payment');
 const AMOUNT_TEXT =
   '`amount` is an exact decimal > 0 with at most 18 decimal places: a string such as "125.5", or a JSON number with at most 15 significant digits.';
 const WALLET_TEXT =
@@ -60,7 +61,7 @@ export const walletRoutes: FastifyPluginAsyncZod<{ wallets: WalletsService }> = 
       config: { access: ANY_KEY },
       schema: { tags: ['wallets'], summary: "The caller's wallet: balance, held, available and its entries", description: WALLET_TEXT, response: { 200: wallet, ...problemResponses } },
     },
-    async (request) => wallets.view(requirePrincipal(request).accountId),
+    async (request) => wallets.view(requirePrincipal(request)),
   );
 
   app.get(
@@ -69,7 +70,7 @@ export const walletRoutes: FastifyPluginAsyncZod<{ wallets: WalletsService }> = 
       config: { access: STAFF },
       schema: { tags: ['wallets'], summary: "An account's wallet; operators and admins", description: WALLET_TEXT, params: accountParams, response: { 200: wallet, ...problemResponses } },
     },
-    async (request) => wallets.viewAccount(request.params.id),
+    async (request) => wallets.viewAccount(requirePrincipal(request), request.params.id),
   );
 
   app.get(
@@ -87,7 +88,7 @@ export const walletRoutes: FastifyPluginAsyncZod<{ wallets: WalletsService }> = 
         response: { 200: z.object({ withdrawals: z.array(withdrawal) }), ...problemResponses },
       },
     },
-    async (request) => ({ withdrawals: await wallets.listWithdrawals(request.query) }),
+    async (request) => ({ withdrawals: await wallets.listWithdrawals(requirePrincipal(request), request.query) }),
   );
 
   app.post(
@@ -98,7 +99,7 @@ export const walletRoutes: FastifyPluginAsyncZod<{ wallets: WalletsService }> = 
         tags: ['wallets'],
         summary: 'Reject a pending withdrawal: its hold ends and the money stays in the wallet; operators and admins, not on their own',
         params: withdrawalParams,
-        body: z.strictObject({ reason: z.string() }),
+        body: z.strictObject({ reason: freeText('why it is rejected') }),
         response: { 200: withdrawal, ...problemResponses },
       },
     },
@@ -114,7 +115,7 @@ export const walletRoutes: FastifyPluginAsyncZod<{ wallets: WalletsService }> = 
         summary: 'Complete a pending withdrawal once the money is paid out: it leaves the wallet; operators and admins, not on their own',
         description: '`reference` names the outside payment.',
         params: withdrawalParams,
-        body: z.strictObject({ reference: z.string() }),
+        body: z.strictObject({ reference }),
         response: { 200: withdrawal, ...problemResponses },
       },
     },
@@ -134,7 +135,7 @@ export const walletRoutes: FastifyPluginAsyncZod<{ wallets: WalletsService }> = 
           summary: "Credit an account's wallet with money paid in from outside; operators and admins, audited",
           description: `${AMOUNT_TEXT} \`reference\` names the outside payment. Replies with the wallet.`,
           params: accountParams,
-          body: z.strictObject({ amount: amountField, reference: z.string() }),
+          body: z.strictObject({ amount: amountField, reference }),
           response: { 201: wallet, ...problemResponses },
         },
       },
@@ -153,7 +154,13 @@ export const walletRoutes: FastifyPluginAsyncZod<{ wallets: WalletsService }> = 
           response: { 201: withdrawal, ...problemResponses },
         },
       },
-      async (request, reply) => reply.status(201).send(await wallets.requestWithdrawal(requirePrincipal(request), request.body)),
+      async (request, reply) => {
+        try {
+          return reply.status(201).send(await wallets.requestWithdrawal(requirePrincipal(request), request.body));
+        } catch (error) {
+          throw fundsProblem(error, 'withdraw less');
+        }
+      },
     );
   });
 };
