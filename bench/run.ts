@@ -96,8 +96,8 @@ async function startProcess(script: string, env: Record<string, string>, readyPa
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (d) => (output = (output + d).slice(-20_000)));
-  child.stderr!.on('data', (d) => (output = (output + d).slice(-20_000)));
+  child.stdout.on('data', (d) => (output = (output + d).slice(-20_000)));
+  child.stderr.on('data', (d) => (output = (output + d).slice(-20_000)));
   const url = `http://127.0.0.1:${port}`;
   await waitReady(`${url}${readyPath}`, child, () => output);
   return {
@@ -229,7 +229,7 @@ async function resetPeak(pid: number): Promise<boolean> {
 
 // ---------------------------------------------------------------- API
 
-async function api(service: Service, method: string, url: string, key: string, body?: unknown, contentType = 'application/json') {
+async function api<T = unknown>(service: Service, method: string, url: string, key: string, body?: unknown, contentType = 'application/json'): Promise<T> {
   const res = await fetch(`${service.url}${url}`, {
     method,
     headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': contentType }) },
@@ -237,7 +237,7 @@ async function api(service: Service, method: string, url: string, key: string, b
   });
   const text = await res.text();
   if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${text.slice(0, 500)}`);
-  return text ? JSON.parse(text) : null;
+  return (text ? JSON.parse(text) : null) as T;
 }
 
 const universeCsv = () =>
@@ -265,7 +265,7 @@ async function ingest(service: Service, author: string, operator: string) {
   log(`ingest: creating ${CONCURRENCY * perWorker} models`);
   const models: string[] = [];
   for (let i = 0; i < CONCURRENCY * perWorker; i++) {
-    const model = await api(service, 'POST', '/v1/models', author, { name: `ingest_${i}` });
+    const model = await api<{ id: string }>(service, 'POST', '/v1/models', author, { name: `ingest_${i}` });
     await api(service, 'PUT', `/v1/models/${model.id}/stake`, author, { amount: '100' });
     models.push(model.id);
   }
@@ -371,13 +371,13 @@ async function close(pool: pg.Pool, databaseUrl: string, operator: string, era: 
     const sampler = setInterval(() => void memory(pid).then((m) => (sampledPeak = Math.max(sampledPeak, m.rssMb))).catch(() => {}), 10);
     log(`close: era ${era}`);
     const t0 = performance.now();
-    const closed = await api(service, 'POST', `/v1/eras/${era}/close`, operator);
+    const closed = await api<{ run: { models: number } }>(service, 'POST', `/v1/eras/${era}/close`, operator);
     const seconds = (performance.now() - t0) / 1000;
     clearInterval(sampler);
     const after = await memory(pid);
     const peak = exact ? Math.max(after.hwmMb, sampledPeak) : sampledPeak;
     if (closed.run.models !== models) throw new Error(`run has ${closed.run.models} models, expected ${models}`);
-    const meta = await api(service, 'GET', `/v1/eras/${era}/meta-model`, operator);
+    const meta = await api<{ rows: unknown[] }>(service, 'GET', `/v1/eras/${era}/meta-model`, operator);
     if (meta.rows.length !== N) throw new Error(`meta-model has ${meta.rows.length} rows`);
     log(`close: ${models} models in ${seconds.toFixed(2)} s, RSS +${(peak - before.rssMb).toFixed(0)} MB`);
     return { models, ids: N, seconds, rssGrowthMb: peak - before.rssMb, service };
@@ -417,7 +417,7 @@ async function manyTargets(service: Service, operator: string, era: number, mode
   const body = `id,${names.join(',')}\n${ids.map((id, i) => `${id},${columns.map((c) => c[i]).join(',')}`).join('\n')}\n`;
   log(`targets: ${count} targets at once, era ${era}`);
   const t0 = performance.now();
-  const { result: reply, serviceCpuSeconds, postgresCpuSeconds } = await measuredCpu(service, () => api(service, 'PUT', `/v1/eras/${era}/targets`, operator, body, 'text/csv'));
+  const { result: reply, serviceCpuSeconds, postgresCpuSeconds } = await measuredCpu(service, () => api<{ targets: unknown[]; scored: number }>(service, 'PUT', `/v1/eras/${era}/targets`, operator, body, 'text/csv'));
   const seconds = (performance.now() - t0) / 1000;
   if (reply.targets.length !== count || reply.scored !== models) throw new Error(`unexpected reply ${JSON.stringify(reply).slice(0, 300)}`);
   log(`targets: ${count} targets × ${models} models in ${seconds.toFixed(2)} s (CPU: service ${serviceCpuSeconds} s, PostgreSQL ${postgresCpuSeconds ?? '?'} s)`);
@@ -485,7 +485,7 @@ async function leaderboard(pool: pg.Pool, service: Service, operator: string, mo
   const t0 = performance.now();
   await seedResolvedEras(pool, modelIds);
   const seedSeconds = (performance.now() - t0) / 1000;
-  const check = await api(service, 'GET', '/v1/leaderboard?window=20&limit=5', operator);
+  const check = await api<{ total: number }>(service, 'GET', '/v1/leaderboard?window=20&limit=5', operator);
   if (check.total < modelIds.length * 0.9) throw new Error(`leaderboard lists ${check.total} models`);
   const pick = () => modelIds[Math.floor(random() * modelIds.length)];
   const REQUESTS = 300;
@@ -515,7 +515,7 @@ async function main() {
     log('starting embedded PostgreSQL');
     const embedded = await startEmbeddedPostgres(tempDir, { persistent: false });
     databaseUrl = embedded.url;
-    stopEmbedded = embedded.stop;
+    stopEmbedded = () => embedded.stop();
   }
   const admin = new pg.Client({ connectionString: databaseUrl });
   await admin.connect();
@@ -530,8 +530,8 @@ async function main() {
   const hooks = opts.webhooks ? await startReceiver() : undefined;
   let service = await startService(benchUrl);
   try {
-    const operator = (await api(service, 'POST', '/v1/accounts', ADMIN, { name: 'bench-operator', role: 'operator' })).apiKey;
-    const authorAccount = await api(service, 'POST', '/v1/accounts', ADMIN, { name: 'bench-author', role: 'author' });
+    const operator = (await api<{ apiKey: string }>(service, 'POST', '/v1/accounts', ADMIN, { name: 'bench-operator', role: 'operator' })).apiKey;
+    const authorAccount = await api<{ id: string; apiKey: string }>(service, 'POST', '/v1/accounts', ADMIN, { name: 'bench-author', role: 'author' });
     const author = authorAccount.apiKey;
     // Stakes are paid from the author's wallet (STAKE_FUNDING=wallet, the default): enough for every model the phases stake.
     await api(service, 'POST', `/v1/accounts/${authorAccount.id}/wallet/credits`, operator, { amount: '100000000', reference: 'bench' });
@@ -555,7 +555,7 @@ async function main() {
     let last: Awaited<ReturnType<typeof close>> | undefined;
     for (const [i, k] of sizes.entries()) {
       if (skip.has('close')) break;
-      last?.service && (await last.service.stop());
+      if (last?.service) await last.service.stop();
       last = await close(pool, benchUrl, operator, 10 + i, k);
       closes.push({ models: k, ids: N, seconds: round(last.seconds, 3), rssGrowthMb: round(last.rssGrowthMb) });
     }

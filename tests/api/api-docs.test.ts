@@ -21,7 +21,7 @@ let t: TestApp;
 let spec: Spec;
 beforeAll(async () => {
   t = await createTestApp();
-  spec = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json() as Spec;
+  spec = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json<Spec>();
 });
 afterAll(async () => t.close());
 

@@ -23,7 +23,7 @@ let author: Awaited<ReturnType<typeof createAccount>>;
 async function page(query: string, key = admin.apiKey) {
   const res = await t.app.inject({ method: 'GET', url: `/v1/audit-log${query}`, headers: bearer(key) });
   if (res.statusCode !== 200) throw new Error(`audit-log: ${res.statusCode} ${res.body}`);
-  return res.json() as { entries: Entry[]; nextCursor: number | null };
+  return res.json<{ entries: Entry[]; nextCursor: number | null }>();
 }
 
 beforeAll(async () => {

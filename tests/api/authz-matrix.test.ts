@@ -243,7 +243,7 @@ describe('the authorisation matrix', () => {
     const missing = table.filter((r) => !RULES[ruleKey(r.method, r.url)]).map((r) => `${r.method} ${r.url}`);
     expect(missing, 'routes without a rule in tests/api/authz-matrix.test.ts').toEqual([]);
     // Every documented operation is in the table too, so no route escapes the matrix by declaring nothing.
-    const spec = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json() as { paths: Record<string, Record<string, unknown>> };
+    const spec = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json<{ paths: Record<string, Record<string, unknown>> }>();
     const recorded = new Set(table.map((r) => `${r.method} ${r.url}`));
     const documented = Object.entries(spec.paths).flatMap(([path, operations]) =>
       Object.keys(operations).map((method) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`),
@@ -330,8 +330,8 @@ function verdict(res: LightMyRequestResponse, method: string, want: 'allowed' | 
   }
   if (status !== want) return `expected ${want}, got ${status} ${res.body.slice(0, 200)}`;
   if (method !== 'HEAD') {
-    if (!String(res.headers['content-type']).startsWith('application/problem+json')) return `expected problem+json, got ${res.headers['content-type']}`;
-    const body = res.json() as { status?: number; type?: string; detail?: string };
+    if (!String(res.headers['content-type']).startsWith('application/problem+json')) return `expected problem+json, got ${String(res.headers['content-type'])}`;
+    const body = res.json<{ status?: number; type?: string; detail?: string }>();
     if (body.status !== want || !body.type || !body.detail) return `malformed problem ${res.body}`;
   }
   return null;

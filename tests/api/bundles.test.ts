@@ -223,7 +223,7 @@ describe('era bundles', () => {
       expect(result!.served).toEqual({ corr: entry.corr, mmc: entry.mmc, payout: entry.payout });
       for (const score of ['corr', 'mmc'] as const) {
         if (entry[score] === null) expect(result![score]).toBeNull();
-        else expect(Math.abs(result![score]! - entry[score]!)).toBeLessThanOrEqual(1e-12);
+        else expect(Math.abs(result![score]! - entry[score])).toBeLessThanOrEqual(1e-12);
       }
       // From the bundle alone: the served scores through the payout rule give the paid amount, exactly.
       expect(result!.checks.payoutFromServedScores).toBe(true);

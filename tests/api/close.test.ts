@@ -57,7 +57,7 @@ describe('closing an era happens exactly once', () => {
     await readyEra(1);
     const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => post(t.app, 1, i % 2 ? operatorKey : ADMIN_KEY)));
     expect(responses.map((r) => r.statusCode)).toEqual(Array(20).fill(200));
-    const bodies = responses.map((r) => r.json() as { era: number; status: string; run: RunBody });
+    const bodies = responses.map((r) => r.json<{ era: number; status: string; run: RunBody }>());
     expect(new Set(bodies.map((b) => b.run.id)).size).toBe(1);
     expect(bodies[0]).toMatchObject({ era: 1, status: 'closed', run: { seq: 1, trigger: 'close', models: 1, totalStake: '42' } });
     const state = await closings(1);

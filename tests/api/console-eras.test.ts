@@ -64,7 +64,7 @@ describe('a resolve dry run', () => {
     const before = await writtenState();
     const dry = await resolve(1, '?dryRun=true');
     expect(dry.statusCode, dry.body).toBe(200);
-    const preview = dry.json() as { era: number; totalPayout: string; models: { modelId: string; name: string; stake: string; corr: number; mmc: number; payout: string }[] };
+    const preview = dry.json<{ era: number; totalPayout: string; models: { modelId: string; name: string; stake: string; corr: number; mmc: number; payout: string }[] }>();
     expect(await writtenState()).toEqual(before);
     expect((await resolve(1, '?dryRun=true')).json()).toEqual(preview);
 

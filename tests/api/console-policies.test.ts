@@ -14,7 +14,7 @@ const withdraw = (id: string, key: string) => t.app.inject({ method: 'DELETE', u
 const draft = async (name: string, key = ADMIN_KEY, document: object = { rules: [{ id: 'r', match: { field: 'sector', op: 'eq', value: '10' }, action: { type: 'observe' } }] }) => {
   const res = await post('/v1/policies', key, { ...document, name });
   expect(res.statusCode, res.body).toBe(201);
-  return res.json() as { id: string; version: number };
+  return res.json<{ id: string; version: number }>();
 };
 const status = async (id: string) => (await t.app.inject({ method: 'GET', url: `/v1/policies/${id}`, headers: bearer(ADMIN_KEY) })).json();
 const auditActions = async (id: string) => {
@@ -114,10 +114,10 @@ describe('replaying a version over resolved eras', () => {
 
     const res = await post(`/v1/policies/${pab.id}/replay`, operator, { lastEras: 5 });
     expect(res.statusCode, res.body).toBe(200);
-    const body = res.json() as {
+    const body = res.json<{
       eras: { era: number; target: string; unconstrained: number; traded: number; cost: number; spearman: number; excluded: number }[];
       summary: { eras: number; meanCost: number; stdCost: number; cumulativeCost: number; worstEra: number };
-    };
+    }>();
     // Era 103 is not resolved: only 101 and 102, oldest first.
     expect(body.eras.map((e) => e.era)).toEqual([101, 102]);
     for (const era of body.eras) {

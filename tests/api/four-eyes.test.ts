@@ -93,7 +93,7 @@ describe('an admin made over HTTP', () => {
     const policy = await draft();
     const res = await post('/v1/accounts', ADMIN_KEY, { name: 'carol', role: 'admin' });
     expect(res.statusCode, res.body).toBe(201);
-    const carol = res.json() as { id: string; name: string; role: string; status: string; apiKey: string; keyId: string };
+    const carol = res.json<{ id: string; name: string; role: string; status: string; apiKey: string; keyId: string }>();
     expect(carol).toMatchObject({ name: 'carol', role: 'admin', status: 'pending' });
     expect(carol.apiKey).toMatch(/^sw_/);
 
@@ -226,7 +226,7 @@ describe('POST /v1/accounts/{id}/disable', () => {
     await createEra(t.app, { number: era, opensAt: new Date(Date.now() - 60_000).toISOString(), closesAt: new Date(Date.now() + 3_600_000).toISOString() });
     await putUniverse(t.app, era, ids);
     const author = await createAccount(t.app, 'author', 'erin');
-    const second = (await post('/v1/me/keys', author.apiKey, { scopes: ['submit'] })).json() as { id: string; apiKey: string };
+    const second = (await post('/v1/me/keys', author.apiKey, { scopes: ['submit'] })).json<{ id: string; apiKey: string }>();
     const model = await createModel(t.app, author.apiKey, 'erin_model');
     const csv = (shift: number) => predictionsCsv(ids, ids.map((_, i) => ((i + shift) % 20) / 20));
     expect((await submitCsv(t.app, second.apiKey, model.id, era, csv(0))).statusCode).toBe(201);

@@ -349,7 +349,7 @@ beforeAll(async () => {
   const ownKey = async (scopes: string[]) => {
     const res = await t.app.inject({ method: 'POST', url: '/v1/me/keys', headers: bearer(author.apiKey), payload: { scopes } });
     if (res.statusCode !== 201) throw new Error(`scoped key: ${res.statusCode} ${res.body}`);
-    return res.json() as { id: string; apiKey: string };
+    return res.json<{ id: string; apiKey: string }>();
   };
   const readOnly = await ownKey(['read']);
   const submitOnly = await ownKey(['submit']);
@@ -375,7 +375,7 @@ afterAll(async () => t.close());
 function faults(res: LightMyRequestResponse, status: number, echoes: readonly string[]): string[] {
   const found: string[] = [];
   if (res.statusCode !== status) found.push(`status ${res.statusCode}, expected ${status}`);
-  if (!String(res.headers['content-type']).startsWith('application/problem+json')) found.push(`content-type ${res.headers['content-type']}`);
+  if (!String(res.headers['content-type']).startsWith('application/problem+json')) found.push(`content-type ${String(res.headers['content-type'])}`);
   let body: { type?: unknown; title?: unknown; status?: unknown; detail?: unknown } = {};
   try {
     body = res.json();

@@ -267,7 +267,7 @@ describe('submissions', () => {
 
   it('stores raw values exactly and the prepared rank codes once', async () => {
     const v = values();
-    v[0] = 0.123456789012345678;
+    v[0] = 0.12345678901234568;
     const res = await submitCsv(t.app, authorKey, model.id, ERA, predictionsCsv(IDS, v.map((x) => x)));
     const { rows } = await t.database.pool.query('select raw, raw_encoding, ranks, covered from submissions where id = $1', [res.json().id]);
     expect(rows[0].raw_encoding).toBe('float64');

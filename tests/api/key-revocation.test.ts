@@ -26,7 +26,7 @@ afterAll(async () => {
 async function submissionCount(modelId: string) {
   const res = await t.app.inject({ method: 'GET', url: `/v1/models/${modelId}/submissions`, headers: bearer(ADMIN_KEY) });
   expect(res.statusCode).toBe(200);
-  return (res.json() as { submissions: unknown[] }).submissions.length;
+  return (res.json<{ submissions: unknown[] }>()).submissions.length;
 }
 
 /** An author whose key this replica has already used to submit, so it remembers the key. */
@@ -95,7 +95,7 @@ describe('a live key', () => {
     const { author, model } = await rememberedAuthor('still_live');
     const second = await t.app.inject({ method: 'POST', url: `/v1/accounts/${author.id}/keys`, headers: bearer(ADMIN_KEY) });
     expect(second.statusCode).toBe(201);
-    const secondKey = second.json() as { id: string; apiKey: string };
+    const secondKey = second.json<{ id: string; apiKey: string }>();
     expect((await submitCsv(other.app, secondKey.apiKey, model.id, ERA, freshCsv())).statusCode).toBe(201);
     await revokeOn(other.app, secondKey.id);
     expect((await submitCsv(t.app, author.apiKey, model.id, ERA, freshCsv())).statusCode).toBe(201);

@@ -39,7 +39,7 @@ describe('scoped keys', () => {
       payload: { scopes: ['submit'], expiresAt },
     });
     expect(res.statusCode).toBe(201);
-    const key = res.json() as IssuedKey;
+    const key = res.json<IssuedKey>();
     expect(key).toMatchObject({ accountId: author.id, scopes: ['submit'], expiresAt });
 
     expect((await submitCsv(t.app, key.apiKey, model.id, ERA, freshCsv())).statusCode).toBe(201);
@@ -57,14 +57,14 @@ describe('scoped keys', () => {
   it('a read key reads everything its role may and writes nothing; an admin read key cannot create accounts', async () => {
     const author = await createAccount(t.app, 'author');
     const model = await createModel(t.app, author.apiKey, 'read_scope_model');
-    const key = (await t.app.inject({ method: 'POST', url: `/v1/accounts/${author.id}/keys`, headers: bearer(ADMIN_KEY), payload: { scopes: ['read'] } })).json() as IssuedKey;
+    const key = (await t.app.inject({ method: 'POST', url: `/v1/accounts/${author.id}/keys`, headers: bearer(ADMIN_KEY), payload: { scopes: ['read'] } })).json<IssuedKey>();
     expect((await get('/v1/models', key.apiKey)).statusCode).toBe(200);
     expect((await get(`/v1/models/${model.id}/submissions`, key.apiKey)).statusCode).toBe(200);
     expect((await get('/v1/me', key.apiKey)).json()).toMatchObject({ id: author.id, role: 'author' });
     expectProblem(await submitCsv(t.app, key.apiKey, model.id, ERA, freshCsv()), 403);
 
     const admin = await createAccount(t.app, 'admin');
-    const adminRead = (await t.app.inject({ method: 'POST', url: '/v1/me/keys', headers: bearer(admin.apiKey), payload: { scopes: ['read', 'read'] } })).json() as IssuedKey;
+    const adminRead = (await t.app.inject({ method: 'POST', url: '/v1/me/keys', headers: bearer(admin.apiKey), payload: { scopes: ['read', 'read'] } })).json<IssuedKey>();
     expect(adminRead.scopes).toEqual(['read']);
     expect((await get('/v1/audit-log', adminRead.apiKey)).statusCode).toBe(200);
     const refused = expectProblem(await t.app.inject({ method: 'POST', url: '/v1/accounts', headers: bearer(adminRead.apiKey), payload: { name: 'x', role: 'admin' } }), 403);
@@ -73,9 +73,9 @@ describe('scoped keys', () => {
 
   it('a key without a body is role-wide and never expires; "all" beside other scopes is role-wide', async () => {
     const author = await createAccount(t.app, 'author');
-    const plain = (await t.app.inject({ method: 'POST', url: `/v1/accounts/${author.id}/keys`, headers: bearer(ADMIN_KEY) })).json() as IssuedKey;
+    const plain = (await t.app.inject({ method: 'POST', url: `/v1/accounts/${author.id}/keys`, headers: bearer(ADMIN_KEY) })).json<IssuedKey>();
     expect(plain).toMatchObject({ scopes: ['all'], expiresAt: null });
-    const mixed = (await t.app.inject({ method: 'POST', url: `/v1/accounts/${author.id}/keys`, headers: bearer(ADMIN_KEY), payload: { scopes: ['submit', 'all'] } })).json() as IssuedKey;
+    const mixed = (await t.app.inject({ method: 'POST', url: `/v1/accounts/${author.id}/keys`, headers: bearer(ADMIN_KEY), payload: { scopes: ['submit', 'all'] } })).json<IssuedKey>();
     expect(mixed.scopes).toEqual(['all']);
     expect((await t.app.inject({ method: 'POST', url: '/v1/models', headers: bearer(mixed.apiKey), payload: { name: 'mixed_scope' } })).statusCode).toBe(201);
   });
@@ -85,7 +85,7 @@ describe('expired keys', () => {
   it('get 401 saying the key expired, on every route, also the submission route that remembers keys', async () => {
     const author = await createAccount(t.app, 'author');
     const model = await createModel(t.app, author.apiKey, 'expiring_model');
-    const key = (await t.app.inject({ method: 'POST', url: '/v1/me/keys', headers: bearer(author.apiKey), payload: { expiresAt: new Date(Date.now() + 3_600_000).toISOString() } })).json() as IssuedKey;
+    const key = (await t.app.inject({ method: 'POST', url: '/v1/me/keys', headers: bearer(author.apiKey), payload: { expiresAt: new Date(Date.now() + 3_600_000).toISOString() } })).json<IssuedKey>();
     expect((await submitCsv(t.app, key.apiKey, model.id, ERA, freshCsv())).statusCode).toBe(201);
 
     // The clock cannot be moved: the key's expiry is put in the past in the database instead.
@@ -108,11 +108,11 @@ describe('keys an account creates for itself', () => {
     const stranger = await createAccount(t.app, 'author');
     const created = await t.app.inject({ method: 'POST', url: '/v1/me/keys', headers: bearer(author.apiKey), payload: { scopes: ['submit', 'read'] } });
     expect(created.statusCode).toBe(201);
-    const key = created.json() as IssuedKey;
+    const key = created.json<IssuedKey>();
     expect(key).toMatchObject({ accountId: author.id, scopes: ['submit', 'read'], expiresAt: null });
     expect((await get('/v1/me', key.apiKey)).json()).toMatchObject({ id: author.id, role: 'author' });
 
-    const listed = (await get('/v1/me/keys', author.apiKey)).json() as { keys: { id: string; hint: string; scopes: string[] }[] };
+    const listed = (await get('/v1/me/keys', author.apiKey)).json<{ keys: { id: string; hint: string; scopes: string[] }[] }>();
     expect(listed.keys.map((k) => k.id).sort()).toEqual([author.keyId, key.id].sort());
     expect(JSON.stringify(listed)).not.toContain(key.apiKey);
     expect(listed.keys.find((k) => k.id === key.id)?.hint).toBe(key.apiKey.slice(0, 9));
@@ -125,7 +125,7 @@ describe('keys an account creates for itself', () => {
     expect(revoked.statusCode).toBe(200);
     expectProblem(await get('/v1/me', key.apiKey), 401);
 
-    const audit = (await get('/v1/audit-log', ADMIN_KEY)).json() as { entries: { action: string; actorId: string; details: { keyId?: string; scopes?: string[] } }[] };
+    const audit = (await get('/v1/audit-log', ADMIN_KEY)).json<{ entries: { action: string; actorId: string; details: { keyId?: string; scopes?: string[] } }[] }>();
     const entries = audit.entries.filter((e) => e.details?.keyId === key.id);
     expect(entries.map((e) => e.action).sort()).toEqual(['key.create', 'key.revoke']);
     expect(entries.every((e) => e.actorId === author.id)).toBe(true);

@@ -19,7 +19,7 @@ const openEra = (number: number, extra: Record<string, unknown> = {}) =>
 async function submitted(authorKey: string, modelId: string, era: number, csv: string) {
   const res = await submitCsv(t.app, authorKey, modelId, era, csv);
   if (res.statusCode !== 201) throw new Error(`submission: ${res.statusCode} ${res.body}`);
-  return res.json() as { id: string; sha256: string; late: boolean };
+  return res.json<{ id: string; sha256: string; late: boolean }>();
 }
 
 /** Runs tasks with at most `limit` in flight. */
@@ -280,7 +280,7 @@ describe('meta-model routes refuse what they must', () => {
   });
 
   it('documents every meta-model route in OpenAPI', async () => {
-    const doc = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json() as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+    const doc = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json<{ paths: Record<string, Record<string, { responses: Record<string, unknown> }>> }>();
     expect(Object.keys(doc.paths['/v1/eras/{number}/close'])).toEqual(['post']);
     expect(doc.paths['/v1/eras/{number}/meta-model'].get.responses).toHaveProperty('403');
     expect(doc.paths['/v1/eras/{number}/meta-model/compute'].post.responses).toHaveProperty('409');

@@ -75,9 +75,9 @@ describe('a model named in a path', () => {
   });
 
   it('says so in the OpenAPI parameter', async () => {
-    const spec = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json() as {
+    const spec = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json<{
       paths: Record<string, Record<string, { parameters?: { name: string; in: string; description?: string }[] }>>;
-    };
+    }>();
     const operations = Object.entries(spec.paths).filter(([path]) => path.includes('{modelId}'));
     expect(operations.length).toBeGreaterThanOrEqual(4);
     for (const [, methods] of operations) {

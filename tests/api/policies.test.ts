@@ -28,7 +28,7 @@ async function createPolicy(t: TestApp, key: Key, document: unknown) {
 async function created(t: TestApp, key: Key, document: unknown) {
   const res = await createPolicy(t, key, document);
   if (res.statusCode !== 201) throw new Error(`policy: ${res.statusCode} ${res.body}`);
-  return res.json() as { id: string; name: string; version: number; status: string };
+  return res.json<{ id: string; name: string; version: number; status: string }>();
 }
 
 async function activate(t: TestApp, key: Key, id: string, reason = 'approved by the ethics committee') {
@@ -38,7 +38,7 @@ async function activate(t: TestApp, key: Key, id: string, reason = 'approved by 
 async function activated(t: TestApp, key: Key, id: string, reason?: string) {
   const res = await activate(t, key, id, reason);
   if (res.statusCode !== 200) throw new Error(`activate: ${res.statusCode} ${res.body}`);
-  return res.json() as { id: string; status: 'active'; activatedAt: string; retired: string | null };
+  return res.json<{ id: string; status: 'active'; activatedAt: string; retired: string | null }>();
 }
 
 const simple = (name: string, ids: string[] = ['x1']) => ({
@@ -172,7 +172,7 @@ describe('policy lifecycle', () => {
   });
 
   it('activating another version retires the active one, in one step, and logs both with the reason', async () => {
-    const before = (await t.app.inject({ method: 'GET', url: '/v1/policies/active' })).json() as { id: string };
+    const before = (await t.app.inject({ method: 'GET', url: '/v1/policies/active' })).json<{ id: string }>();
     const next = await created(t, bob.apiKey, simple('four-eyes', ['x2', 'x3']));
     expect(next.version).toBe(2);
     const ok = await activated(t, alice.apiKey, next.id, 'add x2 and x3');
@@ -202,7 +202,7 @@ describe('policy lifecycle', () => {
     expect(rollback.retired).toBe(v2.id);
     // No era has closed: every activation applied from era 0, the latest wins.
     expect((await versionForEra(0, t.database.db))?.id).toBe(v1.id);
-    const log = (await t.app.inject({ method: 'GET', url: '/v1/policies/changelog' })).json() as { entries: { name: string; version: number; fromEra: number; coversNoEra: boolean; reason: string; status: string }[] };
+    const log = (await t.app.inject({ method: 'GET', url: '/v1/policies/changelog' })).json<{ entries: { name: string; version: number; fromEra: number; coversNoEra: boolean; reason: string; status: string }[] }>();
     const fourEyes = log.entries.filter((e) => e.name === 'four-eyes');
     expect(fourEyes.map((e) => [e.version, e.fromEra, e.coversNoEra, e.status, e.reason])).toEqual([
       [1, 0, true, 'retired', 'board minute 2024-07'],

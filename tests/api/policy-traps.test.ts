@@ -72,7 +72,7 @@ describe('policy traps', () => {
   it('warns at creation about a misspelt attribute, a value in the wrong case and a tag no id carries', async () => {
     const res = await t.app.inject({ method: 'POST', url: '/v1/policies', headers: bearer(ADMIN_KEY), payload: TRAPS });
     expect(res.statusCode, res.body).toBe(201);
-    const { warnings } = res.json() as { warnings: { path: string; message: string }[] };
+    const { warnings } = res.json<{ warnings: { path: string; message: string }[] }>();
     expect(warnings.map((w) => w.path)).toEqual(['rules[0].match', 'rules[1].match', 'rules[2].match']);
     expect(warnings[0].message).toMatch(/no id has attribute 'carbn'.*did you mean 'attributes\.carbon'/);
     expect(warnings[1].message).toMatch(/'energy'.*the data has 'Energy'/);
@@ -80,7 +80,7 @@ describe('policy traps', () => {
   });
 
   it('dry-runs on an open era (the submissions so far), where an empty tag list is known data and the warnings come again', async () => {
-    const { id } = (await t.app.inject({ method: 'POST', url: '/v1/policies', headers: bearer(ADMIN_KEY), payload: { ...TRAPS, name: 'traps-preview' } })).json() as { id: string };
+    const { id } = (await t.app.inject({ method: 'POST', url: '/v1/policies', headers: bearer(ADMIN_KEY), payload: { ...TRAPS, name: 'traps-preview' } })).json<{ id: string }>();
     const p = await preview(id, [1]);
     expect(p.warnings).toHaveLength(4);
     // Failing closed on the misspelt attribute leaves nothing to trade: said, and activation would be refused.
@@ -102,7 +102,7 @@ describe('policy traps', () => {
   });
 
   it("a preview's M on an open era is the one the close then computes", async () => {
-    const { id } = (await t.app.inject({ method: 'POST', url: '/v1/policies', headers: bearer(ADMIN_KEY), payload: { name: 'fixed', rules: [{ id: 'cw', match: { field: 'tags', op: 'contains', value: 'controversial_weapons' }, action: { type: 'exclude' } }] } })).json() as { id: string };
+    const { id } = (await t.app.inject({ method: 'POST', url: '/v1/policies', headers: bearer(ADMIN_KEY), payload: { name: 'fixed', rules: [{ id: 'cw', match: { field: 'tags', op: 'contains', value: 'controversial_weapons' }, action: { type: 'exclude' } }] } })).json<{ id: string }>();
     const before = (await preview(id, [1])).eras[0];
     expect((await t.app.inject({ method: 'POST', url: `/v1/policies/${id}/activate`, headers: bearer(checkerKey), payload: { reason: 'weapons out' } })).statusCode).toBe(200);
     await closeEra(t.app, 1, operatorKey);

@@ -67,7 +67,7 @@ describe('the write rate limit, shared by replicas', () => {
     const author = await createAccount(t.app, 'author');
     for (let i = 0; i <= LIMIT; i++) await t.app.inject({ method: 'POST', url: '/v1/models', headers: bearer(author.apiKey), payload: { name: modelName(i) } });
     for (let i = 0; i < 3 * LIMIT; i++) expect((await other.app.inject({ method: 'GET', url: '/v1/models', headers: bearer(author.apiKey) })).statusCode).toBe(200);
-    const second = (await t.app.inject({ method: 'POST', url: `/v1/accounts/${author.id}/keys`, headers: bearer(ADMIN_KEY) })).json() as { apiKey: string };
+    const second = (await t.app.inject({ method: 'POST', url: `/v1/accounts/${author.id}/keys`, headers: bearer(ADMIN_KEY) })).json<{ apiKey: string }>();
     expect((await other.app.inject({ method: 'POST', url: '/v1/models', headers: bearer(second.apiKey), payload: { name: modelName(99) } })).statusCode).toBe(201);
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, bearer, createAccount, createTestApp, type TestApp } from '../support/app.js';
+import { bearer, createAccount, createTestApp, type TestApp } from '../support/app.js';
 import { createEra, createModel, putUniverse, submitCsv } from '../support/fixtures.js';
-import { correlationContribution, numeraiCorr, payout, unconstrainedMetaModel, type PayoutParams, type Series } from '../support/numerai-tools.js';
+import { correlationContribution, numeraiCorr, payout, unconstrainedMetaModel, type Series } from '../support/numerai-tools.js';
 import type { EraScore as ServedScore } from '../../src/services/scoring.js';
 import { activateReferenceExclusion } from '../support/policies.js';
 import { reference } from '../support/reference.js';
@@ -33,14 +33,14 @@ const putTarget = (name: string) =>
 async function eraScores(target = 'target') {
   const res = await t.app.inject({ method: 'GET', url: `/v1/eras/${ERA}/scores?target=${target}`, headers: bearer(operatorKey) });
   expect(res.statusCode, res.body).toBe(200);
-  return (res.json() as { scores: ServedScore[] }).scores;
+  return (res.json<{ scores: ServedScore[] }>()).scores;
 }
 
 async function submitLate(name: string, predictions: Series) {
   const res = await submitCsv(t.app, authorKey, modelIds[name], ERA, csvOf(predictions));
   expect(res.statusCode, res.body).toBe(201);
   expect(res.json().late).toBe(true);
-  return res.json() as { id: string };
+  return res.json<{ id: string }>();
 }
 
 async function scoredRunIds(): Promise<string[]> {
@@ -106,7 +106,7 @@ describe('a recompute after the targets were uploaded', () => {
 
     const recompute = await t.app.inject({ method: 'POST', url: `/v1/eras/${ERA}/meta-model/compute`, headers: bearer(operatorKey) });
     expect(recompute.statusCode, recompute.body).toBe(200);
-    const run = recompute.json() as { id: string; seq: number; policy: { name: string } | null };
+    const run = recompute.json<{ id: string; seq: number; policy: { name: string } | null }>();
     expect(run).toMatchObject({ seq: 2, policy: { name: 'reference-exclusion' } });
     expect(run.id).not.toBe(closing);
     expect(await scoredRunIds()).toEqual([run.id]);

@@ -30,7 +30,7 @@ async function putTarget(era: number, name: string, csv: string, key = operatorK
 async function eraScores(era: number, target?: string) {
   const res = await t.app.inject({ method: 'GET', url: `/v1/eras/${era}/scores${target ? `?target=${target}` : ''}`, headers: bearer(operatorKey) });
   expect(res.statusCode, res.body).toBe(200);
-  return res.json() as { era: number; target: string; metaModelCorr: number | null; scores: ServedScore[] };
+  return res.json<{ era: number; target: string; metaModelCorr: number | null; scores: ServedScore[] }>();
 }
 
 const refTarget: Series = new Map(ref.ids.map((id, i) => [id, ref.target[i]]));
@@ -301,7 +301,7 @@ describe('state and roles', () => {
 // Last: once a policy is active it applies to every era closed afterwards.
 describe('under an exclusion policy', () => {
   it('MMC is taken over the tradable ids of the traded signal: the reference MMC under exclusion, to 1e-9', async () => {
-    const policyId = await activateReferenceExclusion(t.app, 'reference case');
+    await activateReferenceExclusion(t.app, 'reference case');
 
     await referenceEra(30);
     expect((await putTarget(30, 'target', targetCsv(refTarget))).statusCode).toBe(200);

@@ -104,10 +104,10 @@ describe('secrets in logs', () => {
     const secrets = [ADMIN_KEY];
     const created = await app.inject({ method: 'POST', url: '/v1/accounts', headers: bearer(ADMIN_KEY), payload: { name: 'logged', role: 'author' } });
     expect(created.statusCode).toBe(201);
-    const account = created.json() as { id: string; keyId: string; apiKey: string };
+    const account = created.json<{ id: string; keyId: string; apiKey: string }>();
     secrets.push(account.apiKey);
     const extra = await app.inject({ method: 'POST', url: `/v1/accounts/${account.id}/keys`, headers: bearer(ADMIN_KEY) });
-    const second = extra.json() as { id: string; apiKey: string };
+    const second = extra.json<{ id: string; apiKey: string }>();
     secrets.push(second.apiKey);
 
     await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(account.apiKey) });

@@ -1,7 +1,7 @@
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, createAccount, createTestApp, startReplica, type TestApp, startTwoInstances, untilWaitingForLock } from '../support/app.js';
+import { bearer, startReplica, type TestApp, startTwoInstances, untilWaitingForLock } from '../support/app.js';
 import { createEra, createModel, liveIds, predictionsCsv, putUniverse, rng, submitCsv } from '../support/fixtures.js';
 import { changeAmount } from '../../src/services/settlement.js';
 import * as schema from '../../src/db/schema.js';

@@ -28,7 +28,7 @@ async function resolveWithTarget(number: number) {
   expect(up.statusCode, up.body).toBe(200);
   const res = await t.app.inject({ method: 'POST', url: `/v1/eras/${number}/resolve`, headers: bearer(operatorKey) });
   expect(res.statusCode, res.body).toBe(200);
-  return res.json() as { totalPayout: string };
+  return res.json<{ totalPayout: string }>();
 }
 
 const sum = (history: { delta: string }[]) => history.reduce((s, e) => s + units(e.delta), 0n);

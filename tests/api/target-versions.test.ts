@@ -89,7 +89,7 @@ describe('target versions', () => {
     const model = models[1];
     const res = await t.app.inject({ method: 'GET', url: `/v1/models/${model.id}/scores?era=1&target=target`, headers: bearer(operatorKey) });
     expect(res.statusCode, res.body).toBe(200);
-    const body = res.json() as { model: string; scores: { era: number; target: string; version: number; corr: number }[]; history: { version: number; uploadedAt: string; corr: number; mmc: number }[] };
+    const body = res.json<{ model: string; scores: { era: number; target: string; version: number; corr: number }[]; history: { version: number; uploadedAt: string; corr: number; mmc: number }[] }>();
     expect(body.model).toBe(model.name);
     const p = predictions.get(1)!.get(model.id)!;
     expect(body.history.map((h) => h.version)).toEqual([1, 2]);

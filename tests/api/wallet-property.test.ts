@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyMoney } from '../../src/services/verify.js';
-import { createAccount, createTestApp, startReplica, type TestApp, startTwoInstances } from '../support/app.js';
+import { createAccount, startReplica, type TestApp, startTwoInstances } from '../support/app.js';
 import { liveIds, putUniverse } from '../support/fixtures.js';
 import { advanceEra, call, expectLedgerInvariants, marketBodies, nthUnresolved, ok, stakeOf, units, type EraState, type StakeBody } from '../support/stakes.js';
 

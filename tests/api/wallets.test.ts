@@ -37,7 +37,7 @@ async function walletOf(key: string, accountId?: string): Promise<WalletBody> {
 async function credit(accountId: string, amount: string, reference = 'bank transfer') {
   const res = await post(`/v1/accounts/${accountId}/wallet/credits`, operator.apiKey, { amount, reference });
   expect(res.statusCode, res.body).toBe(201);
-  return res.json() as WalletBody;
+  return res.json<WalletBody>();
 }
 
 async function expectConserved() {
@@ -110,14 +110,14 @@ describe('wallets', () => {
 
     const first = await post('/v1/me/wallet/withdrawals', other.apiKey, { amount: '60' });
     expect(first.statusCode, first.body).toBe(201);
-    const w1 = first.json() as { id: string; status: string; amount: string };
+    const w1 = first.json<{ id: string; status: string; amount: string }>();
     expect(w1).toMatchObject({ status: 'pending', amount: '60' });
     expect(await walletOf(other.apiKey)).toMatchObject({ balance: '100', held: '60', available: '40' });
     // Held money cannot be staked nor withdrawn twice.
     const model = await createModel(t.app, other.apiKey, 'held_back');
     expectProblem(await t.app.inject({ method: 'PUT', url: `/v1/models/${model.id}/stake`, headers: bearer(other.apiKey), payload: { amount: '41' } }), 409);
     expectProblem(await post('/v1/me/wallet/withdrawals', other.apiKey, { amount: '41' }), 409);
-    const w2 = (await post('/v1/me/wallet/withdrawals', other.apiKey, { amount: '30' })).json() as { id: string };
+    const w2 = (await post('/v1/me/wallet/withdrawals', other.apiKey, { amount: '30' })).json<{ id: string }>();
 
     const pending = await t.app.inject({ method: 'GET', url: '/v1/withdrawals?status=pending', headers: bearer(operator.apiKey) });
     expect(pending.json().withdrawals.map((w: { id: string }) => w.id)).toEqual(expect.arrayContaining([w1.id, w2.id]));
@@ -191,7 +191,7 @@ describe('STAKE_FUNDING=open', () => {
       const owner = await createAccount(open.app, 'author');
       const model = await createModel(open.app, owner.apiKey, 'play_money');
       await putStake(open.app, owner.apiKey, model.id, '999999');
-      const wallet = (await open.app.inject({ method: 'GET', url: '/v1/me/wallet', headers: bearer(owner.apiKey) })).json() as WalletBody;
+      const wallet = (await open.app.inject({ method: 'GET', url: '/v1/me/wallet', headers: bearer(owner.apiKey) })).json<WalletBody>();
       expect(wallet.balance).toBe('0');
       expect(wallet.entries.map((e) => [e.kind, e.delta, e.modelId])).toEqual([
         ['credit', '999999', model.id],
@@ -200,7 +200,7 @@ describe('STAKE_FUNDING=open', () => {
       await putStake(open.app, owner.apiKey, model.id, '1');
       await putStake(open.app, owner.apiKey, model.id, '5');
       // The release came back at once (no era at risk) and pays the next raise before any credit.
-      const after = (await open.app.inject({ method: 'GET', url: '/v1/me/wallet', headers: bearer(owner.apiKey) })).json() as WalletBody;
+      const after = (await open.app.inject({ method: 'GET', url: '/v1/me/wallet', headers: bearer(owner.apiKey) })).json<WalletBody>();
       expect(after.entries.slice(2).map((e) => [e.kind, e.delta])).toEqual([
         ['unstake', '999998'],
         ['stake', '-4'],

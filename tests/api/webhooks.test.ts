@@ -32,7 +32,7 @@ function bodies(path: string): { type: string; data: Record<string, unknown>; re
 async function register(key: string, path: string, events = ALL_TYPES) {
   const res = await t.app.inject({ method: 'POST', url: '/v1/webhooks', headers: bearer(key), payload: { url: receiver.url(path), events, description: path } });
   expect(res.statusCode, res.body).toBe(201);
-  return res.json() as { id: string; secret: string; url: string; events: string[] };
+  return res.json<{ id: string; secret: string; url: string; events: string[] }>();
 }
 
 beforeAll(async () => {

@@ -91,7 +91,7 @@ async function view({ page }: Watched, id: string) {
 
 /** Nothing wider than the screen, no error shown, nothing logged. */
 async function checkPage(watched: Watched, width: number, shot?: string) {
-  const scroll = (await watched.page.evaluate('document.documentElement.scrollWidth')) as number;
+  const scroll = await watched.page.evaluate<number>('document.documentElement.scrollWidth');
   expect(scroll).toBeLessThanOrEqual(width);
   expect(await watched.page.locator('#error').isHidden()).toBe(true);
   // A missing value never shows as a word of the page.
@@ -322,7 +322,7 @@ describe.skipIf(!hasChromium)(`the /console in headless chromium (${CHROMIUM})`,
       expect(await w.page.locator('#view-webhooks').textContent()).not.toContain(secret);
       await w.page.locator(`#webhooks-table tr[data-id="${hook.id}"] button.open-deliveries`).click();
       await w.page.waitForSelector('#deliveries-table tbody tr');
-      expect((await w.page.evaluate('document.documentElement.scrollWidth')) as number).toBeLessThanOrEqual(width);
+      expect(await w.page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(width);
       if (SCREENSHOTS) await w.page.screenshot({ path: path.join(SCREENSHOTS, `author-webhooks-${width}.png`), fullPage: true });
       await w.page.locator(`#webhooks-table tr[data-id="${hook.id}"] button.delete-webhook`).click();
       await w.page.waitForSelector('#view-webhooks .empty');

@@ -89,7 +89,6 @@ describe('kill -9 and restart', () => {
     // Closed-loop submitters; each stops at its first failed request (the server is gone).
     const acks: { id: string; sha256: string; modelId: string }[] = [];
     let inFlight = 0;
-    let inFlightAtKill = -1;
     let refused = 0;
     const deadline = Date.now() + 30_000;
     const workers = authors.map(async ({ key, modelId }, w) => {
@@ -105,7 +104,7 @@ describe('kill -9 and restart', () => {
       }
     });
     await until('100 acknowledged submissions', async () => acks.length >= 100, 30_000, 5);
-    inFlightAtKill = inFlight;
+    const inFlightAtKill = inFlight;
     await killHard(first);
     await Promise.all(workers);
 

@@ -185,7 +185,7 @@ describe.skipIf(!hasChromium)(`the /reports page in headless chromium (${CHROMIU
     });
     await phone.goto(`${base}/reports`);
     await phone.waitForSelector('body[data-state="ready"]');
-    const widths = (await phone.evaluate('({ page: document.documentElement.scrollWidth, screen: window.innerWidth })')) as { page: number; screen: number };
+    const widths = await phone.evaluate<{ page: number; screen: number }>('({ page: document.documentElement.scrollWidth, screen: window.innerWidth })');
     expect(widths.page).toBeLessThanOrEqual(widths.screen);
     for (const chart of ['#chart-tilt', '#chart-exposures', '#chart-rules', '#chart-gini', '#chart-cost-history', '#chart-corr-history']) {
       const box = await phone.locator(`${chart} svg`).boundingBox();

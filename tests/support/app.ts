@@ -88,7 +88,7 @@ export async function createAccount(
 ) {
   const res = await app.inject({ method: 'POST', url: '/v1/accounts', headers: bearer(ADMIN_KEY), payload: { name, role } });
   if (res.statusCode !== 201) throw new Error(`could not create ${role}: ${res.statusCode} ${res.body}`);
-  const created = res.json() as { id: string; name: string; role: string; status: string; keyId: string; apiKey: string };
+  const created = res.json<{ id: string; name: string; role: string; status: string; keyId: string; apiKey: string }>();
   if (created.status === 'pending' && options.confirm !== false) {
     const confirmed = await app.inject({ method: 'POST', url: `/v1/accounts/${created.id}/confirm`, headers: bearer(await confirmerOf(app)) });
     if (confirmed.statusCode !== 200) throw new Error(`could not confirm ${name}: ${confirmed.statusCode} ${confirmed.body}`);
@@ -100,9 +100,9 @@ export async function createAccount(
 export function expectProblem(res: LightMyRequestResponse, status: number) {
   if (res.statusCode !== status) throw new Error(`expected ${status}, got ${res.statusCode}: ${res.body}`);
   if (!String(res.headers['content-type']).startsWith('application/problem+json')) {
-    throw new Error(`expected problem+json, got ${res.headers['content-type']}`);
+    throw new Error(`expected problem+json, got ${String(res.headers['content-type'])}`);
   }
-  const body = res.json() as { type: string; title: string; status: number; detail: string; errors?: unknown[] };
+  const body = res.json<{ type: string; title: string; status: number; detail: string; errors?: unknown[] }>();
   if (body.status !== status || !body.type || !body.title || !body.detail) throw new Error(`malformed problem: ${res.body}`);
   return body;
 }

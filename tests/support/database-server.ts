@@ -32,5 +32,5 @@ export async function startDatabaseServer(): Promise<DatabaseServer> {
   // A throwaway cluster: stopping it deletes the directory.
   const dir = await mkdtemp(path.join(tmpdir(), 'stakeweight-test-'));
   const embedded = await startEmbeddedPostgres(dir, { persistent: false });
-  return { adminUrl: embedded.url, kind: 'embedded', stop: embedded.stop };
+  return { adminUrl: embedded.url, kind: 'embedded', stop: () => embedded.stop() };
 }

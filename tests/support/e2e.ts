@@ -52,7 +52,7 @@ export async function until<T>(
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
-  throw new Error(`gave up waiting for ${what} after ${timeoutMs} ms${last ? `: ${String(last)}` : ''}${describe ? `\n${await describe()}` : ''}`);
+  throw new Error(`gave up waiting for ${what} after ${timeoutMs} ms${last ? `: ${last instanceof Error ? String(last) : JSON.stringify(last)}` : ''}${describe ? `\n${await describe()}` : ''}`);
 }
 
 /** A universe CSV of `n` ids over eight sectors. */

@@ -50,7 +50,7 @@ export async function putUniverse(app: FastifyInstance, era: number, ids: string
 export async function createModel(app: FastifyInstance, authorKey: string, name: string, stake?: string) {
   const res = await app.inject({ method: 'POST', url: '/v1/models', headers: bearer(authorKey), payload: { name } });
   if (res.statusCode !== 201) throw new Error(`model: ${res.statusCode} ${res.body}`);
-  const model = res.json() as { id: string; name: string; accountId: string };
+  const model = res.json<{ id: string; name: string; accountId: string }>();
   if (stake !== undefined) {
     const s = await app.inject({ method: 'PUT', url: `/v1/models/${model.id}/stake`, headers: bearer(authorKey), payload: { amount: stake } });
     if (s.statusCode !== 200) throw new Error(`stake: ${s.statusCode} ${s.body}`);

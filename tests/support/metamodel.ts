@@ -29,19 +29,19 @@ export interface MetaModelBody {
 export async function closeEra(app: FastifyInstance, era: number, key = ADMIN_KEY) {
   const res = await app.inject({ method: 'POST', url: `/v1/eras/${era}/close`, headers: bearer(key) });
   if (res.statusCode !== 200) throw new Error(`close: ${res.statusCode} ${res.body}`);
-  return res.json() as { era: number; status: string; run: RunBody };
+  return res.json<{ era: number; status: string; run: RunBody }>();
 }
 
 export async function metaModel(app: FastifyInstance, era: number, key = ADMIN_KEY) {
   const res = await app.inject({ method: 'GET', url: `/v1/eras/${era}/meta-model`, headers: bearer(key) });
   if (res.statusCode !== 200) throw new Error(`meta-model: ${res.statusCode} ${res.body}`);
-  return res.json() as MetaModelBody;
+  return res.json<MetaModelBody>();
 }
 
 export async function runs(app: FastifyInstance, era: number, key = ADMIN_KEY) {
   const res = await app.inject({ method: 'GET', url: `/v1/eras/${era}/meta-model/runs?inputs=true`, headers: bearer(key) });
   if (res.statusCode !== 200) throw new Error(`runs: ${res.statusCode} ${res.body}`);
-  return (res.json() as { era: number; runs: RunBody[] }).runs;
+  return (res.json<{ era: number; runs: RunBody[] }>()).runs;
 }
 
 export async function setStake(app: FastifyInstance, authorKey: string, modelId: string, amount: string) {

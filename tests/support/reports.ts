@@ -90,7 +90,7 @@ export async function seedReportEras(app: FastifyInstance, options: { eras?: num
     if (era === 3) {
       const created = await app.inject({ method: 'POST', url: '/v1/policies', headers: bearer(ADMIN_KEY), payload: REPORT_POLICY });
       if (created.statusCode !== 201) throw new Error(`policy: ${created.statusCode} ${created.body}`);
-      const { id } = created.json() as { id: string };
+      const { id } = created.json<{ id: string }>();
       const activated = await app.inject({ method: 'POST', url: `/v1/policies/${id}/activate`, headers: bearer(checker.apiKey), payload: { reason: 'first rules: PAB product exclusions' } });
       if (activated.statusCode !== 200) throw new Error(`activate: ${activated.statusCode} ${activated.body}`);
     }
@@ -98,7 +98,7 @@ export async function seedReportEras(app: FastifyInstance, options: { eras?: num
       // Scheduled while era 4 is open: era 4 closes under v1, era 5 under v2.
       const created = await app.inject({ method: 'POST', url: '/v1/policies', headers: bearer(ADMIN_KEY), payload: REPORT_POLICY_V2 });
       if (created.statusCode !== 201) throw new Error(`policy v2: ${created.statusCode} ${created.body}`);
-      const { id } = created.json() as { id: string };
+      const { id } = created.json<{ id: string }>();
       const activated = await app.inject({ method: 'POST', url: `/v1/policies/${id}/activate`, headers: bearer(checker.apiKey), payload: { reason: 'board decision: halve severe controversies', fromEra: 5 } });
       if (activated.statusCode !== 200) throw new Error(`activate v2: ${activated.statusCode} ${activated.body}`);
     }

@@ -13,7 +13,7 @@ export async function smokeCheck(app: FastifyInstance, adminKey: string, era = 1
   const account = async (role: string) => {
     const res = await post('/v1/accounts', adminKey, { name: `smoke-${role}`, role });
     expect(res.statusCode, res.body).toBe(201);
-    return res.json() as { id: string; apiKey: string };
+    return res.json<{ id: string; apiKey: string }>();
   };
   const operator = await account('operator');
   const author = await account('author');
@@ -36,7 +36,7 @@ export async function smokeCheck(app: FastifyInstance, adminKey: string, era = 1
   const random = rng(era);
   for (const name of ['smoke_a', 'smoke_b']) {
     const model = await createModel(app, author.apiKey, `${name}_${era}`, '100');
-    const submitted = await submitCsv(app, (submitKey.json() as { apiKey: string }).apiKey, model.id, era, predictionsCsv(ids, ids.map(() => random())));
+    const submitted = await submitCsv(app, (submitKey.json<{ apiKey: string }>()).apiKey, model.id, era, predictionsCsv(ids, ids.map(() => random())));
     expect(submitted.statusCode, submitted.body).toBe(201);
   }
   const wallet = await app.inject({ method: 'GET', url: '/v1/me/wallet', headers: bearer(author.apiKey) });
@@ -44,15 +44,15 @@ export async function smokeCheck(app: FastifyInstance, adminKey: string, era = 1
 
   const closed = await post(`/v1/eras/${era}/close`, operator.apiKey);
   expect(closed.statusCode, closed.body).toBe(200);
-  expect((closed.json() as { run: { models: number } }).run.models).toBe(2);
+  expect((closed.json<{ run: { models: number } }>()).run.models).toBe(2);
   const meta = await app.inject({ method: 'GET', url: `/v1/eras/${era}/meta-model`, headers: bearer(operator.apiKey) });
-  expect((meta.json() as { rows: unknown[] }).rows).toHaveLength(ids.length);
+  expect((meta.json<{ rows: unknown[] }>()).rows).toHaveLength(ids.length);
 
   const target = `id,target\n${ids.map((id, i) => `${id},${[0, 0.25, 0.5, 0.75, 1][i % 5]}`).join('\n')}\n`;
   const scored = await app.inject({ method: 'PUT', url: `/v1/eras/${era}/targets/target`, headers: { ...bearer(operator.apiKey), 'content-type': 'text/csv' }, payload: target });
   expect(scored.statusCode, scored.body).toBe(200);
   const scores = await app.inject({ method: 'GET', url: `/v1/eras/${era}/scores?target=target`, headers: bearer(operator.apiKey) });
-  expect((scores.json() as { scores: unknown[] }).scores).toHaveLength(2);
+  expect((scores.json<{ scores: unknown[] }>()).scores).toHaveLength(2);
   const resolved = await post(`/v1/eras/${era}/resolve`, operator.apiKey);
   expect(resolved.statusCode, resolved.body).toBe(200);
 }

@@ -31,7 +31,7 @@ export async function stakeOf(app: FastifyInstance, key: string, modelId: string
 export async function putStake(app: FastifyInstance, key: string, modelId: string, amount: string) {
   const res = await app.inject({ method: 'PUT', url: `/v1/models/${modelId}/stake`, headers: bearer(key), payload: { amount } });
   if (res.statusCode !== 200) throw new Error(`stake: ${res.statusCode} ${res.body}`);
-  return res.json() as StakeBody;
+  return res.json<StakeBody>();
 }
 
 /**

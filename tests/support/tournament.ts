@@ -18,7 +18,7 @@ export function tournament(app: FastifyInstance, keys: { operator: string; autho
       const res = await submitCsv(app, keys.author, modelId, era, csvOf(predictions));
       expect(res.statusCode, res.body).toBe(201);
       expect(res.json().late).toBe(late);
-      return res.json() as { id: string };
+      return res.json<{ id: string }>();
     },
 
     async close(era: number) {
@@ -33,7 +33,7 @@ export function tournament(app: FastifyInstance, keys: { operator: string; autho
       const body = `id,${names.join(',')}\n${ids.map((id) => [id, ...names.map((n) => targets[n].get(id))].join(',')).join('\n')}\n`;
       const res = await app.inject({ method: 'PUT', url: `/v1/eras/${era}/targets`, headers: { ...bearer(keys.operator), 'content-type': 'text/csv' }, payload: body });
       expect(res.statusCode, res.body).toBe(200);
-      return res.json() as { era: number; targets: { target: string; version: number; count: number }[]; scored: number };
+      return res.json<{ era: number; targets: { target: string; version: number; count: number }[]; scored: number }>();
     },
 
     async putTarget(era: number, name: string, target: Series) {
@@ -44,7 +44,7 @@ export function tournament(app: FastifyInstance, keys: { operator: string; autho
         payload: csvOf(target, 'id,target'),
       });
       expect(res.statusCode, res.body).toBe(200);
-      return res.json() as { era: number; target: string; version: number; count: number; scored: number };
+      return res.json<{ era: number; target: string; version: number; count: number; scored: number }>();
     },
 
     async resolve(era: number) {
@@ -56,19 +56,19 @@ export function tournament(app: FastifyInstance, keys: { operator: string; autho
       const query = `target=${target}${version === undefined ? '' : `&version=${version}`}`;
       const res = await app.inject({ method: 'GET', url: `/v1/eras/${era}/scores?${query}`, headers: bearer(keys.operator) });
       expect(res.statusCode, res.body).toBe(200);
-      return res.json() as { era: number; target: string; version: number; scores: ServedScore[] };
+      return res.json<{ era: number; target: string; version: number; scores: ServedScore[] }>();
     },
 
     async performance(modelId: string, target?: string) {
       const res = await app.inject({ method: 'GET', url: `/v1/models/${modelId}/performance${target ? `?target=${target}` : ''}`, headers: bearer(keys.operator) });
       expect(res.statusCode, res.body).toBe(200);
-      return res.json() as ServedPerformance;
+      return res.json<ServedPerformance>();
     },
 
     async leaderboard(query: string) {
       const res = await app.inject({ method: 'GET', url: `/v1/leaderboard${query}`, headers: bearer(keys.author) });
       expect(res.statusCode, res.body).toBe(200);
-      return res.json() as ServedLeaderboard;
+      return res.json<ServedLeaderboard>();
     },
   };
 }

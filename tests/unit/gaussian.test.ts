@@ -2,11 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { gaussianize, inverseNormalCdf, power15, signedPow15 } from '../../src/domain/gaussian.js';
 import { reference } from '../support/reference.js';
 
-interface Primitive {
-  input: number[];
-  output: number[];
-}
-
 function expectAllClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance = reference.tolerance): void {
   expect(actual.length).toBe(expected.length);
   for (let i = 0; i < expected.length; i++) {

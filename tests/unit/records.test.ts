@@ -13,8 +13,8 @@ describe('name records', () => {
     expect(JSON.parse(JSON.stringify(record))).toEqual(Object.fromEntries(NAMES.map((name, i) => [name, i])));
     const empty = nameRecord<number>();
     for (const name of NAMES) expect(empty[name]).toBeUndefined();
-    expect(own({} as Record<string, number>, 'constructor')).toBeUndefined();
-    expect(own({ constructor: 3 } as Record<string, number>, 'constructor')).toBe(3);
+    expect(own({}, 'constructor')).toBeUndefined();
+    expect(own({ constructor: 3 }, 'constructor')).toBe(3);
   });
 
   it('turn every object of a stored JSON value into one, deeply', () => {
@@ -23,13 +23,13 @@ describe('name records', () => {
     expect(Object.getPrototypeOf(read.metaModelCorr)).toBeNull();
     expect(Object.keys(read.metaModelCorr)).toEqual(['__proto__', 'target']);
     expect(read.metaModelCorr.constructor).toBeUndefined();
-    expect(read.rows[0].toString).toBe(1);
+    expect(own(read.rows[0], 'toString')).toBe(1);
   });
 });
 
 describe('the reply serializer', () => {
   const schema = z.object({ label: z.string(), byName: z.record(z.string(), z.number()) });
-  const serialize = nameSafeSerializerCompiler({ schema, method: 'GET', url: '/x', httpStatus: '200' } as Parameters<typeof nameSafeSerializerCompiler>[0]);
+  const serialize = nameSafeSerializerCompiler({ schema, method: 'GET', url: '/x', httpStatus: '200' });
 
   it('keeps __proto__ keys that a zod record drops, and every other name', () => {
     const byName = nameRecord(NAMES.map((name, i) => [name, i]));

@@ -4,7 +4,6 @@ import { OTHER_GROUP, pearson, sectorTilt, spearman, stakeConcentration } from '
 import { reference } from '../support/reference.js';
 
 const { era } = reference;
-const tolerance = reference.tolerance;
 
 /** ΣΣ|π_i − π_j| / 2K straight from the definition, O(K²). */
 function naiveGini(stakes: number[]): number {
