@@ -6,6 +6,7 @@ import * as erasDal from '../db/eras.js';
 import { announceOpenings, emitEvents } from '../db/events.js';
 import type { EraRow } from '../db/eras.js';
 import { isUniqueViolation } from '../db/errors.js';
+import { ensureEraPartitions } from '../db/partitions.js';
 import { hasSubmissions } from '../db/submissions.js';
 import * as universesDal from '../db/universes.js';
 import { eraStatus, payoutParams } from '../domain/era.js';
@@ -104,7 +105,7 @@ export function erasService(db: Database, audit: AuditService, config: Config) {
       const p = input.payout ?? {};
       const d = DEFAULT_PAYOUT_PARAMS;
       try {
-        return await db.transaction(async (tx) => {
+        const created = await db.transaction(async (tx) => {
           const era = await erasDal.insertEra(tx, {
             number: input.number,
             opensAt,
@@ -121,6 +122,10 @@ export function erasService(db: Database, audit: AuditService, config: Config) {
           await emitEvents(tx, await announceOpenings(tx, era.number));
           return era;
         });
+        // Its partitions, before any submission can arrive (src/db/partitions.ts), in a transaction of
+        // their own; should their locks be busy, its rows go to the DEFAULT partition meanwhile.
+        await db.transaction((tx) => ensureEraPartitions(tx, [created.number], 2_000)).catch(() => undefined);
+        return created;
       } catch (error) {
         if (isUniqueViolation(error)) throw conflict(`era ${input.number} already exists`);
         throw error;
