@@ -114,6 +114,11 @@ export async function detachEra(tx: Executor, era: number, lockTimeoutMs: number
              to_regclass(${`public.${name}`}) is not null as exists`);
     if (rows[0].attached) {
       await tx.execute(sql.raw(`alter table ${table} detach partition ${name}`));
+      // A detached table keeps its copies of the parent's foreign keys: a copy of the rows needs none,
+      // and run_inputs' key to submissions would stop that era's submissions from leaving.
+      const { rows: keys } = await tx.execute<{ name: string }>(sql`
+        select conname as name from pg_constraint where conrelid = ${name}::regclass and contype = 'f' and conparentid = 0`);
+      for (const key of keys) await tx.execute(sql.raw(`alter table ${name} drop constraint "${key.name}"`));
     } else {
       if (!rows[0].exists) await tx.execute(sql.raw(`create table ${name} (like ${table} including defaults including constraints including storage)`));
       await tx.execute(sql.raw(`with moved as (delete from ${table}_default where era_number = ${era} returning *) insert into ${name} select * from moved`));
