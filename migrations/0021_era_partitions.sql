@@ -59,6 +59,7 @@ CREATE TABLE "era_storage" (
 	"era_number" integer PRIMARY KEY NOT NULL,
 	"superseded_values_dropped_at" timestamp with time zone,
 	"values_dropped_at" timestamp with time zone,
+	"compacted_at" timestamp with time zone,
 	"detached_at" timestamp with time zone,
 	"archived_at" timestamp with time zone,
 	"archive" jsonb

@@ -68,6 +68,22 @@ export async function compactSubmissions(tx: Executor, era: number, lockTimeoutM
   if (!index) return;
   await tx.execute(sql`select set_config('lock_timeout', ${`${lockTimeoutMs}ms`}, true)`);
   await tx.execute(sql.raw(`cluster ${name} using ${index}`));
+  await tx.execute(sql`update era_storage set compacted_at = now() where era_number = ${era}`);
+}
+
+/**
+ * Eras whose values were dropped at least `afterMs` ago and whose partition was not rewritten
+ * since. The wait lets transactions that may still see the old values end: a rewrite keeps what
+ * a running transaction could read, so one made too early gives nothing back.
+ */
+export async function erasToCompact(executor: Executor, afterMs: number): Promise<number[]> {
+  const { rows } = await executor.execute<{ era: number }>(sql`
+    select era_number as era from era_storage
+    where detached_at is null
+      and greatest(superseded_values_dropped_at, values_dropped_at) <= now() - ${afterMs} * interval '1 millisecond'
+      and (compacted_at is null or compacted_at < greatest(superseded_values_dropped_at, values_dropped_at))
+    order by era_number`);
+  return rows.map((r) => r.era);
 }
 
 export type EraStorage = typeof eraStorage.$inferSelect;

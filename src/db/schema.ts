@@ -402,6 +402,8 @@ export const eraStorage = pgTable('era_storage', {
     .references(() => eras.number),
   supersededValuesDroppedAt: timestamp('superseded_values_dropped_at', { withTimezone: true }),
   valuesDroppedAt: timestamp('values_dropped_at', { withTimezone: true }),
+  /** When its submissions partition was last rewritten to give the dropped values' space back. */
+  compactedAt: timestamp('compacted_at', { withTimezone: true }),
   detachedAt: timestamp('detached_at', { withTimezone: true }),
   archivedAt: timestamp('archived_at', { withTimezone: true }),
   archive: jsonb('archive'),

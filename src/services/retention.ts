@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
-import { compactSubmissions, dropRawValues, erasPastRetention, erasWithSupersededValues, tryRetentionLock } from '../db/archive.js';
+import { compactSubmissions, dropRawValues, erasPastRetention, erasToCompact, erasWithSupersededValues, tryRetentionLock } from '../db/archive.js';
 import { ensureEraPartitions, erasInDefault, erasToPartition } from '../db/partitions.js';
 
 /** Partitions are made this many era numbers past the highest era, so an era created next finds its own. */
@@ -19,7 +19,9 @@ export interface RetentionPass {
   superseded: { era: number; dropped: number }[];
   /** per era past RETAIN_SUBMISSIONS_ERAS, current submissions whose raw values were dropped */
   expired: { era: number; dropped: number }[];
-  /** eras whose partition could not be rewritten now (locked): their space returns at a later pass or the archive */
+  /** eras whose partition was rewritten to give the dropped values' space back */
+  compacted: number[];
+  /** eras whose partition could not be rewritten now (locked): tried again at the next pass */
   notCompacted: number[];
 }
 
@@ -33,7 +35,9 @@ export interface RetentionPass {
  *   `verify` are unchanged: nothing reads raw values back.
  * Each era is one transaction that records what it did in era_storage, taken by one replica at a
  * time (a try-lock: a replica that finds it held skips the pass); a pass cut short is finished by
- * the next. The partition whose values went is then rewritten (CLUSTER) to give the space back.
+ * the next. A partition whose values went is rewritten (CLUSTER) at a pass at least
+ * `compactAfterMs` later (a minute by default: a rewrite keeps what a transaction still running
+ * could read), to give the space back; era_storage.compacted_at records it.
  */
 export function retentionService(deps: { db: Database; config: Pick<Config, 'RETAIN_SUBMISSIONS_ERAS'> }) {
   const { db, config } = deps;
@@ -59,8 +63,9 @@ export function retentionService(deps: { db: Database; config: Pick<Config, 'RET
 
   let lastPass = -Infinity;
 
-  async function pass(): Promise<RetentionPass> {
-    const result: RetentionPass = { partitionsMade: await makePartitions(), erasInDefault: await erasInDefault(db), superseded: [], expired: [], notCompacted: [] };
+  async function pass(options: { compactAfterMs?: number } = {}): Promise<RetentionPass> {
+    const result: RetentionPass = { partitionsMade: await makePartitions(), erasInDefault: await erasInDefault(db), superseded: [], expired: [], compacted: [], notCompacted: [] };
+    for (const era of await erasToCompact(db, options.compactAfterMs ?? PASS_INTERVAL_MS)) (await compact(era) ? result.compacted : result.notCompacted).push(era);
     const steps: [number[], 'superseded' | 'all', RetentionPass['superseded']][] = [
       [await erasWithSupersededValues(db), 'superseded', result.superseded],
       [await erasPastRetention(db, config.RETAIN_SUBMISSIONS_ERAS), 'all', result.expired],
@@ -70,7 +75,6 @@ export function retentionService(deps: { db: Database; config: Pick<Config, 'RET
         const dropped = await dropOne(era, which);
         if (dropped === null) return result;
         into.push({ era, dropped });
-        if (dropped > 0 && !(await compact(era))) result.notCompacted.push(era);
       }
     }
     return result;
@@ -79,7 +83,7 @@ export function retentionService(deps: { db: Database; config: Pick<Config, 'RET
   return {
     /** Makes the partitions ahead; safe to run on every replica at once. */
     makePartitions,
-    /** One pass: partitions ahead, then retention of every era due. Idempotent. */
+    /** One pass: partitions ahead, rewrites of partitions whose values went earlier, then retention of every era due. Idempotent. */
     pass,
     /** A pass when the last one on this replica is PASS_INTERVAL_MS old (the scheduler's tick). */
     async passWhenDue(now = Date.now()): Promise<RetentionPass | null> {
