@@ -45,6 +45,7 @@ import { policiesService } from './services/policies.js';
 import { reportFiguresService } from './services/report-figures.js';
 import { reportsService } from './services/reports.js';
 import { eraScheduler } from './services/scheduler.js';
+import { retentionService } from './services/retention.js';
 import { eventDelivery } from './services/event-delivery.js';
 import { eventsService } from './services/events.js';
 import { webhookTargets } from './services/webhook-target.js';
@@ -121,10 +122,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const reports = reportsService({ db, eras, reportFigures });
   const heads = headsService({ db });
   const events = eventsService({ db, retentionDays: config.EVENTS_RETENTION_DAYS });
+  const retention = retentionService({ db, config });
   const webhooks = webhooksService({ db, pool, config, targets: webhookTargets(config.WEBHOOK_ALLOWED_HOSTS) });
   // Eras closed before report figures were stored with their runs get them once, at start.
   app.addHook('onReady', async () => {
     await reportFigures.backfill(db).catch(() => app.log.error('report figures backfill failed; it is tried again at the next start'));
+    // Era partitions ahead (src/db/partitions.ts); the scheduler's passes keep them ahead.
+    await retention.makePartitions().catch(() => app.log.error('making era partitions failed; the scheduler tries again'));
   });
 
   await app.register(errorsPlugin, { overrule: refuseRevokedKeys(accounts) });
@@ -174,7 +178,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   if (deps.scheduler) {
-    const scheduler = eraScheduler(metaModel, { intervalMs: config.SCHEDULER_INTERVAL_MS, log: app.log, announceOpenings: events.announceOpenings });
+    const scheduler = eraScheduler(metaModel, { intervalMs: config.SCHEDULER_INTERVAL_MS, log: app.log, announceOpenings: events.announceOpenings, maintainStorage: retention.passWhenDue });
     app.addHook('onReady', async () => scheduler.start());
     app.addHook('onClose', async () => scheduler.stop());
   }

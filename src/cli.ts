@@ -4,6 +4,7 @@ import { loadConfig } from './config.js';
 import { openDatabase } from './db/index.js';
 import { createLogger } from './logger.js';
 import { accountsService, ROLES, type Role } from './services/accounts.js';
+import { archiveService } from './services/archive.js';
 import { auditService, COMMAND_LINE } from './services/audit.js';
 import { bundlesService } from './services/bundles.js';
 import { erasService } from './services/eras.js';
@@ -25,6 +26,12 @@ Commands:
                                         chain and every mismatch, exit 1 if any.
                                         --heads FILE: an earlier answer of GET /v1/reports/heads; exit 1
                                         too when a chain does not extend it (links removed or rewritten)
+  archive --before-era N [--out DIR]    detach the submissions and run inputs of every resolved era before
+                                        N, write each to DIR (default ./archive) as a binary COPY file listed
+                                        with its era, table, rows and SHA-256 in DIR/manifest.json, then drop
+                                        them; refuses (exit 1) if an era before N is not resolved. Ledger,
+                                        audit log, bundles and scores stay; verify still passes
+                                        (docs/operations.md)
 `;
 
 /** A problem with the command's arguments or files: exit code 2. */
@@ -90,6 +97,14 @@ async function main() {
       }
       process.stdout.write(`${lines.join('\n')}\n`);
       if (failed) process.exitCode = 1;
+    } else if (command === 'archive') {
+      const { values } = parseArgs({ args: rest, options: { 'before-era': { type: 'string' }, out: { type: 'string' } } });
+      const before = Number(values['before-era']);
+      if (values['before-era'] === undefined || !Number.isInteger(before)) throw new UsageError('archive needs --before-era N, an era number (eras before N are archived)');
+      const out = values.out ?? 'archive';
+      const { eras, tables } = await archiveService({ pool: database.pool }).archive(before, out);
+      for (const t of tables) process.stdout.write(`era ${t.era} ${t.table}: ${t.rows} rows, ${t.bytes} bytes, sha256 ${t.sha256} → ${out}/${t.file}\n`);
+      process.stdout.write(eras.length === 0 ? `nothing to archive before era ${before}\n` : `archived ${eras.length} era(s): ${eras.join(', ')}; manifest ${out}/manifest.json\n`);
     } else {
       process.stderr.write(`unknown command: ${command}\n\n${USAGE}`);
       process.exitCode = 2;

@@ -30,6 +30,8 @@ export const configSchema = z.object({
   MAX_BODY_BYTES_IN_FLIGHT: z.coerce.number().int().positive().default(128 * 1024 * 1024),
   /** Mean event-loop delay past which requests get 503 until it recovers. */
   MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().positive().default(1000),
+  /** Resolved eras whose current submissions keep their raw values; older ones keep only digest and rank codes (src/services/retention.ts). */
+  RETAIN_SUBMISSIONS_ERAS: z.coerce.number().int().min(1).default(52),
   SCHEDULER_INTERVAL_MS: z.coerce.number().int().positive().default(1000),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
   /** Target columns one upload may hold; a body naming more is refused (400) before its values are read. */

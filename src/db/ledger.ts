@@ -186,8 +186,8 @@ export async function eraTotal(tx: Executor, era: number): Promise<string> {
  */
 export async function snapshotAtRisk(tx: Executor, era: number, runId: string) {
   await tx.execute(sql`
-    insert into run_inputs (run_id, model_id, submission_id, sha256, stake)
-    select ${runId}, s.model_id, s.id, s.sha256, stake.amount
+    insert into run_inputs (run_id, model_id, submission_id, sha256, stake, era_number)
+    select ${runId}, s.model_id, s.id, s.sha256, stake.amount, s.era_number
     from ${sql.raw(closeTakes('closed_at'))}
     where e.number = ${era}`);
 }

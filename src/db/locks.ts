@@ -26,6 +26,12 @@ export const LOCK_CLASS = {
    * (class, hashtext(name)): version numbering per policy name (db/policies.ts).
    */
   policy: 0x5057,
+  /**
+   * (class, 0): one caller at a time makes era partitions (ensure_era_partitions() of migration
+   * 0021, which holds this number as a literal; src/db/partitions.ts). (class, 1): one replica at a
+   * time applies retention; (class, 2): one archive at a time (src/db/archive.ts).
+   */
+  partitions: 0x53570021,
 } as const;
 
 /** One-key locks. */

@@ -85,8 +85,8 @@ export async function closingRunAndNextSeq(executor: Executor, era: number): Pro
 /** A recompute's inputs: the closing run's, as they are (the at-risk set is fixed at close). */
 export async function copyRunInputs(executor: Executor, fromRun: string, toRun: string): Promise<void> {
   await executor.execute(sql`
-          insert into run_inputs (run_id, model_id, submission_id, sha256, stake)
-          select ${toRun}, model_id, submission_id, sha256, stake from run_inputs where run_id = ${fromRun}`);
+          insert into run_inputs (run_id, model_id, submission_id, sha256, stake, era_number)
+          select ${toRun}, model_id, submission_id, sha256, stake, era_number from run_inputs where run_id = ${fromRun}`);
 }
 
 /** The run's input stakes, ordered by model as the run sums them. */

@@ -31,7 +31,12 @@ const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull(
 /** The era, model or submission a row belongs to. */
 const eraNumber = () => integer('era_number').notNull().references(() => eras.number);
 const modelId = () => uuid('model_id').notNull().references(() => models.id);
-const submissionId = () => uuid('submission_id').notNull().references(() => submissions.id);
+/**
+ * A submission named by its id alone. submissions is partitioned by era (migration 0021), so its
+ * key is (era_number, id): a foreign key to it names the era too (run_inputs), and a score keeps
+ * none, so that an archived era's scores stay (docs/operations.md).
+ */
+const submissionId = () => uuid('submission_id').notNull();
 
 export const accounts = pgTable(
   'accounts',
@@ -244,10 +249,15 @@ export const stakeReleaseEras = pgTable(
   (t) => [primaryKey({ columns: [t.releaseId, t.eraNumber] }), index('stake_release_eras_era_idx').on(t.eraNumber)],
 );
 
+/**
+ * Partitioned by RANGE (era_number), one partition per era (submissions_e<N>) and a DEFAULT one,
+ * by migration 0021 and src/db/partitions.ts: drizzle-kit cannot express partitions, so this
+ * describes the parent's columns and keys only (its storage: raw and ranks EXTERNAL, 0001/0021).
+ */
 export const submissions = pgTable(
   'submissions',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     eraNumber: eraNumber(),
     modelId: modelId(),
     sha256: text('sha256').notNull(),
@@ -256,19 +266,24 @@ export const submissions = pgTable(
     covered: integer('covered').notNull(),
     late: boolean('late').notNull(),
     superseded: boolean('superseded').notNull().default(false),
-    /** Raw values as received, aligned to universe positions, in `raw_encoding` (domain/raw.ts). */
-    raw: bytea('raw').notNull(),
-    rawEncoding: text('raw_encoding', { enum: ['float64', 'decimal'] }).notNull().default('float64'),
+    /**
+     * Raw values as received, aligned to universe positions, in `raw_encoding` (domain/raw.ts);
+     * null once retention dropped them (src/services/retention.ts): after resolution for a
+     * superseded submission, RETAIN_SUBMISSIONS_ERAS resolved eras later for a current one.
+     */
+    raw: bytea('raw'),
     /** Prepared vector as exact rank codes (see domain/prepared.ts). */
     ranks: bytea('ranks').notNull(),
     createdAt: createdAt(),
+    rawEncoding: text('raw_encoding', { enum: ['float64', 'decimal'] }).notNull().default('float64'),
   },
   (t) => [
+    primaryKey({ columns: [t.eraNumber, t.id] }),
     index('submissions_model_idx').on(t.modelId, t.createdAt),
-    index('submissions_era_idx').on(t.eraNumber),
     uniqueIndex('submissions_current_key')
       .on(t.eraNumber, t.modelId, t.late)
       .where(sql`not ${t.superseded}`),
+    check('submissions_raw_encoding_check', sql`${t.rawEncoding} IN ('float64', 'decimal')`),
   ],
 );
 
@@ -357,6 +372,7 @@ export const metaModelRuns = pgTable(
 );
 
 /** Lineage: which submission and stake of each model went into a run. */
+/** Partitioned by RANGE (era_number) like submissions (migration 0021); era_number is the run's era. */
 export const runInputs = pgTable(
   'run_inputs',
   {
@@ -367,9 +383,31 @@ export const runInputs = pgTable(
     submissionId: submissionId(),
     sha256: text('sha256').notNull(),
     stake: numeric('stake').notNull(),
+    eraNumber: integer('era_number').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.runId, t.modelId] })],
+  (t) => [
+    primaryKey({ columns: [t.runId, t.modelId, t.eraNumber] }),
+    foreignKey({ name: 'run_inputs_submission_fk', columns: [t.eraNumber, t.submissionId], foreignColumns: [submissions.eraNumber, submissions.id] }),
+  ],
 );
+
+/**
+ * What retention and archiving did to an era's submissions and run inputs (src/services/retention.ts,
+ * src/services/archive.ts): when superseded submissions' raw values were dropped, when current ones'
+ * were, when its partitions were detached and when they were written out (`archive`: the manifest).
+ */
+export const eraStorage = pgTable('era_storage', {
+  eraNumber: integer('era_number')
+    .primaryKey()
+    .references(() => eras.number),
+  supersededValuesDroppedAt: timestamp('superseded_values_dropped_at', { withTimezone: true }),
+  valuesDroppedAt: timestamp('values_dropped_at', { withTimezone: true }),
+  /** When its submissions partition was last rewritten to give the dropped values' space back. */
+  compactedAt: timestamp('compacted_at', { withTimezone: true }),
+  detachedAt: timestamp('detached_at', { withTimezone: true }),
+  archivedAt: timestamp('archived_at', { withTimezone: true }),
+  archive: jsonb('archive'),
+});
 
 export const targets = pgTable(
   'targets',

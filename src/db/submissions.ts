@@ -8,8 +8,10 @@ import { submissions } from './schema.js';
 /**
  * How submissions are read and written. This module alone calls store_submission, the
  * PL/pgSQL function that is the ingest write; its current definition is in
- * migrations/0013_resend_after_close.sql (first written in 0002, the key check added in 0003, key
- * expiry in 0008, re-sends after close in 0013). These business rules live in that function, not
+ * migrations/0021_era_partitions.sql (first written in 0002, the key check added in 0003, key
+ * expiry in 0008, re-sends after close in 0013, every look-up within the era's partition in
+ * 0021). submissions is partitioned by era (src/db/partitions.ts), its key (era_number, id): a
+ * query that names the era reads one partition. These business rules live in that function, not
  * in TypeScript:
  * - the key: the caller's API key must be neither revoked nor expired (SQLSTATE SWK01), checked
  *   in the same round trip so revocation takes effect at once whatever the route remembered;

@@ -6,7 +6,7 @@ import type { MetaModelService } from './metamodel.js';
  * replica closes an era (closeDueEra skips one another replica is closing), so no state here
  * is authoritative. A failed tick is logged and the next tick tries again.
  */
-export function eraScheduler(metaModel: MetaModelService, options: { intervalMs: number; log: FastifyBaseLogger; announceOpenings?: () => Promise<number> }) {
+export function eraScheduler(metaModel: MetaModelService, options: { intervalMs: number; log: FastifyBaseLogger; announceOpenings?: () => Promise<number>; maintainStorage?: () => Promise<unknown> }) {
   const { intervalMs, log } = options;
   let timer: NodeJS.Timeout | undefined;
   let tick: Promise<void> | undefined;
@@ -24,6 +24,8 @@ export function eraScheduler(metaModel: MetaModelService, options: { intervalMs:
         log.error({ err: error, era: number }, 'closing a due era failed; retrying on the next tick');
       }
     }
+    // Partitions ahead and retention of raw submission values (src/services/retention.ts), when due.
+    await options.maintainStorage?.().catch((error: unknown) => log.error({ err: error }, 'storage maintenance failed; retrying later'));
   }
 
   function schedule() {

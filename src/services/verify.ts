@@ -1,5 +1,6 @@
 import type { Database } from '../db/client.js';
 import { auditEntriesAfter, resolutionTotals } from '../db/audit.js';
+import { detachedEras } from '../db/archive.js';
 import { type ChainLink, chainLinks, storedBundle, unsealedEras } from '../db/bundles.js';
 import { eraSettlements, settledEras } from '../db/ledger.js';
 import { bundleDigest, unsealed, type SealedBundle } from '../domain/bundle.js';
@@ -52,7 +53,11 @@ export interface MoneyReport {
 }
 
 export interface VerifyReport {
-  bundles: ChainReport;
+  /**
+   * `archived`: eras whose submissions and run inputs were archived (docs/operations.md); their
+   * bundles are checked from their stored bytes, digest and link, not recomputed.
+   */
+  bundles: ChainReport & { archived: number };
   /** `unchained`: entries written before the audit log was chained, which no digest covers */
   audit: ChainReport & { unchained: number };
   ledger: LedgerReport;
@@ -88,7 +93,7 @@ const AUDIT_BATCH = 1000;
 export function verifyService(deps: { db: Database; eras: ErasService; bundles: BundlesService }) {
   const { db, eras, bundles } = deps;
 
-  async function bundleBreak(link: ChainLink, position: number, previous: string): Promise<ChainBreak | null> {
+  async function bundleBreak(link: ChainLink, position: number, previous: string, archived: ReadonlySet<number>): Promise<ChainBreak | null> {
     const at = `era ${link.eraNumber}`;
     if (link.position !== position) return { at, problem: `it is link ${link.position} of the chain where link ${position} should follow: a link is missing` };
     const bytes = (await storedBundle(db, link.eraNumber))!;
@@ -112,6 +117,7 @@ export function verifyService(deps: { db: Database; eras: ErasService; bundles: 
       return { at, problem: `its chainDigest ${link.chainDigest} (in the bundle: ${stored.chainDigest}) should be SHA-256(previous ‖ digest) = ${expected}` };
     }
     const era = await eras.get(link.eraNumber);
+    if (archived.has(era.number) && era.resolvedAt) return null;
     if (!era.resolvedAt) return { at, problem: 'it has a bundle but the era is no longer marked resolved' };
     const found = differences(unsealed(stored), await bundles.build(db, era));
     if (found.count > 0) {
@@ -120,19 +126,21 @@ export function verifyService(deps: { db: Database; eras: ErasService; bundles: 
     return null;
   }
 
-  async function verifyBundles(): Promise<ChainReport> {
+  async function verifyBundles(): Promise<VerifyReport['bundles']> {
     let previous = GENESIS;
     let checked = 0;
+    const detached = new Set((await detachedEras(db)).map((e) => e.eraNumber));
+    const archived = detached.size;
     for (const link of await chainLinks(db)) {
-      const broken = await bundleBreak(link, checked + 1, previous);
-      if (broken) return { checked, head: previous === GENESIS ? null : previous, break: broken };
+      const broken = await bundleBreak(link, checked + 1, previous, detached);
+      if (broken) return { checked, archived, head: previous === GENESIS ? null : previous, break: broken };
       previous = link.chainDigest;
       checked++;
     }
     const head = checked === 0 ? null : previous;
     const [unsealed] = await unsealedEras(db);
-    if (unsealed !== undefined) return { checked, head, break: { at: `era ${unsealed}`, problem: 'it is resolved but has no bundle in the chain: its link was removed' } };
-    return { checked, head, break: null };
+    if (unsealed !== undefined) return { checked, archived, head, break: { at: `era ${unsealed}`, problem: 'it is resolved but has no bundle in the chain: its link was removed' } };
+    return { checked, archived, head, break: null };
   }
 
   async function verifyAudit(): Promise<VerifyReport['audit']> {
@@ -210,6 +218,9 @@ export function describeReport(report: VerifyReport): string[] {
     }
   };
   describe('era bundle', report.bundles, 'resolved era(s)');
+  if (report.bundles.archived > 0) {
+    lines.push(`  (${report.bundles.archived} era(s) archived: their bundles are checked from their stored bytes and links, their submissions and run inputs are in the archive files)`);
+  }
   describe('audit log', report.audit, 'entries');
   if (report.audit.unchained > 0) lines.push(`  (${report.audit.unchained} audit entries predate the chain and carry no digest)`);
   const { ledger } = report;

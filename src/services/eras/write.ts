@@ -4,6 +4,7 @@ import * as erasDal from '../../db/eras.js';
 import type { EraRow } from '../../db/eras.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import { announceOpenings, emitEvents } from '../../db/events.js';
+import { ensureEraPartitions } from '../../db/partitions.js';
 import { hasSubmissions } from '../../db/submissions.js';
 import * as universesDal from '../../db/universes.js';
 import { DEFAULT_PAYOUT_PARAMS, type PayoutParams } from '../../domain/scoring.js';
@@ -41,7 +42,7 @@ export async function createEra({ db, audit, config }: ErasDeps, actor: Actor, i
   const p = input.payout ?? {};
   const d = DEFAULT_PAYOUT_PARAMS;
   try {
-    return await db.transaction(async (tx) => {
+    const created = await db.transaction(async (tx) => {
       const era = await erasDal.insertEra(tx, {
         number: input.number,
         opensAt,
@@ -58,6 +59,10 @@ export async function createEra({ db, audit, config }: ErasDeps, actor: Actor, i
       await emitEvents(tx, await announceOpenings(tx, era.number));
       return era;
     });
+    // Its partitions, before any submission can arrive (src/db/partitions.ts), in a transaction of
+    // their own; should their locks be busy, its rows go to the DEFAULT partition meanwhile.
+    await db.transaction((tx) => ensureEraPartitions(tx, [created.number], 2_000)).catch(() => undefined);
+    return created;
   } catch (error) {
     if (isUniqueViolation(error)) throw conflict(`era ${input.number} already exists`);
     throw error;

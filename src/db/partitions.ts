@@ -1,0 +1,68 @@
+import { sql } from 'drizzle-orm';
+import type { Executor } from './client.js';
+
+/**
+ * Era partitions of submissions and run_inputs (migration 0021): submissions_e<N> and
+ * run_inputs_e<N> hold era N's rows; a DEFAULT partition of each catches the rows of an era whose
+ * partition was not made ahead. ensure_era_partitions() makes them, under the advisory lock
+ * LOCK_CLASS.partitions (src/db/locks.ts), idempotently: replicas making the same eras' partitions
+ * at once wait for each other and the later ones find them made.
+ */
+
+/** The partitioned tables, in the order a detach takes them (run_inputs references submissions). */
+export const PARTITIONED = ['run_inputs', 'submissions'] as const;
+export type PartitionedTable = (typeof PARTITIONED)[number];
+
+/** The name of era `era`'s partition of `table`. */
+export const partitionName = (table: PartitionedTable, era: number) => `${table}_e${era}`;
+
+/**
+ * Makes the eras' partitions that do not exist yet, in the caller's transaction, and returns how
+ * many it made. Making a partition briefly takes SHARE ROW EXCLUSIVE on the tables its foreign keys
+ * name (eras, models, meta_model_runs, submissions), so the caller runs it in a transaction of its
+ * own, never inside one holding other locks; `lockTimeoutMs` bounds the wait for those locks (a
+ * timeout fails the transaction: the rows of such an era go to the DEFAULT partition meanwhile).
+ */
+export async function ensureEraPartitions(tx: Executor, eras: readonly number[], lockTimeoutMs: number): Promise<number> {
+  await tx.execute(sql`select set_config('lock_timeout', ${`${lockTimeoutMs}ms`}, true)`);
+  let made = 0;
+  for (const era of [...eras].sort((a, b) => a - b)) {
+    const { rows } = await tx.execute<{ made: number }>(sql`select ensure_era_partitions(${era}::int) as made`);
+    made += rows[0].made;
+  }
+  return made;
+}
+
+/** Eras partitions should exist for: every era neither resolved nor archived, and the next `ahead` numbers after the highest. */
+export async function erasToPartition(executor: Executor, ahead: number): Promise<number[]> {
+  const { rows } = await executor.execute<{ era: number }>(sql`
+    select number as era from eras e
+    where e.resolved_at is null and not exists (select 1 from era_storage st where st.era_number = e.number and st.detached_at is not null)
+    union
+    select coalesce((select max(number) from eras), 0) + k from generate_series(1, ${ahead}::int) k
+    order by era`);
+  return rows.map((r) => r.era);
+}
+
+/** Eras whose rows sit in a DEFAULT partition (their own partition was not made in time). */
+export async function erasInDefault(executor: Executor): Promise<number[]> {
+  const { rows } = await executor.execute<{ era: number }>(sql`
+    select era_number as era from submissions_default union select era_number from run_inputs_default order by era`);
+  return rows.map((r) => r.era);
+}
+
+/** Whether era `era` has its own partition of `table`. */
+export async function hasPartition(executor: Executor, table: PartitionedTable, era: number): Promise<boolean> {
+  const { rows } = await executor.execute<{ found: boolean }>(sql`
+    select exists (
+      select 1 from pg_inherits i join pg_class c on c.oid = i.inhrelid
+      where i.inhparent = ${table}::regclass and c.relname = ${partitionName(table, era)}) as found`);
+  return rows[0].found;
+}
+
+/** Bytes on disk of era `era`'s rows of `table` (its partition with indexes and TOAST; 0 without one). */
+export async function partitionBytes(executor: Executor, table: PartitionedTable, era: number): Promise<number> {
+  const { rows } = await executor.execute<{ bytes: string }>(sql`
+    select coalesce(pg_total_relation_size(to_regclass(${`public.${partitionName(table, era)}`})), 0)::text as bytes`);
+  return Number(rows[0].bytes);
+}

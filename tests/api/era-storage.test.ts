@@ -1,0 +1,222 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from '../../src/db/client.js';
+import { binaryCopyParser } from '../../src/db/copy-binary.js';
+import { ensureEraPartitions } from '../../src/db/partitions.js';
+import { archiveService } from '../../src/services/archive.js';
+import { auditService } from '../../src/services/audit.js';
+import { bundlesService } from '../../src/services/bundles.js';
+import { erasService } from '../../src/services/eras.js';
+import { retentionService } from '../../src/services/retention.js';
+import { describeReport, verifyService } from '../../src/services/verify.js';
+import { bearer, createAccount, createTestApp, type TestApp } from '../support/app.js';
+import { run } from '../support/bundles.js';
+import { createModel, liveIds, predictionsCsv, rng, submitCsv } from '../support/fixtures.js';
+import { closeEra } from '../support/metamodel.js';
+
+/*
+ * Submissions and run inputs partitioned by era (migration 0021), retention of raw values and the
+ * archive, over HTTP on a real database: four eras, the first three resolved, each with a model
+ * that re-submitted (one superseded submission per era); RETAIN_SUBMISSIONS_ERAS = 1.
+ */
+
+const ERAS = [11, 12, 13, 14] as const;
+const RESOLVED = [11, 12, 13];
+const N = 40;
+const random = rng(2701);
+
+let t: TestApp;
+let operatorKey: string;
+let authorKey: string;
+const models: { id: string; name: string }[] = [];
+
+const sql = <R extends Record<string, unknown> = Record<string, unknown>>(text: string, values: unknown[] = []) => t.database.pool.query<R>(text, values).then((r) => r.rows);
+const verify = () => {
+  const db = t.database.db;
+  const eras = erasService({ db, audit: auditService(db), config: t.config });
+  return verifyService({ db, eras, bundles: bundlesService({ db, eras }) }).verify();
+};
+/** Per era: [current with raw, current without, superseded with raw, superseded without]. */
+const rawState = async () =>
+  sql<{ era: number; state: number[] }>(`
+    select era_number as era, array[count(*) filter (where not superseded and raw is not null), count(*) filter (where not superseded and raw is null),
+                                    count(*) filter (where superseded and raw is not null), count(*) filter (where superseded and raw is null)]::int[] as state
+    from submissions group by era_number order by era_number`);
+
+beforeAll(async () => {
+  t = await createTestApp({ RETAIN_SUBMISSIONS_ERAS: '1' });
+  operatorKey = (await createAccount(t.app, 'operator')).apiKey;
+  authorKey = (await createAccount(t.app, 'author')).apiKey;
+  for (let k = 0; k < 3; k++) models.push(await createModel(t.app, authorKey, `storage_model_${k}`, `${50 + 10 * k}`));
+  for (const era of ERAS) {
+    const ids = liveIds(N, `s${era}_`);
+    const created = await t.app.inject({ method: 'POST', url: '/v1/eras', headers: bearer(operatorKey), payload: { number: era, closesAt: new Date(Date.now() + 3_600_000).toISOString() } });
+    expect(created.statusCode, created.body).toBe(201);
+    const universe = await t.app.inject({ method: 'PUT', url: `/v1/eras/${era}/universe`, headers: { ...bearer(operatorKey), 'content-type': 'text/csv' }, payload: `id\n${ids.join('\n')}\n` });
+    expect(universe.statusCode, universe.body).toBe(200);
+    for (const model of models) {
+      const res = await submitCsv(t.app, authorKey, model.id, era, predictionsCsv(ids, ids.map(() => random())));
+      expect(res.statusCode, res.body).toBe(201);
+    }
+    // Model 0 changes its mind: its first submission is superseded.
+    const again = await submitCsv(t.app, authorKey, models[0].id, era, predictionsCsv(ids, ids.map(() => random())));
+    expect(again.statusCode, again.body).toBe(201);
+    if (!RESOLVED.includes(era)) continue;
+    await closeEra(t.app, era, operatorKey);
+    const put = await t.app.inject({
+      method: 'PUT',
+      url: `/v1/eras/${era}/targets/target`,
+      headers: { ...bearer(operatorKey), 'content-type': 'text/csv' },
+      payload: predictionsCsv(ids, ids.map(() => [0, 0.25, 0.5, 0.75, 1][Math.floor(random() * 5)]), 'id,target'),
+    });
+    expect(put.statusCode, put.body).toBe(200);
+    const resolved = await t.app.inject({ method: 'POST', url: `/v1/eras/${era}/resolve`, headers: bearer(operatorKey) });
+    expect(resolved.statusCode, resolved.body).toBe(200);
+  }
+}, 180_000);
+afterAll(async () => t?.close());
+
+describe('era partitions', () => {
+  it('an era created over HTTP has its own partitions, and its submissions and run inputs are stored in them', async () => {
+    const placed = await sql<{ era: number; partition: string; n: number }>(`
+      select era_number as era, tableoid::regclass::text as partition, count(*)::int as n from submissions group by 1, 2
+      union all select era_number, tableoid::regclass::text, count(*)::int from run_inputs group by 1, 2 order by 2`);
+    expect(placed).toEqual([
+      ...RESOLVED.map((era) => ({ era, partition: `run_inputs_e${era}`, n: 3 })),
+      ...ERAS.map((era) => ({ era, partition: `submissions_e${era}`, n: 4 })),
+    ]);
+    // Made ahead: a pass makes the next eras' partitions before anyone creates those eras.
+    expect(await retentionService({ db: t.database.db, config: t.config }).makePartitions()).toBe(6);
+    const ahead = await sql<{ name: string }>(`select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid where i.inhparent = 'submissions'::regclass and c.relname ~ '_e(15|16|17)$' order by 1`);
+    expect(ahead.map((r) => r.name)).toEqual(['submissions_e15', 'submissions_e16', 'submissions_e17']);
+  });
+
+  it('two instances making the same eras\' partitions at once never fail, and each era gets one partition per table', async () => {
+    const other = connect(t.database.url, { max: 4 });
+    try {
+      const eras = [30, 31, 32, 33, 34];
+      const attempts = [t.database.db, other.db, t.database.db, other.db].map((db) => db.transaction((tx) => ensureEraPartitions(tx, eras, 10_000)));
+      const made = await Promise.all(attempts);
+      expect(made.reduce((a, b) => a + b, 0)).toBe(eras.length * 2);
+      const parts = await sql<{ n: number }>(`select count(*)::int as n from pg_inherits i join pg_class c on c.oid = i.inhrelid where c.relname ~ '^(submissions|run_inputs)_e3[0-4]$'`);
+      expect(parts[0].n).toBe(eras.length * 2);
+    } finally {
+      await other.pool.end();
+    }
+  });
+
+  it('an era inserted around the service has no partition: its rows go to the DEFAULT partition, which the partition maker leaves alone', async () => {
+    await sql(`insert into eras (number, opens_at, closes_at, main_target) values (90, now() - interval '1 hour', now() + interval '1 hour', 'target')`);
+    const ids = liveIds(N, 'd90_');
+    const universe = await t.app.inject({ method: 'PUT', url: '/v1/eras/90/universe', headers: { ...bearer(operatorKey), 'content-type': 'text/csv' }, payload: `id\n${ids.join('\n')}\n` });
+    expect(universe.statusCode, universe.body).toBe(200);
+    const res = await submitCsv(t.app, authorKey, models[1].id, 90, predictionsCsv(ids, ids.map(() => random())));
+    expect(res.statusCode, res.body).toBe(201);
+    expect(await sql(`select tableoid::regclass::text as partition from submissions where era_number = 90`)).toEqual([{ partition: 'submissions_default' }]);
+    const pass = await retentionService({ db: t.database.db, config: t.config }).makePartitions();
+    // run_inputs_e90 and both tables' partitions of the next three eras (91-93); not submissions_e90,
+    // which the row in the default partition would not fit beside.
+    expect(pass).toBe(7);
+    expect(await sql(`select to_regclass('submissions_e90') is null as missing, to_regclass('run_inputs_e90') is not null as made`)).toEqual([{ missing: true, made: true }]);
+  });
+});
+
+describe('retention', () => {
+  it('drops superseded values of resolved eras and current values past RETAIN_SUBMISSIONS_ERAS, keeping digests and rank codes, once', async () => {
+    const before = await sql<{ id: string; sha256: string; ranks: string }>(`select id, sha256, md5(ranks) as ranks from submissions order by id`);
+    expect((await rawState()).filter((r) => ERAS.includes(r.era as never))).toEqual(ERAS.map((era) => ({ era, state: [3, 0, 1, 0] })));
+    const retention = retentionService({ db: t.database.db, config: t.config });
+    const pass = await retention.pass();
+    expect(pass.superseded).toEqual(RESOLVED.map((era) => ({ era, dropped: 1 })));
+    // The latest resolved era (13) keeps its current values: RETAIN_SUBMISSIONS_ERAS = 1.
+    expect(pass.expired).toEqual([11, 12].map((era) => ({ era, dropped: 3 })));
+    expect([pass.compacted, pass.notCompacted]).toEqual([[], []]); // rewrites wait for a later pass
+    expect((await rawState()).filter((r) => ERAS.includes(r.era as never))).toEqual([
+      { era: 11, state: [0, 3, 0, 1] },
+      { era: 12, state: [0, 3, 0, 1] },
+      { era: 13, state: [3, 0, 0, 1] },
+      { era: 14, state: [3, 0, 1, 0] },
+    ]);
+    expect(await sql(`select id, sha256, md5(ranks) as ranks from submissions order by id`)).toEqual(before);
+    const again = await retention.pass({ compactAfterMs: 0 });
+    expect([again.superseded, again.expired]).toEqual([[], []]);
+    expect(again.compacted).toEqual(RESOLVED);
+    expect(await sql(`select count(*)::int as n from era_storage where compacted_at is not null`)).toEqual([{ n: 3 }]);
+    expect((await retention.pass({ compactAfterMs: 0 })).compacted).toEqual([]);
+    const report = await verify();
+    expect(report.bundles).toMatchObject({ checked: 3, break: null, archived: 0 });
+    expect(report.ledger.mismatches).toEqual([]);
+  });
+});
+
+describe('archive', () => {
+  it('refuses while an era before N is unresolved, and touches nothing', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'sw-archive-'));
+    try {
+      const result = await run('npx', ['tsx', 'src/cli.ts', 'archive', '--before-era', '15', '--out', dir], { ...process.env, DATABASE_URL: t.database.url, LOG_LEVEL: 'silent' });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/era 14 before 15 is not resolved/);
+      expect(await sql(`select count(*)::int as n from era_storage where detached_at is not null`)).toEqual([{ n: 0 }]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('detaches, writes and drops resolved eras: rows in each file = rows detached, and verify still passes', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'sw-archive-'));
+    try {
+      const held = await sql<{ era: number; table: string; ids: string[] }>(`
+        select era_number as era, 'submissions' as table, array_agg(id::text order by id) as ids from submissions where era_number in (11, 12) group by 1
+        union all select era_number, 'run_inputs', array_agg(submission_id::text order by submission_id) from run_inputs where era_number in (11, 12) group by 1 order by 1, 2`);
+      const ledger = await sql(`select count(*)::int as n, sum(delta)::text as total from stake_entries`);
+      const scores = await sql(`select count(*)::int as n from scores`);
+      const bundles = await sql(`select era_number, digest from era_bundles order by position`);
+
+      const result = await archiveService({ pool: t.database.pool }).archive(13, dir);
+      expect(result.eras).toEqual([11, 12]);
+      const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { era: number; table: string; file: string; rows: number; sha256: string }[];
+      expect(manifest.map((m) => [m.era, m.table, m.rows])).toEqual(held.map((h) => [h.era, h.table, h.ids.length]));
+      for (const entry of manifest) {
+        const bytes = readFileSync(path.join(dir, entry.file));
+        expect(createHash('sha256').update(bytes).digest('hex')).toBe(entry.sha256);
+        // The file holds exactly the rows that were detached: their ids (the first column of
+        // submissions, the third of run_inputs) read back from the binary COPY.
+        const ids: string[] = [];
+        binaryCopyParser((tuple) => {
+          const hex = Buffer.from(tuple[entry.table === 'submissions' ? 0 : 2]!).toString('hex');
+          ids.push(`${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`);
+        })(bytes);
+        expect(ids.sort()).toEqual(held.find((h) => h.era === entry.era && h.table === entry.table)!.ids);
+      }
+      expect(await sql(`select count(*)::int as n from submissions where era_number in (11, 12)`)).toEqual([{ n: 0 }]);
+      expect(await sql(`select to_regclass('submissions_e11') is null and to_regclass('run_inputs_e12') is null as dropped`)).toEqual([{ dropped: true }]);
+      // Ledger, scores and bundles untouched; verify passes and counts the archived eras.
+      expect(await sql(`select count(*)::int as n, sum(delta)::text as total from stake_entries`)).toEqual(ledger);
+      expect(await sql(`select count(*)::int as n from scores`)).toEqual(scores);
+      expect(await sql(`select era_number, digest from era_bundles order by position`)).toEqual(bundles);
+      const report = await verify();
+      expect(report.bundles).toMatchObject({ checked: 3, break: null, archived: 2 });
+      expect(report.ledger.mismatches).toEqual([]);
+      expect(describeReport(report).join('\n')).toMatch(/2 era\(s\) archived/);
+      // Again: nothing left to archive before 13; the manifest keeps both eras.
+      expect((await archiveService({ pool: t.database.pool }).archive(13, dir)).eras).toEqual([]);
+      expect(JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'))).toHaveLength(4);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('verify still recomputes an era that was not archived: a changed run input of era 13 is found', async () => {
+    await sql(`update run_inputs set stake = stake + 1 where era_number = 13 and model_id = $1`, [models[2].id]);
+    try {
+      const report = await verify();
+      expect(report.bundles.break?.at).toBe('era 13');
+    } finally {
+      await sql(`update run_inputs set stake = stake - 1 where era_number = 13 and model_id = $1`, [models[2].id]);
+    }
+  });
+});
