@@ -187,10 +187,39 @@ async function report(era: number): Promise<Report> {
   return res.json() as Report;
 }
 
-async function summary(): Promise<Summary> {
-  const res = await t.app.inject({ method: 'GET', url: '/v1/reports/summary' });
+interface SummaryPage extends Summary {
+  next: string | null;
+  cumulativeCost: { target: string; eras: number; unconstrained: number; traded: number; cost: number }[];
+}
+
+async function summaryPage(query = ''): Promise<SummaryPage> {
+  const res = await t.app.inject({ method: 'GET', url: `/v1/reports/summary${query}` });
   expect(res.statusCode, res.body).toBe(200);
-  return res.json() as Summary;
+  expect(res.body.length).toBeLessThanOrEqual(256 * 1024);
+  return res.json() as SummaryPage;
+}
+
+/** Every page of the summary, `limit` eras at a time, joined: eras newest first, the targets of them all. */
+async function summary(limit?: number): Promise<SummaryPage> {
+  const pages: SummaryPage[] = [];
+  let next: string | null = null;
+  do {
+    const query = new URLSearchParams();
+    if (limit !== undefined) query.set('limit', String(limit));
+    if (next !== null) query.set('cursor', next);
+    const page = await summaryPage(query.size === 0 ? '' : `?${query}`);
+    if (limit !== undefined) expect(page.eras.length).toBeLessThanOrEqual(limit);
+    pages.push(page);
+    next = page.next;
+  } while (next !== null && pages.length < 100);
+  expect(next).toBeNull();
+  for (const page of pages) expect(page.cumulativeCost).toEqual(pages[0].cumulativeCost);
+  return {
+    eras: pages.flatMap((page) => page.eras),
+    targets: [...new Set(pages.flatMap((page) => page.targets))].sort(),
+    next: null,
+    cumulativeCost: pages[0].cumulativeCost,
+  };
 }
 
 /** The latest run's stored vectors, read straight from the table. */
@@ -428,7 +457,7 @@ describe('GET /v1/reports/eras/:number', () => {
 describe('GET /v1/reports/summary', () => {
   it('is one point per closed era with the era reports’ headline figures and how they moved', async () => {
     const s = await summary();
-    expect(s.eras.map((p) => p.era)).toEqual([1, 2, 3]);
+    expect(s.eras.map((p) => p.era)).toEqual([3, 2, 1]);
     expect(s.targets).toEqual(['cyrus_60', 'target']);
     for (const point of s.eras) {
       const r = await report(point.era);
@@ -443,7 +472,7 @@ describe('GET /v1/reports/summary', () => {
         metaModelCorr: Object.fromEntries(r.metaModelCorr.map((c) => [c.target, c.corr])),
       });
     }
-    const [first, second, third] = s.eras;
+    const [third, second, first] = s.eras;
     expect(first.change).toBeNull();
     expect(first.policy).toBeNull();
     expect(third.policy).toEqual({ name: 'report-ethics', version: 1, mode: 'enforce' });
@@ -463,6 +492,42 @@ describe('GET /v1/reports/summary', () => {
     // Only the targets both eras have.
     expect(Object.keys(change.metaModelCorr)).toEqual(['target']);
     close(change.metaModelCorr.target, third.metaModelCorr.target! - second.metaModelCorr.target!, 1e-15);
+  });
+});
+
+describe('GET /v1/reports/summary, a page at a time', () => {
+  it('pages newest first: every era once across the pages, the last page ends with next null, each figure as on one page', async () => {
+    const whole = await summary();
+    expect(whole.eras.map((p) => p.era)).toEqual([3, 2, 1]);
+    for (const limit of [1, 2]) {
+      const paged = await summary(limit);
+      // The change of a page's oldest era is computed from the era before it, on the next page.
+      expect(paged).toEqual(whole);
+    }
+    const first = await summaryPage('?limit=2');
+    expect(first.eras.map((p) => p.era)).toEqual([3, 2]);
+    expect(first.targets).toEqual(['cyrus_60', 'target']);
+    expect(first.next).not.toBeNull();
+    const last = await summaryPage(`?limit=2&cursor=${first.next}`);
+    expect(last.eras.map((p) => p.era)).toEqual([1]);
+    expect(last.next).toBeNull();
+    expect(last.cumulativeCost).toEqual(whole.cumulativeCost);
+    expect(last.cumulativeCost.length).toBeGreaterThan(0);
+  });
+
+  it('refuses a bad limit or cursor with a 400 naming the fix', async () => {
+    for (const [query, fix] of [
+      ['?limit=0', 'limit must be a whole number of eras from 1 to 100'],
+      ['?limit=101', 'limit must be at most 100'],
+      ['?limit=ten', 'limit must be a whole number of eras from 1 to 100'],
+      ['?cursor=3', "pass the previous page's `next` unchanged"],
+      [`?cursor=${Buffer.from('before:x').toString('base64url')}`, "pass the previous page's `next` unchanged"],
+      ['?fromEra=1', 'fromEra'],
+    ] as const) {
+      const res = await t.app.inject({ method: 'GET', url: `/v1/reports/summary${query}` });
+      expectProblem(res, 400);
+      expect(res.body, query).toContain(fix);
+    }
   });
 });
 
