@@ -117,7 +117,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   const submissions = submissionsService({ db, pool, eras, models, preparer, scoreSubmission: scoring.scoreSubmission });
   const metaModel = metaModelService({ db, pool, audit, eras, rescoreEra: scoring.rescoreEra, reportFigures });
-  const policies = policiesService(db, audit, eras, config, metaModel.openEraMetaModel);
+  const policies = policiesService({ db, audit, eras, config, openEraMetaModel: metaModel.openEraMetaModel });
   const reports = reportsService({ db, eras, reportFigures });
   const heads = headsService({ db });
   const events = eventsService({ db, retentionDays: config.EVENTS_RETENTION_DAYS });

@@ -4,7 +4,7 @@ import * as erasDal from '../db/eras.js';
 import { emitEvents } from '../db/events.js';
 import { eraClosed } from '../domain/events.js';
 import * as ledger from '../db/ledger.js';
-import { policiesDal } from '../db/policies.js';
+import { lockActivations } from '../db/policies.js';
 import * as runsDal from '../db/runs.js';
 import type { RunSummary } from '../db/runs.js';
 import { runFigures } from '../domain/era-report.js';
@@ -41,7 +41,7 @@ export function metaModelService(deps: { db: Database; pool: DatabaseHandle['poo
    * lock orders this read with activations, which take it exclusively while they pick their era.
    */
   async function policyInForce(tx: Executor, era: EraRow): Promise<PolicyInForce | null> {
-    await policiesDal(tx).lockActivations('shared');
+    await lockActivations(tx, 'shared');
     return versionForEra(era.number, tx);
   }
 
