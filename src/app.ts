@@ -95,7 +95,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   const audit = auditService(db);
-  const accounts = accountsService(db, pool, audit);
+  const accounts = accountsService({ db, pool, audit });
   const eras = erasService(db, audit, config);
   const models = modelsService(db, audit, config.STAKE_FUNDING);
   const wallets = walletsService(db, audit);
