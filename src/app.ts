@@ -96,7 +96,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   const audit = auditService(db);
-  const accounts = accountsService(db, pool, audit);
+  const accounts = accountsService({ db, audit });
   const eras = erasService({ db, audit, config });
   const models = modelsService({ db, funding: config.STAKE_FUNDING });
   const wallets = walletsService({ db, audit });
@@ -118,7 +118,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   const submissions = submissionsService({ database: { db, pool }, eras, models, preparer, scoreSubmission: scoring.scoreSubmission });
   const metaModel = metaModelService({ database: { db, pool }, audit, eras, rescoreEra: scoring.rescoreEra, reportFigures });
-  const policies = policiesService(db, audit, eras, config, metaModel.openEraMetaModel);
+  const policies = policiesService({ db, audit, eras, config, openEraMetaModel: metaModel.openEraMetaModel });
   const reports = reportsService({ db, eras, reportFigures });
   const heads = headsService({ db });
   const events = eventsService({ db, retentionDays: config.EVENTS_RETENTION_DAYS });

@@ -75,7 +75,7 @@ async function main() {
       const { values } = parseArgs({ args: rest, options: { name: { type: 'string' }, role: { type: 'string' } } });
       const role = (values.role ?? 'admin') as Role;
       if (!ROLES.includes(role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
-      const accounts = accountsService(database.db, database.pool, auditService(database.db));
+      const accounts = accountsService({ db: database.db, audit: auditService(database.db) });
       const created = await accounts.createAccount(COMMAND_LINE, { name: values.name ?? `${role}-cli`, role });
       process.stdout.write(`account ${created.id} (${created.role}, ${created.status})\napi key (shown once): ${created.apiKey}\n`);
     } else if (command === 'verify') {

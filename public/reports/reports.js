@@ -523,10 +523,28 @@ async function showEra(number, summary) {
   document.body.dataset.state = 'ready';
 }
 
+/**
+ * The summary comes a page of eras at a time, newest first; the charts draw every closed era, oldest
+ * first, so the page follows `next` to the last page (at most 100 eras a request).
+ */
+async function allSummaryPages() {
+  const eras = [];
+  const targets = new Set();
+  let page = await getJson('/v1/reports/summary?limit=100');
+  const cumulativeCost = page.cumulativeCost;
+  for (;;) {
+    eras.push(...page.eras);
+    for (const target of page.targets) targets.add(target);
+    if (page.next === null) break;
+    page = await getJson(`/v1/reports/summary?limit=100&cursor=${encodeURIComponent(page.next)}`);
+  }
+  return { eras: eras.reverse(), targets: [...targets].sort(), cumulativeCost };
+}
+
 async function main() {
   const status = $('status');
   try {
-    const summary = await getJson('/v1/reports/summary');
+    const summary = await allSummaryPages();
     if (summary.eras.length === 0) {
       status.textContent = 'No era has closed yet: reports appear once the first era closes.';
       document.body.dataset.state = 'empty';

@@ -40,153 +40,150 @@ async function selectSummaries(executor: Executor, where: SQL | undefined): Prom
 
 export type { ActivationRow } from '../domain/policy/activation.js';
 
-/** The policy versions and which of them is in force for which eras (the activations table). */
-export function policiesDal(executor: Executor) {
-  return {
-    /** One version with its author, or null. */
-    async summary(id: string): Promise<PolicySummary | null> {
-      const [row] = await selectSummaries(executor, eq(policies.id, id));
-      return row ?? null;
-    },
+/* The policy versions and which of them is in force for which eras (the activations table). */
 
-    /** Every version (of one name, if given), by name then newest version first. */
-    async summaries(filter: { name?: string } = {}): Promise<PolicySummary[]> {
-      return selectSummaries(executor, filter.name === undefined ? undefined : eq(policies.name, filter.name));
-    },
+/** One version with its author, or null. */
+export async function policySummary(executor: Executor, id: string): Promise<PolicySummary | null> {
+  const [row] = await selectSummaries(executor, eq(policies.id, id));
+  return row ?? null;
+}
 
-    /** One version as stored, or null. */
-    async byId(id: string): Promise<PolicyRow | null> {
-      const [row] = await executor.select().from(policies).where(eq(policies.id, id));
-      return row ?? null;
-    },
+/** Every version (of one name, if given), by name then newest version first. */
+export async function policySummaries(executor: Executor, filter: { name?: string } = {}): Promise<PolicySummary[]> {
+  return selectSummaries(executor, filter.name === undefined ? undefined : eq(policies.name, filter.name));
+}
 
-    /** The latest version number of a name, or null when it has none (callers hold lockName). */
-    async latestVersion(name: string): Promise<number | null> {
-      const [latest] = await executor
-        .select({ version: sql<number | null>`max(${policies.version})` })
-        .from(policies)
-        .where(eq(policies.name, name));
-      return latest?.version ?? null;
-    },
+/** One version as stored, or null. */
+export async function policyById(executor: Executor, id: string): Promise<PolicyRow | null> {
+  const [row] = await executor.select().from(policies).where(eq(policies.id, id));
+  return row ?? null;
+}
 
-    async insertVersion(values: { name: string; version: number; document: unknown; authorId: string }) {
-      const [row] = await executor
-        .insert(policies)
-        .values(values)
-        .returning({ id: policies.id, name: policies.name, version: policies.version });
-      return row;
-    },
+/** The latest version number of a name, or null when it has none (callers hold lockName). */
+export async function latestPolicyVersion(executor: Executor, name: string): Promise<number | null> {
+  const [latest] = await executor
+    .select({ version: sql<number | null>`max(${policies.version})` })
+    .from(policies)
+    .where(eq(policies.name, name));
+  return latest?.version ?? null;
+}
 
-    /** Whether the version was ever activated or scheduled (cancelled schedules included) or made a run: then it stays for good. */
-    async hasHistory(id: string): Promise<boolean> {
-      const { rows } = await executor.execute<{ kept: boolean }>(sql`
-        select exists (select 1 from policy_activations where policy_id = ${id})
-            or exists (select 1 from meta_model_runs where policy_id = ${id}) as kept`);
-      return rows[0].kept;
-    },
+export async function insertPolicyVersion(executor: Executor, values: { name: string; version: number; document: unknown; authorId: string }) {
+  const [row] = await executor
+    .insert(policies)
+    .values(values)
+    .returning({ id: policies.id, name: policies.name, version: policies.version });
+  return row;
+}
 
-    async insertRejection(values: { policyId: string; rejectedBy: string; reason: string }) {
-      const [row] = await executor.insert(policyRejections).values(values).returning();
-      return row;
-    },
+/** Whether the version was ever activated or scheduled (cancelled schedules included) or made a run: then it stays for good. */
+export async function policyHasHistory(executor: Executor, id: string): Promise<boolean> {
+  const { rows } = await executor.execute<{ kept: boolean }>(sql`
+    select exists (select 1 from policy_activations where policy_id = ${id})
+        or exists (select 1 from meta_model_runs where policy_id = ${id}) as kept`);
+  return rows[0].kept;
+}
 
-    /** Deletes a draft (the database refuses a version that was activated, scheduled or rejected). */
-    async deleteVersion(id: string): Promise<void> {
-      await executor.delete(policies).where(eq(policies.id, id));
-    },
+export async function insertPolicyRejection(executor: Executor, values: { policyId: string; rejectedBy: string; reason: string }) {
+  const [row] = await executor.insert(policyRejections).values(values).returning();
+  return row;
+}
 
-    /** The numbers of the latest `count` eras that have a universe, newest first. */
-    async erasWithUniverse(count: number): Promise<number[]> {
-      const rows = await executor.select({ number: eras.number }).from(eras).where(sql`${eras.universeSize} > 0`).orderBy(desc(eras.number)).limit(count);
-      return rows.map((r) => r.number);
-    },
+/** Deletes a draft (the database refuses a version that was activated, scheduled or rejected). */
+export async function deletePolicyVersion(executor: Executor, id: string): Promise<void> {
+  await executor.delete(policies).where(eq(policies.id, id));
+}
 
-    /** The eras open now (opened, not closed, before closesAt) that have a universe, by number. */
-    async openErasWithUniverse(): Promise<number[]> {
-      const rows = await executor
-        .select({ number: eras.number })
-        .from(eras)
-        .where(sql`${eras.universeSize} > 0 and ${eras.closedAt} is null and ${eras.opensAt} <= now() and ${eras.closesAt} > now()`)
-        .orderBy(eras.number);
-      return rows.map((r) => r.number);
-    },
+/** The numbers of the latest `count` eras that have a universe, newest first. */
+export async function erasWithUniverse(executor: Executor, count: number): Promise<number[]> {
+  const rows = await executor.select({ number: eras.number }).from(eras).where(sql`${eras.universeSize} > 0`).orderBy(desc(eras.number)).limit(count);
+  return rows.map((r) => r.number);
+}
 
-    /**
-     * Activations take it exclusively, closes shared: a close reads the version for its era either
-     * before an activation or after it, never while it picks its first era.
-     */
-    async lockActivations(mode: 'exclusive' | 'shared') {
-      await executor.execute(mode === 'exclusive' ? sql`select pg_advisory_xact_lock(${LOCK_CLASS.policy}, 0)` : sql`select pg_advisory_xact_lock_shared(${LOCK_CLASS.policy}, 0)`);
-    },
+/** The eras open now (opened, not closed, before closesAt) that have a universe, by number. */
+export async function openErasWithUniverse(executor: Executor): Promise<number[]> {
+  const rows = await executor
+    .select({ number: eras.number })
+    .from(eras)
+    .where(sql`${eras.universeSize} > 0 and ${eras.closedAt} is null and ${eras.opensAt} <= now() and ${eras.closesAt} > now()`)
+    .orderBy(eras.number);
+  return rows.map((r) => r.number);
+}
 
-    /** Serialises version numbering per policy name. */
-    async lockName(name: string) {
-      await executor.execute(sql`select pg_advisory_xact_lock(${LOCK_CLASS.policy}, hashtext(${name}))`);
-    },
+/**
+ * Activations take it exclusively, closes shared: a close reads the version for its era either
+ * before an activation or after it, never while it picks its first era.
+ */
+export async function lockActivations(executor: Executor, mode: 'exclusive' | 'shared') {
+  await executor.execute(mode === 'exclusive' ? sql`select pg_advisory_xact_lock(${LOCK_CLASS.policy}, 0)` : sql`select pg_advisory_xact_lock_shared(${LOCK_CLASS.policy}, 0)`);
+}
 
-    /** The first era an activation "at once" applies to: one past the last era closed or past its closesAt (0 with none). */
-    async openingEra(): Promise<number> {
-      const { rows } = await executor.execute<{ era: number }>(sql`
-        select coalesce(max(number) + 1, 0)::int as era from eras where closed_at is not null or closes_at <= now()`);
-      return rows[0].era;
-    },
+/** Serialises version numbering per policy name. */
+export async function lockPolicyName(executor: Executor, name: string) {
+  await executor.execute(sql`select pg_advisory_xact_lock(${LOCK_CLASS.policy}, hashtext(${name}))`);
+}
 
-    /** The version in force for an era: the latest activation from that era or before. */
-    async versionForEra(era: number) {
-      const [row] = await executor
-        .select({ id: policies.id, name: policies.name, version: policies.version, document: policies.document, activationId: policyActivations.id })
-        .from(policyActivations)
-        .innerJoin(policies, eq(policies.id, policyActivations.policyId))
-        .where(and(isNull(policyActivations.cancelledAt), lte(policyActivations.fromEra, era)))
-        .orderBy(desc(policyActivations.fromEra), desc(policyActivations.id))
-        .limit(1);
-      return row ?? null;
-    },
+/** The first era an activation "at once" applies to: one past the last era closed or past its closesAt (0 with none). */
+export async function openingEra(executor: Executor): Promise<number> {
+  const { rows } = await executor.execute<{ era: number }>(sql`
+    select coalesce(max(number) + 1, 0)::int as era from eras where closed_at is not null or closes_at <= now()`);
+  return rows[0].era;
+}
 
-    /** Every activation not cancelled, in the order they take force. */
-    async activations(): Promise<ActivationRow[]> {
-      const rows = await executor
-        .select({
-          id: policyActivations.id,
-          policyId: policies.id,
-          name: policies.name,
-          version: policies.version,
-          document: policies.document,
-          fromEra: policyActivations.fromEra,
-          scheduled: policyActivations.scheduled,
-          activatedAt: policyActivations.activatedAt,
-          activatorId: accounts.id,
-          activatorName: accounts.name,
-          reason: policyActivations.reason,
-        })
-        .from(policyActivations)
-        .innerJoin(policies, eq(policies.id, policyActivations.policyId))
-        .leftJoin(accounts, eq(accounts.id, policyActivations.activatedBy))
-        .where(isNull(policyActivations.cancelledAt))
-        .orderBy(asc(policyActivations.fromEra), asc(policyActivations.id));
-      return rows.map(({ activatorId, activatorName, ...row }) => ({ ...row, activatedBy: activatorId === null ? null : { id: activatorId, name: activatorName! } }));
-    },
+/** The version in force for an era: the latest activation from that era or before. */
+export async function policyRowForEra(executor: Executor, era: number) {
+  const [row] = await executor
+    .select({ id: policies.id, name: policies.name, version: policies.version, document: policies.document, activationId: policyActivations.id })
+    .from(policyActivations)
+    .innerJoin(policies, eq(policies.id, policyActivations.policyId))
+    .where(and(isNull(policyActivations.cancelledAt), lte(policyActivations.fromEra, era)))
+    .orderBy(desc(policyActivations.fromEra), desc(policyActivations.id))
+    .limit(1);
+  return row ?? null;
+}
 
-    async insertActivation(values: { policyId: string; fromEra: number; scheduled: boolean; activatedBy: string; reason: string }) {
-      const [row] = await executor.insert(policyActivations).values(values).returning();
-      return row;
-    },
+/** Every activation not cancelled, in the order they take force. */
+export async function policyActivationRows(executor: Executor): Promise<ActivationRow[]> {
+  const rows = await executor
+    .select({
+      id: policyActivations.id,
+      policyId: policies.id,
+      name: policies.name,
+      version: policies.version,
+      document: policies.document,
+      fromEra: policyActivations.fromEra,
+      scheduled: policyActivations.scheduled,
+      activatedAt: policyActivations.activatedAt,
+      activatorId: accounts.id,
+      activatorName: accounts.name,
+      reason: policyActivations.reason,
+    })
+    .from(policyActivations)
+    .innerJoin(policies, eq(policies.id, policyActivations.policyId))
+    .leftJoin(accounts, eq(accounts.id, policyActivations.activatedBy))
+    .where(isNull(policyActivations.cancelledAt))
+    .orderBy(asc(policyActivations.fromEra), asc(policyActivations.id));
+  return rows.map(({ activatorId, activatorName, ...row }) => ({ ...row, activatedBy: activatorId === null ? null : { id: activatorId, name: activatorName! } }));
+}
 
-    /** Cancels the given activations (schedules that have not taken force), those not cancelled yet; returns them. */
-    async cancelActivations(ids: number[], by: number) {
-      if (ids.length === 0) return [];
-      return executor
-        .update(policyActivations)
-        .set({ cancelledAt: sql`now()`, cancelledBy: by })
-        .where(and(isNull(policyActivations.cancelledAt), inArray(policyActivations.id, ids)))
-        .returning({ id: policyActivations.id, policyId: policyActivations.policyId, fromEra: policyActivations.fromEra });
-    },
+export async function insertPolicyActivation(executor: Executor, values: { policyId: string; fromEra: number; scheduled: boolean; activatedBy: string; reason: string }) {
+  const [row] = await executor.insert(policyActivations).values(values).returning();
+  return row;
+}
 
-    /** When an era's cutoff passed (least of closesAt and closedAt), if the era exists. */
-    async cutoffBefore(era: number): Promise<Date | null> {
-      const { rows } = await executor.execute<{ at: Date | null }>(sql`
-        select max(least(closes_at, coalesce(closed_at, closes_at))) as at from eras where number < ${era} and (closed_at is not null or closes_at <= now())`);
-      return rows[0]?.at === null || rows[0]?.at === undefined ? null : new Date(rows[0].at);
-    },
-  };
+/** Cancels the given activations (schedules that have not taken force), those not cancelled yet; returns them. */
+export async function cancelPolicyActivations(executor: Executor, ids: number[], by: number) {
+  if (ids.length === 0) return [];
+  return executor
+    .update(policyActivations)
+    .set({ cancelledAt: sql`now()`, cancelledBy: by })
+    .where(and(isNull(policyActivations.cancelledAt), inArray(policyActivations.id, ids)))
+    .returning({ id: policyActivations.id, policyId: policyActivations.policyId, fromEra: policyActivations.fromEra });
+}
+
+/** When an era's cutoff passed (least of closesAt and closedAt), if the era exists. */
+export async function cutoffBefore(executor: Executor, era: number): Promise<Date | null> {
+  const { rows } = await executor.execute<{ at: Date | null }>(sql`
+    select max(least(closes_at, coalesce(closed_at, closes_at))) as at from eras where number < ${era} and (closed_at is not null or closes_at <= now())`);
+  return rows[0]?.at === null || rows[0]?.at === undefined ? null : new Date(rows[0].at);
 }

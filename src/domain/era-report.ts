@@ -2,9 +2,11 @@ import { exposureFeatures, signalExposures, type SignalExposures } from './expos
 import { policyParts } from './policy/cost.js';
 import type { PolicyDocument } from './policy/schema.js';
 import type { PolicyRunReport } from './policy/run-report.js';
-import { foldStakeDeciles, groupContributions, sectorLabels, tiltBeforeAfter, type StakeDecile } from './report.js';
+import { foldStakeDeciles, groupContributions, tiltBeforeAfter } from './report.js';
+import type { StakeDecile } from './stake-deciles.js';
 import { spearman, stakeConcentration } from './stats.js';
 import type { UniverseRow } from './universe.js';
+import { sectorLabels, shareOf, universeCounts } from './universe-counts.js';
 
 /** The figures of one run that do not depend on a target (docs/reports.md), computed once with the run. */
 export interface RunFigures {
@@ -59,7 +61,6 @@ export interface RunFiguresInput {
 }
 
 const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
-const shareOf = (count: number, n: number) => (n === 0 ? 0 : count / n);
 
 export function runFigures(input: RunFiguresInput): RunFigures {
   const { universe, unconstrained, signal, value, tradable, observed, policy, policyReport, deciles } = input;
@@ -69,10 +70,7 @@ export function runFigures(input: RunFiguresInput): RunFigures {
   const decileStake = groups?.reduce((sum, g) => sum + g.stake, 0) ?? 0;
   const shadow = policyReport?.shadowResult ?? null;
   return {
-    universeSize: n,
-    tradable,
-    excluded: { count: n - tradable, share: shareOf(n - tradable, n) },
-    observed: { count: observed, share: shareOf(observed, n) },
+    ...universeCounts(n, tradable, observed),
     byRule: policy === null ? [] : ruleEffects(policy.document, policyReport, shadow?.tradable ?? tradable, n),
     policy:
       policy === null

@@ -103,3 +103,66 @@ export function pointChange(a: SummaryPoint, b: SummaryPoint, totalStake: string
     metaModelCorr: corr,
   };
 }
+
+/** Eras per summary page unless `limit` says otherwise, and the most a page may hold (docs/reports.md, paging). */
+export const SUMMARY_DEFAULT_ERAS = 20;
+export const SUMMARY_MAX_ERAS = 100;
+/** A page stops before its eras pass this many bytes of JSON, so an answer stays under 256 KB with its totals. */
+export const SUMMARY_MAX_ERA_BYTES = 200 * 1024;
+
+const CURSOR_PREFIX = 'before:';
+
+/** The opaque `next` of a page whose oldest era is `era`: the following page holds the eras below it. */
+export function summaryCursor(era: number): string {
+  return Buffer.from(`${CURSOR_PREFIX}${era}`, 'utf8').toString('base64url');
+}
+
+/** The era a cursor made by `summaryCursor` pages below, or null when the text is not such a cursor. */
+export function readSummaryCursor(cursor: string): number | null {
+  if (!/^[A-Za-z0-9_-]{1,40}$/.test(cursor)) return null;
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!text.startsWith(CURSOR_PREFIX)) return null;
+  const digits = text.slice(CURSOR_PREFIX.length);
+  if (!/^[1-9][0-9]{0,9}$/.test(digits)) return null;
+  const era = Number(digits);
+  return summaryCursor(era) === cursor ? era : null;
+}
+
+export interface StoredPointRow {
+  era: number;
+  point: unknown;
+  /** the era's total stake minus the previous stored point's, exact; null for the first */
+  totalStakeChange: string | null;
+}
+
+/**
+ * One page from up to `limit + 1` stored points, newest first (the extra one, when there, is the
+ * previous era of the page's oldest: it gives that era's change and says a next page exists). The
+ * page also ends early once its eras would pass `maxBytes` of JSON (never before its first era).
+ */
+export function summaryPage(
+  rows: readonly StoredPointRow[],
+  limit: number,
+  links: ReadonlyMap<number, string>,
+  maxBytes: number = SUMMARY_MAX_ERA_BYTES,
+): { eras: SummaryPoint[]; next: string | null } {
+  const points = rows.map((row): SummaryPoint => {
+    const stored = row.point as StoredPoint;
+    return { ...stored, policySpearman: stored.policyCost, closedAt: new Date(stored.closedAt), chainDigest: links.get(row.era) ?? null, change: null };
+  });
+  const eras: SummaryPoint[] = [];
+  let bytes = 0;
+  for (let k = 0; k < points.length && k < limit; k++) {
+    const point = points[k];
+    const previous = points[k + 1];
+    if (previous !== undefined) point.change = pointChange(previous, point, rows[k].totalStakeChange ?? '0');
+    bytes += utf8Bytes(JSON.stringify(point));
+    if (eras.length > 0 && bytes > maxBytes) break;
+    eras.push(point);
+  }
+  const more = eras.length < points.length;
+  return { eras, next: more ? summaryCursor(eras[eras.length - 1].era) : null };
+}
+
+const encoder = new TextEncoder();
+const utf8Bytes = (text: string) => encoder.encode(text).length;

@@ -1,91 +1,8 @@
-import { StakeWeightedMean } from './metamodel.js';
-import type { RankCodes } from './prepared.js';
-import type { RuleCount } from './policy/index.js';
+import { own } from './records.js';
+import type { StakeDecile } from './stake-deciles.js';
 import { sectorTilt } from './stats.js';
-import type { UniverseRow } from './universe.js';
-import { nameRecord, own } from './records.js';
 
 /** The transparency report's math (docs/reports.md): anonymised aggregates of one era's run. */
-
-export const STAKE_DECILES = 10;
-
-/** Sector label per universe position; an empty sector counts as none (folded into 'other'). */
-export function sectorLabels(universe: readonly Pick<UniverseRow, 'sector'>[]): (string | null)[] {
-  return universe.map((row) => (row.sector === null || row.sector === '' ? null : row.sector));
-}
-
-/**
- * Decile of each model by at-risk stake, 0 holding the largest: the model of rank r among K
- * (ties in input order) falls in ⌊10r / K⌋, so with fewer than 10 models some deciles are empty.
- */
-export function stakeDeciles(stakes: readonly number[]): Uint8Array {
-  const count = stakes.length;
-  const order = Array.from({ length: count }, (_, k) => k).sort((a, b) => stakes[b] - stakes[a] || a - b);
-  const deciles = new Uint8Array(count);
-  order.forEach((k, rank) => (deciles[k] = Math.floor((rank * STAKE_DECILES) / count)));
-  return deciles;
-}
-
-/** What a run keeps per stake decile (policy_report.deciles): enough to split every sector tilt of M exactly. */
-export interface StakeDecile {
-  /** 1 holds the largest stakes */
-  decile: number;
-  models: number;
-  /** Σ at-risk stake of the decile's models, as M weights them */
-  stake: number;
-  /** mean of M_d (the stake-weighted mean of the decile's models) per sector, folded as sectorTilt folds; null without models */
-  sectorMeans: Record<string, number> | null;
-}
-
-/**
- * M split by stake decile while the close streams submissions. M is linear in stakes, so
- * M = Σ_d (S_d / S)·M_d with M_d the stake-weighted mean of decile d and S_d its stake.
- */
-export class StakeDecileMeans {
-  readonly #means: StakeWeightedMean[];
-  readonly #n: number;
-
-  /** deciles: stakeDeciles of the at-risk stakes, in the order the models will be added. */
-  constructor(
-    n: number,
-    readonly deciles: Uint8Array,
-  ) {
-    this.#n = n;
-    this.#means = Array.from({ length: STAKE_DECILES }, () => new StakeWeightedMean(n));
-  }
-
-  /** Adds the k-th model of the stakes the deciles were computed from. */
-  add(k: number, codes: RankCodes, covered: number, stake: number): void {
-    if (k >= this.deciles.length) throw new RangeError(`model ${k} has no decile (${this.deciles.length} stakes)`);
-    this.#means[this.deciles[k]].add(codes, covered, stake);
-  }
-
-  get models(): number {
-    return this.#means.reduce((sum, mean) => sum + mean.models, 0);
-  }
-
-  /** M itself, as Σ_d (S_d / S)·M_d (all zeros with no model): one pass per model yields both M and its split. */
-  result(): Float64Array {
-    const total = this.#means.reduce((sum, mean) => sum + mean.totalStake, 0);
-    const out = new Float64Array(this.#n);
-    for (const mean of this.#means) {
-      if (mean.models === 0) continue;
-      const weight = mean.totalStake / total;
-      const decile = mean.result();
-      for (let i = 0; i < out.length; i++) out[i] += weight * decile[i];
-    }
-    return out;
-  }
-
-  bySector(sectors: readonly (string | null)[]): StakeDecile[] {
-    return this.#means.map((mean, d) => ({
-      decile: d + 1,
-      models: mean.models,
-      stake: mean.totalStake,
-      sectorMeans: mean.models === 0 ? null : nameRecord(sectorTilt(mean.result(), sectors).map((g) => [g.group, g.mean])),
-    }));
-  }
-}
 
 /**
  * Each decile's part of a sector's tilt of M, (S_d / S)·mean_sector(M_d): they sum to the tilt.
@@ -111,36 +28,6 @@ export function tiltBeforeAfter(unconstrained: Float64Array, signal: Float64Arra
   const before = sectorTilt(unconstrained, sectors, minSize);
   const after = sectorTilt(signal, sectors, minSize);
   return before.map((group, g) => ({ sector: group.group, ids: group.count, unconstrained: group.mean, traded: after[g].mean }));
-}
-
-export interface RuleShare {
-  ruleId: string;
-  description: string | null;
-  action: RuleCount['action']['type'];
-  matched: number;
-  excluded: number;
-  observed: number;
-  /** over the universe size */
-  excludedShare: number;
-  observedShare: number;
-}
-
-/** A rule's counts as a run stores them (policy_report.ruleCounts). */
-export type RuleTally = Pick<RuleCount, 'ruleId' | 'description' | 'matched' | 'excluded' | 'observed'> & { action: Pick<RuleCount['action'], 'type'> };
-
-/** Counts and shares of the universe per rule; ids are never part of it. */
-export function ruleShares(counts: readonly RuleTally[], universeSize: number): RuleShare[] {
-  const share = (count: number) => (universeSize === 0 ? 0 : count / universeSize);
-  return counts.map((c) => ({
-    ruleId: c.ruleId,
-    description: c.description,
-    action: c.action.type,
-    matched: c.matched,
-    excluded: c.excluded,
-    observed: c.observed,
-    excludedShare: share(c.excluded),
-    observedShare: share(c.observed),
-  }));
 }
 
 /** b − a for the figures two consecutive eras both have; null when either side lacks one. */

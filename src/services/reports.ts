@@ -1,8 +1,8 @@
 import { chainDigests } from '../db/bundles.js';
 import type { Database } from '../db/client.js';
-import { reportsDal } from '../db/reports.js';
+import { latestReportRun, policyCostTotalsAll, policyCostsOf, summaryPoints } from '../db/reports.js';
 import type { RunFigures } from '../domain/era-report.js';
-import { pointChange, type StoredPoint, type SummaryPoint } from '../domain/report-points.js';
+import { SUMMARY_DEFAULT_ERAS, SUMMARY_MAX_ERAS, summaryPage } from '../domain/report-points.js';
 import { conflict } from '../errors.js';
 import type { ErasService } from './eras.js';
 import type { ReportFiguresService } from './report-figures.js';
@@ -21,22 +21,24 @@ export interface EraReport extends RunFigures {
   chainDigest: string | null;
 }
 
-/** The summary returns at most this many eras per request: its work is bounded whatever the history. */
-export const SUMMARY_MAX_ERAS = 1000;
+/** A page of the summary: `before` (from the previous page's cursor) and `limit` eras at most. */
+export interface SummaryQuery {
+  before?: number;
+  limit?: number;
+}
 
-export function reportsService(deps: { db: Database; eras: ErasService; reportFigures: ReportFiguresService }) {
+export function reportsService(deps: { db: Database; eras: Pick<ErasService, 'get'>; reportFigures: Pick<ReportFiguresService, 'figuresFromRun'> }) {
   const { db, eras: erasService, reportFigures } = deps;
-  const dal = reportsDal(db);
 
   return {
     /** 404 for an unknown era, 409 until it closes. Read from what the run and the target uploads stored. */
     async eraReport(number: number): Promise<EraReport> {
       const era = await erasService.get(number);
       if (!era.closedAt) throw conflict(`era ${number} is not closed yet; its report exists once it closes`);
-      const run = await dal.latestRun(number);
+      const run = await latestReportRun(db, number);
       if (run === null) throw conflict(`era ${number} has no meta-model run yet`);
       const figures = run.report === null ? await reportFigures.figuresFromRun(db, number, run.id) : (run.report as RunFigures);
-      const costs = await dal.costs(number);
+      const costs = await policyCostsOf(db, number);
       return {
         era: number,
         closedAt: era.closedAt,
@@ -57,32 +59,22 @@ export function reportsService(deps: { db: Database; eras: ErasService; reportFi
     },
 
     /**
-     * Closed eras as a time series, oldest first: at most `limit` from `fromEra` (default: the
-     * latest `limit`), each with its change from the previous closed era, and the cost of the
-     * policy cumulated per target over every era. Each request reads stored rows only.
+     * Closed eras as a time series, newest first, one page at a time (docs/reports.md): each era
+     * with its change from the previous closed era, and the cost of the policy cumulated per
+     * target over every era (stored running totals). A page reads its own eras' stored rows, one
+     * more, and the totals: its cost does not grow with history.
      */
-    async summary(options: { fromEra?: number; limit?: number } = {}) {
-      const limit = Math.min(options.limit ?? SUMMARY_MAX_ERAS, SUMMARY_MAX_ERAS);
-      const from = options.fromEra ?? (await dal.firstOfLatest(limit));
-      const rows = await dal.points(from, limit);
-      const points: SummaryPoint[] = [];
+    async summary(query: SummaryQuery = {}) {
+      const limit = Math.min(query.limit ?? SUMMARY_DEFAULT_ERAS, SUMMARY_MAX_ERAS);
+      const rows = await summaryPoints(db, query.before ?? null, limit + 1);
+      const links = rows.length === 0 ? new Map<number, string>() : await chainDigests(db, { from: rows[rows.length - 1].era, to: rows[0].era });
+      const page = summaryPage(rows, limit, links);
       const targetNames = new Set<string>();
-      let previous: SummaryPoint | null = null;
-      const links = rows.length === 0 ? new Map<number, string>() : await chainDigests(db, { from: rows[0].era, to: rows[rows.length - 1].era });
-      for (const row of rows) {
-        const stored = row.point as StoredPoint;
-        const point: SummaryPoint = { ...stored, policySpearman: stored.policyCost, closedAt: new Date(stored.closedAt), chainDigest: links.get(row.era) ?? null, change: null };
-        if (previous !== null) point.change = pointChange(previous, point, row.totalStakeChange ?? '0');
-        previous = point;
-        if (row.era < from) continue;
-        for (const target of Object.keys(point.metaModelCorr)) targetNames.add(target);
-        points.push(point);
-      }
-      const totals = await dal.totals();
+      for (const point of page.eras) for (const target of Object.keys(point.metaModelCorr)) targetNames.add(target);
+      const totals = await policyCostTotalsAll(db);
       return {
-        fromEra: from,
-        limit,
-        eras: points,
+        eras: page.eras,
+        next: page.next,
         targets: [...targetNames].sort(),
         cumulativeCost: totals.filter((t) => t.eras > 0).map((t) => ({ target: t.target, eras: t.eras, unconstrained: t.unconstrained, traded: t.traded, cost: t.cost })),
       };

@@ -23,7 +23,7 @@ describe('accounts and keys', () => {
 
   it('replicas starting together with the same bootstrap key create it once, and all start', async () => {
     const secret = 'sw_test_bootstrap_race_key_0123456789';
-    const replicas = Array.from({ length: 6 }, () => accountsService(t.database.db, t.database.pool, auditService(t.database.db)));
+    const replicas = Array.from({ length: 6 }, () => accountsService({ db: t.database.db, audit: auditService(t.database.db) }));
     await Promise.all(replicas.map((accounts) => accounts.ensureBootstrapAdmin(secret)));
     const { rows } = await t.database.pool.query('select count(*)::int as n from api_keys where secret_hash = $1', [hashSecret(secret)]);
     expect(rows[0].n).toBe(1);

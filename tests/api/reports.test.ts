@@ -175,7 +175,7 @@ async function leaningEra(era: number) {
     predictions.set(model.id, values);
     const res = await submitCsv(t.app, authorKey, model.id, era, predictionsCsv(rows.map((r) => r.id), values));
     expect(res.statusCode, res.body).toBe(201);
-    secrets.push((res.json<{ id: string }>()).id);
+    secrets.push((res.json() as { id: string }).id);
   }
   predictionsByEra.set(era, predictions);
   secrets.push((await closeEra(t.app, era, operatorKey)).run.id);
@@ -184,13 +184,42 @@ async function leaningEra(era: number) {
 async function report(era: number): Promise<Report> {
   const res = await t.app.inject({ method: 'GET', url: `/v1/reports/eras/${era}` });
   expect(res.statusCode, res.body).toBe(200);
-  return res.json<Report>();
+  return res.json() as Report;
 }
 
-async function summary(): Promise<Summary> {
-  const res = await t.app.inject({ method: 'GET', url: '/v1/reports/summary' });
+interface SummaryPage extends Summary {
+  next: string | null;
+  cumulativeCost: { target: string; eras: number; unconstrained: number; traded: number; cost: number }[];
+}
+
+async function summaryPage(query = ''): Promise<SummaryPage> {
+  const res = await t.app.inject({ method: 'GET', url: `/v1/reports/summary${query}` });
   expect(res.statusCode, res.body).toBe(200);
-  return res.json<Summary>();
+  expect(res.body.length).toBeLessThanOrEqual(256 * 1024);
+  return res.json() as SummaryPage;
+}
+
+/** Every page of the summary, `limit` eras at a time, joined: eras newest first, the targets of them all. */
+async function summary(limit?: number): Promise<SummaryPage> {
+  const pages: SummaryPage[] = [];
+  let next: string | null = null;
+  do {
+    const query = new URLSearchParams();
+    if (limit !== undefined) query.set('limit', String(limit));
+    if (next !== null) query.set('cursor', next);
+    const page = await summaryPage(query.size === 0 ? '' : `?${query}`);
+    if (limit !== undefined) expect(page.eras.length).toBeLessThanOrEqual(limit);
+    pages.push(page);
+    next = page.next;
+  } while (next !== null && pages.length < 100);
+  expect(next).toBeNull();
+  for (const page of pages) expect(page.cumulativeCost).toEqual(pages[0].cumulativeCost);
+  return {
+    eras: pages.flatMap((page) => page.eras),
+    targets: [...new Set(pages.flatMap((page) => page.targets))].sort(),
+    next: null,
+    cumulativeCost: pages[0].cumulativeCost,
+  };
 }
 
 /** The latest run's stored vectors, read straight from the table. */
@@ -220,7 +249,7 @@ beforeAll(async () => {
   const checker = await createAccount(t.app, 'admin', 'rpt-checker-acct');
   operatorKey = operator.apiKey;
   authorKey = author.apiKey;
-  const me = (await t.app.inject({ method: 'GET', url: '/v1/me', headers: bearer(ADMIN_KEY) })).json<{ id: string; name: string }>();
+  const me = (await t.app.inject({ method: 'GET', url: '/v1/me', headers: bearer(ADMIN_KEY) })).json() as { id: string; name: string };
   secrets.push(operator.id, operator.name, operator.keyId, author.id, author.name, author.keyId, checker.id, checker.name, checker.keyId, me.id, me.name);
 
   // Era 1: the reference era, its four models staked as the reference says.
@@ -233,7 +262,7 @@ beforeAll(async () => {
     const csv = `id,prediction\n${Object.entries(ref.predictions[name]).map(([id, v]) => `${id},${v}`).join('\n')}\n`;
     const res = await submitCsv(t.app, authorKey, model.id, 1, csv);
     expect(res.statusCode, res.body).toBe(201);
-    secrets.push((res.json<{ id: string }>()).id);
+    secrets.push((res.json() as { id: string }).id);
   }
   secrets.push((await closeEra(t.app, 1, operatorKey)).run.id);
 
@@ -250,7 +279,7 @@ beforeAll(async () => {
   // Era 3: a policy in force and the largest stake cut.
   const policy = await t.app.inject({ method: 'POST', url: '/v1/policies', headers: bearer(ADMIN_KEY), payload: POLICY });
   expect(policy.statusCode, policy.body).toBe(201);
-  const policyId = (policy.json<{ id: string }>()).id;
+  const policyId = (policy.json() as { id: string }).id;
   secrets.push(policyId);
   const activated = await t.app.inject({ method: 'POST', url: `/v1/policies/${policyId}/activate`, headers: bearer(checker.apiKey), payload: { reason: 'reports test' } });
   expect(activated.statusCode, activated.body).toBe(200);
@@ -356,7 +385,7 @@ describe('GET /v1/reports/eras/:number', () => {
       const target: Series = new Map(ids.map((id, i) => [id, targetsByEra.get(2)!.get(c.target)![i]]));
       close(c.corr, numeraiCorr(served, target)!);
       const scores = await t.app.inject({ method: 'GET', url: `/v1/eras/2/scores?target=${c.target}`, headers: bearer(operatorKey) });
-      close(c.corr, (scores.json<{ metaModelCorr: number }>()).metaModelCorr, 1e-15);
+      close(c.corr, (scores.json() as { metaModelCorr: number }).metaModelCorr, 1e-15);
     }
   });
 
@@ -417,7 +446,7 @@ describe('GET /v1/reports/eras/:number', () => {
     const before = await report(2);
     const res = await t.app.inject({ method: 'POST', url: '/v1/eras/2/meta-model/compute', headers: bearer(operatorKey) });
     expect(res.statusCode, res.body).toBe(200);
-    secrets.push((res.json<{ id: string }>()).id);
+    secrets.push((res.json() as { id: string }).id);
     const after = await report(2);
     expect(after.run).toMatchObject({ seq: 2, trigger: 'recompute' });
     expect(after.sectorTilt).toEqual(before.sectorTilt);
@@ -428,7 +457,7 @@ describe('GET /v1/reports/eras/:number', () => {
 describe('GET /v1/reports/summary', () => {
   it('is one point per closed era with the era reports’ headline figures and how they moved', async () => {
     const s = await summary();
-    expect(s.eras.map((p) => p.era)).toEqual([1, 2, 3]);
+    expect(s.eras.map((p) => p.era)).toEqual([3, 2, 1]);
     expect(s.targets).toEqual(['cyrus_60', 'target']);
     for (const point of s.eras) {
       const r = await report(point.era);
@@ -443,7 +472,7 @@ describe('GET /v1/reports/summary', () => {
         metaModelCorr: Object.fromEntries(r.metaModelCorr.map((c) => [c.target, c.corr])),
       });
     }
-    const [first, second, third] = s.eras;
+    const [third, second, first] = s.eras;
     expect(first.change).toBeNull();
     expect(first.policy).toBeNull();
     expect(third.policy).toEqual({ name: 'report-ethics', version: 1, mode: 'enforce' });
@@ -466,6 +495,42 @@ describe('GET /v1/reports/summary', () => {
   });
 });
 
+describe('GET /v1/reports/summary, a page at a time', () => {
+  it('pages newest first: every era once across the pages, the last page ends with next null, each figure as on one page', async () => {
+    const whole = await summary();
+    expect(whole.eras.map((p) => p.era)).toEqual([3, 2, 1]);
+    for (const limit of [1, 2]) {
+      const paged = await summary(limit);
+      // The change of a page's oldest era is computed from the era before it, on the next page.
+      expect(paged).toEqual(whole);
+    }
+    const first = await summaryPage('?limit=2');
+    expect(first.eras.map((p) => p.era)).toEqual([3, 2]);
+    expect(first.targets).toEqual(['cyrus_60', 'target']);
+    expect(first.next).not.toBeNull();
+    const last = await summaryPage(`?limit=2&cursor=${first.next}`);
+    expect(last.eras.map((p) => p.era)).toEqual([1]);
+    expect(last.next).toBeNull();
+    expect(last.cumulativeCost).toEqual(whole.cumulativeCost);
+    expect(last.cumulativeCost.length).toBeGreaterThan(0);
+  });
+
+  it('refuses a bad limit or cursor with a 400 naming the fix', async () => {
+    for (const [query, fix] of [
+      ['?limit=0', 'limit must be a whole number of eras from 1 to 100'],
+      ['?limit=101', 'limit must be at most 100'],
+      ['?limit=ten', 'limit must be a whole number of eras from 1 to 100'],
+      ['?cursor=3', "pass the previous page's `next` unchanged"],
+      [`?cursor=${Buffer.from('before:x').toString('base64url')}`, "pass the previous page's `next` unchanged"],
+      ['?fromEra=1', 'fromEra'],
+    ] as const) {
+      const res = await t.app.inject({ method: 'GET', url: `/v1/reports/summary${query}` });
+      expectProblem(res, 400);
+      expect(res.body, query).toContain(fix);
+    }
+  });
+});
+
 describe('policySpearman, the name of the figure once served as policyCost', () => {
   it('is served beside the deprecated policyCost, equal to it, in the era report, the summary and its changes; OpenAPI marks policyCost deprecated', async () => {
     const s = await summary();
@@ -482,10 +547,10 @@ describe('policySpearman, the name of the figure once served as policyCost', () 
     }
     expect(s.eras.some((p) => typeof (p as unknown as { policySpearman: unknown }).policySpearman === 'number')).toBe(true);
 
-    const spec = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json<{
+    const spec = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json() as {
       paths: Record<string, { get: { responses: Record<string, { content: Record<string, { schema: Schema }> }> } }>;
       components: { schemas: Record<string, Schema> };
-    }>();
+    };
     interface Schema {
       properties?: Record<string, Schema & { deprecated?: boolean; description?: string }>;
       items?: Schema;
@@ -563,7 +628,7 @@ describe('a policy in shadow mode', () => {
     const admin = await createAccount(t.app, 'admin', 'rpt-shadow-checker');
     const created = await t.app.inject({ method: 'POST', url: '/v1/policies', headers: bearer(ADMIN_KEY), payload: { ...POLICY, name: 'report-shadow', mode: 'shadow' } });
     expect(created.statusCode, created.body).toBe(201);
-    const activated = await t.app.inject({ method: 'POST', url: `/v1/policies/${(created.json<{ id: string }>()).id}/activate`, headers: bearer(admin.apiKey), payload: { reason: 'dry run' } });
+    const activated = await t.app.inject({ method: 'POST', url: `/v1/policies/${(created.json() as { id: string }).id}/activate`, headers: bearer(admin.apiKey), payload: { reason: 'dry run' } });
     expect(activated.statusCode, activated.body).toBe(200);
     await leaningEra(5);
 
@@ -586,7 +651,7 @@ describe('a policy in shadow mode', () => {
   });
 
   it('documents both routes in the OpenAPI description, as public', async () => {
-    const docs = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json<{ paths: Record<string, { get: { security?: unknown } }> }>();
+    const docs = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json() as { paths: Record<string, { get: { security?: unknown } }> };
     expect(docs.paths['/v1/reports/eras/{number}'].get.security).toBeUndefined();
     expect(docs.paths['/v1/reports/summary'].get.security).toBeUndefined();
     expect(docs.paths['/reports']).toBeUndefined();

@@ -28,6 +28,7 @@ let seeded: SeededEras;
 let browser: Browser;
 let page: Page;
 const problems: string[] = [];
+const summaryPages: string[] = [];
 
 async function eraReport(era: number): Promise<EraReport> {
   return (await fetch(`${base}/v1/reports/eras/${era}`)).json() as Promise<EraReport>;
@@ -47,6 +48,11 @@ describe.skipIf(!hasChromium)(`the /reports page in headless chromium (${CHROMIU
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('console', (message) => {
       if (message.type() === 'error' || message.type() === 'warning') problems.push(`console ${message.type()}: ${message.text()}`);
+    });
+    // Pages of 2 eras, so the page has to follow `next` across several pages to draw every era.
+    await page.route(/\/v1\/reports\/summary\?/, async (route) => {
+      summaryPages.push(route.request().url());
+      await route.continue({ url: route.request().url().replace('limit=100', 'limit=2') });
     });
     page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
     page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()}`));
@@ -117,6 +123,9 @@ describe.skipIf(!hasChromium)(`the /reports page in headless chromium (${CHROMIU
   it('draws the history: concentration, exclusions and CORR by target over every closed era', async () => {
     const summary = (await (await fetch(`${base}/v1/reports/summary`)).json()) as { eras: { era: number }[]; targets: string[] };
     expect(summary.eras).toHaveLength(seeded.eras.length);
+    // Every page was fetched: the first without a cursor, each next one with the previous page's `next`.
+    expect(summaryPages.length).toBe(Math.ceil(seeded.eras.length / 2));
+    expect(summaryPages.slice(1).every((url) => url.includes('cursor='))).toBe(true);
     for (const chart of ['#chart-gini', '#chart-effective', '#chart-excluded']) {
       expect(await page.locator(`${chart} g.series`).count()).toBe(2);
       expect(await page.locator(`${chart} g.series >> nth=0`).locator('circle.point').count()).toBe(summary.eras.length);

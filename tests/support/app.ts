@@ -63,7 +63,7 @@ const confirmers = new WeakMap<FastifyInstance, Promise<string>>();
 export async function commandLineAdmin(app: FastifyInstance, name = `cli-admin-${Math.random().toString(36).slice(2, 8)}`) {
   const database = databases.get(app);
   if (!database) throw new Error('commandLineAdmin needs an app made by createTestApp');
-  const accounts = accountsService(database.db, database.pool, auditService(database.db));
+  const accounts = accountsService({ db: database.db, audit: auditService(database.db) });
   return accounts.createAccount(COMMAND_LINE, { name, role: 'admin' });
 }
 

@@ -5,7 +5,8 @@ import { leaveOneOutValues, policyCost, policyParts } from '../../src/domain/pol
 import { diffPolicies } from '../../src/domain/policy/diff.js';
 import { policyWarnings, universeVocabulary } from '../../src/domain/policy/warnings.js';
 import { numeraiCorr } from '../../src/domain/scoring.js';
-import { foldStakeDeciles, type StakeDecile } from '../../src/domain/report.js';
+import { foldStakeDeciles } from '../../src/domain/report.js';
+import type { StakeDecile } from '../../src/domain/stake-deciles.js';
 import type { UniverseRow } from '../../src/domain/universe.js';
 
 const row = (id: string, extra: Partial<UniverseRow> = {}): UniverseRow => ({ id, sector: '10', industry: null, country: null, tags: [], attributes: {}, ...extra });

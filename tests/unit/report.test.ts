@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { StakeWeightedMean } from '../../src/domain/metamodel.js';
 import { decodeRankCodes, encodeRankCodes, rankCodes } from '../../src/domain/prepared.js';
-import {
-  change,
-  decileContributions,
-  ruleShares,
-  sectorLabels,
-  StakeDecileMeans,
-  stakeDeciles,
-  tiltBeforeAfter,
-  type StakeDecile,
-} from '../../src/domain/report.js';
+import { change, decileContributions, tiltBeforeAfter } from '../../src/domain/report.js';
+import { StakeDecileMeans, stakeDeciles, type StakeDecile } from '../../src/domain/stake-deciles.js';
+import { sectorLabels } from '../../src/domain/universe-counts.js';
 import { sectorTilt } from '../../src/domain/stats.js';
 import { reference } from '../support/reference.js';
 
@@ -127,20 +120,6 @@ describe('tiltBeforeAfter', () => {
 
   it('treats an empty sector as none', () => {
     expect(sectorLabels([{ sector: '10' }, { sector: '' }, { sector: null }])).toEqual(['10', null, null]);
-  });
-});
-
-describe('ruleShares', () => {
-  it('gives counts and shares of the universe per rule', () => {
-    const counts = [
-      { ruleId: 'tobacco', description: 'GICS 302030', action: { type: 'exclude' as const }, matched: 3, excluded: 3, observed: 0 },
-      { ruleId: 'watch', description: null, action: { type: 'observe' as const }, matched: 2, excluded: 0, observed: 2 },
-    ];
-    expect(ruleShares(counts, 8)).toEqual([
-      { ruleId: 'tobacco', description: 'GICS 302030', action: 'exclude', matched: 3, excluded: 3, observed: 0, excludedShare: 0.375, observedShare: 0 },
-      { ruleId: 'watch', description: null, action: 'observe', matched: 2, excluded: 0, observed: 2, excludedShare: 0, observedShare: 0.25 },
-    ]);
-    expect(ruleShares(counts, 0)[0].excludedShare).toBe(0);
   });
 });
 

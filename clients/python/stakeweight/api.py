@@ -410,6 +410,28 @@ class StakeweightAPI:
         ``{bundles: {count, chainDigest}, audit: {count, chainDigest}}``."""
         return self._get("/v1/reports/heads", auth=False)
 
+    def get_report_summary(self, page_size: int = 100) -> Dict[str, Any]:
+        """Every closed era's headline figures (public), newest first.
+
+        The service serves the summary a page of at most 100 eras at a time; this follows each
+        page's ``next`` to the last and returns them joined as one answer:
+        ``{eras, targets, cumulativeCost}`` (``targets``: those of any era, sorted;
+        ``cumulativeCost``: per target over every era, as each page gives it).
+        """
+        eras: List[Any] = []
+        targets: List[str] = []
+        query: Dict[str, Any] = {"limit": page_size}
+        first: Optional[Dict[str, Any]] = None
+        while True:
+            page = self._get("/v1/reports/summary", query=query, auth=False)
+            first = first or page
+            eras.extend(page["eras"])
+            targets.extend(page["targets"])
+            if page.get("next") is None:
+                break
+            query = {"limit": page_size, "cursor": page["next"]}
+        return {"eras": eras, "targets": sorted(set(targets)), "cumulativeCost": first["cumulativeCost"]}
+
     def check_history(self, path: Optional[PathLike] = None) -> Dict[str, Any]:
         """Checks that the service's history was only ever appended to since the last check.
 

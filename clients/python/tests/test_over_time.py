@@ -144,6 +144,21 @@ class OverTimeTest(unittest.TestCase):
 
     # ---------------------------------------------------------------- performance and leaderboard
 
+    def test_the_report_summary_follows_every_page(self) -> None:
+        public = StakeweightAPI(support.server().url, key="")
+        whole = public.get_report_summary()
+        paged = public.get_report_summary(page_size=1)
+        self.assertEqual(paged, whole)
+        numbers = [point["era"] for point in whole["eras"]]
+        self.assertEqual(numbers, sorted(set(numbers), reverse=True), "every era once, newest first")
+        self.assertTrue(set(self.eras) <= set(numbers))
+        self.assertIn(MAIN, whole["targets"])
+        self.assertTrue({c["target"] for c in whole["cumulativeCost"]} <= set(whole["targets"]))
+        # One page is what the service serves without the client's help: the joined answer holds more.
+        first = public._get("/v1/reports/summary", query={"limit": 1}, auth=False)
+        self.assertEqual(len(first["eras"]), 1)
+        self.assertIsNotNone(first["next"])
+
     def test_performance_summarises_the_served_eras(self) -> None:
         perf = self.author.model_performance(self.models["a"]["name"])
         self.assertEqual([e["era"] for e in perf["eras"]], self.eras)

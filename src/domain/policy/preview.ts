@@ -1,5 +1,6 @@
 import { sectorTilt, spearman } from '../stats.js';
 import type { UniverseRow } from '../universe.js';
+import { sectorLabels, shareOf, universeCounts } from '../universe-counts.js';
 import { enforcePolicy, type PolicyConflict, type RuleCount } from './pipeline.js';
 import type { PolicyDocument } from './schema.js';
 
@@ -46,14 +47,11 @@ export function policyEffect(policy: PolicyDocument, universe: readonly Universe
     tradable += outcome.tradable[i];
     if (outcome.observedBy[i].length > 0) observed++;
   }
-  const sectors = universe.map((row) => (row.sector === null || row.sector === '' ? null : row.sector));
+  const sectors = sectorLabels(universe);
   const before = sectorTilt(unconstrained, sectors);
   const after = sectorTilt(outcome.signal, sectors);
   return {
-    universeSize: n,
-    tradable,
-    excluded: { count: n - tradable, share: shareOf(n - tradable, n) },
-    observed: { count: observed, share: shareOf(observed, n) },
+    ...universeCounts(n, tradable, observed),
     byRule: outcome.ruleCounts.map((count) => ruleEffect(count, n)),
     sectorTilt: before.map((group, g) => ({ sector: group.group, ids: group.count, before: group.mean, after: after[g].mean })),
     value: outcome.value,
@@ -115,8 +113,4 @@ function ruleEffect(count: RuleCount, n: number): RuleEffect {
     observed: count.observed,
     share: shareOf(actedOn, n),
   };
-}
-
-function shareOf(count: number, n: number): number {
-  return n === 0 ? 0 : count / n;
 }

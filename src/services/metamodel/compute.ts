@@ -1,12 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import type { ClientTransaction, Executor } from '../../db/client.js';
-import { policiesDal } from '../../db/policies.js';
+import { lockActivations } from '../../db/policies.js';
 import * as runsDal from '../../db/runs.js';
 import { runFigures } from '../../domain/era-report.js';
 import { applyPolicyToRun, type PolicyInForce } from '../../domain/policy/apply-to-run.js';
 import type { PolicyRunReport } from '../../domain/policy/run-report.js';
 import { decodeRankCodes } from '../../domain/prepared.js';
-import { sectorLabels, StakeDecileMeans, stakeDeciles } from '../../domain/report.js';
+import { StakeDecileMeans, stakeDeciles } from '../../domain/stake-deciles.js';
+import { sectorLabels } from '../../domain/universe-counts.js';
 import type { EraRow } from '../eras.js';
 import { versionForEra } from '../policies.js';
 import type { MetaModelDeps } from './deps.js';
@@ -16,7 +17,7 @@ import type { MetaModelDeps } from './deps.js';
  * lock orders this read with activations, which take it exclusively while they pick their era.
  */
 export async function policyInForce(tx: Executor, era: EraRow): Promise<PolicyInForce | null> {
-  await policiesDal(tx).lockActivations('shared');
+  await lockActivations(tx, 'shared');
   return versionForEra(era.number, tx);
 }
 

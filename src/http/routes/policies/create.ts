@@ -1,6 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { parsePolicy } from '../../../domain/policy/index.js';
 import { policySchema } from '../../../domain/policy/schema.js';
+import { badRequest } from '../../../errors.js';
 import type { PoliciesService } from '../../../services/policies.js';
 import { ingestValidator } from '../../body.js';
 import { ADMIN, requirePrincipal } from '../../plugins/auth.js';
@@ -44,7 +46,9 @@ export const createPolicy: FastifyPluginAsyncZod<{ policies: PoliciesService }> 
       },
     },
     async (request, reply) => {
-      const created = await policies.create(requirePrincipal(request), request.body);
+      const parsed = parsePolicy(request.body);
+      if (!parsed.ok) throw badRequest(`the policy document has ${parsed.problems.length} problem(s)`, parsed.problems);
+      const created = await policies.create(requirePrincipal(request), parsed.policy);
       return reply.status(201).send(created);
     },
   );

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { SUMMARY_MAX_ERAS, type ReportsService } from '../../../services/reports.js';
-import { decimalString, eraNumber, policyMode, problemResponses } from '../../schemas.js';
+import { readSummaryCursor, SUMMARY_DEFAULT_ERAS, SUMMARY_MAX_ERAS } from '../../../domain/report-points.js';
+import type { ReportsService } from '../../../services/reports.js';
+import { decimalString, policyMode, problemResponses } from '../../schemas.js';
 import { chainDigest, deprecatedPolicyCost, policySpearman, share, stake } from './schemas.js';
 
 const summaryPoint = z.object({
@@ -46,6 +47,8 @@ const summaryPoint = z.object({
     .describe('this era minus the previous closed era; null for the first'),
 });
 
+const cursorHelp = "pass the previous page's `next` unchanged, or leave `cursor` out for the newest eras";
+
 export const summaryRoute: FastifyPluginAsyncZod<{ reports: ReportsService }> = async (app, { reports }) => {
   app.get(
     '/v1/reports/summary',
@@ -53,20 +56,29 @@ export const summaryRoute: FastifyPluginAsyncZod<{ reports: ReportsService }> = 
       config: { access: 'public' },
       schema: {
         tags: ['reports'],
-        summary: 'The headline figures of closed eras as a time series, oldest first, with their change from the previous era and the cost of the policy cumulated per target',
+        summary: 'The headline figures of closed eras as a time series, newest first, a page at a time, with their change from the previous era and the cost of the policy cumulated per target',
         description:
-          `At most ${SUMMARY_MAX_ERAS} eras per request: the latest ones, or \`limit\` from \`fromEra\` on. Every figure is stored when its era's run or a target ` +
-          'is computed, so a request reads stored rows only. `cumulativeCost` sums each target over every era that has it, whatever the window.',
-        querystring: z.object({
-          fromEra: eraNumber.optional(),
-          limit: z.coerce.number().int().min(1).max(SUMMARY_MAX_ERAS).optional(),
+          `Pages of \`limit\` eras (default ${SUMMARY_DEFAULT_ERAS}, at most ${SUMMARY_MAX_ERAS}), newest first; a page may hold fewer to stay under 256 KB. ` +
+          'The next page is `?cursor=` the previous page\'s `next` (opaque; null on the last page). Every figure is stored when its era\'s run or a target ' +
+          'is computed, so a page reads its own eras only. `cumulativeCost` sums each target over every era that has it, the same on every page.',
+        querystring: z.strictObject({
+          limit: z.coerce
+            .number({ error: `limit must be a whole number of eras from 1 to ${SUMMARY_MAX_ERAS}` })
+            .int(`limit must be a whole number of eras from 1 to ${SUMMARY_MAX_ERAS}`)
+            .min(1, `limit must be a whole number of eras from 1 to ${SUMMARY_MAX_ERAS}`)
+            .max(SUMMARY_MAX_ERAS, `limit must be at most ${SUMMARY_MAX_ERAS}; follow \`next\` for more eras`)
+            .optional(),
+          cursor: z
+            .string()
+            .refine((cursor) => readSummaryCursor(cursor) !== null, `not a cursor this service gave: ${cursorHelp}`)
+            .optional()
+            .describe("the previous page's `next`"),
         }),
         response: {
           200: z.object({
-            fromEra: z.number().int(),
-            limit: z.number().int(),
-            eras: z.array(summaryPoint),
-            targets: z.array(z.string()),
+            eras: z.array(summaryPoint).describe('newest first'),
+            next: z.string().nullable().describe('pass as `cursor` for the older eras; null on the last page'),
+            targets: z.array(z.string()).describe("the targets of this page's eras"),
             cumulativeCost: z.array(
               z.object({
                 target: z.string(),
@@ -81,6 +93,9 @@ export const summaryRoute: FastifyPluginAsyncZod<{ reports: ReportsService }> = 
         },
       },
     },
-    async (request) => reports.summary(request.query),
+    async (request) => {
+      const { limit, cursor } = request.query;
+      return reports.summary({ limit, before: cursor === undefined ? undefined : (readSummaryCursor(cursor) ?? undefined) });
+    },
   );
 };
