@@ -156,23 +156,51 @@ export type ServedScoreRow = {
 const SERVED_COLUMNS = sql`sc.model_id as "modelId", m.name as model, sc.submission_id as "submissionId", s.late, sc.status,
   sc.corr, sc.mmc, sc.stake::text as stake, sc.payout::text as payout`;
 
-/** Every current submission's score on one version of a target, on-time first, then by model name. */
-export async function scoresOnVersion(executor: Executor, era: number, target: string, version: number): Promise<ServedScoreRow[]> {
+/**
+ * Current submissions' scores on one version of a target, on-time first, then by model name:
+ * at most `limit`, after the row `after` names (a model has one current on-time and one current
+ * late submission at most, so (late, model name) is a position).
+ */
+export async function scoresOnVersion(
+  executor: Executor,
+  era: number,
+  target: string,
+  version: number,
+  page: { limit: number; after?: { late: boolean; model: string } },
+): Promise<ServedScoreRow[]> {
+  const { after } = page;
   const { rows } = await executor.execute<ServedScoreRow>(sql`
     select ${SERVED_COLUMNS}
     from scores sc join submissions s on s.id = sc.submission_id join models m on m.id = sc.model_id
     where sc.era_number = ${era} and sc.target = ${target} and sc.target_version = ${version} and not s.superseded
-    order by s.late, m.name`);
+      ${after === undefined ? sql`` : sql`and (s.late, m.name) > (${after.late}, ${after.model})`}
+    order by s.late, m.name
+    limit ${page.limit}`);
   return rows;
 }
 
-/** One model's current scores (on the latest version of each target), newest era first. */
-export async function currentScoresOfModel(executor: Executor, modelId: string) {
+/**
+ * The eras in which a model has current scores, newest first: at most `limit`, before era
+ * `before` when given, and how many score rows each holds.
+ */
+export async function erasWithScores(executor: Executor, modelId: string, page: { limit: number; before?: number }) {
+  const { rows } = await executor.execute<{ era: number; rows: number }>(sql`
+    select s.era_number as era, count(distinct (sc.target, s.late))::int as rows
+    from submissions s join scores sc on sc.submission_id = s.id
+    where s.model_id = ${modelId} and not s.superseded ${page.before === undefined ? sql`` : sql`and s.era_number < ${page.before}`}
+    group by s.era_number
+    order by s.era_number desc
+    limit ${page.limit}`);
+  return rows;
+}
+
+/** One model's current scores (on the latest version of each target) in the given eras, newest era first. */
+export async function currentScoresOfModel(executor: Executor, modelId: string, eras: readonly number[]) {
   const { rows } = await executor.execute<ServedScoreRow & { era: number; target: string; version: number; computedAt: string }>(sql`
     select distinct on (sc.era_number, sc.target, s.late)
            sc.era_number as era, sc.target, sc.target_version as version, ${SERVED_COLUMNS}, sc.computed_at as "computedAt"
     from submissions s join scores sc on sc.submission_id = s.id join models m on m.id = s.model_id
-    where s.model_id = ${modelId} and not s.superseded
+    where s.model_id = ${modelId} and not s.superseded and s.era_number = any(${sql.param([...eras])}::int[])
     order by sc.era_number desc, sc.target, s.late, sc.target_version desc`);
   // Raw queries through drizzle hand timestamps over as text.
   return rows.map((row) => ({ ...row, computedAt: new Date(row.computedAt) }));
