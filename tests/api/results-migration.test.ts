@@ -15,7 +15,7 @@ const COLUMNS = 'target, era_number, model_id::text, took_part, corr, mmc, score
 
 describe('the flat resolution migration', () => {
   it('keeps every running total, records each row\'s last era, and ranks the same', async () => {
-    const handle = await databaseBefore('0020_flat_resolution_packed_scores', { prefix: 'sw_results', poolSize: 2 });
+    const handle = await databaseBefore('0020_flat_resolution', { prefix: 'sw_results', poolSize: 2 });
     const { pool } = handle;
     try {
       const account = (await pool.query(`insert into accounts (name, role) values ('a', 'author') returning id`)).rows[0].id as string;
