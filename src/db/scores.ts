@@ -65,18 +65,18 @@ export function emptyScoreColumns(): ScoreColumns {
  * Writes score rows (one per submission, target and version) in one statement; a row already
  * there (a re-score of the same version) is replaced. The payout is stake × factor in numeric.
  */
-export function writeScores(client: pg.PoolClient, era: number, runId: string, rows: ScoreColumns): Promise<pg.QueryResult> {
-  return client.query({
-    text: `insert into scores (submission_id, target, target_version, era_number, model_id, run_id, status, corr, mmc, stake, payout)
-           select u.submission_id, u.target, u.version, $1, u.model_id, $2, u.status, u.corr, u.mmc, u.stake,
-                  trim_scale(round(u.stake * u.factor, ${PAYOUT_SCALE}))
-           from unnest($3::text[], $4::int[], $5::uuid[], $6::uuid[], $7::text[], $8::float8[], $9::float8[], $10::numeric[], $11::numeric[])
-             as u(target, version, submission_id, model_id, status, corr, mmc, stake, factor)
-           on conflict (submission_id, target, target_version) do update set
-             run_id = excluded.run_id, status = excluded.status, corr = excluded.corr, mmc = excluded.mmc,
-             stake = excluded.stake, payout = excluded.payout, computed_at = now()`,
-    values: [era, runId, rows.targets, rows.versions, rows.submissionIds, rows.modelIds, rows.statuses, rows.corrs, rows.mmcs, rows.stakes, rows.factors],
-  });
+export function writeScores(executor: Executor, era: number, runId: string, rows: ScoreColumns): Promise<unknown> {
+  return executor.execute(sql`
+    insert into scores (submission_id, target, target_version, era_number, model_id, run_id, status, corr, mmc, stake, payout)
+    select u.submission_id, u.target, u.version, ${era}, u.model_id, ${runId}, u.status, u.corr, u.mmc, u.stake,
+           trim_scale(round(u.stake * u.factor, ${sql.raw(String(PAYOUT_SCALE))}))
+    from unnest(${sql.param(rows.targets)}::text[], ${sql.param(rows.versions)}::int[], ${sql.param(rows.submissionIds)}::uuid[],
+                ${sql.param(rows.modelIds)}::uuid[], ${sql.param(rows.statuses)}::text[], ${sql.param(rows.corrs)}::float8[],
+                ${sql.param(rows.mmcs)}::float8[], ${sql.param(rows.stakes)}::numeric[], ${sql.param(rows.factors)}::numeric[])
+      as u(target, version, submission_id, model_id, status, corr, mmc, stake, factor)
+    on conflict (submission_id, target, target_version) do update set
+      run_id = excluded.run_id, status = excluded.status, corr = excluded.corr, mmc = excluded.mmc,
+      stake = excluded.stake, payout = excluded.payout, computed_at = now()`);
 }
 
 /**
@@ -131,13 +131,11 @@ export class NewScoreRows {
  * A late submission replaced since it was scored keeps no score: removes the scores of the
  * era's superseded submissions (of one model's, when `modelOfSubmission` names a submission of it).
  */
-export async function deleteSupersededScores(client: pg.PoolClient, era: number, modelOfSubmission?: string): Promise<void> {
-  await client.query(
-    `delete from scores sc using submissions s
-     where s.id = sc.submission_id and sc.era_number = $1 and s.superseded
-       ${modelOfSubmission === undefined ? '' : 'and s.model_id = (select model_id from submissions where id = $2)'}`,
-    modelOfSubmission === undefined ? [era] : [era, modelOfSubmission],
-  );
+export async function deleteSupersededScores(executor: Executor, era: number, modelOfSubmission?: string): Promise<void> {
+  await executor.execute(sql`
+    delete from scores sc using submissions s
+    where s.id = sc.submission_id and sc.era_number = ${era} and s.superseded
+      ${modelOfSubmission === undefined ? sql`` : sql`and s.model_id = (select model_id from submissions where id = ${modelOfSubmission})`}`);
 }
 
 /** A served score row: the submission scored, its model (id and name) and the score. */

@@ -70,7 +70,7 @@ function scoreBatch(t: Tx, pass: Pass, batch: readonly SubmissionToScore[]): Pro
   }
   const writes: Promise<unknown>[] = [];
   if (newRows !== undefined && newRows.size > 0) writes.push(newRows.write(t.client));
-  if (rows.targets.length > 0) writes.push(writeScores(t.client, era.number, run.latest, rows));
+  if (rows.targets.length > 0) writes.push(writeScores(t.tx, era.number, run.latest, rows));
   for (const write of writes) write.catch(() => {}); // awaited by the caller; a failure aborts the transaction and surfaces there
   return writes;
 }
@@ -120,7 +120,7 @@ export async function scoreTargets(t: Tx, era: EraRow, set: readonly TargetToSco
     throw failed ? failed.reason : error;
   }
   await closeSubmissionsToScore(t.client);
-  await deleteSupersededScores(t.client, era.number, only);
+  await deleteSupersededScores(t.tx, era.number, only);
   return scored;
 }
 
