@@ -105,7 +105,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const preparer = config.INGEST_WORKERS > 0 ? workerPreparer(config.INGEST_WORKERS) : inlinePreparer;
   app.addHook('onClose', async () => preparer.close());
   const scoring = scoringService({
-    db,
     pool,
     audit,
     eras,

@@ -33,11 +33,12 @@ export interface ClientTransaction {
   tx: Database;
 }
 
-export async function inClientTransaction<T>(pool: pg.Pool, fn: (t: ClientTransaction) => Promise<T>): Promise<T> {
+/** `readOnlySnapshot`: one repeatable-read snapshot that writes nothing (reads that must agree with each other). */
+export async function inClientTransaction<T>(pool: pg.Pool, fn: (t: ClientTransaction) => Promise<T>, options: { readOnlySnapshot?: boolean } = {}): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    await client.query('begin');
+    await client.query(options.readOnlySnapshot ? 'begin isolation level repeatable read read only' : 'begin');
     const result = await fn({ client, tx: drizzle(client, { schema }) });
     await client.query('commit');
     return result;

@@ -455,8 +455,8 @@ export const scores = pgTable(
  * Written once per resolved era (src/db/results.ts), read by performance and the leaderboard:
  * per target, era and model, the current scores of the model's on-time submission, its at-risk
  * stake and payout, and running totals over the resolved eras up to this one. A model keeps a
- * row (tookPart false) in every resolved era after its first, so a window's totals are the
- * difference of two rows.
+ * row (tookPart false) in the resolved eras after one it took part in, as long as the largest
+ * leaderboard window can reach that one, so a window's totals are the difference of two rows.
  */
 export const modelEraResults = pgTable(
   'model_era_results',
@@ -479,9 +479,11 @@ export const modelEraResults = pgTable(
     scoreTotal: doublePrecision('score_total').notNull(),
     /** The stake of the latest era up to this one the model took part in. */
     lastStake: numeric('last_stake'),
+    /** The latest era up to this one the model took part in: a model is carried forward while a window can reach it. */
+    lastEra: integer('last_era').notNull(),
   },
   (t) => [
-    primaryKey({ columns: [t.target, t.eraNumber, t.modelId] }),
+    primaryKey({ columns: [t.eraNumber, t.target, t.modelId] }),
     // Covering (INCLUDE corr, mmc, stake, payout in the migration): a model's series is read from adjacent index pages.
     index('model_era_results_model_idx').on(t.modelId, t.target, t.eraNumber).where(sql`${t.tookPart}`),
   ],

@@ -65,18 +65,18 @@ export function emptyScoreColumns(): ScoreColumns {
  * Writes score rows (one per submission, target and version) in one statement; a row already
  * there (a re-score of the same version) is replaced. The payout is stake × factor in numeric.
  */
-export function writeScores(client: pg.PoolClient, era: number, runId: string, rows: ScoreColumns): Promise<pg.QueryResult> {
-  return client.query({
-    text: `insert into scores (submission_id, target, target_version, era_number, model_id, run_id, status, corr, mmc, stake, payout)
-           select u.submission_id, u.target, u.version, $1, u.model_id, $2, u.status, u.corr, u.mmc, u.stake,
-                  trim_scale(round(u.stake * u.factor, ${PAYOUT_SCALE}))
-           from unnest($3::text[], $4::int[], $5::uuid[], $6::uuid[], $7::text[], $8::float8[], $9::float8[], $10::numeric[], $11::numeric[])
-             as u(target, version, submission_id, model_id, status, corr, mmc, stake, factor)
-           on conflict (submission_id, target, target_version) do update set
-             run_id = excluded.run_id, status = excluded.status, corr = excluded.corr, mmc = excluded.mmc,
-             stake = excluded.stake, payout = excluded.payout, computed_at = now()`,
-    values: [era, runId, rows.targets, rows.versions, rows.submissionIds, rows.modelIds, rows.statuses, rows.corrs, rows.mmcs, rows.stakes, rows.factors],
-  });
+export function writeScores(executor: Executor, era: number, runId: string, rows: ScoreColumns): Promise<unknown> {
+  return executor.execute(sql`
+    insert into scores (submission_id, target, target_version, era_number, model_id, run_id, status, corr, mmc, stake, payout)
+    select u.submission_id, u.target, u.version, ${era}, u.model_id, ${runId}, u.status, u.corr, u.mmc, u.stake,
+           trim_scale(round(u.stake * u.factor, ${sql.raw(String(PAYOUT_SCALE))}))
+    from unnest(${sql.param(rows.targets)}::text[], ${sql.param(rows.versions)}::int[], ${sql.param(rows.submissionIds)}::uuid[],
+                ${sql.param(rows.modelIds)}::uuid[], ${sql.param(rows.statuses)}::text[], ${sql.param(rows.corrs)}::float8[],
+                ${sql.param(rows.mmcs)}::float8[], ${sql.param(rows.stakes)}::numeric[], ${sql.param(rows.factors)}::numeric[])
+      as u(target, version, submission_id, model_id, status, corr, mmc, stake, factor)
+    on conflict (submission_id, target, target_version) do update set
+      run_id = excluded.run_id, status = excluded.status, corr = excluded.corr, mmc = excluded.mmc,
+      stake = excluded.stake, payout = excluded.payout, computed_at = now()`);
 }
 
 /**
@@ -131,13 +131,11 @@ export class NewScoreRows {
  * A late submission replaced since it was scored keeps no score: removes the scores of the
  * era's superseded submissions (of one model's, when `modelOfSubmission` names a submission of it).
  */
-export async function deleteSupersededScores(client: pg.PoolClient, era: number, modelOfSubmission?: string): Promise<void> {
-  await client.query(
-    `delete from scores sc using submissions s
-     where s.id = sc.submission_id and sc.era_number = $1 and s.superseded
-       ${modelOfSubmission === undefined ? '' : 'and s.model_id = (select model_id from submissions where id = $2)'}`,
-    modelOfSubmission === undefined ? [era] : [era, modelOfSubmission],
-  );
+export async function deleteSupersededScores(executor: Executor, era: number, modelOfSubmission?: string): Promise<void> {
+  await executor.execute(sql`
+    delete from scores sc using submissions s
+    where s.id = sc.submission_id and sc.era_number = ${era} and s.superseded
+      ${modelOfSubmission === undefined ? sql`` : sql`and s.model_id = (select model_id from submissions where id = ${modelOfSubmission})`}`);
 }
 
 /** A served score row: the submission scored, its model (id and name) and the score. */
@@ -156,23 +154,51 @@ export type ServedScoreRow = {
 const SERVED_COLUMNS = sql`sc.model_id as "modelId", m.name as model, sc.submission_id as "submissionId", s.late, sc.status,
   sc.corr, sc.mmc, sc.stake::text as stake, sc.payout::text as payout`;
 
-/** Every current submission's score on one version of a target, on-time first, then by model name. */
-export async function scoresOnVersion(executor: Executor, era: number, target: string, version: number): Promise<ServedScoreRow[]> {
+/**
+ * Current submissions' scores on one version of a target, on-time first, then by model name:
+ * at most `limit`, after the row `after` names (a model has one current on-time and one current
+ * late submission at most, so (late, model name) is a position).
+ */
+export async function scoresOnVersion(
+  executor: Executor,
+  era: number,
+  target: string,
+  version: number,
+  page: { limit: number; after?: { late: boolean; model: string } },
+): Promise<ServedScoreRow[]> {
+  const { after } = page;
   const { rows } = await executor.execute<ServedScoreRow>(sql`
     select ${SERVED_COLUMNS}
     from scores sc join submissions s on s.id = sc.submission_id join models m on m.id = sc.model_id
     where sc.era_number = ${era} and sc.target = ${target} and sc.target_version = ${version} and not s.superseded
-    order by s.late, m.name`);
+      ${after === undefined ? sql`` : sql`and (s.late, m.name) > (${after.late}, ${after.model})`}
+    order by s.late, m.name
+    limit ${page.limit}`);
   return rows;
 }
 
-/** One model's current scores (on the latest version of each target), newest era first. */
-export async function currentScoresOfModel(executor: Executor, modelId: string) {
+/**
+ * The eras in which a model has current scores, newest first: at most `limit`, before era
+ * `before` when given, and how many score rows each holds.
+ */
+export async function erasWithScores(executor: Executor, modelId: string, page: { limit: number; before?: number }) {
+  const { rows } = await executor.execute<{ era: number; rows: number }>(sql`
+    select s.era_number as era, count(distinct (sc.target, s.late))::int as rows
+    from submissions s join scores sc on sc.submission_id = s.id
+    where s.model_id = ${modelId} and not s.superseded ${page.before === undefined ? sql`` : sql`and s.era_number < ${page.before}`}
+    group by s.era_number
+    order by s.era_number desc
+    limit ${page.limit}`);
+  return rows;
+}
+
+/** One model's current scores (on the latest version of each target) in the given eras, newest era first. */
+export async function currentScoresOfModel(executor: Executor, modelId: string, eras: readonly number[]) {
   const { rows } = await executor.execute<ServedScoreRow & { era: number; target: string; version: number; computedAt: string }>(sql`
     select distinct on (sc.era_number, sc.target, s.late)
            sc.era_number as era, sc.target, sc.target_version as version, ${SERVED_COLUMNS}, sc.computed_at as "computedAt"
     from submissions s join scores sc on sc.submission_id = s.id join models m on m.id = s.model_id
-    where s.model_id = ${modelId} and not s.superseded
+    where s.model_id = ${modelId} and not s.superseded and s.era_number = any(${sql.param([...eras])}::int[])
     order by sc.era_number desc, sc.target, s.late, sc.target_version desc`);
   // Raw queries through drizzle hand timestamps over as text.
   return rows.map((row) => ({ ...row, computedAt: new Date(row.computedAt) }));

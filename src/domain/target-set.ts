@@ -1,5 +1,6 @@
 import { gaussianTable, pow15GaussianTable, preparedVector, rankCodes, rerankMap, type RankCodes } from './prepared.js';
-import { basisWith, bothFinite, corrTarget, countSet, MIN_OVERLAP, overlapOf, scored, TargetScorer, type Score } from './scoring.js';
+import { basisWith, bothFinite, corrTarget, countSet, MIN_OVERLAP, overlapOf, scored, type Score } from './scoring.js';
+import { TargetScorer } from './target-scorer.js';
 
 export interface TargetScores {
   corr: Score;

@@ -13,9 +13,9 @@ import {
   payoutAmount,
   payoutFactor,
   predictionOverlap,
-  TargetScorer,
   type Score,
 } from '../../src/domain/scoring.js';
+import { TargetScorer } from '../../src/domain/target-scorer.js';
 import { reference } from '../support/reference.js';
 
 const { era, tolerance } = { era: reference.era, tolerance: reference.tolerance };

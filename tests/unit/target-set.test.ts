@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { rankCodes } from '../../src/domain/prepared.js';
-import { TargetScorer } from '../../src/domain/scoring.js';
+import { TargetScorer } from '../../src/domain/target-scorer.js';
 import { TargetSetScorer } from '../../src/domain/target-set.js';
 import { reference } from '../support/reference.js';
 import { rng } from '../support/rng.js';

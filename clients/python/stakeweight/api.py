@@ -85,6 +85,21 @@ class StakeweightAPI:
     def _get(self, path: str, query: Optional[Mapping[str, Any]] = None, auth: bool = True) -> Dict[str, Any]:
         return _object(self._http.request("GET", path, query=query, safe=True, auth=auth).json())
 
+    def _get_pages(self, path: str, query: Optional[Mapping[str, Any]] = None, *, page_size: Optional[int] = None) -> Dict[str, Any]:
+        """A paged list (``{..., scores: [...], next}``) read page after page until ``next`` is
+        null: the first page's other fields, every page's ``scores``, ``next`` None."""
+        params: Dict[str, Any] = dict(query or {})
+        if page_size is not None:
+            params["limit"] = int(page_size)
+        result = self._get(path, params)
+        rows = list(result["scores"])
+        while result.get("next"):
+            result = self._get(path, {**params, "cursor": result["next"]})
+            rows.extend(result["scores"])
+        first = dict(result)
+        first["scores"], first["next"] = rows, None
+        return first
+
     def _get_csv(self, path: str) -> str:
         return self._http.request("GET", path, accept="text/csv", safe=True).text()
 
@@ -319,12 +334,16 @@ class StakeweightAPI:
 
     # ------------------------------------------------------------------ scores and performance
 
-    def model_scores(self, model_id: str, era: Optional[int] = None, target: Optional[str] = None, *, as_frame: bool = False) -> Any:
+    def model_scores(
+        self, model_id: str, era: Optional[int] = None, target: Optional[str] = None, *, as_frame: bool = False, page_size: Optional[int] = None
+    ) -> Any:
         """A model's current scores (``{modelId, scores: [...]}``), only those of ``era``
         and of ``target`` when given; with both, the score's ``history`` across target
-        versions too. ``as_frame=True`` returns the ``scores`` rows as a DataFrame."""
+        versions too. ``as_frame=True`` returns the ``scores`` rows as a DataFrame. The
+        server pages them by era (``page_size`` eras a page, its default when None): every
+        page is read, newest era first."""
         both = era is not None and target is not None
-        result = self._get(f"/v1/models/{self._model(model_id)}/scores", {"era": era, "target": target} if both else None)
+        result = self._get_pages(f"/v1/models/{self._model(model_id)}/scores", {"era": era, "target": target} if both else None, page_size=page_size)
         result["scores"] = [
             row for row in result["scores"] if (era is None or row.get("era") == int(era)) and (target is None or row.get("target") == target)
         ]
@@ -580,9 +599,10 @@ class StakeweightAPI:
         assert values is not None
         return self._send("PUT", path, safe=True, json_body=_targets_json(values))
 
-    def era_scores(self, era: int, target: Optional[str] = None, *, as_frame: bool = False) -> Any:
-        """Every model's CORR, MMC, stake and payout on one target of the era (operator)."""
-        result = self._get(f"/v1/eras/{int(era)}/scores", {"target": target})
+    def era_scores(self, era: int, target: Optional[str] = None, *, as_frame: bool = False, page_size: Optional[int] = None) -> Any:
+        """Every model's CORR, MMC, stake and payout on one target of the era (operator);
+        the server pages them by model (``page_size`` rows a page): every page is read."""
+        result = self._get_pages(f"/v1/eras/{int(era)}/scores", {"target": target}, page_size=page_size)
         return to_frame(result["scores"], index="modelId") if as_frame else result
 
     def resolve_era(self, era: int) -> Dict[str, Any]:

@@ -142,6 +142,21 @@ class OverTimeTest(unittest.TestCase):
         self.assertAlmostEqual(corrs[0], support.numerai_corr(preds, t2), delta=1e-9)
         self.assertAlmostEqual(corrs[1], support.numerai_corr(preds, t1), delta=1e-9)
 
+    def test_scores_are_read_page_after_page(self) -> None:
+        name = self.models["a"]["name"]
+        whole = self.author.model_scores(name)
+        paged = self.author.model_scores(name, page_size=1)
+        self.assertEqual(paged["scores"], whole["scores"])
+        self.assertEqual(sorted({s["era"] for s in paged["scores"]}, reverse=True), list(reversed(self.eras)))
+        self.assertIsNone(paged["next"])
+        # One era a page: the server says a next page follows, and the client followed it.
+        first = self.author._get(f"/v1/models/{self.models['a']['id']}/scores", {"limit": 1})
+        self.assertIsNotNone(first["next"])
+        self.assertEqual({s["era"] for s in first["scores"]}, {self.eras[-1]})
+        era = self.eras[0]
+        self.assertEqual(self.operator.era_scores(era, page_size=1)["scores"], self.operator.era_scores(era)["scores"])
+        self.assertGreater(len(self.operator.era_scores(era, page_size=1)["scores"]), 1)
+
     # ---------------------------------------------------------------- performance and leaderboard
 
     def test_the_report_summary_follows_every_page(self) -> None:
