@@ -33,8 +33,17 @@ export interface ClientTransaction {
   tx: Database;
 }
 
-export async function inClientTransaction<T>(pool: pg.Pool, fn: (t: ClientTransaction) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
+/** The pool under a database handle: for the few that need a connection of their own (LISTEN, a session lock). */
+export function poolOf(db: Database): pg.Pool {
+  return db.$client;
+}
+
+/**
+ * Runs `fn` in a transaction on a client of the database's pool, so a service holds one handle
+ * (the Database) and still gets a raw client when it streams.
+ */
+export async function inClientTransaction<T>(source: Database | pg.Pool, fn: (t: ClientTransaction) => Promise<T>): Promise<T> {
+  const client = await (source instanceof pg.Pool ? source : poolOf(source)).connect();
   let broken: Error | undefined;
   try {
     await client.query('begin');
