@@ -35,7 +35,10 @@ export interface ClientTransaction {
 
 /** The pool under a database handle: for the few that need a connection of their own (LISTEN, a session lock). */
 export function poolOf(db: Database): pg.Pool {
-  return db.$client;
+  const client: unknown = (db as Database & { $client?: unknown }).$client;
+  // A client transaction's own handle runs on one client, not a pool: it cannot start another.
+  if (!(client instanceof pg.Pool)) throw new Error('poolOf needs the database handle made by connect(), not a transaction');
+  return client;
 }
 
 /**
