@@ -79,7 +79,7 @@ try {
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   const port = (receiver.address() as { port: number }).port;
   const config = loadConfig({ DATABASE_URL: url.toString(), LOG_LEVEL: 'silent', BOOTSTRAP_ADMIN_KEY: ADMIN_KEY, WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' });
-  const app = await buildApp({ config, db: handle.db, pool: handle.pool, logger: false, deliveries: { databaseUrl: url.toString() } });
+  const app = await buildApp({ config, db: handle.db, logger: false, deliveries: { databaseUrl: url.toString() } });
   await app.ready();
   await handle.pool.query(`update webhooks set url = $1 where account_id = $2`, [`http://127.0.0.1:${port}/hook`, accounts[0].id]);
   await handle.pool.query(`delete from webhooks where account_id <> $1`, [accounts[0].id]);

@@ -3,6 +3,7 @@ import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/index.js';
 import { createLogger } from './logger.js';
+import { buildServices, migrateData } from './services/index.js';
 
 async function main() {
   let config;
@@ -17,7 +18,9 @@ async function main() {
   }
   const log = createLogger(config.LOG_LEVEL);
   const database = await openDatabase(config, log);
-  const app = await buildApp({ config, db: database.db, pool: database.pool, logger: log, scheduler: true, deliveries: { databaseUrl: database.url } });
+  const services = buildServices(config, database.db);
+  await migrateData(database.db, services).catch((error: unknown) => log.error({ err: error }, 'a data migration failed; it is tried again at the next start'));
+  const app = await buildApp({ config, db: database.db, services, logger: log, scheduler: true, deliveries: { databaseUrl: database.url } });
 
   // On SIGTERM or SIGINT (or an uncaught error): stop accepting, finish in-flight requests, close
   // the pool; exit 0, or 1 after an error or when it takes longer than 30 s.
@@ -27,6 +30,7 @@ async function main() {
       if (err) log.error({ err }, 'uncaught error: shutting down');
       else log.info({ signal }, 'shutting down: finishing in-flight requests');
       await app.close();
+      await services.close();
       await database.close();
       log.info('stopped');
     },

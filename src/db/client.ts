@@ -33,9 +33,25 @@ export interface ClientTransaction {
   tx: Database;
 }
 
-/** `readOnlySnapshot`: one repeatable-read snapshot that writes nothing (reads that must agree with each other). */
-export async function inClientTransaction<T>(pool: pg.Pool, fn: (t: ClientTransaction) => Promise<T>, options: { readOnlySnapshot?: boolean } = {}): Promise<T> {
-  const client = await pool.connect();
+/** The pool under a database handle: for the few that need a connection of their own (LISTEN, a session lock). */
+export function poolOf(db: Database): pg.Pool {
+  const client: unknown = (db as Database & { $client?: unknown }).$client;
+  // A client transaction's own handle runs on one client, not a pool: it cannot start another.
+  if (!(client instanceof pg.Pool)) throw new Error('poolOf needs the database handle made by connect(), not a transaction');
+  return client;
+}
+
+/**
+ * Runs `fn` in a transaction on a client of the database's pool, so a service holds one handle
+ * (the Database) and still gets a raw client when it streams. `readOnlySnapshot`: one
+ * repeatable-read snapshot that writes nothing (reads that must agree with each other).
+ */
+export async function inClientTransaction<T>(
+  source: Database | pg.Pool,
+  fn: (t: ClientTransaction) => Promise<T>,
+  options: { readOnlySnapshot?: boolean } = {},
+): Promise<T> {
+  const client = await (source instanceof pg.Pool ? source : poolOf(source)).connect();
   let broken: Error | undefined;
   try {
     await client.query(options.readOnlySnapshot ? 'begin isolation level repeatable read read only' : 'begin');

@@ -1,6 +1,7 @@
-import type pg from 'pg';
+import { sql } from 'drizzle-orm';
+import type { Executor } from './client.js';
 
 /** One trivial round trip: resolves when the database answers, rejects when it does not. */
-export async function ping(pool: pg.Pool): Promise<void> {
-  await pool.query('select 1');
+export async function ping(executor: Executor): Promise<void> {
+  await executor.execute(sql`select 1`);
 }

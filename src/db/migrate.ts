@@ -9,8 +9,6 @@ import { LOCK_KEY } from './locks.js';
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
-/** Arbitrary constant: the advisory lock every replica takes before migrating. */
-
 /**
  * 0003 was first released as two migrations (0003_key_checked_write, then 0004_raw_encoding,
  * applied at this `when`) and later rewritten as one with a later `when`. A database the two
@@ -35,21 +33,36 @@ async function adoptFirstRelease0003(client: pg.PoolClient): Promise<void> {
   ]);
 }
 
-/**
- * Applies pending migrations under a session advisory lock, so replicas starting together
- * apply each migration once; drizzle's own migrator takes no lock.
+/*
+ * Migrating takes the pool, not an Executor (a named exception): the migration lock is a session
+ * lock, held on a connection of its own across several transactions.
  */
-export async function migrateDatabase(pool: pg.Pool): Promise<void> {
+
+/**
+ * Runs `fn` holding the migration session lock (on a connection of its own), so replicas starting
+ * together run it one at a time.
+ */
+export async function withMigrationLock<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {
     await client.query('select pg_advisory_lock($1)', [LOCK_KEY.migration]);
     try {
-      await adoptFirstRelease0003(client);
-      await migrate(drizzle(client), { migrationsFolder: MIGRATIONS_DIR });
+      return await fn(client);
     } finally {
       await client.query('select pg_advisory_unlock($1)', [LOCK_KEY.migration]);
     }
   } finally {
     client.release();
   }
+}
+
+/**
+ * Applies pending migrations under the migration lock, so replicas starting together apply each
+ * migration once; drizzle's own migrator takes no lock.
+ */
+export async function migrateDatabase(pool: pg.Pool): Promise<void> {
+  await withMigrationLock(pool, async (client) => {
+    await adoptFirstRelease0003(client);
+    await migrate(drizzle(client), { migrationsFolder: MIGRATIONS_DIR });
+  });
 }

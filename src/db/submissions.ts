@@ -1,7 +1,6 @@
 import { desc, eq, sql, type SQL } from 'drizzle-orm';
-import type pg from 'pg';
 import type { RawEncoding } from '../domain/raw.js';
-import type { Executor } from './client.js';
+import { poolOf, type Database, type Executor } from './client.js';
 import { isUniqueViolation } from './errors.js';
 import { submissions } from './schema.js';
 
@@ -64,17 +63,17 @@ export const isConcurrentSubmission = (error: unknown) => isUniqueViolation(erro
 
 /**
  * The ingest write: one round trip to store_submission. A named (server-side prepared)
- * statement on the pool rather than drizzle, since this runs once per submission on the hot path.
+ * statement on the database's pool rather than drizzle, since this runs once per submission on the hot path.
  * `created` is false when the same content was already the model's current submission.
  */
 export async function storeSubmission(
-  pool: pg.Pool,
+  db: Database,
   keyId: string,
   era: number,
   digest: string,
   row: SubmissionToStore,
 ): Promise<{ submission: StoredSubmission; created: boolean }> {
-  const { rows } = await pool.query<StoredSubmission & { created: boolean; emitted: number | null }>({
+  const { rows } = await poolOf(db).query<StoredSubmission & { created: boolean; emitted: number | null }>({
     name: 'store-submission',
     // A new submission's submission.received event (src/domain/events.ts) is written by the same statement.
     text: `select r_id as id, r_era as era, r_model as "modelId", r_rows as rows, r_sha as sha256, r_late as late,

@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
-import { type DatabaseHandle, inClientTransaction } from '../db/client.js';
+import { type Database, inClientTransaction } from '../db/client.js';
 import { copyTableOut, detachedName, detachEra, detachedRows, dropDetached, erasBefore, lockEraForArchive } from '../db/archive.js';
 import { PARTITIONED } from '../db/partitions.js';
 import { conflict } from '../errors.js';
@@ -32,8 +32,8 @@ const MANIFEST = 'manifest.json';
  * running the command again writes and drops it. Ledger, audit log, bundles and scores are not
  * touched: `verify` checks an archived era's bundle from its stored bytes and chain links.
  */
-export function archiveService(deps: { pool: DatabaseHandle['pool'] }) {
-  const { pool } = deps;
+export function archiveService(deps: { db: Database }) {
+  const { db } = deps;
 
   async function writeTable(era: number, table: string, dir: string): Promise<ArchivedTable> {
     const file = `${table}.era-${era}.pgcopy`;
@@ -41,7 +41,7 @@ export function archiveService(deps: { pool: DatabaseHandle['pool'] }) {
     const hash = createHash('sha256');
     let bytes = 0;
     const out = createWriteStream(`${path}.partial`);
-    const rows = await inClientTransaction(pool, async ({ client, tx }) => {
+    const rows = await inClientTransaction(db, async ({ client, tx }) => {
       const copied = await copyTableOut(client, table, (chunk) => {
         hash.update(chunk);
         bytes += chunk.length;
@@ -65,7 +65,7 @@ export function archiveService(deps: { pool: DatabaseHandle['pool'] }) {
   }
 
   async function archiveEra(era: number, dir: string): Promise<ArchivedTable[] | null> {
-    const state = await inClientTransaction(pool, async ({ tx }) => {
+    const state = await inClientTransaction(db, async ({ tx }) => {
       const found = await lockEraForArchive(tx, era);
       if (!found || !found.resolved || found.archivedAt) return found;
       if (!found.detachedAt) await detachEra(tx, era, LOCK_TIMEOUT_MS);
@@ -74,14 +74,14 @@ export function archiveService(deps: { pool: DatabaseHandle['pool'] }) {
     if (!state?.resolved || state.archivedAt) return null;
     const written: ArchivedTable[] = [];
     for (const table of PARTITIONED) written.push(await writeTable(era, detachedName(table, era), dir));
-    await inClientTransaction(pool, ({ tx }) => dropDetached(tx, era, written));
+    await inClientTransaction(db, ({ tx }) => dropDetached(tx, era, written));
     return written;
   }
 
   return {
     /** Archives the resolved eras before `before` into `dir`; refuses (409) when an era before it is not resolved. */
     async archive(before: number, dir: string): Promise<{ eras: number[]; tables: ArchivedTable[] }> {
-      const { resolved, unresolved } = await inClientTransaction(pool, ({ tx }) => erasBefore(tx, before));
+      const { resolved, unresolved } = await inClientTransaction(db, ({ tx }) => erasBefore(tx, before));
       if (unresolved.length > 0) {
         throw conflict(`era${unresolved.length > 1 ? 's' : ''} ${unresolved.join(', ')} before ${before} ${unresolved.length > 1 ? 'are' : 'is'} not resolved; only resolved eras are archived: resolve them or pass a lower --before-era`);
       }

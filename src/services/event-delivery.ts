@@ -1,9 +1,9 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { DatabaseHandle } from '../db/client.js';
+import { poolOf } from '../db/client.js';
 import { jobQueue, type QueueOptions } from '../db/queue.js';
 import { listenForDeliveries } from '../db/webhooks.js';
 import type { EventsService } from './events.js';
-import { DELIVER_JOB, SWEEP_JOB, type DeliverJob, type WebhooksService } from './webhooks.js';
+import { attemptDelivery, DELIVER_JOB, sweepDeliveries, SWEEP_JOB, type DeliverJob, type WebhookAttemptsDeps } from './webhook-attempts.js';
 
 /**
  * Webhook delivery on the Postgres job queue (src/db/queue.ts). Every replica runs one: jobs are
@@ -12,14 +12,13 @@ import { DELIVER_JOB, SWEEP_JOB, type DeliverJob, type WebhooksService } from '.
  * transaction that wrote deliveries commits (LISTEN), at start, and every minute on one replica.
  */
 export function eventDelivery(deps: {
-  pool: DatabaseHandle['pool'];
-  webhooks: WebhooksService;
-  events: EventsService;
+  attempts: WebhookAttemptsDeps;
+  events: Pick<EventsService, 'purge'>;
   queue: QueueOptions;
   workers: number;
   log: FastifyBaseLogger;
 }) {
-  const { pool, webhooks, events, workers, log } = deps;
+  const { attempts, events, workers, log } = deps;
   const queue = jobQueue(deps.queue);
   let stopListening: (() => Promise<void>) | undefined;
   let sweeping: Promise<void> | undefined;
@@ -32,8 +31,7 @@ export function eventDelivery(deps: {
       again = true;
       return;
     }
-    sweeping = webhooks
-      .sweep(queue)
+    sweeping = sweepDeliveries(attempts, queue)
       .then(() => undefined)
       .catch((error: unknown) => log.error({ err: error }, 'enqueuing webhook deliveries failed; the next sweep retries'))
       .finally(() => {
@@ -50,13 +48,13 @@ export function eventDelivery(deps: {
       running = true;
       queue.onError((error) => log.error({ err: error }, 'job queue error'));
       await queue.start([DELIVER_JOB, SWEEP_JOB]);
-      for (let i = 0; i < workers; i++) await queue.work<DeliverJob>(DELIVER_JOB, (job) => webhooks.attempt(queue, job));
+      for (let i = 0; i < workers; i++) await queue.work<DeliverJob>(DELIVER_JOB, (job) => attemptDelivery(attempts, queue, job));
       await queue.work(SWEEP_JOB, async () => {
-        await webhooks.sweep(queue);
+        await sweepDeliveries(attempts, queue);
         await events.purge();
       });
       await queue.everyMinute(SWEEP_JOB);
-      stopListening = listenForDeliveries(pool, sweepSoon);
+      stopListening = listenForDeliveries(poolOf(attempts.db), sweepSoon);
     },
     /** Stops taking jobs and waits for attempts in progress (the queue releases any still running for another replica). */
     async stop() {

@@ -11,7 +11,7 @@ import { assertScorable } from './target-uploads.js';
  * era's results already). The era row lock (as an upload takes it) makes an upload in
  * flight either score the submission itself or commit before this reads the targets.
  */
-export function scoreSubmission(deps: Pick<ScoringDeps, 'pool'>, number: number, submissionId: string): Promise<string[]> {
+export function scoreSubmission(deps: Pick<ScoringDeps, 'db'>, number: number, submissionId: string): Promise<string[]> {
   return transaction(deps, async (t) => {
     const era = await lockEra(t.tx, number, 'no key update');
     if (!era?.closedAt) return [];

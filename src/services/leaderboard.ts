@@ -6,7 +6,7 @@ import { transaction, type ScoringDeps } from './scoring-deps.js';
 /** The leaderboard's window: the last W resolved eras. */
 export const WINDOW = { min: 1, max: 260, default: 20 } as const;
 
-type LeaderboardDeps = Pick<ScoringDeps, 'pool' | 'defaultTarget'>;
+type LeaderboardDeps = Pick<ScoringDeps, 'db' | 'defaultTarget'>;
 
 /**
  * Ranked standings (every ranked model, in rank order) by target, window size, window bounds and

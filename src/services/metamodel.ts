@@ -17,8 +17,7 @@ export type { MetaModelDeps, RescoreEra } from './metamodel/deps.js';
  * in metamodel/compute.ts; this composes them with the reads.
  */
 export function metaModelService(deps: MetaModelDeps) {
-  const { database, eras } = deps;
-  const { db } = database;
+  const { db, eras } = deps;
 
   async function closedEra(number: number): Promise<EraRow> {
     const era = await eras.get(number);

@@ -4,7 +4,7 @@ import type { Principal } from './accounts.js';
 import { transaction, type ScoringDeps } from './scoring-deps.js';
 
 /** Performance over eras (docs/scoring-and-payouts.md) for one model and target, from the results resolution stored. */
-export async function performance(deps: Pick<ScoringDeps, 'pool' | 'models' | 'defaultTarget'>, who: Principal, modelId: string, name?: string) {
+export async function performance(deps: Pick<ScoringDeps, 'db' | 'models' | 'defaultTarget'>, who: Principal, modelId: string, name?: string) {
   const model = await deps.models.getReadable(modelId, who);
   const target = name ?? deps.defaultTarget;
   const { rows, totalPayout, totalStake } = await transaction(deps, ({ tx }) => modelResults(tx, modelId, target));

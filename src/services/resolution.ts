@@ -13,7 +13,7 @@ import type { Actor } from './audit.js';
 import type { EraRow } from './eras.js';
 import { transaction, type ScoringDeps } from './scoring-deps.js';
 
-export type ResolutionDeps = Pick<ScoringDeps, 'pool' | 'audit' | 'bundles'>;
+export type ResolutionDeps = Pick<ScoringDeps, 'db' | 'audit' | 'bundles'>;
 
 /**
  * An unresolved era's main target and the rows its resolution pays (resolve and its dry run
@@ -60,7 +60,7 @@ export function resolve(deps: ResolutionDeps, actor: Actor, number: number) {
  * by the same ledger plan against each model's balance) in a read-only snapshot: nothing is
  * written, locked or audited. 409 for an era that is resolved, not closed or without its main target.
  */
-export function resolveDryRun(deps: Pick<ScoringDeps, 'pool'>, number: number) {
+export function resolveDryRun(deps: Pick<ScoringDeps, 'db'>, number: number) {
   return transaction(
     deps,
     async ({ tx }) => {

@@ -32,7 +32,7 @@ export interface EraPage {
  * Current submissions' scores on one target (the latest version unless one is named), a page at
  * a time (on-time first, then by model name), and the traded meta-model's own CORR on it.
  */
-export async function eraScores(deps: Pick<ScoringDeps, 'pool' | 'eras'>, number: number, name: string | undefined, version: number | undefined, page: ModelPage) {
+export async function eraScores(deps: Pick<ScoringDeps, 'db' | 'eras'>, number: number, name: string | undefined, version: number | undefined, page: ModelPage) {
   const era = await deps.eras.get(number);
   const target = name ?? era.mainTarget;
   return transaction(
@@ -74,7 +74,7 @@ function pageOfEras(eras: readonly { era: number; rows: number }[], limit: numbe
  * first; owners and staff only. With an era and a target, also that score's history across the
  * target's versions.
  */
-export async function modelScores(deps: Pick<ScoringDeps, 'pool' | 'models'>, who: Principal, modelId: string, focus: ScoreFocus | undefined, page: EraPage) {
+export async function modelScores(deps: Pick<ScoringDeps, 'db' | 'models'>, who: Principal, modelId: string, focus: ScoreFocus | undefined, page: EraPage) {
   const model = await deps.models.getReadable(modelId, who);
   return transaction(
     deps,

@@ -1,4 +1,4 @@
-import { inClientTransaction, type ClientTransaction, type DatabaseHandle } from '../db/client.js';
+import { inClientTransaction, type ClientTransaction, type Database } from '../db/client.js';
 import type { Preparer } from '../ingest/worker-preparer.js';
 import type { AuditService } from './audit.js';
 import type { BundlesService } from './bundles.js';
@@ -9,7 +9,7 @@ import type { ReportFiguresService } from './report-figures.js';
 /** Everything the scoring use cases need; each takes the `Pick` of it that it uses. */
 export interface ScoringDeps {
   /** the one transaction handle: every use case runs in a ClientTransaction on it */
-  pool: DatabaseHandle['pool'];
+  db: Database;
   audit: AuditService;
   eras: ErasService;
   models: ModelsService;
@@ -25,7 +25,7 @@ export interface ScoringDeps {
 
 export type Tx = ClientTransaction;
 
-/** A transaction on `pool`; `readOnlySnapshot` for reads that must agree with each other. */
-export function transaction<T>(deps: Pick<ScoringDeps, 'pool'>, fn: (t: Tx) => Promise<T>, options?: { readOnlySnapshot?: boolean }): Promise<T> {
-  return inClientTransaction(deps.pool, fn, options);
+/** A transaction on `db`'s pool; `readOnlySnapshot` for reads that must agree with each other. */
+export function transaction<T>(deps: Pick<ScoringDeps, 'db'>, fn: (t: Tx) => Promise<T>, options?: { readOnlySnapshot?: boolean }): Promise<T> {
+  return inClientTransaction(deps.db, fn, options);
 }

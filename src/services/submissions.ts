@@ -1,4 +1,4 @@
-import type { DatabaseHandle } from '../db/client.js';
+import type { Database } from '../db/client.js';
 import * as submissionsDal from '../db/submissions.js';
 import type { StoredSubmission } from '../db/submissions.js';
 import { decodeRankCodes } from '../domain/prepared.js';
@@ -20,9 +20,9 @@ export type ScoreSubmission = (era: number, submissionId: string) => Promise<unk
 /** Submissions read per round trip by the summary. */
 const RANKS_PAGE = 500;
 
-/** What the submissions service is made from: one database handle (the ingest write takes its pool). */
+/** What the submissions service is made from: one database handle. */
 export interface SubmissionsDeps {
-  database: DatabaseHandle;
+  db: Database;
   eras: Pick<ErasService, 'get' | 'current' | 'forIngest' | 'universeIndex'>;
   models: Pick<ModelsService, 'assertOwns'>;
   preparer: Pick<Preparer, 'prepare'>;
@@ -30,8 +30,7 @@ export interface SubmissionsDeps {
 }
 
 export function submissionsService(deps: SubmissionsDeps) {
-  const { database, eras, models, preparer, scoreSubmission } = deps;
-  const { db, pool } = database;
+  const { db, eras, models, preparer, scoreSubmission } = deps;
 
   return {
     /**
@@ -81,7 +80,7 @@ export function submissionsService(deps: SubmissionsDeps) {
         let stored: Awaited<ReturnType<typeof submissionsDal.storeSubmission>>;
         try {
           // The ingest write: store_submission checks the caller's key is live and writes under the era's KEY SHARE lock.
-          stored = await submissionsDal.storeSubmission(pool, who.keyId, era.number, universe.digest, { modelId, ...prepared });
+          stored = await submissionsDal.storeSubmission(db, who.keyId, era.number, universe.digest, { modelId, ...prepared });
         } catch (error) {
           // A concurrent submission of the same model won the race, or the era copy was stale: retry.
           const retry = submissionsDal.isConcurrentSubmission(error) || submissionsDal.isUniverseChanged(error);

@@ -11,7 +11,7 @@ import type { EraRow } from './eras.js';
 import { scoreTargets } from './scoring-pass.js';
 import { transaction, type ScoringDeps } from './scoring-deps.js';
 
-export type TargetUploadDeps = Pick<ScoringDeps, 'pool' | 'audit' | 'eras' | 'reportFigures' | 'preparer' | 'maxTargetColumns'>;
+export type TargetUploadDeps = Pick<ScoringDeps, 'db' | 'audit' | 'eras' | 'reportFigures' | 'preparer' | 'maxTargetColumns'>;
 
 /** 409 unless the era is closed and not resolved. */
 export function assertScorable(era: EraRow): void {

@@ -85,116 +85,127 @@ export const reportFails = (report: VerifyReport) => report.bundles.break !== nu
 
 const AUDIT_BATCH = 1000;
 
-/**
- * Walks both chains from the database: each resolved era's stored bundle (its bytes, digest
- * and link, then the bundle recomputed from the stored run, stakes, scores and targets) and
- * each audit entry (its content against its digest, and its link to the entry before).
- */
-export function verifyService(deps: { db: Database; eras: ErasService; bundles: BundlesService }) {
-  const { db, eras, bundles } = deps;
+/** What verification reads: the database, an era's row, and a bundle recomputed from the stored data. */
+export interface VerifyDeps {
+  db: Database;
+  eras: Pick<ErasService, 'get'>;
+  bundles: Pick<BundlesService, 'build'>;
+}
 
-  async function bundleBreak(link: ChainLink, position: number, previous: string, archived: ReadonlySet<number>): Promise<ChainBreak | null> {
-    const at = `era ${link.eraNumber}`;
-    if (link.position !== position) return { at, problem: `it is link ${link.position} of the chain where link ${position} should follow: a link is missing` };
-    const bytes = (await storedBundle(db, link.eraNumber))!;
-    const text = bytes.toString('utf8');
-    let stored: SealedBundle;
-    try {
-      stored = JSON.parse(text) as SealedBundle;
-    } catch {
-      return { at, problem: 'its stored bundle is not JSON any more' };
-    }
-    if (canonicalJson(stored) !== text) return { at, problem: 'its stored bytes are not the canonical (RFC 8785) form of the bundle they hold: they were changed' };
-    const digest = bundleDigest(stored);
-    if (digest !== link.digest || stored.digest !== link.digest) {
-      return { at, problem: `its stored digest ${link.digest} (in the bundle: ${stored.digest}) is not the digest of its content, ${digest}` };
-    }
-    if (link.previousChainDigest !== previous || stored.previousChainDigest !== previous) {
-      return { at, problem: `it chains from ${link.previousChainDigest} (in the bundle: ${stored.previousChainDigest}) but the link before it ends in ${previous}` };
-    }
-    const expected = chainDigest(previous, digest);
-    if (link.chainDigest !== expected || stored.chainDigest !== expected) {
-      return { at, problem: `its chainDigest ${link.chainDigest} (in the bundle: ${stored.chainDigest}) should be SHA-256(previous ‖ digest) = ${expected}` };
-    }
-    const era = await eras.get(link.eraNumber);
-    if (archived.has(era.number) && era.resolvedAt) return null;
-    if (!era.resolvedAt) return { at, problem: 'it has a bundle but the era is no longer marked resolved' };
-    const found = differences(unsealed(stored), await bundles.build(db, era));
-    if (found.count > 0) {
-      return { at, problem: `the bundle recomputed from the stored run, stakes, scores and targets differs from the sealed one in ${found.count} place(s)`, differences: found };
-    }
-    return null;
+/** Where a link of the bundle chain stops holding (its place, bytes, digests, or content recomputed), or null. */
+async function bundleBreak(deps: VerifyDeps, link: ChainLink, position: number, previous: string, archived: ReadonlySet<number>): Promise<ChainBreak | null> {
+  const at = `era ${link.eraNumber}`;
+  if (link.position !== position) return { at, problem: `it is link ${link.position} of the chain where link ${position} should follow: a link is missing` };
+  const bytes = (await storedBundle(deps.db, link.eraNumber))!;
+  const text = bytes.toString('utf8');
+  let stored: SealedBundle;
+  try {
+    stored = JSON.parse(text) as SealedBundle;
+  } catch {
+    return { at, problem: 'its stored bundle is not JSON any more' };
   }
+  if (canonicalJson(stored) !== text) return { at, problem: 'its stored bytes are not the canonical (RFC 8785) form of the bundle they hold: they were changed' };
+  const broken = linkBreak(link, stored, previous);
+  if (broken) return { at, problem: broken };
+  const era = await deps.eras.get(link.eraNumber);
+  if (archived.has(era.number) && era.resolvedAt) return null;
+  if (!era.resolvedAt) return { at, problem: 'it has a bundle but the era is no longer marked resolved' };
+  const found = differences(unsealed(stored), await deps.bundles.build(deps.db, era));
+  if (found.count > 0) {
+    return { at, problem: `the bundle recomputed from the stored run, stakes, scores and targets differs from the sealed one in ${found.count} place(s)`, differences: found };
+  }
+  return null;
+}
 
-  async function verifyBundles(): Promise<VerifyReport['bundles']> {
-    let previous = GENESIS;
-    let checked = 0;
-    const detached = new Set((await detachedEras(db)).map((e) => e.eraNumber));
-    const archived = detached.size;
-    for (const link of await chainLinks(db)) {
-      const broken = await bundleBreak(link, checked + 1, previous, detached);
-      if (broken) return { checked, archived, head: previous === GENESIS ? null : previous, break: broken };
-      previous = link.chainDigest;
+/** What is wrong with a stored bundle's digests against its link and the link before, or null. */
+function linkBreak(link: ChainLink, stored: SealedBundle, previous: string): string | null {
+  const digest = bundleDigest(stored);
+  if (digest !== link.digest || stored.digest !== link.digest) {
+    return `its stored digest ${link.digest} (in the bundle: ${stored.digest}) is not the digest of its content, ${digest}`;
+  }
+  if (link.previousChainDigest !== previous || stored.previousChainDigest !== previous) {
+    return `it chains from ${link.previousChainDigest} (in the bundle: ${stored.previousChainDigest}) but the link before it ends in ${previous}`;
+  }
+  const expected = chainDigest(previous, digest);
+  if (link.chainDigest !== expected || stored.chainDigest !== expected) {
+    return `its chainDigest ${link.chainDigest} (in the bundle: ${stored.chainDigest}) should be SHA-256(previous ‖ digest) = ${expected}`;
+  }
+  return null;
+}
+
+/** Each resolved era's stored bundle (its bytes, digest and link, then the bundle recomputed from the stored data), in chain order. */
+export async function verifyBundles(deps: VerifyDeps): Promise<VerifyReport['bundles']> {
+  let previous = GENESIS;
+  let checked = 0;
+  const detached = new Set((await detachedEras(deps.db)).map((e) => e.eraNumber));
+  const archived = detached.size;
+  for (const link of await chainLinks(deps.db)) {
+    const broken = await bundleBreak(deps, link, checked + 1, previous, detached);
+    if (broken) return { checked, archived, head: previous === GENESIS ? null : previous, break: broken };
+    previous = link.chainDigest;
+    checked++;
+  }
+  const head = checked === 0 ? null : previous;
+  const [unsealed] = await unsealedEras(deps.db);
+  if (unsealed !== undefined) return { checked, archived, head, break: { at: `era ${unsealed}`, problem: 'it is resolved but has no bundle in the chain: its link was removed' } };
+  return { checked, archived, head, break: null };
+}
+
+/** Each audit entry: its content against its digest, and its link to the entry before. */
+export async function verifyAudit(db: Database): Promise<VerifyReport['audit']> {
+  let previous: string | null = null;
+  let checked = 0;
+  let unchained = 0;
+  for (let after = 0; ; ) {
+    const entries = await auditEntriesAfter(db, after, AUDIT_BATCH);
+    for (const entry of entries) {
+      const at = `audit entry ${entry.id}`;
+      const stop = (problem: string) => ({ checked, unchained, head: previous, break: { at, problem } });
+      if (entry.digest === null || entry.chainDigest === null) {
+        if (previous === null && checked === 0) {
+          unchained++;
+          continue;
+        }
+        return stop('it carries no digest: it was written around the service, after the log was chained');
+      }
+      const digest = auditEntryDigest(entry);
+      if (digest !== entry.digest) return stop(`its content no longer matches its digest (stored ${entry.digest}, content now ${digest}): it was changed after it was written`);
+      const expected = chainDigest(previous ?? GENESIS, entry.digest);
+      if (expected !== entry.chainDigest) {
+        return stop(`its chain digest ${entry.chainDigest} does not follow from the entry before it (expected ${expected}): an entry before it was removed, inserted or changed`);
+      }
+      previous = entry.chainDigest;
       checked++;
     }
-    const head = checked === 0 ? null : previous;
-    const [unsealed] = await unsealedEras(db);
-    if (unsealed !== undefined) return { checked, archived, head, break: { at: `era ${unsealed}`, problem: 'it is resolved but has no bundle in the chain: its link was removed' } };
-    return { checked, archived, head, break: null };
+    if (entries.length < AUDIT_BATCH) break;
+    after = entries[entries.length - 1].id;
   }
+  return { checked, unchained, head: previous, break: null };
+}
 
-  async function verifyAudit(): Promise<VerifyReport['audit']> {
-    let previous: string | null = null;
-    let checked = 0;
-    let unchained = 0;
-    for (let after = 0; ; ) {
-      const entries = await auditEntriesAfter(db, after, AUDIT_BATCH);
-      for (const entry of entries) {
-        const at = `audit entry ${entry.id}`;
-        const stop = (problem: string) => ({ checked, unchained, head: previous, break: { at, problem } });
-        if (entry.digest === null || entry.chainDigest === null) {
-          if (previous === null && checked === 0) {
-            unchained++;
-            continue;
-          }
-          return stop('it carries no digest: it was written around the service, after the log was chained');
-        }
-        const digest = auditEntryDigest(entry);
-        if (digest !== entry.digest) return stop(`its content no longer matches its digest (stored ${entry.digest}, content now ${digest}): it was changed after it was written`);
-        const expected = chainDigest(previous ?? GENESIS, entry.digest);
-        if (expected !== entry.chainDigest) {
-          return stop(`its chain digest ${entry.chainDigest} does not follow from the entry before it (expected ${expected}): an entry before it was removed, inserted or changed`);
-        }
-        previous = entry.chainDigest;
-        checked++;
-      }
-      if (entries.length < AUDIT_BATCH) break;
-      after = entries[entries.length - 1].id;
+/** Each era's payouts and burns in the ledger against its sealed bundle and its recorded settlement total. */
+export async function verifyLedger(db: Database): Promise<LedgerReport> {
+  const recorded = await resolutionTotals(db);
+  const bundled = new Map((await chainLinks(db)).map((link) => [link.eraNumber, link]));
+  const eraNumbers = [...new Set([...bundled.keys(), ...(await settledEras(db))])].sort((a, b) => a - b);
+  const report: LedgerReport = { eras: 0, unbundled: [], mismatches: [] };
+  for (const era of eraNumbers) {
+    const models = bundled.has(era) ? sealedModels(await storedBundle(db, era)) : null;
+    if (models === null) {
+      report.unbundled.push(era);
+      continue;
     }
-    return { checked, unchained, head: previous, break: null };
+    report.mismatches.push(...reconcileEra(era, models, await eraSettlements(db, era), recorded.get(era) ?? null));
+    report.eras++;
   }
+  return report;
+}
 
-  /** Each era's payouts and burns in the ledger against its sealed bundle and its recorded settlement total. */
-  async function verifyLedger(): Promise<LedgerReport> {
-    const recorded = await resolutionTotals(db);
-    const bundled = new Map((await chainLinks(db)).map((link) => [link.eraNumber, link]));
-    const eraNumbers = [...new Set([...bundled.keys(), ...(await settledEras(db))])].sort((a, b) => a - b);
-    const report: LedgerReport = { eras: 0, unbundled: [], mismatches: [] };
-    for (const era of eraNumbers) {
-      const models = bundled.has(era) ? sealedModels(await storedBundle(db, era)) : null;
-      if (models === null) {
-        report.unbundled.push(era);
-        continue;
-      }
-      report.mismatches.push(...reconcileEra(era, models, await eraSettlements(db, era), recorded.get(era) ?? null));
-      report.eras++;
-    }
-    return report;
-  }
-
+/** Walks both chains from the database, reconciles the ledger with the bundles, and checks that money is conserved. */
+export function verifyService(deps: VerifyDeps) {
   return {
     async verify(): Promise<VerifyReport> {
-      return { bundles: await verifyBundles(), audit: await verifyAudit(), ledger: await verifyLedger(), money: await verifyMoney(db) };
+      return { bundles: await verifyBundles(deps), audit: await verifyAudit(deps.db), ledger: await verifyLedger(deps.db), money: await verifyMoney(deps.db) };
     },
   };
 }

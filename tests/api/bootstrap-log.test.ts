@@ -32,7 +32,7 @@ describe('the bootstrap admin key at start-up', () => {
     await t.database.pool.query('update api_keys set revoked_at = now() where id = $1', [await bootstrapKeyId()]);
     expect((await t.app.inject({ method: 'GET', url: '/v1/me', headers: bearer(ADMIN_KEY) })).statusCode).toBe(401);
     const restarted = capturedLogger();
-    const app = await buildApp({ config: t.config, db: t.database.db, pool: t.database.pool, logger: restarted.logger });
+    const app = await buildApp({ config: t.config, db: t.database.db, logger: restarted.logger });
     await app.close();
     const lines = restarted.text().split('\n').filter((line) => line.includes('bootstrap admin key'));
     expect(lines).toHaveLength(1);

@@ -176,7 +176,7 @@ describe('archive', () => {
       const scores = await sql(`select count(*)::int as n from scores`);
       const bundles = await sql(`select era_number, digest from era_bundles order by position`);
 
-      const result = await archiveService({ pool: t.database.pool }).archive(13, dir);
+      const result = await archiveService({ db: t.database.db }).archive(13, dir);
       expect(result.eras).toEqual([11, 12]);
       const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { era: number; table: string; file: string; rows: number; sha256: string }[];
       expect(manifest.map((m) => [m.era, m.table, m.rows])).toEqual(held.map((h) => [h.era, h.table, h.ids.length]));
@@ -203,7 +203,7 @@ describe('archive', () => {
       expect(report.ledger.mismatches).toEqual([]);
       expect(describeReport(report).join('\n')).toMatch(/2 era\(s\) archived/);
       // Again: nothing left to archive before 13; the manifest keeps both eras.
-      expect((await archiveService({ pool: t.database.pool }).archive(13, dir)).eras).toEqual([]);
+      expect((await archiveService({ db: t.database.db }).archive(13, dir)).eras).toEqual([]);
       expect(JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'))).toHaveLength(4);
     } finally {
       await rm(dir, { recursive: true, force: true });

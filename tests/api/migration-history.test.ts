@@ -100,7 +100,7 @@ async function upgradeAndSmoke(url: string, handle: ReturnType<typeof connect>, 
   expect(functions.rowCount).toBe(1);
 
   const config = loadConfig({ DATABASE_URL: url, LOG_LEVEL: 'silent' });
-  const app = await buildApp({ config, db: handle.db, pool: handle.pool, logger: false });
+  const app = await buildApp({ config, db: handle.db, logger: false });
   try {
     expect((await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(secret) })).json()).toMatchObject({ name: 'pre-upgrade', role: 'admin' });
     await smokeCheck(app, secret);

@@ -92,7 +92,7 @@ describe('secrets in logs', () => {
       },
     });
     const config = loadConfig({ BOOTSTRAP_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'trace', DATABASE_URL: database.url });
-    app = await buildApp({ config, db: database.db, pool: database.pool, logger: createLogger('trace', sink) });
+    app = await buildApp({ config, db: database.db, logger: createLogger('trace', sink) });
     await app.ready();
   });
   afterAll(async () => {

@@ -1,9 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditService } from '../../src/services/audit.js';
-import { bundlesService } from '../../src/services/bundles.js';
-import { erasService } from '../../src/services/eras.js';
-import { verifyService } from '../../src/services/verify.js';
+import { buildServices } from '../../src/services/index.js';
 import { bearer, createAccount, createTestApp, expectProblem, type TestApp } from '../support/app.js';
 import { run, scratchFile } from '../support/bundles.js';
 import { createModel, liveIds, predictionsCsv, rng, submitCsv } from '../support/fixtures.js';
@@ -26,11 +23,8 @@ const models: { id: string; name: string }[] = [];
 
 const sql = (text: string, values: unknown[] = []) => t.database.pool.query(text, values);
 const get = (url: string) => t.app.inject({ method: 'GET', url });
-const verify = () => {
-  const db = t.database.db;
-  const eras = erasService({ db, audit: auditService(db), config: t.config });
-  return verifyService({ db, eras, bundles: bundlesService({ db, eras }) }).verify();
-};
+// The services the server and the command line are built from.
+const verify = () => buildServices(t.config, t.database.db).verify.verify();
 const cli = (...args: string[]) => run('npx', ['tsx', 'src/cli.ts', 'verify', ...args], { ...process.env, DATABASE_URL: t.database.url, LOG_LEVEL: 'silent' });
 
 /** Runs statements as a superuser would to get past the ledger's and the audit log's triggers and foreign keys: with replication's role, which fires none. */

@@ -4,6 +4,7 @@ import { connect } from '../../src/db/client.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { accountsService } from '../../src/services/accounts.js';
 import { auditService, COMMAND_LINE } from '../../src/services/audit.js';
+import { buildServices, migrateData } from '../../src/services/index.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export const ADMIN_KEY = 'sw_test_bootstrap_admin_key_0123456789';
@@ -24,7 +25,7 @@ export async function createTestApp(env: Record<string, string> = {}, options: {
   const database = await createTestDatabase();
   const config = loadConfig({ BOOTSTRAP_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'silent', DATABASE_URL: database.url, STAKE_FUNDING: 'open', ...env });
   const deliveries = options.deliveries ? { databaseUrl: database.url } : undefined;
-  const app = await buildApp({ config, db: database.db, pool: database.pool, logger: options.logger ?? false, deliveries });
+  const app = await buildApp({ config, db: database.db, logger: options.logger ?? false, deliveries });
   await app.ready();
   databases.set(app, database);
   return {
@@ -42,12 +43,17 @@ export async function createTestApp(env: Record<string, string> = {}, options: {
 export async function startReplica(t: TestApp, options: { scheduler: boolean; deliveries?: boolean; config?: Partial<Config> }) {
   const handle = connect(t.database.url, { max: 10 });
   const deliveries = options.deliveries ? { databaseUrl: t.database.url } : undefined;
-  const app = await buildApp({ config: { ...t.config, ...options.config }, db: handle.db, pool: handle.pool, logger: false, scheduler: options.scheduler, deliveries });
+  const config = { ...t.config, ...options.config };
+  // As the server starts: the services, the migration's data steps, then the app.
+  const services = buildServices(config, handle.db);
+  await migrateData(handle.db, services);
+  const app = await buildApp({ config, db: handle.db, services, logger: false, scheduler: options.scheduler, deliveries });
   await app.ready();
   return {
     app,
     close: async () => {
       await app.close();
+      await services.close();
       await handle.pool.end();
     },
   };

@@ -43,4 +43,11 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Invalid environment:\\n  ${name}:`));
   });
+
+  it('takes a default for an unset variable from the caller (the command line logs warnings), the environment first', () => {
+    expect(loadConfig({}, { LOG_LEVEL: 'warn' }).LOG_LEVEL).toBe('warn');
+    expect(loadConfig({ LOG_LEVEL: '' }, { LOG_LEVEL: 'warn' }).LOG_LEVEL).toBe('warn');
+    expect(loadConfig({ LOG_LEVEL: 'debug' }, { LOG_LEVEL: 'warn' }).LOG_LEVEL).toBe('debug');
+    expect(() => loadConfig({}, { LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL/);
+  });
 });

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
-import type { RateLimitStore } from '../../db/rate-limit.js';
+import type { RateLimitsService } from '../../services/rate-limits.js';
 import { boundedCache } from '../../cache.js';
 import { tooManyRequests } from '../../errors.js';
 import { windowCounter } from '../window-counter.js';
@@ -20,7 +20,7 @@ interface Bucket {
 }
 
 export interface RateLimitOptions {
-  store: RateLimitStore;
+  store: RateLimitsService;
   perMinute: number;
 }
 

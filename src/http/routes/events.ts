@@ -1,14 +1,10 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { EventCursor } from '../../domain/event-cursor.js';
 import { envelope } from '../../domain/events.js';
 import type { EventsService } from '../../services/events.js';
 import { ANY_KEY, requirePrincipal } from '../plugins/auth.js';
 import { problemResponses } from '../schemas.js';
-
-/** How long a stream waits for a lower id to commit before moving past it (domain/event-cursor.ts). */
-const GAP_WAIT_MS = 5_000;
 
 export const eventStreamRoutes: FastifyPluginAsyncZod<{ events: EventsService; pollMs: number; heartbeatMs: number }> = async (app, { events, pollMs, heartbeatMs }) => {
   const open = new Set<() => void>();
@@ -35,13 +31,12 @@ export const eventStreamRoutes: FastifyPluginAsyncZod<{ events: EventsService; p
       const who = requirePrincipal(request);
       const given = request.headers['last-event-id'];
       // Without Last-Event-ID the stream starts after the latest event.
-      const start = given !== undefined ? Number(given) : await events.latestId();
-      const cursor = new EventCursor(start, GAP_WAIT_MS);
+      const stream = await events.stream(who, given !== undefined ? Number(given) : undefined);
       reply.hijack();
       const raw: ServerResponse = reply.raw;
       // connection: close, so the socket goes with the stream instead of idling in keep-alive.
       raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', connection: 'close', 'x-request-id': request.id });
-      raw.write(`retry: 1000\n: stream of account events after ${start}\n\n`);
+      raw.write(`retry: 1000\n: stream of account events after ${stream.start}\n\n`);
 
       let ended = false;
       let poller: NodeJS.Timeout | undefined;
@@ -62,10 +57,8 @@ export const eventStreamRoutes: FastifyPluginAsyncZod<{ events: EventsService; p
         try {
           // A slow reader gets nothing more until its buffer drains.
           if (!raw.writableNeedDrain) {
-            const rows = await events.after(who, cursor.after);
-            const fresh = new Set(cursor.take(rows.map((r) => r.id), Date.now()));
-            for (const row of rows) {
-              if (ended || !fresh.has(row.id) || !row.visible || row.type === null) continue;
+            for (const row of await stream.next()) {
+              if (ended) break;
               raw.write(`id: ${row.id}\nevent: ${row.type}\ndata: ${JSON.stringify(envelope(row.type, row.createdAt, row.data))}\n\n`);
             }
           }

@@ -1,6 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { eventType } from '../../domain/events.js';
+import { badRequest } from '../../errors.js';
+import { WebhookTargetRefused } from '../../services/webhook-target.js';
 import type { WebhooksService } from '../../services/webhooks.js';
 import { ANY_KEY, requirePrincipal } from '../plugins/auth.js';
 import { problemResponses } from '../schemas.js';
@@ -53,7 +55,14 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ webhooks: WebhooksService }>
         response: { 201: webhook.extend({ secret: z.string().describe('whsec_ + base64 of 32 random bytes; shown once') }), ...problemResponses },
       },
     },
-    async (request, reply) => reply.status(201).send(await webhooks.create(requirePrincipal(request), request.body)),
+    async (request, reply) => {
+      try {
+        return reply.status(201).send(await webhooks.create(requirePrincipal(request), request.body));
+      } catch (error) {
+        if (error instanceof WebhookTargetRefused) throw badRequest(`the webhook URL is refused: ${error.message}`, [{ path: 'body.url', message: error.message }]);
+        throw error;
+      }
+    },
   );
 
   app.get(

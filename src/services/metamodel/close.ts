@@ -25,12 +25,12 @@ export interface CloseResult {
  * returns null instead of queueing behind another replica that is closing the same era.
  */
 export async function closeEra(
-  deps: Pick<MetaModelDeps, 'database' | 'audit' | 'eras' | 'reportFigures'>,
+  deps: Pick<MetaModelDeps, 'db' | 'audit' | 'eras' | 'reportFigures'>,
   actor: Actor,
   number: number,
   skipIfBusy: boolean,
 ): Promise<CloseResult | null> {
-  return inClientTransaction(deps.database.pool, async (t) => {
+  return inClientTransaction(deps.db, async (t) => {
     const { tx } = t;
     if (skipIfBusy && !(await erasDal.tryLockClose(tx, number))) return null;
     // The stake lock first, then the era row: a stake change holds the stake lock (shared) when its release's
@@ -71,7 +71,7 @@ export async function closeEra(
  * re-scored against it in the same transaction, so scores never point at a superseded run.
  */
 export async function recompute(deps: MetaModelDeps, actor: Actor, number: number): Promise<RunSummary> {
-  return inClientTransaction(deps.database.pool, async (t) => {
+  return inClientTransaction(deps.db, async (t) => {
     const { tx } = t;
     // NO KEY UPDATE, as a target upload takes it: waits for a close in progress, keeps the era from resolving and
     // uploads out while targets are re-scored, without blocking late submissions (KEY SHARE).
@@ -103,8 +103,8 @@ export async function recompute(deps: MetaModelDeps, actor: Actor, number: numbe
  * M of an open era from what a close would take now: each model's current on-time submission and
  * its stake now (the latest history entry), if positive. Nothing is stored.
  */
-export async function openEraMetaModel(deps: Pick<MetaModelDeps, 'database' | 'eras'>, number: number): Promise<{ unconstrained: Float64Array; models: number }> {
-  return inClientTransaction(deps.database.pool, async ({ client, tx }) => {
+export async function openEraMetaModel(deps: Pick<MetaModelDeps, 'db' | 'eras'>, number: number): Promise<{ unconstrained: Float64Array; models: number }> {
+  return inClientTransaction(deps.db, async ({ client, tx }) => {
     // One snapshot for both reads, so the stakes and the streamed submissions are the same models.
     await runsDal.repeatableRead(tx);
     const era = await deps.eras.get(number);
