@@ -191,7 +191,16 @@ export async function runHistory(ctx: HistoryContext, o: HistoryOptions) {
 
   // ---------------------------------------------------------------- eras
   const closesAt = () => new Date(Date.now() + 3_600_000).toISOString();
+  /** Wall seconds by step over the whole run, to say where the run's time goes. */
+  const spent: Record<string, number> = {};
+  let mark = performance.now();
+  const lap = (step: string) => {
+    const now = performance.now();
+    spent[step] = (spent[step] ?? 0) + (now - mark) / 1000;
+    mark = now;
+  };
   for (let era = 1; era <= o.eras; era++) {
+    lap('other');
     await json('POST', '/v1/eras', operator, { number: era, closesAt: closesAt() });
     await call('PUT', `/v1/eras/${era}/universe`, operator, universe, 'text/csv');
 
@@ -206,13 +215,16 @@ export async function runHistory(ctx: HistoryContext, o: HistoryOptions) {
       await pooled(out, o.concurrency, async () => active.push(await newModel()));
     }
 
+    lap('open and churn');
     await pooled(active.map((m, i) => ({ m, i })), o.concurrency, ({ m, i }) =>
       call('POST', `/v1/models/${m}/submissions?era=${era}`, author, bodies[(i * 7 + era) % bodies.length], 'text/csv'),
     );
+    lap('submissions');
 
     const closed = await json('POST', `/v1/eras/${era}/close`, operator);
     if (closed.body.run.models !== active.length) throw new Error(`era ${era}: the run has ${closed.body.run.models} models, expected ${active.length}`);
     record(era, 'close', closed.ms);
+    lap('close');
 
     const uploads: number[] = [];
     for (let v = 0; v < o.versions; v++) {
@@ -221,10 +233,12 @@ export async function runHistory(ctx: HistoryContext, o: HistoryOptions) {
       uploads.push(up.ms);
     }
     record(era, 'scoring', median(uploads));
+    lap('targets');
 
     const resolved = await json('POST', `/v1/eras/${era}/resolve`, operator);
     record(era, 'resolve', resolved.ms);
     record(era, 'leaderboard', (await call('GET', '/v1/leaderboard', operator)).ms);
+    lap('resolve and leaderboard');
 
     if (early.has(era) || late.has(era)) {
       const follow = era === o.eras;
@@ -235,13 +249,16 @@ export async function runHistory(ctx: HistoryContext, o: HistoryOptions) {
       }
       await paged('eraScores', era, `/v1/eras/${era}/scores?target=target`, operator, follow);
     }
+    lap('sampled reads');
 
     if ((o.eras - era) % VACUUM_EVERY === 0) {
       const t0 = performance.now();
       await pool.query('vacuum (analyze)');
       vacuumMs += performance.now() - t0;
     }
+    lap('vacuum and sizes');
     if (era === sizeFrom) sizesBefore = await sizes();
+    lap('vacuum and sizes');
     if (era % 10 === 0 || era === o.eras) {
       log(`history: era ${era}/${o.eras}, ${active.length} models (${left} left so far), ${((performance.now() - started) / 1000).toFixed(0)} s`);
     }
@@ -292,6 +309,7 @@ export async function runHistory(ctx: HistoryContext, o: HistoryOptions) {
     modelsEver: made,
     modelsLeft: left,
     seconds: Math.round((performance.now() - started) / 1000),
+    secondsBySteps: Object.fromEntries(Object.entries(spent).map(([k, v]) => [k, Math.round(v)])),
     vacuum: `VACUUM (ANALYZE) every ${VACUUM_EVERY} eras from the bench (autovacuum may be off), ${Math.round(vacuumMs / 1000)} s in all`,
     bytesPerEra,
     databaseBytesPerEra,
@@ -304,6 +322,10 @@ export async function runHistory(ctx: HistoryContext, o: HistoryOptions) {
     earlyMs,
     lateMs,
     largestAnswer: largest,
+    /** Answers over 256 KB that carried no `next` page (section 9.4 allows none). */
+    over256KbWithoutNext: Object.entries(largest)
+      .filter(([, a]) => a.bytes > 256 * 1024 && !a.next)
+      .map(([name]) => name),
     numeraiYear: {
       ...NUMERAI,
       informationPerEra: information(NUMERAI),

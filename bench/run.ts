@@ -10,7 +10,7 @@
  * Progress goes to stderr; the table (and with --json, one JSON line last) to stdout.
  *
  * npm run bench -- --history [--eras E --models K --ids N --targets T --versions V --churn C --json]
- * runs bench/history.ts instead: a long tournament over HTTP (defaults: 130 eras, K = 100, N = 400,
+ * runs bench/history.ts instead: a long tournament over HTTP (defaults: 130 eras, K = 100, N = 300,
  * 20 targets × 3 versions, 2 % churn per era), printing growth ratios and bytes per era.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -53,7 +53,7 @@ const { values: opts } = parseArgs({
 });
 // --history has its own defaults for models and ids (sized to run in ≤ 10 minutes on 2 cores).
 const K = Number(opts.models ?? (opts.history ? '100' : '10000'));
-const N = Number(opts.ids ?? (opts.history ? '400' : '6000'));
+const N = Number(opts.ids ?? (opts.history ? '300' : '6000'));
 const SECONDS = Number(opts.seconds);
 const CONCURRENCY = Number(opts.concurrency);
 const skip = new Set(opts.skip.split(',').filter(Boolean));
@@ -619,6 +619,7 @@ function reportHistory(h: Awaited<ReturnType<typeof runHistory>>) {
   const lines = [
     `Stakeweight history bench — ${h.eras} eras, ${h.models} models (${h.modelsEver} ever, ${h.churnPerEra} churn per era), ${h.ids} ids, ${h.targets} targets × ${h.versions} versions, ${h.seconds} s`,
     h.vacuum,
+    `wall seconds by step: ${JSON.stringify(h.secondsBySteps)}`,
     '',
     '| what | early (ms) | late (ms) | late ÷ early |',
     '|---|---|---|---|',
@@ -626,7 +627,7 @@ function reportHistory(h: Awaited<ReturnType<typeof runHistory>>) {
     '',
     `database: ${h.databaseBytesPerEra} bytes per era over the last ${h.sizeWindowEras} eras; information ${h.informationPerEra} bytes per era; ratio ${h.ratioToInformation}`,
     ...Object.entries(h.bytesPerEra).map(([t, b]) => `  ${t}: ${b} bytes per era`),
-    `largest answers: ${JSON.stringify(h.largestAnswer)}`,
+    `largest answers: ${JSON.stringify(h.largestAnswer)}; over 256 KB without a next page: ${h.over256KbWithoutNext.join(', ') || 'none'}`,
     `one year at Numerai scale: ${h.numeraiYear.gigabytes} GB (${h.numeraiYear.bytesPerEra} bytes per era)`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
