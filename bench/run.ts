@@ -536,6 +536,8 @@ async function main() {
   const benchUrl = url.toString();
   DATABASE_URL_USED.value = benchUrl;
   const pool = new pg.Pool({ connectionString: benchUrl, max: 4 });
+  // An idle connection ended from outside (a shared server's tests terminating backends) is logged, not fatal.
+  pool.on('error', (error) => log(`idle database connection lost: ${error.message}`));
 
   const result: Record<string, unknown> = {};
   const hooks = opts.webhooks ? await startReceiver() : undefined;
