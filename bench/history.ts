@@ -12,6 +12,7 @@
  * Growth figures are late ÷ early in the same run: the median of the samples taken over five eras
  * around era 15 and over the last five eras.
  */
+import { readFile } from 'node:fs/promises';
 import type pg from 'pg';
 
 export interface HistoryOptions {
@@ -29,6 +30,8 @@ export interface HistoryContext {
   operator: string;
   author: string;
   pool: pg.Pool;
+  /** The service process, for its CPU time (with the database's backends', read from /proc when local). */
+  servicePid?: number;
   random: () => number;
   log(message: string): void;
 }
@@ -145,11 +148,52 @@ export async function runHistory(ctx: HistoryContext, o: HistoryOptions) {
   const late = new Set(Array.from({ length: SAMPLE_ERAS }, (_, i) => o.eras - i));
   type Phase = 'resolve' | 'close' | 'scoring' | 'leaderboard' | 'modelScores' | 'performance' | 'summary';
   const samples = { early: new Map<Phase, number[]>(), late: new Map<Phase, number[]>() };
-  const record = (era: number, phase: Phase, ms: number) => {
-    const at = early.has(era) ? samples.early : late.has(era) ? samples.late : undefined;
+  const record = (era: number, phase: Phase, ms: number, into = samples) => {
+    const at = early.has(era) ? into.early : late.has(era) ? into.late : undefined;
     if (!at) return;
     at.set(phase, [...(at.get(phase) ?? []), ms]);
   };
+
+  /**
+   * CPU milliseconds used so far by the service process and by each PostgreSQL backend of this
+   * database (from /proc: a local server only), keyed by pid. CPU is what a step costs whatever
+   * else the host runs meanwhile, so it is the growth figure to trust on a shared machine.
+   */
+  const ticks = (stat: string) => {
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  };
+  async function cpuByPid(): Promise<Map<number, number> | undefined> {
+    if (!ctx.servicePid) return undefined;
+    try {
+      const out = new Map([[ctx.servicePid, ticks(await readFile(`/proc/${ctx.servicePid}/stat`, 'utf8'))]]);
+      const { rows } = await pool.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+      for (const { pid } of rows) {
+        try {
+          out.set(pid, ticks(await readFile(`/proc/${pid}/stat`, 'utf8')));
+        } catch {
+          // not on this host, or gone meanwhile
+        }
+      }
+      return out.size > 1 ? out : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  const cpuSamples = { early: new Map<Phase, number[]>(), late: new Map<Phase, number[]>() };
+  /** Runs `work`; in a sampled era also records the CPU it cost (service and database backends). */
+  async function withCpu<T>(era: number, phase: Phase, work: () => Promise<T>): Promise<T> {
+    if (!early.has(era) && !late.has(era)) return work();
+    const before = await cpuByPid();
+    const result = await work();
+    const after = await cpuByPid();
+    if (before && after) {
+      let ms = 0;
+      for (const [pid, t] of after) ms += t - (before.get(pid) ?? 0);
+      record(era, phase, ms, cpuSamples);
+    }
+    return result;
+  }
 
   const largest: Record<string, { bytes: number; era: number; next: boolean; pages: number }> = {};
   /** Reads a paged answer: times its first page; follows `next` (when the API pages) to check every page's size. */
@@ -221,31 +265,32 @@ export async function runHistory(ctx: HistoryContext, o: HistoryOptions) {
     );
     lap('submissions');
 
-    const closed = await json('POST', `/v1/eras/${era}/close`, operator);
+    const closed = await withCpu(era, 'close', () => json('POST', `/v1/eras/${era}/close`, operator));
     if (closed.body.run.models !== active.length) throw new Error(`era ${era}: the run has ${closed.body.run.models} models, expected ${active.length}`);
     record(era, 'close', closed.ms);
     lap('close');
 
     const uploads: number[] = [];
     for (let v = 0; v < o.versions; v++) {
-      const up = await call('PUT', `/v1/eras/${era}/targets`, operator, targetsCsv(), 'text/csv');
+      const csv = targetsCsv();
+      const up = await withCpu(era, 'scoring', () => call('PUT', `/v1/eras/${era}/targets`, operator, csv, 'text/csv'));
       if (up.body.targets.length !== o.targets) throw new Error(`era ${era}: ${up.body.targets.length} targets stored`);
       uploads.push(up.ms);
     }
     record(era, 'scoring', median(uploads));
     lap('targets');
 
-    const resolved = await json('POST', `/v1/eras/${era}/resolve`, operator);
+    const resolved = await withCpu(era, 'resolve', () => json('POST', `/v1/eras/${era}/resolve`, operator));
     record(era, 'resolve', resolved.ms);
-    record(era, 'leaderboard', (await call('GET', '/v1/leaderboard', operator)).ms);
+    record(era, 'leaderboard', (await withCpu(era, 'leaderboard', () => call('GET', '/v1/leaderboard', operator))).ms);
     lap('resolve and leaderboard');
 
     if (early.has(era) || late.has(era)) {
       const follow = era === o.eras;
       for (let r = 0; r < READS_PER_SAMPLE; r++) {
-        record(era, 'modelScores', await paged('modelScores', era, `/v1/models/${watched}/scores`, operator, follow && r === 0));
-        record(era, 'performance', (await call('GET', `/v1/models/${watched}/performance`, operator)).ms);
-        record(era, 'summary', await paged('summary', era, '/v1/reports/summary', operator, follow && r === 0));
+        record(era, 'modelScores', await withCpu(era, 'modelScores', () => paged('modelScores', era, `/v1/models/${watched}/scores`, operator, follow && r === 0)));
+        record(era, 'performance', (await withCpu(era, 'performance', () => call('GET', `/v1/models/${watched}/performance`, operator))).ms);
+        record(era, 'summary', await withCpu(era, 'summary', () => paged('summary', era, '/v1/reports/summary', operator, follow && r === 0)));
       }
       await paged('eraScores', era, `/v1/eras/${era}/scores?target=target`, operator, follow);
     }
@@ -293,10 +338,18 @@ export async function runHistory(ctx: HistoryContext, o: HistoryOptions) {
   const growth: Record<string, number> = {};
   const earlyMs: Record<string, number> = {};
   const lateMs: Record<string, number> = {};
+  const growthCpu: Record<string, number | null> = {};
+  const earlyCpuMs: Record<string, number> = {};
+  const lateCpuMs: Record<string, number> = {};
   for (const phase of ['resolve', 'close', 'scoring', 'leaderboard', 'modelScores', 'performance', 'summary'] as Phase[]) {
     earlyMs[phase] = round(median(samples.early.get(phase) ?? []));
     lateMs[phase] = round(median(samples.late.get(phase) ?? []));
     growth[phase] = round(lateMs[phase] / earlyMs[phase]);
+    // CPU comes in 10 ms ticks: the mean of the samples, not the median, so short reads do not round to 0.
+    const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+    earlyCpuMs[phase] = round(mean(cpuSamples.early.get(phase) ?? []), 1);
+    lateCpuMs[phase] = round(mean(cpuSamples.late.get(phase) ?? []), 1);
+    growthCpu[phase] = earlyCpuMs[phase] > 0 ? round(lateCpuMs[phase] / earlyCpuMs[phase]) : null;
   }
 
   return {
@@ -317,6 +370,10 @@ export async function runHistory(ctx: HistoryContext, o: HistoryOptions) {
     informationPerEra,
     ratioToInformation: round(databaseBytesPerEra / informationPerEra),
     growth,
+    /** The same ratios on CPU (service process + this database's backends): steadier than wall time on a shared host. */
+    growthCpu,
+    earlyCpuMs,
+    lateCpuMs,
     earlyEras: [...early],
     lateEras: [...late].sort((a, b) => a - b),
     earlyMs,

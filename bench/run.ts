@@ -550,7 +550,7 @@ async function main() {
     await api(service, 'POST', `/v1/accounts/${authorAccount.id}/wallet/credits`, operator, { amount: '100000000', reference: 'bench' });
     if (opts.history) {
       const history = await runHistory(
-        { url: service.url, operator, author, pool, random, log },
+        { url: service.url, operator, author, pool, random, log, servicePid: service.child.pid },
         { eras: Number(opts.eras), models: K, ids: N, targets: Number(opts.targets), versions: Number(opts.versions), churn: Number(opts.churn), concurrency: Math.min(CONCURRENCY, 8) },
       );
       reportHistory(history);
@@ -623,9 +623,9 @@ function reportHistory(h: Awaited<ReturnType<typeof runHistory>>) {
     h.vacuum,
     `wall seconds by step: ${JSON.stringify(h.secondsBySteps)}`,
     '',
-    '| what | early (ms) | late (ms) | late ÷ early |',
-    '|---|---|---|---|',
-    ...Object.keys(h.growth).map((k) => `| ${k} | ${h.earlyMs[k]} | ${h.lateMs[k]} | ${h.growth[k]} |`),
+    '| what | early (ms) | late (ms) | late ÷ early | CPU early (ms) | CPU late (ms) | CPU late ÷ early |',
+    '|---|---|---|---|---|---|---|',
+    ...Object.keys(h.growth).map((k) => `| ${k} | ${h.earlyMs[k]} | ${h.lateMs[k]} | ${h.growth[k]} | ${h.earlyCpuMs[k]} | ${h.lateCpuMs[k]} | ${h.growthCpu[k] ?? '?'} |`),
     '',
     `database: ${h.databaseBytesPerEra} bytes per era over the last ${h.sizeWindowEras} eras; information ${h.informationPerEra} bytes per era; ratio ${h.ratioToInformation}`,
     ...Object.entries(h.bytesPerEra).map(([t, b]) => `  ${t}: ${b} bytes per era`),
