@@ -8,6 +8,10 @@
  * --webhooks: every seeded author account has a webhook for every event type, delivered to a
  * receiver on 127.0.0.1 while the phases run (close and resolution with and without webhooks).
  * Progress goes to stderr; the table (and with --json, one JSON line last) to stdout.
+ *
+ * npm run bench -- --history [--eras E --models K --ids N --targets T --versions V --churn C --json]
+ * runs bench/history.ts instead: a long tournament over HTTP (defaults: 130 eras, K = 100, N = 300,
+ * 20 targets × 3 versions, 2 % churn per era), printing growth ratios and bytes per era.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -28,21 +32,28 @@ import { EVENT_TYPES } from '../src/domain/events.js';
 import { encodeRankCodes, rankCodes } from '../src/domain/prepared.js';
 import { rng } from '../tests/support/rng.js';
 import { runLoad } from './http-load.js';
+import { runHistory } from './history.js';
 
 const { values: opts } = parseArgs({
   options: {
-    models: { type: 'string', default: '10000' },
-    ids: { type: 'string', default: '6000' },
+    models: { type: 'string' },
+    ids: { type: 'string' },
     seconds: { type: 'string', default: '15' },
     concurrency: { type: 'string', default: '32' },
     json: { type: 'boolean', default: false },
     skip: { type: 'string', default: '' },
     'full-precision': { type: 'boolean', default: false },
     webhooks: { type: 'boolean', default: false },
+    history: { type: 'boolean', default: false },
+    eras: { type: 'string', default: '130' },
+    targets: { type: 'string', default: '20' },
+    versions: { type: 'string', default: '3' },
+    churn: { type: 'string', default: '0.02' },
   },
 });
-const K = Number(opts.models);
-const N = Number(opts.ids);
+// --history has its own defaults for models and ids (sized to run in ≤ 10 minutes on 2 cores).
+const K = Number(opts.models ?? (opts.history ? '100' : '10000'));
+const N = Number(opts.ids ?? (opts.history ? '300' : '6000'));
 const SECONDS = Number(opts.seconds);
 const CONCURRENCY = Number(opts.concurrency);
 const skip = new Set(opts.skip.split(',').filter(Boolean));
@@ -525,6 +536,8 @@ async function main() {
   const benchUrl = url.toString();
   DATABASE_URL_USED.value = benchUrl;
   const pool = new pg.Pool({ connectionString: benchUrl, max: 4 });
+  // An idle connection ended from outside (a shared server's tests terminating backends) is logged, not fatal.
+  pool.on('error', (error) => log(`idle database connection lost: ${error.message}`));
 
   const result: Record<string, unknown> = {};
   const hooks = opts.webhooks ? await startReceiver() : undefined;
@@ -535,6 +548,14 @@ async function main() {
     const author = authorAccount.apiKey;
     // Stakes are paid from the author's wallet (STAKE_FUNDING=wallet, the default): enough for every model the phases stake.
     await api(service, 'POST', `/v1/accounts/${authorAccount.id}/wallet/credits`, operator, { amount: '100000000', reference: 'bench' });
+    if (opts.history) {
+      const history = await runHistory(
+        { url: service.url, operator, author, pool, random, log, servicePid: service.child.pid },
+        { eras: Number(opts.eras), models: K, ids: N, targets: Number(opts.targets), versions: Number(opts.versions), churn: Number(opts.churn), concurrency: Math.min(CONCURRENCY, 8) },
+      );
+      reportHistory(history);
+      return;
+    }
     if (!skip.has('ingest')) {
       const { service: s, baseline } = await ingest(service, author, operator);
       result.ingest = {
@@ -594,6 +615,25 @@ async function main() {
 function round(x: number, digits = 1) {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
+}
+
+function reportHistory(h: Awaited<ReturnType<typeof runHistory>>) {
+  const lines = [
+    `Stakeweight history bench — ${h.eras} eras, ${h.models} models (${h.modelsEver} ever, ${h.churnPerEra} churn per era), ${h.ids} ids, ${h.targets} targets × ${h.versions} versions, ${h.seconds} s`,
+    h.vacuum,
+    `wall seconds by step: ${JSON.stringify(h.secondsBySteps)}`,
+    '',
+    '| what | early (ms) | late (ms) | late ÷ early | CPU early (ms) | CPU late (ms) | CPU late ÷ early |',
+    '|---|---|---|---|---|---|---|',
+    ...Object.keys(h.growth).map((k) => `| ${k} | ${h.earlyMs[k]} | ${h.lateMs[k]} | ${h.growth[k]} | ${h.earlyCpuMs[k]} | ${h.lateCpuMs[k]} | ${h.growthCpu[k] ?? '?'} |`),
+    '',
+    `database: ${h.databaseBytesPerEra} bytes per era over the last ${h.sizeWindowEras} eras; information ${h.informationPerEra} bytes per era; ratio ${h.ratioToInformation}`,
+    ...Object.entries(h.bytesPerEra).map(([t, b]) => `  ${t}: ${b} bytes per era`),
+    `largest answers: ${JSON.stringify(h.largestAnswer)}; over 256 KB without a next page: ${h.over256KbWithoutNext.join(', ') || 'none'}`,
+    `one year at Numerai scale: ${h.numeraiYear.gigabytes} GB (${h.numeraiYear.bytesPerEra} bytes per era)`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  if (opts.json) process.stdout.write(`${JSON.stringify({ history: h })}\n`);
 }
 
 function report(result: Record<string, unknown>) {
