@@ -291,7 +291,7 @@ describe('verify', () => {
   it('finds both chains intact, and the command line says so with exit code 0', async () => {
     const report = await verify();
     const last = (await sql('select era_number from era_bundles where position = 3')).rows[0].era_number as number;
-    expect(report.bundles).toEqual({ checked: 3, head: bundleOf(last).chainDigest, break: null });
+    expect(report.bundles).toEqual({ checked: 3, archived: 0, head: bundleOf(last).chainDigest, break: null });
     expect(report.audit.break).toBeNull();
     expect(report.audit.checked).toBeGreaterThan(10);
     const cli = await run('npx', ['tsx', 'src/cli.ts', 'verify'], { ...process.env, DATABASE_URL: t.database.url, LOG_LEVEL: 'silent' });

@@ -23,7 +23,9 @@ export interface TestApp {
  */
 export async function createTestApp(env: Record<string, string> = {}, options: { logger?: FastifyBaseLogger; deliveries?: boolean } = {}): Promise<TestApp> {
   const database = await createTestDatabase();
-  const config = loadConfig({ BOOTSTRAP_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'silent', DATABASE_URL: database.url, STAKE_FUNDING: 'open', ...env });
+  // Load shedding on event-loop delay stays on, at a bound a test file sharing 2 busy cores with others
+  // does not reach by accident (a test of shedding sets its own).
+  const config = loadConfig({ BOOTSTRAP_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'silent', DATABASE_URL: database.url, STAKE_FUNDING: 'open', MAX_EVENT_LOOP_DELAY_MS: '30000', ...env });
   const deliveries = options.deliveries ? { databaseUrl: database.url } : undefined;
   const app = await buildApp({ config, db: database.db, logger: options.logger ?? false, deliveries });
   await app.ready();

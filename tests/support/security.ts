@@ -8,8 +8,11 @@ import { createLogger } from '../../src/logger.js';
  * Except the rate limit's counters, which every write (refused or not) takes by design.
  */
 export async function tableCounts(pool: pg.Pool): Promise<Record<string, number>> {
+  // Partitioned tables are counted at their parent (which counts every partition), not per partition.
   const { rows } = await pool.query<{ table_name: string }>(
-    `select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' and table_name <> 'rate_limit_counters' order by table_name`,
+    `select c.relname as table_name from pg_class c join pg_namespace n on n.oid = c.relnamespace
+     where n.nspname = 'public' and c.relkind in ('r', 'p') and not c.relispartition and c.relname <> 'rate_limit_counters'
+     order by c.relname`,
   );
   const counts: Record<string, number> = {};
   for (const { table_name } of rows) {
