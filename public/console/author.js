@@ -99,9 +99,16 @@ async function submissions(model, place) {
   show(place, open.length ? form : el('p', { class: 'muted' }, 'No era is open for submissions now.'), result, listPlace);
 }
 
-async function scores(model, place) {
-  const [res, perf] = await Promise.all([api('GET', `/v1/models/${model.id}/scores`), api('GET', `/v1/models/${model.id}/performance`)]);
+/** A model's scores, newest eras first, one page at a time (`loaded`: the pages read so far, joined). */
+async function scores(model, place, loaded = null) {
+  const [res, perf] = await Promise.all([loaded ?? api('GET', `/v1/models/${model.id}/scores`), api('GET', `/v1/models/${model.id}/performance`)]);
   if (!res.ok) return show(place, problemView(res));
+  const { next } = res.body;
+  const older = next && el('button', { type: 'button', class: 'secondary', id: 'older-scores', onclick: async () => {
+    const page = await api('GET', `/v1/models/${model.id}/scores?cursor=${encodeURIComponent(next)}`);
+    if (!page.ok) return show(place, problemView(page));
+    await scores(model, place, { ok: true, body: { scores: [...res.body.scores, ...page.body.scores], next: page.body.next } });
+  } }, 'Older eras');
   const chart = el('div', { class: 'chart', id: 'score-chart' });
   const perfChart = el('div', { class: 'chart', id: 'performance-chart' });
   const rows = res.body.scores;
@@ -115,7 +122,7 @@ async function scores(model, place) {
         { head: 'CORR', num: true, cell: (s) => fmtNum(s.corr) },
         { head: 'MMC', num: true, cell: (s) => fmtNum(s.mmc) },
         { head: 'Payout', num: true, cell: (s) => s.payout ?? '' },
-      ], rows, 'No score yet: scores appear once the era has a target.', { id: 'scores-table' }))),
+      ], rows, 'No score yet: scores appear once the era has a target.', { id: 'scores-table' }), older)),
     perf.ok ? el('div', { class: 'grid' },
       el('figure', { class: 'card' }, el('figcaption', {}, `Performance on ${perf.body.target} over resolved eras`), perfChart),
       el('div', { class: 'card', id: 'performance' },
