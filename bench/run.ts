@@ -439,8 +439,8 @@ const LEADERBOARD_ERAS = 60;
 const FIRST_SEEDED_ERA = 1000;
 
 /**
- * K models × 60 resolved eras of stored scores, seeded in the database (a tiny submission and one
- * score row per model and era, as scoring leaves them) and resolved through the service's own
+ * K models × 60 resolved eras of stored scores, seeded in the database (a tiny submission per model
+ * and era, and one packed score set per era, as scoring leaves them) and resolved through the service's own
  * results module, so the rows and running totals are the ones resolution writes.
  */
 async function seedResolvedEras(pool: pg.Pool, modelIds: string[]) {
