@@ -203,7 +203,7 @@ export async function erasWithScores(executor: Executor, modelId: string, page: 
   const before = page.before === undefined ? sql`true` : sql`s.era_number < ${page.before}`;
   const { rows } = await executor.execute<{ era: number; rows: number }>(sql`
     select e.era, c.rows
-    from (select distinct s.era_number as era from submissions s where s.model_id = ${modelId} and not s.superseded and ${before}) e
+    from (select distinct s.era_number as era from submissions s where s.model_id = ${modelId} and not s.superseded and ${before} order by era desc) e
     cross join lateral (
       select count(distinct (ss.target, p.late))::int as rows
       from (${placedSubmissions(modelId, sql`s.era_number = e.era`)}) p
