@@ -108,14 +108,15 @@ export function writeScoreSet(executor: Executor, era: number, runId: string, se
     from (select ${sql.param(set.statuses)}::text[] as statuses, ${sql.param(set.corrs)}::float8[] as corrs,
                  ${sql.param(set.mmcs)}::float8[] as mmcs, ${sql.param(set.stakes)}::numeric[] as stakes,
                  ${sql.param(set.factors)}::numeric[] as factors) n
+    -- (array_agg of no rows is null: an era scored before it had any submission keeps empty arrays)
     on conflict (era_number, target, target_version) do update set
       run_id = excluded.run_id, computed_at = now(),
       (statuses, corrs, mmcs, stakes, payouts) = (
-        select array_agg(case when u.status is null then u.was_status else u.status end order by u.k),
-               array_agg(case when u.status is null then u.was_corr else u.corr end order by u.k),
-               array_agg(case when u.status is null then u.was_mmc else u.mmc end order by u.k),
-               array_agg(case when u.status is null then u.was_stake else u.stake end order by u.k),
-               array_agg(case when u.status is null then u.was_payout else u.payout end order by u.k)
+        select coalesce(array_agg(case when u.status is null then u.was_status else u.status end order by u.k), '{}'),
+               coalesce(array_agg(case when u.status is null then u.was_corr else u.corr end order by u.k), '{}'),
+               coalesce(array_agg(case when u.status is null then u.was_mmc else u.mmc end order by u.k), '{}'),
+               coalesce(array_agg(case when u.status is null then u.was_stake else u.stake end order by u.k), '{}'),
+               coalesce(array_agg(case when u.status is null then u.was_payout else u.payout end order by u.k), '{}')
         from unnest(excluded.statuses, excluded.corrs, excluded.mmcs, excluded.stakes, excluded.payouts,
                     score_sets.statuses, score_sets.corrs, score_sets.mmcs, score_sets.stakes, score_sets.payouts)
           with ordinality as u(status, corr, mmc, stake, payout, was_status, was_corr, was_mmc, was_stake, was_payout, k))`);
@@ -135,7 +136,7 @@ export async function deleteSupersededScores(executor: Executor, era: number, mo
       ${modelOfSubmission === undefined ? sql`` : sql`and s.model_id = (select model_id from submissions where id = ${modelOfSubmission})`}`);
   if (rows.length === 0) return;
   const gone = sql.param(rows.map((row) => row.k));
-  const kept = (column: string) => sql`array_agg(case when u.k = any(${gone}::int[]) then null else u.${sql.raw(column)} end order by u.k)`;
+  const kept = (column: string) => sql`coalesce(array_agg(case when u.k = any(${gone}::int[]) then null else u.${sql.raw(column)} end order by u.k), '{}')`;
   await executor.execute(sql`
     update score_sets set (statuses, corrs, mmcs, stakes, payouts) = (
       select ${kept('status')}, ${kept('corr')}, ${kept('mmc')}, ${kept('stake')}, ${kept('payout')}
