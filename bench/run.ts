@@ -439,8 +439,8 @@ const LEADERBOARD_ERAS = 60;
 const FIRST_SEEDED_ERA = 1000;
 
 /**
- * K models × 60 resolved eras of stored scores, seeded in the database (a tiny submission and one
- * score row per model and era, as scoring leaves them) and resolved through the service's own
+ * K models × 60 resolved eras of stored scores, seeded in the database (a tiny submission per model
+ * and era, and one packed score set per era, as scoring leaves them) and resolved through the service's own
  * results module, so the rows and running totals are the ones resolution writes.
  */
 async function seedResolvedEras(pool: pg.Pool, modelIds: string[]) {
@@ -459,9 +459,15 @@ async function seedResolvedEras(pool: pg.Pool, modelIds: string[]) {
       [era, modelIds],
     );
     await pool.query(
-      `insert into scores (submission_id, target, target_version, era_number, model_id, status, corr, mmc, stake, payout)
-       select s.id, 'target', 1, $1, s.model_id, 'ok', c, x, 100, round(100 * greatest(-0.05, least(0.05, 0.5 * c + 2 * x)))::numeric
-       from (select id, model_id, random() * 0.1 - 0.05 as c, random() * 0.02 - 0.01 as x from submissions where era_number = $1) s`,
+      `insert into score_orders (era_number, submission_ids, model_ids)
+       select $1, array_agg(id order by id), array_agg(model_id order by id) from submissions where era_number = $1`,
+      [era],
+    );
+    await pool.query(
+      `insert into score_sets (era_number, target, target_version, statuses, corrs, mmcs, stakes, payouts)
+       select $1, 'target', 1, array_agg('ok' order by id), array_agg(c order by id), array_agg(x order by id), array_agg(100::numeric order by id),
+              array_agg(round(100 * greatest(-0.05, least(0.05, 0.5 * c + 2 * x)))::numeric order by id)
+       from (select id, random() * 0.1 - 0.05 as c, random() * 0.02 - 0.01 as x from submissions where era_number = $1) s`,
       [era],
     );
     await db.transaction(async (tx) => {

@@ -41,7 +41,7 @@ export async function bundleModels(executor: Executor, era: number, mainTarget: 
     from meta_model_runs r
     join run_inputs ri on ri.run_id = r.id
     join models m on m.id = ri.model_id
-    left join scores sc on sc.submission_id = ri.submission_id and sc.target = ${mainTarget}
+    left join scores sc on sc.era_number = ${era} and sc.submission_id = ri.submission_id and sc.target = ${mainTarget}
       and sc.target_version = (select max(version) from targets where era_number = ${era} and name = ${mainTarget})
     where r.era_number = ${era} and r.seq = 1
     order by m.name`);

@@ -25,7 +25,7 @@ function scoredResults(era: { number: number; mainTarget: string }): OwnResults 
     join submissions s on s.id = sc.submission_id and not s.late and not s.superseded
     join eras e on e.number = sc.era_number
     left join latest lm on lm.name = ${era.mainTarget}
-    left join scores main on main.submission_id = sc.submission_id and main.target = lm.name and main.target_version = lm.version
+    left join scores main on main.era_number = sc.era_number and main.submission_id = sc.submission_id and main.target = lm.name and main.target_version = lm.version
     where sc.era_number = ${era.number}`;
 }
 

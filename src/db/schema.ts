@@ -425,30 +425,44 @@ export const targets = pgTable(
   (t) => [primaryKey({ columns: [t.eraNumber, t.name, t.version] }), check('targets_version_check', sql`${t.version} >= 1`)],
 );
 
-export const scores = pgTable(
-  'scores',
+/**
+ * The submissions scored in an era, in the order they were first scored, with their models: the
+ * positions every score_sets array of the era is aligned to (migration 0022, src/db/scores.ts).
+ * No foreign keys, so that an archived era's scores stay.
+ */
+export const scoreOrders = pgTable(
+  'score_orders',
   {
-    submissionId: submissionId(),
-    target: text('target').notNull(),
-    /** The target version scored (no foreign key: a check per row would slow a 20-target upload's 200,000 writes). */
-    targetVersion: integer('target_version').notNull(),
-    // The submission's era, model and the era's run, with no foreign keys of their own: the
-    // submission's keys cover era and model, and three checks per row slowed a 20-target upload.
-    eraNumber: integer('era_number').notNull(),
-    modelId: uuid('model_id').notNull(),
-    runId: uuid('run_id'),
-    status: text('status').notNull(),
-    corr: doublePrecision('corr'),
-    mmc: doublePrecision('mmc'),
-    /** At-risk stake and projected payout: only for the on-time submission on the main target. */
-    stake: numeric('stake'),
-    payout: numeric('payout'),
-    computedAt: timestamp('computed_at', { withTimezone: true }).notNull().defaultNow(),
+    eraNumber: integer('era_number').primaryKey(),
+    submissionIds: uuid('submission_ids').array().notNull(),
+    modelIds: uuid('model_ids').array().notNull(),
   },
-  (t) => [
-    primaryKey({ columns: [t.submissionId, t.target, t.targetVersion] }),
-    index('scores_era_target_version_idx').on(t.eraNumber, t.target, t.targetVersion),
-  ],
+  (t) => [check('score_orders_aligned_check', sql`cardinality(${t.submissionIds}) = cardinality(${t.modelIds})`)],
+);
+
+/**
+ * Packed scores: one row per era, target and version, each array aligned to the era's score
+ * order; a NULL status means no score at that position. The view "scores" (migration 0022, not
+ * described here) unpacks them into one row per submission, target and version.
+ */
+export const scoreSets = pgTable(
+  'score_sets',
+  {
+    eraNumber: integer('era_number').notNull(),
+    target: text('target').notNull(),
+    /** The target version scored (no foreign key: the set is written with the version, in its transaction). */
+    targetVersion: integer('target_version').notNull(),
+    /** The era's run the set was last scored against. */
+    runId: uuid('run_id'),
+    computedAt: timestamp('computed_at', { withTimezone: true }).notNull().defaultNow(),
+    statuses: text('statuses').array().notNull(),
+    corrs: doublePrecision('corrs').array().notNull(),
+    mmcs: doublePrecision('mmcs').array().notNull(),
+    /** At-risk stake and payout: only at the on-time submissions of the closing run, on the main target. */
+    stakes: numeric('stakes').array().notNull(),
+    payouts: numeric('payouts').array().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.eraNumber, t.target, t.targetVersion] })],
 );
 
 /**

@@ -1,7 +1,24 @@
+/**
+ * Scores, packed (migration 0022): one score_sets row per era, target and version holding every
+ * scored submission's status, CORR, MMC, stake and payout as arrays aligned to the era's score
+ * order (score_orders: the submissions in the order they were first scored). An era's 20 targets
+ * × 20 versions × 10,000 models are 400 rows, not 4 M.
+ *
+ * Writes: a scoring pass locks the era's order row, appends the submissions it has not seen and
+ * writes each set in one statement; on an existing set (a re-score, or a late submission scored on
+ * arrival) the positions scored now replace theirs and the others stay, so a late submission is
+ * appended to the packed rows under the order's row lock (and the era row lock every scoring
+ * writer holds) rather than kept in a side table: one layout for every reader, at the price of
+ * rewriting the era's latest sets for each late submission, which are few.
+ *
+ * Reads: an era's scores on one version and what resolution and bundles read go through the view
+ * "scores" (one row per submission, target and version, as the table was), filtered by era so
+ * that only that era's sets are unpacked. One model's scores are read by its position in each
+ * era's order, a page of eras at a time.
+ */
 import { sql } from 'drizzle-orm';
 import type pg from 'pg';
 import type { Executor } from './client.js';
-import { BinaryCopyWriter, copyBinaryIn, uuidBytes } from './copy-in.js';
 
 /** Payouts are exact decimals: stake × factor rounded half away from zero to this many places. */
 export const PAYOUT_SCALE = 10;
@@ -43,99 +60,88 @@ export async function closeSubmissionsToScore(client: pg.PoolClient): Promise<vo
   await client.query(`close ${CURSOR}`);
 }
 
-/** Score rows column by column, as one multi-row upsert takes them. */
-export interface ScoreColumns {
-  targets: string[];
-  versions: number[];
-  submissionIds: string[];
-  modelIds: string[];
-  statuses: string[];
+/**
+ * The era's score order, locked (FOR UPDATE) until the transaction ends: the submissions
+ * scored in the era, each at its position (0-based). Made empty when the era has none yet.
+ */
+export async function lockScoreOrder(executor: Executor, era: number): Promise<string[]> {
+  await executor.execute(sql`insert into score_orders (era_number, submission_ids, model_ids) values (${era}, '{}', '{}') on conflict do nothing`);
+  const { rows } = await executor.execute<{ ids: string[] }>(sql`select submission_ids::text[] as ids from score_orders where era_number = ${era} for update`);
+  return rows[0].ids;
+}
+
+/** Appends submissions (and their models) to the era's score order: they take the next positions. */
+export async function extendScoreOrder(executor: Executor, era: number, submissionIds: readonly string[], modelIds: readonly string[]): Promise<void> {
+  if (submissionIds.length === 0) return;
+  await executor.execute(sql`
+    update score_orders set submission_ids = submission_ids || ${sql.param([...submissionIds])}::uuid[],
+                            model_ids = model_ids || ${sql.param([...modelIds])}::uuid[]
+    where era_number = ${era}`);
+}
+
+/**
+ * The scores of one version of one target, one entry per position of the era's score order
+ * (as long as the order): a null status where this pass scored no submission.
+ */
+export interface ScoreSet {
+  target: string;
+  version: number;
+  statuses: (string | null)[];
   corrs: (number | null)[];
   mmcs: (number | null)[];
   stakes: (string | null)[];
-  /** payout factor (the shortest round-trip text of the float), null when the row pays nothing */
+  /** payout factor (the shortest round-trip text of the float), null where the position pays nothing */
   factors: (string | null)[];
 }
 
-export function emptyScoreColumns(): ScoreColumns {
-  return { targets: [], versions: [], submissionIds: [], modelIds: [], statuses: [], corrs: [], mmcs: [], stakes: [], factors: [] };
-}
-
 /**
- * Writes score rows (one per submission, target and version) in one statement; a row already
- * there (a re-score of the same version) is replaced. The payout is stake × factor in numeric.
+ * Writes one set in one statement. The payout is stake × factor in numeric. When the set is
+ * there already (a re-score of the same version, a late submission), the positions scored now
+ * replace theirs and the others keep what they hold.
  */
-export function writeScores(executor: Executor, era: number, runId: string, rows: ScoreColumns): Promise<unknown> {
+export function writeScoreSet(executor: Executor, era: number, runId: string, set: ScoreSet): Promise<unknown> {
   return executor.execute(sql`
-    insert into scores (submission_id, target, target_version, era_number, model_id, run_id, status, corr, mmc, stake, payout)
-    select u.submission_id, u.target, u.version, ${era}, u.model_id, ${runId}, u.status, u.corr, u.mmc, u.stake,
-           trim_scale(round(u.stake * u.factor, ${sql.raw(String(PAYOUT_SCALE))}))
-    from unnest(${sql.param(rows.targets)}::text[], ${sql.param(rows.versions)}::int[], ${sql.param(rows.submissionIds)}::uuid[],
-                ${sql.param(rows.modelIds)}::uuid[], ${sql.param(rows.statuses)}::text[], ${sql.param(rows.corrs)}::float8[],
-                ${sql.param(rows.mmcs)}::float8[], ${sql.param(rows.stakes)}::numeric[], ${sql.param(rows.factors)}::numeric[])
-      as u(target, version, submission_id, model_id, status, corr, mmc, stake, factor)
-    on conflict (submission_id, target, target_version) do update set
-      run_id = excluded.run_id, status = excluded.status, corr = excluded.corr, mmc = excluded.mmc,
-      stake = excluded.stake, payout = excluded.payout, computed_at = now()`);
+    insert into score_sets (era_number, target, target_version, run_id, statuses, corrs, mmcs, stakes, payouts)
+    select ${era}, ${set.target}, ${set.version}, ${runId}, n.statuses, n.corrs, n.mmcs, n.stakes,
+           array(select trim_scale(round(u.stake * u.factor, ${sql.raw(String(PAYOUT_SCALE))}))
+                 from unnest(n.stakes, n.factors) with ordinality as u(stake, factor, k) order by u.k)
+    from (select ${sql.param(set.statuses)}::text[] as statuses, ${sql.param(set.corrs)}::float8[] as corrs,
+                 ${sql.param(set.mmcs)}::float8[] as mmcs, ${sql.param(set.stakes)}::numeric[] as stakes,
+                 ${sql.param(set.factors)}::numeric[] as factors) n
+    -- (array_agg of no rows is null: an era scored before it had any submission keeps empty arrays)
+    on conflict (era_number, target, target_version) do update set
+      run_id = excluded.run_id, computed_at = now(),
+      (statuses, corrs, mmcs, stakes, payouts) = (
+        select coalesce(array_agg(case when u.status is null then u.was_status else u.status end order by u.k), '{}'),
+               coalesce(array_agg(case when u.status is null then u.was_corr else u.corr end order by u.k), '{}'),
+               coalesce(array_agg(case when u.status is null then u.was_mmc else u.mmc end order by u.k), '{}'),
+               coalesce(array_agg(case when u.status is null then u.was_stake else u.stake end order by u.k), '{}'),
+               coalesce(array_agg(case when u.status is null then u.was_payout else u.payout end order by u.k), '{}')
+        from unnest(excluded.statuses, excluded.corrs, excluded.mmcs, excluded.stakes, excluded.payouts,
+                    score_sets.statuses, score_sets.corrs, score_sets.mmcs, score_sets.stakes, score_sets.payouts)
+          with ordinality as u(status, corr, mmc, stake, payout, was_status, was_corr, was_mmc, was_stake, was_payout, k))`);
 }
 
 /**
- * Score rows that pay nothing (no stake, no payout) on target versions stored in the current
- * transaction, so that no row of theirs exists yet: written with one binary COPY per batch
- * instead of an upsert. The bulk of a many-target upload's rows go this way.
- */
-export class NewScoreRows {
-  readonly #writer = new BinaryCopyWriter();
-  readonly #era: number;
-  readonly #run: Buffer;
-  // A submission's rows come one after another (one per target): its ids are encoded once.
-  #submission: { id: string; bytes: Buffer; model: Buffer } = { id: '', bytes: Buffer.alloc(0), model: Buffer.alloc(0) };
-  readonly #targets = new Map<string, Buffer>();
-
-  constructor(era: number, runId: string) {
-    this.#era = era;
-    this.#run = uuidBytes(runId);
-  }
-
-  get size(): number {
-    return this.#writer.rows;
-  }
-
-  add(submissionId: string, modelId: string, target: string, version: number, status: string, corr: number | null, mmc: number | null): void {
-    if (this.#submission.id !== submissionId) this.#submission = { id: submissionId, bytes: uuidBytes(submissionId), model: uuidBytes(modelId) };
-    let name = this.#targets.get(target);
-    if (name === undefined) this.#targets.set(target, (name = Buffer.from(target, 'utf8')));
-    this.#writer
-      .row(9)
-      .field(this.#submission.bytes)
-      .field(name)
-      .int4(version)
-      .int4(this.#era)
-      .field(this.#submission.model)
-      .field(this.#run)
-      .text(status)
-      .float8(corr)
-      .float8(mmc);
-  }
-
-  /**
-   * Writes the rows in one COPY (stake and payout null, computed_at now(), as the upsert leaves
-   * them). A row already there fails it on the primary key, as it should.
-   */
-  write(client: pg.PoolClient): Promise<number> {
-    return copyBinaryIn(client, 'scores (submission_id, target, target_version, era_number, model_id, run_id, status, corr, mmc)', this.#writer);
-  }
-}
-
-/**
- * A late submission replaced since it was scored keeps no score: removes the scores of the
- * era's superseded submissions (of one model's, when `modelOfSubmission` names a submission of it).
+ * A late submission replaced since it was scored keeps no score: clears the positions of the
+ * era's superseded submissions (of one model's, when `modelOfSubmission` names a submission of
+ * it) in every set of the era that still holds a score there.
  */
 export async function deleteSupersededScores(executor: Executor, era: number, modelOfSubmission?: string): Promise<void> {
-  await executor.execute(sql`
-    delete from scores sc using submissions s
-    where s.id = sc.submission_id and sc.era_number = ${era} and s.superseded
+  const { rows } = await executor.execute<{ k: number }>(sql`
+    select u.k::int as k
+    from score_orders o cross join lateral unnest(o.submission_ids) with ordinality as u(id, k)
+    join submissions s on s.era_number = o.era_number and s.id = u.id
+    where o.era_number = ${era} and s.superseded
       ${modelOfSubmission === undefined ? sql`` : sql`and s.model_id = (select model_id from submissions where id = ${modelOfSubmission})`}`);
+  if (rows.length === 0) return;
+  const gone = sql.param(rows.map((row) => row.k));
+  const kept = (column: string) => sql`coalesce(array_agg(case when u.k = any(${gone}::int[]) then null else u.${sql.raw(column)} end order by u.k), '{}')`;
+  await executor.execute(sql`
+    update score_sets set (statuses, corrs, mmcs, stakes, payouts) = (
+      select ${kept('status')}, ${kept('corr')}, ${kept('mmc')}, ${kept('stake')}, ${kept('payout')}
+      from unnest(statuses, corrs, mmcs, stakes, payouts) with ordinality as u(status, corr, mmc, stake, payout, k))
+    where era_number = ${era} and exists (select 1 from unnest(${gone}::int[]) as g(k) where statuses[g.k] is not null)`);
 }
 
 /** A served score row: the submission scored, its model (id and name) and the score. */
@@ -178,16 +184,33 @@ export async function scoresOnVersion(
 }
 
 /**
+ * A model's current submissions in the eras `eras` names (a condition on s.era_number), each
+ * with its position in the era's score order (1-based, as SQL arrays count): the way one
+ * model's scores are read without unpacking the other models'.
+ */
+function placedSubmissions(modelId: string, eras: ReturnType<typeof sql>) {
+  return sql`
+    select s.era_number as era, s.id, s.model_id, s.late, array_position(o.submission_ids, s.id) as k
+    from submissions s join score_orders o on o.era_number = s.era_number
+    where s.model_id = ${modelId} and not s.superseded and ${eras}`;
+}
+
+/**
  * The eras in which a model has current scores, newest first: at most `limit`, before era
- * `before` when given, and how many score rows each holds.
+ * `before` when given, and how many score rows each holds (one per target and lateness). The
+ * eras are taken newest first and counted one at a time until the page is full.
  */
 export async function erasWithScores(executor: Executor, modelId: string, page: { limit: number; before?: number }) {
+  const before = page.before === undefined ? sql`true` : sql`s.era_number < ${page.before}`;
   const { rows } = await executor.execute<{ era: number; rows: number }>(sql`
-    select s.era_number as era, count(distinct (sc.target, s.late))::int as rows
-    from submissions s join scores sc on sc.submission_id = s.id
-    where s.model_id = ${modelId} and not s.superseded ${page.before === undefined ? sql`` : sql`and s.era_number < ${page.before}`}
-    group by s.era_number
-    order by s.era_number desc
+    select e.era, c.rows
+    from (select distinct s.era_number as era from submissions s where s.model_id = ${modelId} and not s.superseded and ${before} order by era desc) e
+    cross join lateral (
+      select count(distinct (ss.target, p.late))::int as rows
+      from (${placedSubmissions(modelId, sql`s.era_number = e.era`)}) p
+      join score_sets ss on ss.era_number = p.era and ss.statuses[p.k] is not null) c
+    where c.rows > 0
+    order by e.era desc
     limit ${page.limit}`);
   return rows;
 }
@@ -195,11 +218,14 @@ export async function erasWithScores(executor: Executor, modelId: string, page: 
 /** One model's current scores (on the latest version of each target) in the given eras, newest era first. */
 export async function currentScoresOfModel(executor: Executor, modelId: string, eras: readonly number[]) {
   const { rows } = await executor.execute<ServedScoreRow & { era: number; target: string; version: number; computedAt: string }>(sql`
-    select distinct on (sc.era_number, sc.target, s.late)
-           sc.era_number as era, sc.target, sc.target_version as version, ${SERVED_COLUMNS}, sc.computed_at as "computedAt"
-    from submissions s join scores sc on sc.submission_id = s.id join models m on m.id = s.model_id
-    where s.model_id = ${modelId} and not s.superseded and s.era_number = any(${sql.param([...eras])}::int[])
-    order by sc.era_number desc, sc.target, s.late, sc.target_version desc`);
+    select distinct on (ss.era_number, ss.target, p.late)
+           ss.era_number as era, ss.target, ss.target_version as version, p.model_id as "modelId", m.name as model,
+           p.id as "submissionId", p.late, ss.statuses[p.k] as status, ss.corrs[p.k] as corr, ss.mmcs[p.k] as mmc,
+           ss.stakes[p.k]::text as stake, ss.payouts[p.k]::text as payout, ss.computed_at as "computedAt"
+    from (${placedSubmissions(modelId, sql`s.era_number = any(${sql.param([...eras])}::int[])`)}) p
+    join score_sets ss on ss.era_number = p.era and ss.statuses[p.k] is not null
+    join models m on m.id = p.model_id
+    order by ss.era_number desc, ss.target, p.late, ss.target_version desc`);
   // Raw queries through drizzle hand timestamps over as text.
   return rows.map((row) => ({ ...row, computedAt: new Date(row.computedAt) }));
 }
@@ -207,12 +233,11 @@ export async function currentScoresOfModel(executor: Executor, modelId: string, 
 /** One model's score on every version of one target of one era, oldest version first. */
 export async function scoreHistory(executor: Executor, modelId: string, era: number, target: string) {
   const { rows } = await executor.execute<{ version: number; uploadedAt: string; late: boolean; status: string; corr: number | null; mmc: number | null }>(sql`
-    select sc.target_version as version, t.uploaded_at as "uploadedAt", s.late, sc.status, sc.corr, sc.mmc
-    from submissions s
-    join scores sc on sc.submission_id = s.id and sc.target = ${target}
-    join targets t on t.era_number = sc.era_number and t.name = sc.target and t.version = sc.target_version
-    where s.model_id = ${modelId} and s.era_number = ${era} and not s.superseded
-    order by s.late, sc.target_version`);
+    select ss.target_version as version, t.uploaded_at as "uploadedAt", p.late, ss.statuses[p.k] as status, ss.corrs[p.k] as corr, ss.mmcs[p.k] as mmc
+    from (${placedSubmissions(modelId, sql`s.era_number = ${era}`)}) p
+    join score_sets ss on ss.era_number = p.era and ss.target = ${target} and ss.statuses[p.k] is not null
+    join targets t on t.era_number = ss.era_number and t.name = ss.target and t.version = ss.target_version
+    order by p.late, ss.target_version`);
   return rows.map((row) => ({ ...row, uploadedAt: new Date(row.uploadedAt) }));
 }
 

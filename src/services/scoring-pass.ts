@@ -1,12 +1,12 @@
 import {
   closeSubmissionsToScore,
   deleteSupersededScores,
-  emptyScoreColumns,
+  extendScoreOrder,
   fetchSubmissionsToScore,
-  NewScoreRows,
+  lockScoreOrder,
   openSubmissionsToScore,
-  writeScores,
-  type ScoreColumns,
+  writeScoreSet,
+  type ScoreSet,
   type SubmissionToScore,
 } from '../db/scores.js';
 import { latestTargets } from '../db/targets.js';
@@ -21,7 +21,7 @@ import { TargetSetScorer } from '../domain/target-set.js';
 import type { EraRow } from './eras.js';
 import type { Tx } from './scoring-deps.js';
 
-/** Submissions fetched and scored per round trip: memory is bounded whatever the number of models. */
+/** Submissions fetched and scored per round trip: the rank codes in memory are bounded whatever the number of models. */
 const SCORE_BATCH = 500;
 
 /** One version of a target, as scoring takes it. */
@@ -31,95 +31,126 @@ export interface TargetToScore {
   values: Float64Array;
 }
 
-/** How one batch of submissions is turned into score rows. */
+/** The era's score order as a pass extends it: each submission's position, and those it adds. */
+class ScoreOrder {
+  readonly #positions = new Map<string, number>();
+  readonly added: { ids: string[]; models: string[] } = { ids: [], models: [] };
+
+  constructor(ids: readonly string[]) {
+    ids.forEach((id, k) => this.#positions.set(id, k));
+  }
+
+  get length(): number {
+    return this.#positions.size;
+  }
+
+  positionOf(submission: SubmissionToScore): number {
+    let k = this.#positions.get(submission.id);
+    if (k === undefined) {
+      this.#positions.set(submission.id, (k = this.#positions.size));
+      this.added.ids.push(submission.id);
+      this.added.models.push(submission.model_id);
+    }
+    return k;
+  }
+}
+
+/** What a pass scored on one target version, by position in the order. */
+interface ScoredSet {
+  positions: number[];
+  statuses: string[];
+  corrs: (number | null)[];
+  mmcs: (number | null)[];
+  stakes: (string | null)[];
+  factors: (string | null)[];
+}
+
+/** How each batch of submissions is scored, and what the pass has scored so far. */
 interface Pass {
   era: EraRow;
   set: readonly TargetToScore[];
   scorer: TargetSetScorer;
   paying: boolean[];
   totalAtRisk: number;
-  run: ScoringRuns;
-  fresh: boolean;
+  order: ScoreOrder;
+  scored: ScoredSet[];
 }
 
-/** Scores one batch; returns the writes it started (the caller awaits them). */
-function scoreBatch(t: Tx, pass: Pass, batch: readonly SubmissionToScore[]): Promise<unknown>[] {
-  const { era, set, scorer, paying, totalAtRisk, run, fresh } = pass;
+function scoreBatch(pass: Pass, batch: readonly SubmissionToScore[]): void {
+  const { era, scorer, paying, totalAtRisk, order, scored } = pass;
   const params = payoutParams(era);
-  const rows: ScoreColumns = emptyScoreColumns();
-  const newRows = fresh ? new NewScoreRows(era.number, run.latest) : undefined;
   for (const submission of batch) {
-    const scores = scorer.score(decodeRankCodes(submission.ranks));
-    scores.forEach(({ corr, mmc }, j) => {
+    const k = order.positionOf(submission);
+    scorer.score(decodeRankCodes(submission.ranks)).forEach(({ corr, mmc }, j) => {
       const paid = paying[j] && !submission.late && submission.stake !== null;
-      if (newRows !== undefined && !paid) {
-        newRows.add(submission.id, submission.model_id, set[j].name, set[j].version, scoreStatus(corr, mmc), corr.value, mmc.value);
-        return;
-      }
-      rows.targets.push(set[j].name);
-      rows.versions.push(set[j].version);
-      rows.submissionIds.push(submission.id);
-      rows.modelIds.push(submission.model_id);
-      rows.statuses.push(scoreStatus(corr, mmc));
-      rows.corrs.push(corr.value);
-      rows.mmcs.push(mmc.value);
-      rows.stakes.push(paid ? submission.stake : null);
+      const out = scored[j];
+      out.positions.push(k);
+      out.statuses.push(scoreStatus(corr, mmc));
+      out.corrs.push(corr.value);
+      out.mmcs.push(mmc.value);
+      out.stakes.push(paid ? submission.stake : null);
       // The shortest round-trip text of the float factor, so the numeric product starts from its exact value.
-      rows.factors.push(paid ? String(payoutFactor(corr.value, mmc.value, params, totalAtRisk)) : null);
+      out.factors.push(paid ? String(payoutFactor(corr.value, mmc.value, params, totalAtRisk)) : null);
     });
   }
-  const writes: Promise<unknown>[] = [];
-  if (newRows !== undefined && newRows.size > 0) writes.push(newRows.write(t.client));
-  if (rows.targets.length > 0) writes.push(writeScores(t.tx, era.number, run.latest, rows));
-  for (const write of writes) write.catch(() => {}); // awaited by the caller; a failure aborts the transaction and surfaces there
-  return writes;
+}
+
+/** A scored set spread over every position of the order: null where this pass scored nothing. */
+function packed(target: TargetToScore, scored: ScoredSet, length: number): ScoreSet {
+  const set: ScoreSet = {
+    target: target.name,
+    version: target.version,
+    statuses: new Array<string | null>(length).fill(null),
+    corrs: new Array<number | null>(length).fill(null),
+    mmcs: new Array<number | null>(length).fill(null),
+    stakes: new Array<string | null>(length).fill(null),
+    factors: new Array<string | null>(length).fill(null),
+  };
+  scored.positions.forEach((k, i) => {
+    set.statuses[k] = scored.statuses[i];
+    set.corrs[k] = scored.corrs[i];
+    set.mmcs[k] = scored.mmcs[i];
+    set.stakes[k] = scored.stakes[i];
+    set.factors[k] = scored.factors[i];
+  });
+  return set;
 }
 
 /**
  * Scores every current submission of the era (on-time and late), or only submission `only`,
  * on every given target version in ONE pass: each submission's rank codes are read and
- * decoded once and scored on all of them. Batches are pipelined: the next batch is fetched
- * and the last one written while this one is scored. On the main target, the closing run's
- * inputs also get their at-risk stake and payout; a model with no score pays 0.
- *
- * `fresh`: the versions were stored in this transaction, so none has a score row yet; rows
- * that pay nothing (all but the main target's on-time at-risk ones) are then copied in
- * rather than upserted, which is most of the work of a many-target upload.
+ * decoded once and scored on all of them; the next batch is fetched while this one is scored.
+ * On the main target, the closing run's inputs also get their at-risk stake and payout; a
+ * model with no score pays 0. Each version's scores are then written as one packed set.
  */
-export async function scoreTargets(t: Tx, era: EraRow, set: readonly TargetToScore[], run: ScoringRuns, options: { only?: string; fresh?: boolean } = {}): Promise<number> {
-  const { only, fresh = false } = options;
+export async function scoreTargets(t: Tx, era: EraRow, set: readonly TargetToScore[], run: ScoringRuns, options: { only?: string } = {}): Promise<number> {
+  const { only } = options;
   if (set.length === 0) return 0;
   const pass: Pass = {
     era,
     set,
-    run,
-    fresh,
     scorer: new TargetSetScorer(
       set.map((target) => target.values),
       decodeFloat64(run.value),
     ),
     paying: set.map((target) => target.name === era.mainTarget),
     totalAtRisk: Number(run.totalAtRisk),
+    order: new ScoreOrder(await lockScoreOrder(t.tx, era.number)),
+    scored: set.map(() => ({ positions: [], statuses: [], corrs: [], mmcs: [], stakes: [], factors: [] })),
   };
-  const writes: Promise<unknown>[] = [];
   await openSubmissionsToScore(t.client, era.number, run.closing, only);
   let scored = 0;
-  try {
-    let next: Promise<SubmissionToScore[]> | undefined = fetchSubmissionsToScore(t.client, SCORE_BATCH);
-    while (next) {
-      const batch: SubmissionToScore[] = await next;
-      next = batch.length === SCORE_BATCH ? fetchSubmissionsToScore(t.client, SCORE_BATCH) : undefined;
-      if (batch.length === 0) break;
-      writes.push(...scoreBatch(t, pass, batch));
-      scored += batch.length;
-    }
-    await Promise.all(writes);
-  } catch (error) {
-    // A failed write aborts the transaction, so later queries fail too: report the write's own error.
-    const failed = (await Promise.allSettled(writes)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    throw failed ? failed.reason : error;
+  let next: Promise<SubmissionToScore[]> | undefined = fetchSubmissionsToScore(t.client, SCORE_BATCH);
+  while (next) {
+    const batch: SubmissionToScore[] = await next;
+    next = batch.length === SCORE_BATCH ? fetchSubmissionsToScore(t.client, SCORE_BATCH) : undefined;
+    if (batch.length === 0) break;
+    scoreBatch(pass, batch);
+    scored += batch.length;
   }
   await closeSubmissionsToScore(t.client);
+  await extendScoreOrder(t.tx, era.number, pass.order.added.ids, pass.order.added.models);
+  for (const [j, target] of set.entries()) await writeScoreSet(t.tx, era.number, run.latest, packed(target, pass.scored[j], pass.order.length));
   await deleteSupersededScores(t.tx, era.number, only);
   return scored;
 }

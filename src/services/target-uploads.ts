@@ -49,7 +49,7 @@ async function storeAndScore(deps: TargetUploadDeps, actor: Principal, number: n
     const uploads = parsed.map((target) => ({ name: target.name, values: encodeFloat64(target.aligned), count: target.count }));
     const stored = await storeTargetVersions(t.tx, number, uploads, actor.accountId);
     const set = parsed.map((target, j) => ({ name: target.name, version: stored[j].version, values: target.aligned }));
-    const scored = await scoreTargets(t, era, set, run, { fresh: true });
+    const scored = await scoreTargets(t, era, set, run);
     // The cost of the policy on each new version, stored with the era's report figures.
     await deps.reportFigures.afterTargets(t.tx, number, set);
     await emitEvents(t.tx, [eraScored(number, stored)]);

@@ -323,18 +323,26 @@ describe('verify', () => {
   it("reports a changed score at its era and model", async () => {
     const era = 33;
     const name = models[3].name;
-    const where = `submission_id = (select submission_id from run_inputs where run_id = $1 and model_id = $2) and target = 'target'`;
-    const args = [await closingRun(era), models[3].id];
-    const { mmc } = (await sql(`select mmc from scores where ${where}`, args)).rows[0];
+    // The model's submission's position in the era's score order, then its entry in each version's packed set.
+    const { k } = (
+      await sql(
+        `select array_position(o.submission_ids, (select submission_id from run_inputs where run_id = $2 and model_id = $3))::int as k
+         from score_orders o where o.era_number = $1`,
+        [era, await closingRun(era), models[3].id],
+      )
+    ).rows[0];
+    const where = `era_number = $1 and target = 'target'`;
+    const args = [era, k];
+    const { mmc } = (await sql(`select mmcs[$2] as mmc from score_sets where ${where} order by target_version desc limit 1`, args)).rows[0];
     const report = await tampered(
-      () => sql(`update scores set mmc = mmc + 1e-9 where ${where}`, args),
-      () => sql(`update scores set mmc = $3 where ${where}`, [...args, mmc]),
+      () => sql(`update score_sets set mmcs[$2] = mmcs[$2] + 1e-9 where ${where}`, args),
+      () => sql(`update score_sets set mmcs[$2] = $3 where ${where}`, [...args, mmc]),
     );
     expect(report.bundles.break?.at).toBe('era 33');
     expect(report.bundles.break?.differences?.first.map((d) => d.path)).toEqual([`models[${modelIndex(era, name)}].mmc`]);
     const payout = await tampered(
-      () => sql(`update scores set payout = payout + 1 where ${where}`, args),
-      () => sql(`update scores set payout = payout - 1 where ${where}`, args),
+      () => sql(`update score_sets set payouts[$2] = payouts[$2] + 1 where ${where}`, args),
+      () => sql(`update score_sets set payouts[$2] = payouts[$2] - 1 where ${where}`, args),
     );
     expect(payout.bundles.break?.differences?.first.map((d) => d.path)).toEqual([`models[${modelIndex(era, name)}].payout`]);
   });

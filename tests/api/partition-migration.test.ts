@@ -63,7 +63,8 @@ const BEFORE_0021 = `
   create index submissions_era_idx on submissions (era_number);
   create unique index submissions_current_key on submissions (era_number, model_id, late) where not superseded;
   do $$ begin
-    if exists (select 1 from information_schema.columns where table_name = 'scores' and column_name = 'submission_id') then
+    -- a table still (migration 0022 made scores a view over packed rows, which keep no foreign key)
+    if exists (select 1 from pg_class where relname = 'scores' and relkind = 'r') then
       alter table scores add constraint scores_submission_id_submissions_id_fk foreign key (submission_id) references submissions(id);
     end if;
   end $$;`;

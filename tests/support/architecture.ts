@@ -35,7 +35,6 @@ export const EXECUTOR_EXCEPTIONS: Record<string, string> = {
   'src/db/scores.ts openSubmissionsToScore': 'a cursor lives on the raw client',
   'src/db/scores.ts fetchSubmissionsToScore': 'a cursor lives on the raw client',
   'src/db/scores.ts closeSubmissionsToScore': 'a cursor lives on the raw client',
-  'src/db/scores.ts writeScores': 'binary COPY in streams on the raw client',
   'src/db/client.ts inClientTransaction': 'opens the ClientTransaction from the pool',
   'src/db/index.ts openDatabase': 'makes the pool and the Database from the configuration',
   'src/db/migrate.ts migrateDatabase': 'holds the migration session lock on one connection of its own',
