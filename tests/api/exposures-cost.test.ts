@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, bearer, createAccount, createTestApp, startReplica, type TestApp } from '../support/app.js';
 import { createEra, createModel, predictionsCsv, rng, submitCsv } from '../support/fixtures.js';
 import { closeEra, metaModel, type MetaModelBody } from '../support/metamodel.js';
-import { inverseNormal, numeraiCorr as toolsCorr, tieKeptRank, type Series } from '../support/numerai-tools.js';
+import { inverseNormal, numeraiCorr as toolsCorr, tieKeptRank } from '../support/numerai-tools.js';
 import { putUniverseRows, type UniverseJsonRow } from '../support/policies.js';
 
 /*
