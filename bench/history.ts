@@ -33,7 +33,7 @@ export interface HistoryContext {
   /** The service process, for its CPU time (with the database's backends', read from /proc when local). */
   servicePid?: number;
   random: () => number;
-  log(message: string): void;
+  log: (message: string) => void;
 }
 
 const NUMERAI = { eras: 260, models: 10_000, ids: 6_000, targets: 20, versions: 20 };
@@ -87,10 +87,11 @@ const median = (xs: number[]) => {
 };
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-interface Answer {
+interface Answer<T> {
   ms: number;
   bytes: number;
-  body: any;
+  /** The reply's JSON, as the caller says it is shaped (the bench checks what it relies on). */
+  body: T;
 }
 
 export async function runHistory(ctx: HistoryContext, o: HistoryOptions) {
@@ -99,7 +100,7 @@ export async function runHistory(ctx: HistoryContext, o: HistoryOptions) {
   const ids = Array.from({ length: o.ids }, (_, i) => `id${String(i).padStart(6, '0')}`);
   const targetNames = Array.from({ length: o.targets }, (_, j) => (j === 0 ? 'target' : `t${String(j + 1).padStart(2, '0')}`));
 
-  async function call(method: string, path: string, key: string, body?: string, contentType = 'application/json'): Promise<Answer> {
+  async function call<T = unknown>(method: string, path: string, key: string, body?: string, contentType = 'application/json'): Promise<Answer<T>> {
     const t0 = performance.now();
     const res = await fetch(`${url}${path}`, {
       method,
@@ -109,9 +110,9 @@ export async function runHistory(ctx: HistoryContext, o: HistoryOptions) {
     const text = await res.text();
     const ms = performance.now() - t0;
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 500)}`);
-    return { ms, bytes: Buffer.byteLength(text), body: text ? JSON.parse(text) : null };
+    return { ms, bytes: Buffer.byteLength(text), body: (text ? JSON.parse(text) : null) as T };
   }
-  const json = (method: string, path: string, key: string, body?: unknown) => call(method, path, key, body === undefined ? undefined : JSON.stringify(body));
+  const json = <T = unknown>(method: string, path: string, key: string, body?: unknown) => call<T>(method, path, key, body === undefined ? undefined : JSON.stringify(body));
 
   /** Runs `work` over `items` with at most `limit` at a time. */
   async function pooled<T>(items: T[], limit: number, work: (item: T) => Promise<unknown>) {
@@ -131,9 +132,9 @@ export async function runHistory(ctx: HistoryContext, o: HistoryOptions) {
   // ---------------------------------------------------------------- models and churn
   let made = 0;
   async function newModel() {
-    const model = (await json('POST', '/v1/models', author, { name: `history_${made++}` })).body;
+    const model = (await json<{ id: string }>('POST', '/v1/models', author, { name: `history_${made++}` })).body;
     await json('PUT', `/v1/models/${model.id}/stake`, author, { amount: '100' });
-    return model.id as string;
+    return model.id;
   }
   log(`history: creating ${o.models} models`);
   const active: string[] = [];
@@ -198,13 +199,13 @@ export async function runHistory(ctx: HistoryContext, o: HistoryOptions) {
   const largest: Record<string, { bytes: number; era: number; next: boolean; pages: number }> = {};
   /** Reads a paged answer: times its first page; follows `next` (when the API pages) to check every page's size. */
   async function paged(name: string, era: number, path: string, key: string, follow: boolean) {
-    const first = await call('GET', path, key);
+    const first = await call<{ next?: string | null } | null>('GET', path, key);
     let pages = 1;
     let biggest = first.bytes;
     let next = first.body?.next;
     const hadNext = next !== undefined && next !== null;
     while (follow && next !== undefined && next !== null && pages < 1000) {
-      const page = await call('GET', `${path}${path.includes('?') ? '&' : '?'}cursor=${encodeURIComponent(String(next))}`, key);
+      const page = await call<{ next?: string | null } | null>('GET', `${path}${path.includes('?') ? '&' : '?'}cursor=${encodeURIComponent(String(next))}`, key);
       pages++;
       biggest = Math.max(biggest, page.bytes);
       next = page.body?.next;
@@ -265,7 +266,7 @@ export async function runHistory(ctx: HistoryContext, o: HistoryOptions) {
     );
     lap('submissions');
 
-    const closed = await withCpu(era, 'close', () => json('POST', `/v1/eras/${era}/close`, operator));
+    const closed = await withCpu(era, 'close', () => json<{ run: { models: number } }>('POST', `/v1/eras/${era}/close`, operator));
     if (closed.body.run.models !== active.length) throw new Error(`era ${era}: the run has ${closed.body.run.models} models, expected ${active.length}`);
     record(era, 'close', closed.ms);
     lap('close');
@@ -273,7 +274,7 @@ export async function runHistory(ctx: HistoryContext, o: HistoryOptions) {
     const uploads: number[] = [];
     for (let v = 0; v < o.versions; v++) {
       const csv = targetsCsv();
-      const up = await withCpu(era, 'scoring', () => call('PUT', `/v1/eras/${era}/targets`, operator, csv, 'text/csv'));
+      const up = await withCpu(era, 'scoring', () => call<{ targets: unknown[] }>('PUT', `/v1/eras/${era}/targets`, operator, csv, 'text/csv'));
       if (up.body.targets.length !== o.targets) throw new Error(`era ${era}: ${up.body.targets.length} targets stored`);
       uploads.push(up.ms);
     }

@@ -149,8 +149,8 @@ function runInBackground(app: FastifyInstance, config: Config, services: Service
     const scheduler = eraScheduler(services.metaModel, {
       intervalMs: config.SCHEDULER_INTERVAL_MS,
       log: app.log,
-      announceOpenings: services.events.announceOpenings,
-      maintainStorage: services.retention.passWhenDue,
+      announceOpenings: () => services.events.announceOpenings(),
+      maintainStorage: () => services.retention.passWhenDue(),
     });
     app.addHook('onReady', async () => scheduler.start());
     app.addHook('onClose', async () => scheduler.stop());

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from './config.js';
 import type { Database } from './db/client.js';
-import { openDatabase } from './db/index.js';
+import { closeDatabase, openDatabase } from './db/index.js';
 import { CHAIN_NAMES, headsSchema, type Heads } from './domain/heads.js';
 import { createLogger } from './logger.js';
 import { ROLES, type Role } from './services/accounts.js';
@@ -148,7 +148,7 @@ async function main(): Promise<number> {
     return await command.run({ config, db: database.db, services, args });
   } finally {
     await services.close();
-    await database.close();
+    await closeDatabase(database);
   }
 }
 

@@ -2,7 +2,7 @@ import { DrizzleQueryError } from 'drizzle-orm';
 import pino, { type Logger } from 'pino';
 
 /** API keys travel in the Authorization header; it never reaches a log line. */
-export const REDACTED_PATHS = [
+export const REDACTED_PATHS: readonly string[] = [
   'req.headers.authorization',
   'request.headers.authorization',
   'headers.authorization',
@@ -38,5 +38,5 @@ const serializers = {
 };
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
-  return pino({ level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, serializers }, destination);
+  return pino({ level, redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' }, serializers }, destination);
 }

@@ -1,7 +1,7 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
-import { openDatabase } from './db/index.js';
+import { closeDatabase, openDatabase } from './db/index.js';
 import { createLogger } from './logger.js';
 import { buildServices, migrateData } from './services/index.js';
 
@@ -31,7 +31,7 @@ async function main() {
       else log.info({ signal }, 'shutting down: finishing in-flight requests');
       await app.close();
       await services.close();
-      await database.close();
+      await closeDatabase(database);
       log.info('stopped');
     },
   );

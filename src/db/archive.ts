@@ -154,7 +154,7 @@ export function copyTableOut(client: pg.PoolClient, table: string, onChunk: (chu
   return new Promise((resolve, reject) => {
     let rows = 0;
     const count = binaryCopyParser(() => rows++);
-    let failure: unknown;
+    let failure: Error | undefined;
     const submittable: pg.Submittable & Record<string, unknown> = {
       submit: (connection) => connection.query(`copy ${client.escapeIdentifier(table)} to stdout (format binary)`),
       handleCopyData: (message: { chunk: Buffer }) => {
@@ -163,11 +163,11 @@ export function copyTableOut(client: pg.PoolClient, table: string, onChunk: (chu
           count(message.chunk);
           onChunk(message.chunk);
         } catch (error) {
-          failure = error;
+          failure = error instanceof Error ? error : new Error(String(error));
         }
       },
       handleCommandComplete: () => {},
-      handleError: (error: unknown) => reject(error),
+      handleError: (error: Error) => reject(error),
       handleReadyForQuery: () => (failure === undefined ? resolve(rows) : reject(failure)),
     };
     client.query(submittable);

@@ -64,7 +64,7 @@ export function binaryCopyParser(onTuple: (tuple: BinaryTuple) => void): (chunk:
 export function copyBinaryOut(client: pg.PoolClient, query: string, onTuple: (tuple: BinaryTuple) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     const parse = binaryCopyParser(onTuple);
-    let failure: unknown;
+    let failure: Error | undefined;
     const submittable: pg.Submittable & Record<string, unknown> = {
       submit: (connection) => connection.query(`copy (${query}) to stdout (format binary)`),
       handleCopyData: (message: { chunk: Buffer }) => {
@@ -73,12 +73,12 @@ export function copyBinaryOut(client: pg.PoolClient, query: string, onTuple: (tu
           parse(message.chunk);
         } catch (error) {
           // Drain the rest of the COPY, then fail: the connection stays usable for the rollback.
-          failure = error;
+          failure = error instanceof Error ? error : new Error(String(error));
         }
       },
       handleCommandComplete: () => {},
       // An error from the server (or the connection) ends the COPY: fail now, whatever follows.
-      handleError: (error: unknown) => reject(error),
+      handleError: (error: Error) => reject(error),
       handleReadyForQuery: () => (failure === undefined ? resolve() : reject(failure)),
     };
     client.query(submittable);

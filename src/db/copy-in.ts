@@ -120,7 +120,7 @@ export function copyBinaryIn(client: pg.PoolClient, target: string, writer: Bina
         connection.endCopyFrom();
       },
       handleCommandComplete: () => {},
-      handleError: (error: unknown) => {
+      handleError: (error: Error) => {
         failed = true;
         reject(error);
       },

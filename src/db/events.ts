@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { eraOpened, policyActivated, type NewEvent } from '../domain/events.js';
+import type { NewEvent, Openings } from '../domain/events.js';
 import type { Executor } from './client.js';
 
 /**
@@ -50,12 +50,12 @@ export async function purgeEvents(executor: Executor, retentionDays: number): Pr
 }
 
 /**
- * Marks eras as announced and returns their events: era.opened for each era this call marked
- * (`number` alone at creation, or every era whose opensAt has passed and that is not closed, for
- * the scheduler), and policy.activated for each scheduled activation that takes force with it.
+ * Marks eras as announced and returns them: each era this call marked (`number` alone at creation,
+ * or every era whose opensAt has passed and that is not closed, for the scheduler), and each
+ * scheduled activation that takes force with it (domain/events.ts `openingEvents` makes their events).
  * Announcing once is the primary key's doing, whichever replica gets there first.
  */
-export async function announceOpenings(executor: Executor, number?: number): Promise<NewEvent[]> {
+export async function announceOpenings(executor: Executor, number?: number): Promise<Openings> {
   const { rows } = await executor.execute<{ number: number; opens_at: string; closes_at: string }>(sql`
     with announced as (
       insert into era_openings (era_number)
@@ -64,13 +64,13 @@ export async function announceOpenings(executor: Executor, number?: number): Pro
       on conflict do nothing
       returning era_number)
     select e.number, e.opens_at, e.closes_at from eras e join announced a on a.era_number = e.number order by e.number`);
-  if (rows.length === 0) return [];
+  if (rows.length === 0) return { eras: [], activations: [] };
   const { rows: taking } = await executor.execute<{ id: string; name: string; version: number; from_era: number }>(sql`
     select a.policy_id as id, p.name, p.version, a.from_era from policy_activations a join policies p on p.id = a.policy_id
     where a.scheduled and a.cancelled_at is null and a.from_era = any(${sql.param(rows.map((r) => r.number))}::int[])
     order by a.id`);
-  return [
-    ...rows.map((r) => eraOpened({ number: r.number, opensAt: new Date(r.opens_at), closesAt: new Date(r.closes_at) })),
-    ...taking.map((a) => policyActivated({ id: a.id, name: a.name, version: a.version, fromEra: a.from_era, status: 'active' })),
-  ];
+  return {
+    eras: rows.map((r) => ({ number: r.number, opensAt: new Date(r.opens_at), closesAt: new Date(r.closes_at) })),
+    activations: taking.map((a) => ({ id: a.id, name: a.name, version: a.version, fromEra: a.from_era })),
+  };
 }

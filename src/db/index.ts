@@ -2,12 +2,13 @@ import type { Logger } from 'pino';
 import pg from 'pg';
 import type { Config } from '../config.js';
 import { connect, type DatabaseHandle } from './client.js';
-import { startEmbeddedPostgres } from './embedded.js';
+import { type EmbeddedDatabase, startEmbeddedPostgres } from './embedded.js';
 import { migrateDatabase } from './migrate.js';
 
 export interface OpenDatabase extends DatabaseHandle {
   url: string;
-  close(): Promise<void>;
+  /** The embedded PostgreSQL this process started, stopped by `closeDatabase`; unset with DATABASE_URL. */
+  embedded?: EmbeddedDatabase;
 }
 
 const EMBEDDED_DATABASE = 'stakeweight';
@@ -28,30 +29,27 @@ async function ensureDatabase(serverUrl: string, name: string): Promise<void> {
 /** DATABASE_URL when set, else an embedded PostgreSQL under DATA_DIR; migrated before use. */
 export async function openDatabase(config: Config, log: Logger): Promise<OpenDatabase> {
   let url = config.DATABASE_URL;
-  let stopEmbedded = async () => {};
+  let embedded: EmbeddedDatabase | undefined;
   if (!url) {
     log.info({ dataDir: config.DATA_DIR }, 'DATABASE_URL is not set: starting embedded PostgreSQL');
-    const embedded = await startEmbeddedPostgres(config.DATA_DIR, { note: (message) => log.warn(message) });
+    embedded = await startEmbeddedPostgres(config.DATA_DIR, { note: (message) => log.warn(message) });
     await ensureDatabase(embedded.url, EMBEDDED_DATABASE);
     const own = new URL(embedded.url);
     own.pathname = `/${EMBEDDED_DATABASE}`;
     url = own.toString();
-    stopEmbedded = embedded.stop;
   }
-  const handle = connect(url);
+  const database: OpenDatabase = { ...connect(url), url, ...(embedded ? { embedded } : {}) };
   try {
-    await migrateDatabase(handle.pool);
+    await migrateDatabase(database.pool);
   } catch (error) {
-    await handle.pool.end();
-    await stopEmbedded();
+    await closeDatabase(database);
     throw error;
   }
-  return {
-    ...handle,
-    url,
-    close: async () => {
-      await handle.pool.end();
-      await stopEmbedded();
-    },
-  };
+  return database;
+}
+
+/** Ends the pool, then stops the embedded PostgreSQL if this process started one. */
+export async function closeDatabase(database: OpenDatabase): Promise<void> {
+  await database.pool.end();
+  await database.embedded?.stop();
 }

@@ -34,61 +34,75 @@ export interface JobQueue {
   stop(timeoutMs: number): Promise<void>;
 }
 
-export function jobQueue(options: QueueOptions): JobQueue {
-  const boss = new PgBoss({
-    connectionString: options.connectionString,
-    max: 4,
-    application_name: 'stakeweight-queue',
-    expireInSeconds: options.expireSeconds,
-    maintenanceIntervalSeconds: options.maintenanceSeconds,
-    // A job lost by its worker is retried until its delivery records an attempt; a handler that
-    // throws (the database away) is retried the same way.
-    retryLimit: 1000,
-    retryDelay: 1,
-    retryBackoff: false,
-  });
-  const workers = new Map<string, string[]>();
-  return {
-    async start(queues) {
-      // One replica at a time: creating queues attaches partitions to pg-boss's job table, which deadlocks when two do it at once.
-      const lock = new pg.Client({ connectionString: options.connectionString, application_name: 'stakeweight-queue-start' });
-      await lock.connect();
-      try {
-        await lock.query('select pg_advisory_lock($1)', [LOCK_KEY.queueStart]);
-        await boss.start();
-        for (const name of queues) await boss.createQueue(name);
-      } finally {
-        await lock.end();
-      }
-    },
-    async insert(client, jobs) {
-      if (jobs.length === 0) return;
-      const db = { executeSql: (text: string, values: unknown[]) => client.query(text, values) };
-      await boss.insert(
-        jobs.map((j) => ({ name: j.name, data: j.data, startAfter: j.startAfter, expireInSeconds: options.expireSeconds, retryLimit: 1000, retryDelay: 1 })),
-        { db },
-      );
-    },
-    async work<T extends object>(name: string, handler: (data: T) => Promise<void>) {
-      let id = '';
-      id = await boss.work<T>(name, { batchSize: 1, pollingIntervalSeconds: options.pollingSeconds }, async ([job]) => {
-        await handler(job.data);
-        // A busy queue is drained back to back instead of one job per polling interval.
-        boss.notifyWorker(id);
-      });
-      workers.set(name, [...(workers.get(name) ?? []), id]);
-    },
-    wake(name) {
-      for (const id of workers.get(name) ?? []) boss.notifyWorker(id);
-    },
-    async everyMinute(name) {
-      await boss.schedule(name, '* * * * *');
-    },
-    onError(handler) {
-      boss.on('error', handler);
-    },
-    async stop(timeoutMs) {
-      await boss.stop({ graceful: true, timeout: timeoutMs, wait: true });
-    },
-  };
+/**
+ * The pg-boss queue: an object that owns its own connections (pg-boss's pool and the start lock's
+ * client) and its workers, so it is a class rather than executor-first functions.
+ */
+export class PgBossQueue implements JobQueue {
+  private readonly boss: PgBoss;
+  private readonly workers = new Map<string, string[]>();
+
+  constructor(private readonly options: QueueOptions) {
+    this.boss = new PgBoss({
+      connectionString: options.connectionString,
+      max: 4,
+      application_name: 'stakeweight-queue',
+      expireInSeconds: options.expireSeconds,
+      maintenanceIntervalSeconds: options.maintenanceSeconds,
+      // A job lost by its worker is retried until its delivery records an attempt; a handler that
+      // throws (the database away) is retried the same way.
+      retryLimit: 1000,
+      retryDelay: 1,
+      retryBackoff: false,
+    });
+  }
+
+  async start(queues: readonly string[]): Promise<void> {
+    // One replica at a time: creating queues attaches partitions to pg-boss's job table, which deadlocks when two do it at once.
+    const lock = new pg.Client({ connectionString: this.options.connectionString, application_name: 'stakeweight-queue-start' });
+    await lock.connect();
+    try {
+      await lock.query('select pg_advisory_lock($1)', [LOCK_KEY.queueStart]);
+      await this.boss.start();
+      for (const name of queues) await this.boss.createQueue(name);
+    } finally {
+      await lock.end();
+    }
+  }
+
+  async insert(client: pg.PoolClient, jobs: readonly { name: string; data: object; startAfter?: Date }[]): Promise<void> {
+    if (jobs.length === 0) return;
+    const db = { executeSql: (text: string, values: unknown[]) => client.query(text, values) };
+    const expireInSeconds = this.options.expireSeconds;
+    await this.boss.insert(
+      jobs.map((j) => ({ name: j.name, data: j.data, startAfter: j.startAfter, expireInSeconds, retryLimit: 1000, retryDelay: 1 })),
+      { db },
+    );
+  }
+
+  async work<T extends object>(name: string, handler: (data: T) => Promise<void>): Promise<void> {
+    let id = '';
+    id = await this.boss.work<T>(name, { batchSize: 1, pollingIntervalSeconds: this.options.pollingSeconds }, async ([job]) => {
+      await handler(job.data);
+      // A busy queue is drained back to back instead of one job per polling interval.
+      this.boss.notifyWorker(id);
+    });
+    this.workers.set(name, [...(this.workers.get(name) ?? []), id]);
+  }
+
+  wake(name: string): void {
+    for (const id of this.workers.get(name) ?? []) this.boss.notifyWorker(id);
+  }
+
+  async everyMinute(name: string): Promise<void> {
+    await this.boss.schedule(name, '* * * * *');
+  }
+
+  onError(handler: (error: Error) => void): void {
+    this.boss.on('error', handler);
+  }
+
+  async stop(timeoutMs: number): Promise<void> {
+    await this.boss.stop({ graceful: true, timeout: timeoutMs, wait: true });
+  }
 }

@@ -194,8 +194,10 @@ export async function repeatableRead(executor: Executor): Promise<void> {
 }
 
 /** The stakes a close would take now: each model's current on-time submission and its positive stake now, by model. */
-export async function openEraStakes(client: pg.PoolClient, era: number): Promise<number[]> {
-  const { rows } = await client.query<{ stake: number }>(`${OPEN_ERA_INPUTS.replace('$columns', 'stake.amount::float8 as stake')}`, [era]);
+export async function openEraStakes(executor: Executor, era: number): Promise<number[]> {
+  if (!Number.isSafeInteger(era)) throw new Error(`not an era number: ${era}`);
+  const query = OPEN_ERA_INPUTS.replace('$columns', 'stake.amount::float8 as stake').replace('$1', String(era));
+  const { rows } = await executor.execute<{ stake: number }>(sql.raw(query));
   return rows.map((r) => r.stake);
 }
 

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { fromUnits, toUnits } from '../domain/decimal.js';
-import { available, EMPTY_WALLET, type MoneyTotals, type WalletEntryKind, type WalletHead, type WrittenWalletEntry } from '../domain/wallet.js';
+import { type MoneyTotals, type WalletEntryKind, type WalletHead, type WrittenWalletEntry } from '../domain/wallet.js';
 import type { Executor } from './client.js';
 
 /**
@@ -20,7 +20,8 @@ export async function lockWallets(tx: Executor, accountIds: readonly string[]): 
   if (ids.length === 0) return heads;
   const { rows: locked } = await tx.execute<{ id: string }>(sql`
     select id from accounts where id = any(${sql.param(ids)}::uuid[]) order by id for no key update`);
-  for (const { id } of locked) heads.set(id, EMPTY_WALLET);
+  // An account with no entry yet: its wallet is empty (seq 0, nothing held).
+  for (const { id } of locked) heads.set(id, { seq: 0, balance: 0n, held: 0n });
   // Each wallet's latest entry only, by the (account, seq) index however long its history.
   const { rows } = await tx.execute<{ account_id: string; seq: number; balance: string; held: string }>(sql`
     select a.id as account_id, w.seq, w.balance::text, w.held::text
@@ -111,10 +112,9 @@ export async function listWithdrawals(tx: Executor, query: { status?: Withdrawal
   return rows.map(withdrawalRow);
 }
 
-export interface WalletView {
-  balance: string;
-  held: string;
-  available: string;
+/** An account's wallet as stored: its head (balance and held, as of its latest entry) and its entries. */
+export interface StoredWallet {
+  head: WalletHead;
   entries: {
     at: Date;
     kind: WalletEntryKind;
@@ -126,8 +126,8 @@ export interface WalletView {
   }[];
 }
 
-/** An account's wallet as the OpenAPI document serves it; run it in one snapshot for a consistent view. */
-export async function walletView(tx: Executor, accountId: string): Promise<WalletView> {
+/** An account's wallet and its entries; run it in one snapshot for a consistent view. */
+export async function storedWallet(tx: Executor, accountId: string): Promise<StoredWallet> {
   const { rows } = await tx.execute<{
     at: Date | string;
     kind: WalletEntryKind;
@@ -141,12 +141,9 @@ export async function walletView(tx: Executor, accountId: string): Promise<Walle
     select at, kind, delta::text, balance::text, held::text, model_id, withdrawal_id, reference
     from wallet_entries where account_id = ${accountId} order by seq`);
   const last = rows.at(-1);
-  const head: WalletHead = last ? { seq: rows.length, balance: toUnits(last.balance), held: toUnits(last.held) } : EMPTY_WALLET;
   const plain = (decimal: string) => fromUnits(toUnits(decimal));
   return {
-    balance: fromUnits(head.balance),
-    held: fromUnits(head.held),
-    available: fromUnits(available(head)),
+    head: last ? { seq: rows.length, balance: toUnits(last.balance), held: toUnits(last.held) } : { seq: 0, balance: 0n, held: 0n },
     entries: rows.map((e) => ({
       at: new Date(e.at),
       kind: e.kind,

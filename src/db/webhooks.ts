@@ -191,14 +191,14 @@ export function listenForDeliveries(pool: import('pg').Pool, onNotify: () => voi
         if (client !== c) return;
         client = undefined;
         c.release(true);
-        if (!stopped) timer = setTimeout(connect, retryMs);
+        if (!stopped) timer = setTimeout(() => void connect(), retryMs); // connect catches its own failures
       };
       c.on('notification', notified);
       c.on('error', lost);
       await c.query('listen stakeweight_deliveries');
       onNotify();
     } catch {
-      if (!stopped) timer = setTimeout(connect, retryMs);
+      if (!stopped) timer = setTimeout(() => void connect(), retryMs); // connect catches its own failures
     }
   };
   void connect();

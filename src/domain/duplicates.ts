@@ -84,7 +84,7 @@ export function nearDuplicates(
   const n = submissions[0]?.codes.length ?? 0;
   const directions = gaussianDirections(DIRECTIONS, n);
   const moments = representatives.map((i) => rankMoments(submissions[i]));
-  const projections = representatives.map((i, j) => (moments[j] === null ? null : project(submissions[i], moments[j]!, directions)));
+  const projections = representatives.map((i, j) => (moments[j] === null ? null : project(submissions[i], moments[j], directions)));
 
   // 3. Candidates within the window on every direction, then the exact Spearman.
   const window = WINDOW_SIGMAS * Math.sqrt(2 * (1 - threshold));

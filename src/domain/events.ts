@@ -91,3 +91,15 @@ export function retryDelayMs(scheduleMs: readonly number[], attemptsMade: number
 
 /** Standard Webhooks' retry schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
 export const DEFAULT_RETRY_SCHEDULE_MS = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000] as const;
+
+/** What announcing eras found: the eras just marked opened and the scheduled activations taking force with them. */
+export interface Openings {
+  eras: { number: number; opensAt: Date; closesAt: Date }[];
+  activations: { id: string; name: string; version: number; fromEra: number }[];
+}
+
+/** era.opened for each era announced, then policy.activated for each activation taking force with them. */
+export const openingEvents = (openings: Openings): NewEvent[] => [
+  ...openings.eras.map(eraOpened),
+  ...openings.activations.map((a) => policyActivated({ ...a, status: 'active' })),
+];

@@ -1,3 +1,4 @@
+import { type Cache, boundedCache } from '../cache.js';
 import { inverseNormalCdf, power15 } from './gaussian.js';
 import { doubledAverageRanks } from './rank.js';
 
@@ -86,18 +87,16 @@ export function pow15GaussianTable(m: number): Float64Array {
 
 // Most models cover every id, so one m serves nearly all of them; a few more cover the rest.
 const TABLE_CACHE_SIZE = 8;
-const gaussianTables = new Map<number, Float64Array>();
-const pow15Tables = new Map<number, Float64Array>();
+const TABLE_STALENESS = 'a table is a pure function of m: an entry never goes stale';
+const gaussianTables = boundedCache<number, Float64Array>({ max: TABLE_CACHE_SIZE, staleness: TABLE_STALENESS });
+const pow15Tables = boundedCache<number, Float64Array>({ max: TABLE_CACHE_SIZE, staleness: TABLE_STALENESS });
 
-function cachedByM(cache: Map<number, Float64Array>, m: number, build: () => Float64Array): Float64Array {
+function cachedByM(cache: Cache<number, Float64Array>, m: number, build: () => Float64Array): Float64Array {
   let table = cache.get(m);
-  if (table !== undefined) {
-    cache.delete(m);
-  } else {
+  if (table === undefined) {
     table = build();
-    if (cache.size >= TABLE_CACHE_SIZE) cache.delete(cache.keys().next().value as number);
+    cache.set(m, table);
   }
-  cache.set(m, table);
   return table;
 }
 

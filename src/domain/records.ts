@@ -22,9 +22,9 @@ export function own<T>(record: NameRecord<T> | null | undefined, key: string): T
  * null-prototype record, deeply; arrays and scalars as they are.
  */
 export function withNameRecords<T>(value: T): T {
-  if (Array.isArray(value)) return value.map((item) => withNameRecords(item)) as T;
+  if (Array.isArray(value)) return (value as unknown[]).map((item) => withNameRecords(item)) as T;
   if (value === null || typeof value !== 'object') return value;
-  const proto = Object.getPrototypeOf(value);
+  const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return value;
   const out = Object.create(null) as Record<string, unknown>;
   for (const key of Object.keys(value)) out[key] = withNameRecords((value as Record<string, unknown>)[key]);

@@ -29,7 +29,7 @@ export function wantsCsv(request: FastifyRequest): boolean {
 
 /** CSV replies bypass the route's JSON response schema. */
 export function sendCsv(reply: FastifyReply, text: string) {
-  return (reply as FastifyReply).type('text/csv; charset=utf-8').send(text);
+  return reply.type('text/csv; charset=utf-8').send(text);
 }
 
 /** A JSON body kept as its text, for the ingest layer to check and parse (on a worker when large). */

@@ -15,7 +15,7 @@ const PROTO_KEY_TEXT = `${JSON.stringify(PROTO)}:`;
 
 function isRecordLike(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
+  const proto: unknown = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
 }
 

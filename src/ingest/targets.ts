@@ -37,7 +37,7 @@ export const TARGET_NAME = /^[A-Za-z0-9_]{1,64}$/;
 const TARGET_NAME_SHAPE = '1–64 characters of A–Z a–z 0–9 _';
 const MULTI_JSON_SHAPE = '{"ids": [...], "targets": {"<name>": [...], ...}}';
 /** Problems about the values of one column; every other problem is about the rows, the same in every column. */
-const VALUE_CODES = new Set<BodyProblemCode>(['non_numeric', 'not_finite', 'out_of_range']);
+const VALUE_CODES: ReadonlySet<BodyProblemCode> = new Set(['non_numeric', 'not_finite', 'out_of_range']);
 
 /**
  * Validates several targets of an era at once: CSV `id,<name>,<name>…` or JSON

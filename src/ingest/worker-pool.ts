@@ -95,7 +95,7 @@ function onReply(handle: WorkerHandle, reply: PrepareReply): void {
  */
 export function workerPool(count: number) {
   if (!Number.isInteger(count) || count < 1) throw new RangeError(`workerPreparer needs at least one worker, not ${count}`);
-  const slots: (WorkerHandle | undefined)[] = new Array(count).fill(undefined);
+  const slots: (WorkerHandle | undefined)[] = Array.from({ length: count }, () => undefined);
   let next = 0;
   let nextId = 0;
 

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { poolOf } from '../db/client.js';
-import { jobQueue, type QueueOptions } from '../db/queue.js';
+import { PgBossQueue, type QueueOptions } from '../db/queue.js';
 import { listenForDeliveries } from '../db/webhooks.js';
 import type { EventsService } from './events.js';
 import { attemptDelivery, DELIVER_JOB, sweepDeliveries, SWEEP_JOB, type DeliverJob, type WebhookAttemptsDeps } from './webhook-attempts.js';
@@ -19,7 +19,7 @@ export function eventDelivery(deps: {
   log: FastifyBaseLogger;
 }) {
   const { attempts, events, workers, log } = deps;
-  const queue = jobQueue(deps.queue);
+  const queue = new PgBossQueue(deps.queue);
   let stopListening: (() => Promise<void>) | undefined;
   let sweeping: Promise<void> | undefined;
   let again = false;

@@ -1,5 +1,6 @@
 import type { Database } from '../db/client.js';
 import * as eventsDal from '../db/events.js';
+import { openingEvents } from '../domain/events.js';
 import { EventCursor } from '../domain/event-cursor.js';
 import type { Principal } from './accounts.js';
 
@@ -39,7 +40,7 @@ export function eventsService(deps: { db: Database; retentionDays: number }) {
     /** Announces eras whose opensAt has passed since they were created, and the policies taking force with them (the scheduler's tick; once per era across replicas). */
     async announceOpenings(): Promise<number> {
       return db.transaction(async (tx) => {
-        const opened = await eventsDal.announceOpenings(tx);
+        const opened = openingEvents(await eventsDal.announceOpenings(tx));
         await eventsDal.emitEvents(tx, opened);
         return opened.length;
       });

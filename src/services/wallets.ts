@@ -1,13 +1,13 @@
 import type { Database } from '../db/client.js';
 import * as wallets from '../db/wallets.js';
-import type { WalletView, WithdrawalRow, WithdrawalStatus } from '../db/wallets.js';
+import type { StoredWallet, WithdrawalRow, WithdrawalStatus } from '../db/wallets.js';
 import { fromUnits, toUnits } from '../domain/decimal.js';
 import * as rules from '../domain/wallet.js';
 import { conflict, forbidden, notFound } from '../errors.js';
 import type { Principal } from './accounts.js';
 import type { AuditService } from './audit.js';
 
-export type { WalletView, WithdrawalRow, WithdrawalStatus };
+export type { WithdrawalRow, WithdrawalStatus };
 
 /**
  * Wallets (docs/stakes.md, "Wallets"): staff credit them, stakes draw from them (services/models.ts
@@ -32,8 +32,17 @@ function assertMoves(amount: bigint) {
   if (amount <= 0n) throw new RangeError('a wallet movement is always positive');
 }
 
+/** An account's wallet as the OpenAPI document serves it. */
+export interface WalletView {
+  balance: string;
+  held: string;
+  available: string;
+  entries: StoredWallet['entries'];
+}
+
 async function walletOf(deps: Pick<WalletsDeps, 'db'>, accountId: string): Promise<WalletView> {
-  return deps.db.transaction(async (tx) => wallets.walletView(tx, accountId), { isolationLevel: 'repeatable read', accessMode: 'read only' });
+  const { head, entries } = await deps.db.transaction(async (tx) => wallets.storedWallet(tx, accountId), { isolationLevel: 'repeatable read', accessMode: 'read only' });
+  return { balance: fromUnits(head.balance), held: fromUnits(head.held), available: fromUnits(rules.available(head)), entries };
 }
 
 /** The caller's own wallet. */

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, bearer, createAccount, createTestApp, startReplica, type TestApp } from '../support/app.js';
 import { createEra, createModel, predictionsCsv, rng, submitCsv } from '../support/fixtures.js';
 import { closeEra, metaModel, type MetaModelBody } from '../support/metamodel.js';
-import { inverseNormal, numeraiCorr as toolsCorr, tieKeptRank, type Series } from '../support/numerai-tools.js';
+import { inverseNormal, numeraiCorr as toolsCorr, tieKeptRank } from '../support/numerai-tools.js';
 import { putUniverseRows, type UniverseJsonRow } from '../support/policies.js';
 
 /*
@@ -115,7 +115,7 @@ function plainExposures(values: (number | null)[], rows: UniverseJsonRow[]): Exp
   };
   const out: Exposures = { attributes: {}, tags: {} };
   for (const name of [...new Set(rows.flatMap((row) => Object.keys(row.attributes)))]) {
-    const a = rows.map((row) => (typeof row.attributes[name] === 'number' ? (row.attributes[name] as number) : undefined));
+    const a = rows.map((row) => (typeof row.attributes[name] === 'number' ? row.attributes[name] : undefined));
     const e = exposure(a);
     if (e) out.attributes[name] = e;
   }
@@ -227,7 +227,7 @@ async function putTarget(era: number, name: string, values: number[]) {
 async function createPolicy(document: object) {
   const res = await t.app.inject({ method: 'POST', url: '/v1/policies', headers: bearer(ADMIN_KEY), payload: document });
   expect(res.statusCode, res.body).toBe(201);
-  return res.json() as { id: string; warnings: { path: string; message: string }[] };
+  return res.json<{ id: string; warnings: { path: string; message: string }[] }>();
 }
 
 async function activate(id: string, reason: string, fromEra?: number) {
@@ -238,7 +238,7 @@ async function activate(id: string, reason: string, fromEra?: number) {
 async function report(era: number): Promise<Report> {
   const res = await t.app.inject({ method: 'GET', url: `/v1/reports/eras/${era}` });
   expect(res.statusCode, res.body).toBe(200);
-  return res.json() as Report;
+  return res.json<Report>();
 }
 
 beforeAll(async () => {
@@ -306,7 +306,7 @@ describe('a scheduled policy change', () => {
   it('is in the public changelog with both versions, their eras, reasons and the rules each added with rationale', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/v1/policies/changelog' });
     expect(res.statusCode).toBe(200);
-    const { entries } = res.json() as { entries: { version: number; fromEra: number; toEra: number | null; status: string; reason: string; rules: { added: { id: string; rationale?: string; reference?: string }[]; removed: { id: string }[]; changed: { id: string }[] }; fields: { field: string }[] }[] };
+    const { entries } = res.json<{ entries: { version: number; fromEra: number; toEra: number | null; status: string; reason: string; rules: { added: { id: string; rationale?: string; reference?: string }[]; removed: { id: string }[]; changed: { id: string }[] }; fields: { field: string }[] }[] }>();
     expect(entries.map((e) => [e.version, e.fromEra, e.toEra, e.status, e.reason])).toEqual([
       [1, 0, 2, 'retired', 'first rules: tobacco out'],
       [2, 3, null, 'active', 'carbon and controversy rules, approved by the board'],
@@ -380,7 +380,7 @@ describe('the public report', () => {
         near(c.cost, unconstrained - traded, `era ${era} ${c.target} cost`);
         // numerai-tools' own numerai_corr agrees where its overlap rule lets it score.
         const ids = rows.map((row) => row.id);
-        const tools = toolsCorr(new Map(ids.flatMap((id, i): [string, number][] => (value[i] === null ? [] : [[id, value[i]!]]))) as Series, new Map(ids.map((id, i) => [id, target[i]])));
+        const tools = toolsCorr(new Map(ids.flatMap((id, i): [string, number][] => (value[i] === null ? [] : [[id, value[i]]]))), new Map(ids.map((id, i) => [id, target[i]])));
         if (tools !== null) near(c.traded, tools, 'numerai-tools');
         expect(r.metaModelCorr.find((x) => x.target === c.target)!.corr).toBe(c.traded);
         if (era < 3) {
@@ -416,10 +416,10 @@ describe('the public report', () => {
   it('cumulates the cost per target over every era in the summary, read from stored figures', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/v1/reports/summary' });
     expect(res.statusCode).toBe(200);
-    const s = res.json() as {
+    const s = res.json<{
       eras: { era: number; performanceCost: Record<string, { cost: number }>; metaModelCorr: Record<string, number>; exposures: { tags: Record<string, { traded: number | null }> } }[];
       cumulativeCost: { target: string; eras: number; cost: number; unconstrained: number; traded: number }[];
-    };
+    }>();
     expect(s.eras.map((p) => p.era)).toEqual([4, 3, 2, 1]);
     const point = (era: number) => s.eras.find((p) => p.era === era)!;
     for (const target of ['cyrus_60', 'target']) {
@@ -440,8 +440,8 @@ describe('the public report', () => {
     }
     near(point(3).exposures.tags.tobacco.traded, 0, 'tobacco over time');
     // A later page of the summary keeps the totals over every era.
-    const first = (await t.app.inject({ method: 'GET', url: '/v1/reports/summary?limit=1' })).json() as typeof s & { next: string };
-    const window = (await t.app.inject({ method: 'GET', url: `/v1/reports/summary?limit=1&cursor=${first.next}` })).json() as typeof s;
+    const first = (await t.app.inject({ method: 'GET', url: '/v1/reports/summary?limit=1' })).json<typeof s & { next: string }>();
+    const window = (await t.app.inject({ method: 'GET', url: `/v1/reports/summary?limit=1&cursor=${first.next}` })).json<typeof s>();
     expect(window.eras.map((p) => p.era)).toEqual([3]);
     expect(window.cumulativeCost).toEqual(s.cumulativeCost);
     expect((window.eras[0] as unknown as { change: unknown }).change).not.toBeNull();
@@ -491,7 +491,7 @@ describe('two replicas closing the eras either side of fromEra at once', () => {
       const [c13, c12] = await Promise.all([closeEra(replicaA.app, 13, operatorKey), closeEra(replicaB.app, 12, operatorKey)]);
       expect(c12.run.policy?.id).toBe(v2Id);
       expect(c13.run.policy?.id).toBe(v4.id);
-      const log = (await t.app.inject({ method: 'GET', url: '/v1/policies/changelog' })).json() as { entries: { description: string; fromEra: number; toEra: number | null }[] };
+      const log = (await t.app.inject({ method: 'GET', url: '/v1/policies/changelog' })).json<{ entries: { description: string; fromEra: number; toEra: number | null }[] }>();
       expect(log.entries.map((e) => e.description)).not.toContain('v3, from era 11');
       expect(log.entries.at(-1)).toMatchObject({ description: 'v4, from era 13', fromEra: 13, toEra: null });
     } finally {

@@ -175,7 +175,7 @@ async function leaningEra(era: number) {
     predictions.set(model.id, values);
     const res = await submitCsv(t.app, authorKey, model.id, era, predictionsCsv(rows.map((r) => r.id), values));
     expect(res.statusCode, res.body).toBe(201);
-    secrets.push((res.json() as { id: string }).id);
+    secrets.push((res.json<{ id: string }>()).id);
   }
   predictionsByEra.set(era, predictions);
   secrets.push((await closeEra(t.app, era, operatorKey)).run.id);
@@ -184,7 +184,7 @@ async function leaningEra(era: number) {
 async function report(era: number): Promise<Report> {
   const res = await t.app.inject({ method: 'GET', url: `/v1/reports/eras/${era}` });
   expect(res.statusCode, res.body).toBe(200);
-  return res.json() as Report;
+  return res.json<Report>();
 }
 
 interface SummaryPage extends Summary {
@@ -196,7 +196,7 @@ async function summaryPage(query = ''): Promise<SummaryPage> {
   const res = await t.app.inject({ method: 'GET', url: `/v1/reports/summary${query}` });
   expect(res.statusCode, res.body).toBe(200);
   expect(res.body.length).toBeLessThanOrEqual(256 * 1024);
-  return res.json() as SummaryPage;
+  return res.json<SummaryPage>();
 }
 
 /** Every page of the summary, `limit` eras at a time, joined: eras newest first, the targets of them all. */
@@ -207,7 +207,7 @@ async function summary(limit?: number): Promise<SummaryPage> {
     const query = new URLSearchParams();
     if (limit !== undefined) query.set('limit', String(limit));
     if (next !== null) query.set('cursor', next);
-    const page = await summaryPage(query.size === 0 ? '' : `?${query}`);
+    const page = await summaryPage(query.size === 0 ? '' : `?${query.toString()}`);
     if (limit !== undefined) expect(page.eras.length).toBeLessThanOrEqual(limit);
     pages.push(page);
     next = page.next;
@@ -249,7 +249,7 @@ beforeAll(async () => {
   const checker = await createAccount(t.app, 'admin', 'rpt-checker-acct');
   operatorKey = operator.apiKey;
   authorKey = author.apiKey;
-  const me = (await t.app.inject({ method: 'GET', url: '/v1/me', headers: bearer(ADMIN_KEY) })).json() as { id: string; name: string };
+  const me = (await t.app.inject({ method: 'GET', url: '/v1/me', headers: bearer(ADMIN_KEY) })).json<{ id: string; name: string }>();
   secrets.push(operator.id, operator.name, operator.keyId, author.id, author.name, author.keyId, checker.id, checker.name, checker.keyId, me.id, me.name);
 
   // Era 1: the reference era, its four models staked as the reference says.
@@ -262,7 +262,7 @@ beforeAll(async () => {
     const csv = `id,prediction\n${Object.entries(ref.predictions[name]).map(([id, v]) => `${id},${v}`).join('\n')}\n`;
     const res = await submitCsv(t.app, authorKey, model.id, 1, csv);
     expect(res.statusCode, res.body).toBe(201);
-    secrets.push((res.json() as { id: string }).id);
+    secrets.push((res.json<{ id: string }>()).id);
   }
   secrets.push((await closeEra(t.app, 1, operatorKey)).run.id);
 
@@ -279,7 +279,7 @@ beforeAll(async () => {
   // Era 3: a policy in force and the largest stake cut.
   const policy = await t.app.inject({ method: 'POST', url: '/v1/policies', headers: bearer(ADMIN_KEY), payload: POLICY });
   expect(policy.statusCode, policy.body).toBe(201);
-  const policyId = (policy.json() as { id: string }).id;
+  const policyId = (policy.json<{ id: string }>()).id;
   secrets.push(policyId);
   const activated = await t.app.inject({ method: 'POST', url: `/v1/policies/${policyId}/activate`, headers: bearer(checker.apiKey), payload: { reason: 'reports test' } });
   expect(activated.statusCode, activated.body).toBe(200);
@@ -385,7 +385,7 @@ describe('GET /v1/reports/eras/:number', () => {
       const target: Series = new Map(ids.map((id, i) => [id, targetsByEra.get(2)!.get(c.target)![i]]));
       close(c.corr, numeraiCorr(served, target)!);
       const scores = await t.app.inject({ method: 'GET', url: `/v1/eras/2/scores?target=${c.target}`, headers: bearer(operatorKey) });
-      close(c.corr, (scores.json() as { metaModelCorr: number }).metaModelCorr, 1e-15);
+      close(c.corr, (scores.json<{ metaModelCorr: number }>()).metaModelCorr, 1e-15);
     }
   });
 
@@ -446,7 +446,7 @@ describe('GET /v1/reports/eras/:number', () => {
     const before = await report(2);
     const res = await t.app.inject({ method: 'POST', url: '/v1/eras/2/meta-model/compute', headers: bearer(operatorKey) });
     expect(res.statusCode, res.body).toBe(200);
-    secrets.push((res.json() as { id: string }).id);
+    secrets.push((res.json<{ id: string }>()).id);
     const after = await report(2);
     expect(after.run).toMatchObject({ seq: 2, trigger: 'recompute' });
     expect(after.sectorTilt).toEqual(before.sectorTilt);
@@ -547,10 +547,10 @@ describe('policySpearman, the name of the figure once served as policyCost', () 
     }
     expect(s.eras.some((p) => typeof (p as unknown as { policySpearman: unknown }).policySpearman === 'number')).toBe(true);
 
-    const spec = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json() as {
+    const spec = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json<{
       paths: Record<string, { get: { responses: Record<string, { content: Record<string, { schema: Schema }> }> } }>;
       components: { schemas: Record<string, Schema> };
-    };
+    }>();
     interface Schema {
       properties?: Record<string, Schema & { deprecated?: boolean; description?: string }>;
       items?: Schema;
@@ -628,7 +628,7 @@ describe('a policy in shadow mode', () => {
     const admin = await createAccount(t.app, 'admin', 'rpt-shadow-checker');
     const created = await t.app.inject({ method: 'POST', url: '/v1/policies', headers: bearer(ADMIN_KEY), payload: { ...POLICY, name: 'report-shadow', mode: 'shadow' } });
     expect(created.statusCode, created.body).toBe(201);
-    const activated = await t.app.inject({ method: 'POST', url: `/v1/policies/${(created.json() as { id: string }).id}/activate`, headers: bearer(admin.apiKey), payload: { reason: 'dry run' } });
+    const activated = await t.app.inject({ method: 'POST', url: `/v1/policies/${(created.json<{ id: string }>()).id}/activate`, headers: bearer(admin.apiKey), payload: { reason: 'dry run' } });
     expect(activated.statusCode, activated.body).toBe(200);
     await leaningEra(5);
 
@@ -651,7 +651,7 @@ describe('a policy in shadow mode', () => {
   });
 
   it('documents both routes in the OpenAPI description, as public', async () => {
-    const docs = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json() as { paths: Record<string, { get: { security?: unknown } }> };
+    const docs = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json<{ paths: Record<string, { get: { security?: unknown } }> }>();
     expect(docs.paths['/v1/reports/eras/{number}'].get.security).toBeUndefined();
     expect(docs.paths['/v1/reports/summary'].get.security).toBeUndefined();
     expect(docs.paths['/reports']).toBeUndefined();

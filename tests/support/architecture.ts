@@ -30,19 +30,21 @@ export const EXECUTOR_TYPES = ['Executor', 'Database', 'ClientTransaction'];
 export const EXECUTOR_EXCEPTIONS: Record<string, string> = {
   'src/db/copy-binary.ts copyBinaryOut': 'binary COPY out streams on the raw client',
   'src/db/copy-in.ts copyBinaryIn': 'binary COPY in streams on the raw client',
-  'src/db/runs.ts streamRunInputs': 'binary COPY out streams on the raw client',
-  'src/db/runs.ts streamOpenEraInputs': 'binary COPY out streams on the raw client',
+  'src/db/runs.ts streamInputs': 'binary COPY out streams on the raw client',
+  'src/db/archive.ts copyTableOut': 'binary COPY out streams on the raw client',
   'src/db/scores.ts openSubmissionsToScore': 'a cursor lives on the raw client',
   'src/db/scores.ts fetchSubmissionsToScore': 'a cursor lives on the raw client',
   'src/db/scores.ts closeSubmissionsToScore': 'a cursor lives on the raw client',
   'src/db/client.ts inClientTransaction': 'opens the ClientTransaction from the pool',
   'src/db/index.ts openDatabase': 'makes the pool and the Database from the configuration',
+  'src/db/index.ts closeDatabase': 'ends the pool openDatabase made and stops its embedded PostgreSQL',
   'src/db/migrate.ts migrateDatabase': 'holds the migration session lock on one connection of its own',
+  'src/db/migrate.ts withMigrationLock': 'holds the migration session lock on one connection of its own',
   'src/db/webhooks.ts listenForDeliveries': 'LISTEN holds a connection of its own',
 };
 
-/** src/db modules that are not data access: the table definitions and the embedded PostgreSQL process. */
-export const NOT_DATA_ACCESS = ['src/db/schema.ts', 'src/db/embedded.ts'];
+/** src/db modules that are not data access: the table definitions and the embedded PostgreSQL process (its home and user). */
+export const NOT_DATA_ACCESS = ['src/db/schema.ts', 'src/db/embedded.ts', 'src/db/embedded-home.ts'];
 
 /**
  * What src/db may import from src/domain as values: pure conversions between stored and computed
@@ -62,6 +64,12 @@ export const CACHE_FILE = 'src/cache.ts';
 
 /** Packages the domain may use: computation only, no I/O. */
 export const DOMAIN_PACKAGES = ['zod', 'canonicalize', 'node:crypto'];
+
+/**
+ * Modules of src/ outside the domain it may import: boundedCache, pure in-memory (the prepared
+ * rank tables are memoised in one, as any module state must be).
+ */
+export const DOMAIN_MODULES_ALLOWED = ['src/cache.ts'];
 
 export function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

@@ -63,6 +63,7 @@ describe('money amounts: one parser', () => {
     ['100000000000000000000', null, 'too-large'],
     ['1'.repeat(400), null, 'too-large'],
     [1e21, null, 'too-large'],
+    // eslint-disable-next-line no-loss-of-precision -- the point: a JSON number that is not exact as a double is refused
     [9007199254740993, null, 'inexact-number'],
     [1e-19, null, 'too-many-places'],
   ];
@@ -99,6 +100,7 @@ describe('money amounts: one parser', () => {
     expect(message('0', 'movement')).toMatch(/0 moves nothing; send a decimal > 0/);
     expect(message('0.0000000000000000001', 'stake')).toMatch(/more than 18 decimal places/);
     expect(message('1'.repeat(30), 'movement')).toMatch(/more than 20 integer digits.*> 0/);
+    // eslint-disable-next-line no-loss-of-precision -- the point: a JSON number that is not exact as a double is refused
     expect(message(9007199254740993, 'stake')).toMatch(/not exact as a JSON number \(16 significant digits, at most 15\); send a decimal string/);
   });
 });

@@ -105,7 +105,8 @@ function describeValue(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
   if (typeof value === 'string') return JSON.stringify(value);
-  return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return typeof value; // undefined, a function or a symbol: never in parsed JSON
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -99,7 +99,7 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: { accounts: Acco
 
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/v1') && route.config?.access === undefined) {
-      throw new Error(`route ${route.method} ${route.url} declares no access rule`);
+      throw new Error(`route ${[route.method].flat().join(',')} ${route.url} declares no access rule`);
     }
     const access = route.config?.access;
     if (access !== undefined) {

@@ -21,7 +21,7 @@ const TITLES: Record<number, string> = {
 };
 
 /** Connection-level failures mean the database is away, not that the request was wrong. */
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '53300']);
+const UNAVAILABLE_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '53300']);
 
 function isDatabaseUnavailable(error: unknown): boolean {
   const e = error as { code?: string; syscall?: string; message?: string; cause?: unknown };
@@ -69,7 +69,7 @@ function unsupportedMediaType(request: FastifyRequest): string {
 /** Refusals sent before the body was read: the rest of the body is read and thrown away first. */
 function problemFromFastify(error: FastifyError, request: FastifyRequest): { status: number; slug: string; detail: string; errors?: Problem[] } | null {
   if (hasZodFastifySchemaValidationErrors(error)) {
-    const errors = error.validation.map((v) => {
+    const errors = error.validation.map((v: { instancePath: string; message?: string }) => {
       const where = v.instancePath ? `${error.validationContext}${v.instancePath.replaceAll('/', '.')}` : String(error.validationContext);
       return { path: where, message: v.message ?? 'is invalid' };
     });

@@ -14,7 +14,7 @@ export interface LoadSheddingOptions {
 /** Seconds a shed client is asked to wait. */
 const RETRY_AFTER_SECONDS = 5;
 /** Liveness must answer however busy the process is, or an orchestrator restarts a healthy replica. */
-const NEVER_SHED = new Set(['/healthz']);
+const NEVER_SHED: ReadonlySet<string> = new Set(['/healthz']);
 
 function shed(reply: FastifyReply, detail: string) {
   reply.header('retry-after', RETRY_AFTER_SECONDS);

@@ -5,11 +5,11 @@ import { boundedCache } from '../../cache.js';
 import { tooManyRequests } from '../../errors.js';
 import { windowCounter } from '../window-counter.js';
 
-const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const READS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Keys whose write tokens a replica holds at once (the least recently writing goes first). */
 const MAX_BUCKETS = 100_000;
 /** Probes and scrapes from the platform, never throttled. */
-const UNTHROTTLED = new Set(['/healthz', '/readyz', '/metrics']);
+const UNTHROTTLED: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
 
 interface Bucket {
   tokens: number;

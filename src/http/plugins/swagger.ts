@@ -6,7 +6,7 @@ import fp from 'fastify-plugin';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 
 const usesZod = (schema: object | undefined) =>
-  !!schema && Object.values(schema).some((part) => !!part && typeof part === 'object' && ('_zod' in part || Object.values(part).some((r) => !!r && typeof r === 'object' && '_zod' in r)));
+  !!schema && Object.values(schema as Record<string, unknown>).some((part) => !!part && typeof part === 'object' && ('_zod' in part || Object.values(part).some((r) => !!r && typeof r === 'object' && '_zod' in r)));
 
 /** The service's version, as package.json states it. */
 const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };

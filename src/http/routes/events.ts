@@ -65,7 +65,7 @@ export const eventStreamRoutes: FastifyPluginAsyncZod<{ events: EventsService; p
         } catch (error) {
           request.log.warn({ err: error }, 'event stream read failed; retrying');
         }
-        if (!ended) poller = setTimeout(poll, pollMs);
+        if (!ended) poller = setTimeout(() => void poll(), pollMs); // poll catches its own failures
       };
       await poll();
     },

@@ -47,12 +47,12 @@ export function keyMemory(deps: { db: Database }) {
      * live (store_submission does, in the same statement as the write; refusals call isLive),
      * so a key revoked on another replica stops working at once.
      */
-    async authenticateRemembered(secret: string): Promise<KeyHolder | null> {
+    authenticateRemembered: async (secret: string): Promise<KeyHolder | null> => {
       const secretHash = hashSecret(secret);
       return remembered.get(secretHash) ?? lookUp(secretHash);
     },
     /** Whether the key is still live (not revoked, not expired); forgets a remembered key that is not. */
-    async isLive(who: KeyHolder): Promise<boolean> {
+    isLive: async (who: KeyHolder): Promise<boolean> => {
       const live = await keyIsLive(deps.db, who.keyId);
       if (!live) forget(who.keyId);
       return live;

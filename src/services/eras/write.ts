@@ -4,6 +4,7 @@ import * as erasDal from '../../db/eras.js';
 import type { EraRow } from '../../db/eras.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import { announceOpenings, emitEvents } from '../../db/events.js';
+import { openingEvents } from '../../domain/events.js';
 import { ensureEraPartitions } from '../../db/partitions.js';
 import { hasSubmissions } from '../../db/submissions.js';
 import * as universesDal from '../../db/universes.js';
@@ -56,7 +57,7 @@ export async function createEra({ db, audit, config }: ErasDeps, actor: Actor, i
         createdBy: actor.accountId,
       });
       await audit.record(tx, { actor, action: 'era.create', subject: `era:${era.number}`, details: { after: presentEra(era, new Date()) } });
-      await emitEvents(tx, await announceOpenings(tx, era.number));
+      await emitEvents(tx, openingEvents(await announceOpenings(tx, era.number)));
       return era;
     });
     // Its partitions, before any submission can arrive (src/db/partitions.ts), in a transaction of

@@ -108,7 +108,7 @@ export async function openEraMetaModel(deps: Pick<MetaModelDeps, 'db' | 'eras'>,
     // One snapshot for both reads, so the stakes and the streamed submissions are the same models.
     await runsDal.repeatableRead(tx);
     const era = await deps.eras.get(number);
-    const stakes = await runsDal.openEraStakes(client, number);
+    const stakes = await runsDal.openEraStakes(tx, number);
     const { unconstrained, byDecile } = await streamedMetaModel(client, { openEra: number }, era.universeSize, stakes);
     return { unconstrained, models: byDecile.models };
   });

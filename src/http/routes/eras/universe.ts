@@ -77,7 +77,7 @@ export const universeRoutes: FastifyPluginAsyncZod<{ eras: ErasService }> = asyn
       if (wantsCsv(request)) {
         return sendCsv(reply, `id\n${universe.ids.join('\n')}\n`);
       }
-      return { era: row.number, ids: universe.ids as string[] };
+      return { era: row.number, ids: universe.ids };
     },
   );
 };
