@@ -19,10 +19,12 @@ function scoredResults(era: { number: number; mainTarget: string }): OwnResults 
            main.stake, main.payout
     from scores sc
     join latest on latest.name = sc.target and latest.version = sc.target_version
-    join submissions s on s.id = sc.submission_id and not s.late and not s.superseded
+    -- The era named on both sides: submissions is partitioned by era, so one partition is read, not every era's.
+    join submissions s on s.era_number = ${era.number} and s.id = sc.submission_id and not s.late and not s.superseded
     join eras e on e.number = sc.era_number
     left join latest lm on lm.name = ${era.mainTarget}
-    left join scores main on main.submission_id = sc.submission_id and main.target = lm.name and main.target_version = lm.version
+    left join scores main on main.submission_id = sc.submission_id and main.era_number = ${era.number}
+      and main.target = lm.name and main.target_version = lm.version
     where sc.era_number = ${era.number}`;
 }
 
