@@ -467,39 +467,35 @@ export const scoreSets = pgTable(
 
 /**
  * Written once per resolved era (src/db/results.ts), read by performance and the leaderboard:
- * per target, era and model, the current scores of the model's on-time submission, its at-risk
- * stake and payout, and running totals over the resolved eras up to this one. A model keeps a
- * row (tookPart false) in the resolved eras after one it took part in, as long as the largest
- * leaderboard window can reach that one, so a window's totals are the difference of two rows.
+ * per target, model and resolved era the model took part in (an on-time current submission),
+ * its scores, the era's at-risk stake and payout, and its running totals over the resolved eras
+ * up to this one. Nothing is written for an era a model missed: its totals as of any era are
+ * those of its latest row up to it, and a window's totals are the difference of two such rows.
+ * Columns in the migration's order (0023), fixed-width first, so rows carry no padding.
  */
 export const modelEraResults = pgTable(
   'model_era_results',
   {
-    target: text('target').notNull(),
     eraNumber: eraNumber(),
-    modelId: modelId(),
-    tookPart: boolean('took_part').notNull(),
+    /** Running totals over the resolved eras up to this one, of the eras with both scores. */
+    scoredEras: integer('scored_eras').notNull(),
     corr: doublePrecision('corr'),
     mmc: doublePrecision('mmc'),
-    /** corrMultiplier·CORR + mmcMultiplier·MMC with the era's multipliers; null unless both scores exist. */
-    score: doublePrecision('score'),
+    corrTotal: doublePrecision('corr_total').notNull(),
+    mmcTotal: doublePrecision('mmc_total').notNull(),
+    /** Σ corrMultiplier·CORR + mmcMultiplier·MMC with each era's multipliers. */
+    scoreTotal: doublePrecision('score_total').notNull(),
+    modelId: modelId(),
+    target: text('target').notNull(),
     /** At-risk stake and payout of the era (paid on its main target), whatever the target. */
     stake: numeric('stake'),
     payout: numeric('payout'),
-    /** Running totals over the resolved eras up to this one, of the eras with both scores. */
-    scoredEras: integer('scored_eras').notNull(),
-    corrTotal: doublePrecision('corr_total').notNull(),
-    mmcTotal: doublePrecision('mmc_total').notNull(),
-    scoreTotal: doublePrecision('score_total').notNull(),
-    /** The stake of the latest era up to this one the model took part in. */
-    lastStake: numeric('last_stake'),
-    /** The latest era up to this one the model took part in: a model is carried forward while a window can reach it. */
-    lastEra: integer('last_era').notNull(),
   },
   (t) => [
-    primaryKey({ columns: [t.eraNumber, t.target, t.modelId] }),
-    // Covering (INCLUDE corr, mmc, stake, payout in the migration): a model's series is read from adjacent index pages.
-    index('model_era_results_model_idx').on(t.modelId, t.target, t.eraNumber).where(sql`${t.tookPart}`),
+    // Also a model's series on one target in era order, and its latest row up to an era.
+    primaryKey({ columns: [t.target, t.modelId, t.eraNumber] }),
+    // A leaderboard window's rows, and an era's rows.
+    index('model_era_results_target_era_idx').on(t.target, t.eraNumber),
   ],
 );
 

@@ -12,13 +12,14 @@ type LeaderboardDeps = Pick<ScoringDeps, 'db' | 'defaultTarget'>;
  * Ranked standings (every ranked model, in rank order) by target, window size, window bounds and
  * the resolved-era fingerprint, so a page is a slice, not a re-ranking of every model.
  *
- * Why an entry cannot be stale: a standing is a function of the running totals stored for the
- * window's last era and the era before it (and of model names, which never change). Those rows
- * are written only by recordResolvedEra, in the transaction that marks an era resolved, and an
- * era is resolved once (the resolver holds its row lock and returns early once resolved_at is
- * set; nothing clears it). So every committed change to them comes with a new member of the
- * resolved set, which changes its count (and latest resolution time) in the fingerprint, read
- * in the same statement as the window bounds. A request that sees the new set misses the old
+ * Why an entry cannot be stale: a standing is a function of the results stored for the resolved
+ * eras up to the window's last (its rows, and each model's latest row up to the era before it)
+ * and of model names, which never change. Those rows are written only by recordResolvedEra,
+ * in the transaction that marks an era resolved, and an era is resolved once (the resolver
+ * holds its row lock and returns early once resolved_at is set; nothing clears it). So every
+ * committed change to them comes with a new member of the resolved set, which changes its
+ * count (and latest resolution time) in the fingerprint, read in the same statement as the
+ * window bounds. A request that sees the new set misses the old
  * entries, on every replica alike; old entries just age out. A miss ranks in one repeatable
  * read snapshot that first re-reads the fingerprint: when a resolution committed since the
  * request read it, nothing is cached and the request starts over, so an entry always holds

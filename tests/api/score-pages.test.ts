@@ -125,18 +125,25 @@ describe('running totals across churning models', () => {
     }
   });
 
-  it('each era has one row per model that took part or is carried forward, written once, built on the previous era', async () => {
-    const { rows } = await t.database.pool.query<{ era: number; model: string; took_part: boolean; last_era: number }>(
-      `select r.era_number as era, m.name as model, r.took_part, r.last_era from model_era_results r join models m on m.id = r.model_id
+  it('each era has one row per model that took part and none for an era it missed, its totals built on its latest earlier row', async () => {
+    const { rows } = await t.database.pool.query<{ era: number; model: string; corr: number; scored_eras: number; corr_total: number }>(
+      `select r.era_number as era, m.name as model, r.corr, r.scored_eras, r.corr_total from model_era_results r join models m on m.id = r.model_id
        where r.target = 'target' order by r.era_number, m.name`,
     );
     for (const era of ERAS) {
-      const seen = MODELS.filter((name) => ERAS.some((e) => e <= era && TAKES_PART[name](e)));
-      expect(rows.filter((r) => r.era === era).map((r) => r.model)).toEqual([...seen].sort());
-      for (const row of rows.filter((r) => r.era === era)) {
-        expect(row.took_part).toBe(TAKES_PART[row.model as (typeof MODELS)[number]](era));
-        expect(row.last_era).toBe(Math.max(...ERAS.filter((e) => e <= era && TAKES_PART[row.model as (typeof MODELS)[number]](e))));
-      }
+      const tookPart = MODELS.filter((name) => TAKES_PART[name](era));
+      expect(rows.filter((r) => r.era === era).map((r) => r.model)).toEqual([...tookPart].sort());
+    }
+    for (const name of MODELS) {
+      const own = rows.filter((r) => r.model === name);
+      expect(own.map((r) => r.era)).toEqual(ERAS.filter((e) => TAKES_PART[name](e)));
+      // Summed in era order, as resolution adds: equal to the last bit, across the eras the model missed.
+      let total = 0;
+      own.forEach((row, i) => {
+        total += row.corr;
+        expect(row.scored_eras).toBe(i + 1);
+        expect(row.corr_total).toBe(total);
+      });
     }
   });
 });
