@@ -18,13 +18,15 @@ export const partitionName = (table: PartitionedTable, era: number) => `${table}
 
 /**
  * Makes the eras' partitions that do not exist yet, in the caller's transaction, and returns how
- * many it made. Making a partition briefly takes SHARE ROW EXCLUSIVE on the tables its foreign keys
- * name (eras, models, meta_model_runs, submissions), so the caller runs it in a transaction of its
- * own, never inside one holding other locks; `lockTimeoutMs` bounds the wait for those locks (a
- * timeout fails the transaction: the rows of such an era go to the DEFAULT partition meanwhile).
+ * many it made. Making a partition takes SHARE ROW EXCLUSIVE on the tables its foreign keys name
+ * (eras, models, meta_model_runs, submissions, run_inputs) and ACCESS EXCLUSIVE on the DEFAULT
+ * partitions: ensure_era_partitions() takes them all first and without waiting, so it never holds
+ * one while waiting for another (which could close a deadlock with a reader or writer of those
+ * tables). When one is held it fails with 55P03 (`isLockNotAvailable`) and the caller tries again
+ * in a new transaction (services/retention.ts `makeEraPartitions`); run it in a transaction of its
+ * own, never inside one holding other locks.
  */
-export async function ensureEraPartitions(tx: Executor, eras: readonly number[], lockTimeoutMs: number): Promise<number> {
-  await tx.execute(sql`select set_config('lock_timeout', ${`${lockTimeoutMs}ms`}, true)`);
+export async function ensureEraPartitions(tx: Executor, eras: readonly number[]): Promise<number> {
   let made = 0;
   for (const era of [...eras].sort((a, b) => a - b)) {
     const { rows } = await tx.execute<{ made: number }>(sql`select ensure_era_partitions(${era}::int) as made`);

@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
+import { isLockNotAvailable } from '../db/errors.js';
 import { compactSubmissions, dropRawValues, erasPastRetention, erasToCompact, erasWithSupersededValues, tryRetentionLock } from '../db/archive.js';
 import { ensureEraPartitions, erasInDefault, erasToPartition } from '../db/partitions.js';
 
@@ -7,8 +8,27 @@ import { ensureEraPartitions, erasInDefault, erasToPartition } from '../db/parti
 export const PARTITIONS_AHEAD = 3;
 /** The scheduler runs a pass at most this often per replica. */
 const PASS_INTERVAL_MS = 60_000;
-/** How long a partition change waits for its table locks before giving up until the next pass. */
+/** How long a partition's rewrite waits for its one table lock before giving up until the next pass. */
 const LOCK_TIMEOUT_MS = 2_000;
+/** Attempts at a moment when no transaction holds a lock making a partition needs, before the next pass. */
+const PARTITION_ATTEMPTS = 40;
+
+/**
+ * Makes the eras' partitions (src/db/partitions.ts), each attempt a transaction of its own that
+ * takes its locks without waiting; while another transaction holds one, tries again a moment
+ * later, up to PARTITION_ATTEMPTS times (about two seconds), then throws: the eras' rows go to the
+ * DEFAULT partitions meanwhile and the next pass tries again.
+ */
+export async function makeEraPartitions(db: Database, eras: readonly number[]): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction((tx) => ensureEraPartitions(tx, eras));
+    } catch (error) {
+      if (!isLockNotAvailable(error) || attempt >= PARTITION_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80));
+    }
+  }
+}
 
 export interface RetentionPass {
   /** partitions made */
@@ -43,8 +63,7 @@ export function retentionService(deps: { db: Database; config: Pick<Config, 'RET
   const { db, config } = deps;
 
   async function makePartitions(): Promise<number> {
-    const eras = await erasToPartition(db, PARTITIONS_AHEAD);
-    return db.transaction((tx) => ensureEraPartitions(tx, eras, LOCK_TIMEOUT_MS));
+    return makeEraPartitions(db, await erasToPartition(db, PARTITIONS_AHEAD));
   }
 
   /** Drops one era's values under the retention lock; null when another replica holds it. */

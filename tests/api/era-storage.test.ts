@@ -6,12 +6,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../src/db/client.js';
 import { binaryCopyParser } from '../../src/db/copy-binary.js';
+import { isLockNotAvailable } from '../../src/db/errors.js';
 import { ensureEraPartitions } from '../../src/db/partitions.js';
 import { archiveService } from '../../src/services/archive.js';
 import { auditService } from '../../src/services/audit.js';
 import { bundlesService } from '../../src/services/bundles.js';
 import { erasService } from '../../src/services/eras.js';
-import { retentionService } from '../../src/services/retention.js';
+import { makeEraPartitions, retentionService } from '../../src/services/retention.js';
 import { describeReport, verifyService } from '../../src/services/verify.js';
 import { bearer, createAccount, createTestApp, type TestApp } from '../support/app.js';
 import { run } from '../support/bundles.js';
@@ -99,7 +100,7 @@ describe('era partitions', () => {
     const other = connect(t.database.url, { max: 4 });
     try {
       const eras = [30, 31, 32, 33, 34];
-      const attempts = [t.database.db, other.db, t.database.db, other.db].map((db) => db.transaction((tx) => ensureEraPartitions(tx, eras, 10_000)));
+      const attempts = [t.database.db, other.db, t.database.db, other.db].map((db) => db.transaction((tx) => ensureEraPartitions(tx, eras)));
       const made = await Promise.all(attempts);
       expect(made.reduce((a, b) => a + b, 0)).toBe(eras.length * 2);
       const parts = await sql<{ n: number }>(`select count(*)::int as n from pg_inherits i join pg_class c on c.oid = i.inhrelid where c.relname ~ '^(submissions|run_inputs)_e3[0-4]$'`);
@@ -107,6 +108,38 @@ describe('era partitions', () => {
     } finally {
       await other.pool.end();
     }
+  });
+
+  it('making a partition never waits for a table lock while it holds another: a reader of both tables is never caught in a deadlock', async () => {
+    // A reader holds the DEFAULT partition of run_inputs, as a query over both tables does mid-way.
+    const reader = await t.database.pool.connect();
+    try {
+      await reader.query('begin');
+      await reader.query('lock table run_inputs_default in access share mode');
+      let settled = false;
+      const attempt = t.database.db
+        .transaction((tx) => ensureEraPartitions(tx, [40]))
+        .then(
+          () => 'made',
+          (error: unknown) => (isLockNotAvailable(error) ? 'refused at once' : error),
+        )
+        .finally(() => (settled = true));
+      // Waiting here while holding submissions_default (as an attach made one table at a time
+      // would) is what lets the reader's next read of submissions close a cycle.
+      while (!settled) {
+        const waiting = await sql<{ n: number }>(`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`);
+        if (waiting[0].n > 0) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(settled ? await attempt : 'the maker waits for a lock').toBe('refused at once');
+      // Nothing is held: the reader goes on to read submissions, then lets go.
+      await reader.query('select count(*) from submissions');
+      await reader.query('commit');
+    } finally {
+      reader.release();
+    }
+    // Tried again once the lock is free, as the service does (services/retention.ts).
+    expect(await makeEraPartitions(t.database.db, [40])).toBe(2);
   });
 
   it('an era inserted around the service has no partition: its rows go to the DEFAULT partition, which the partition maker leaves alone', async () => {

@@ -5,7 +5,6 @@ import type { EraRow } from '../../db/eras.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import { announceOpenings, emitEvents } from '../../db/events.js';
 import { openingEvents } from '../../domain/events.js';
-import { ensureEraPartitions } from '../../db/partitions.js';
 import { hasSubmissions } from '../../db/submissions.js';
 import * as universesDal from '../../db/universes.js';
 import { DEFAULT_PAYOUT_PARAMS, type PayoutParams } from '../../domain/scoring.js';
@@ -14,6 +13,7 @@ import { badRequest, conflict, notFound } from '../../errors.js';
 import type { IngestBody } from '../../ingest/id-value.js';
 import { parseUniverse } from '../../ingest/universe.js';
 import type { Actor, AuditService } from '../audit.js';
+import { makeEraPartitions } from '../retention.js';
 import { presentEra, universeDigest } from './present.js';
 
 /** What the eras service is made from. */
@@ -61,8 +61,8 @@ export async function createEra({ db, audit, config }: ErasDeps, actor: Actor, i
       return era;
     });
     // Its partitions, before any submission can arrive (src/db/partitions.ts), in a transaction of
-    // their own; should their locks be busy, its rows go to the DEFAULT partition meanwhile.
-    await db.transaction((tx) => ensureEraPartitions(tx, [created.number], 2_000)).catch(() => undefined);
+    // their own; should their locks stay busy, its rows go to the DEFAULT partition meanwhile.
+    await makeEraPartitions(db, [created.number]).catch(() => undefined);
     return created;
   } catch (error) {
     if (isUniqueViolation(error)) throw conflict(`era ${input.number} already exists`);
