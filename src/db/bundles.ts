@@ -39,7 +39,7 @@ export async function bundleModels(executor: Executor, era: number, mainTarget: 
   }>(sql`
     select m.name as model, ri.stake::text as stake, ri.sha256 as "submissionSha256", sc.corr, sc.mmc, sc.payout::text as payout
     from meta_model_runs r
-    join run_inputs ri on ri.run_id = r.id
+    join run_inputs ri on ri.run_id = r.id and ri.era_number = ${era}
     join models m on m.id = ri.model_id
     left join scores sc on sc.era_number = ${era} and sc.submission_id = ri.submission_id and sc.target = ${mainTarget}
       and sc.target_version = (select max(version) from targets where era_number = ${era} and name = ${mainTarget})
@@ -47,7 +47,7 @@ export async function bundleModels(executor: Executor, era: number, mainTarget: 
     order by m.name`);
   const { rows: total } = await executor.execute<{ total: string }>(sql`
     select trim_scale(coalesce(sum(ri.stake), 0))::text as total
-    from meta_model_runs r join run_inputs ri on ri.run_id = r.id
+    from meta_model_runs r join run_inputs ri on ri.run_id = r.id and ri.era_number = ${era}
     where r.era_number = ${era} and r.seq = 1`);
   return { models: rows, totalAtRisk: total[0].total };
 }

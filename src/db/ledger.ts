@@ -95,10 +95,10 @@ async function erasAtRisk(tx: Executor, modelId: string): Promise<{ era: number;
   const { rows } = await tx.execute<{ era: number; amount: string }>(sql`
     select era, amount from (
       select r.era_number as era, ri.stake::text as amount
-      from run_inputs ri
-      join meta_model_runs r on r.id = ri.run_id and r.seq = 1
-      join eras e on e.number = r.era_number and e.resolved_at is null
-      where ri.model_id = ${modelId} and ri.stake > 0
+      from eras e
+      join meta_model_runs r on r.era_number = e.number and r.seq = 1
+      join run_inputs ri on ri.era_number = e.number and ri.run_id = r.id and ri.model_id = ${modelId}
+      where e.resolved_at is null and ri.stake > 0
       union all
       select e.number, stake.amount::text
       from ${sql.raw(closeTakes('closes_at'))}
@@ -126,10 +126,10 @@ export async function erasAReleaseWaitsFor(tx: Executor, modelId: string, at: st
   const { rows } = await tx.execute<{ era: number }>(sql`
     select era from (
       select r.era_number as era
-      from run_inputs ri
-      join meta_model_runs r on r.id = ri.run_id and r.seq = 1
-      join eras e on e.number = r.era_number and e.resolved_at is null
-      where ri.model_id = ${modelId} and ri.stake > 0
+      from eras e
+      join meta_model_runs r on r.era_number = e.number and r.seq = 1
+      join run_inputs ri on ri.era_number = e.number and ri.run_id = r.id and ri.model_id = ${modelId}
+      where e.resolved_at is null and ri.stake > 0
       union
       select e.number from eras e
       where e.closed_at is null and e.resolved_at is null and e.universe_digest is not null

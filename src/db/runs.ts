@@ -86,7 +86,8 @@ export async function closingRunAndNextSeq(executor: Executor, era: number): Pro
 export async function copyRunInputs(executor: Executor, fromRun: string, toRun: string): Promise<void> {
   await executor.execute(sql`
           insert into run_inputs (run_id, model_id, submission_id, sha256, stake, era_number)
-          select ${toRun}, model_id, submission_id, sha256, stake, era_number from run_inputs where run_id = ${fromRun}`);
+          select ${toRun}, model_id, submission_id, sha256, stake, era_number from run_inputs
+          where run_id = ${fromRun} and era_number = (select era_number from meta_model_runs where id = ${fromRun})`);
 }
 
 /** The run's input stakes, ordered by model as the run sums them. */
@@ -116,7 +117,8 @@ export async function completeRun(executor: Executor, runId: string, run: Comput
         excluded_by = ${JSON.stringify(run.excludedBy)}::jsonb, observed_by = ${JSON.stringify(run.observedBy)}::jsonb,
         policy_report = ${JSON.stringify(run.policyReport)}::jsonb,
         duration_ms = ${run.durationMs}
-      from (select count(*)::int as models, coalesce(sum(stake), 0) as total_stake from run_inputs where run_id = ${runId}) inputs
+      from (select count(*)::int as models, coalesce(sum(stake), 0) as total_stake from run_inputs
+            where run_id = ${runId} and era_number = (select era_number from meta_model_runs where id = ${runId})) inputs
       where id = ${runId}`);
 }
 
@@ -212,8 +214,9 @@ function inputsCopyText(of: InputsOf): string {
   }
   if (!UUID.test(of.runId)) throw new Error(`not a run id: ${of.runId}`);
   return `select s.ranks, s.covered, ri.stake::float8
-       from run_inputs ri join submissions s on s.id = ri.submission_id
-       where ri.run_id = '${of.runId}' order by ri.model_id`;
+       from run_inputs ri join submissions s on s.era_number = ri.era_number and s.id = ri.submission_id
+       where ri.run_id = '${of.runId}' and ri.era_number = (select era_number from meta_model_runs where id = '${of.runId}')
+       order by ri.model_id`;
 }
 
 /**
@@ -274,7 +277,7 @@ export type ScoringRuns = {
 export async function scoringRuns(executor: Executor, era: number): Promise<ScoringRuns | undefined> {
   const { rows } = await executor.execute<ScoringRuns>(sql`
     select latest.id as latest, latest.value, closing.id as closing,
-           (select coalesce(sum(stake), 0)::text from run_inputs where run_id = closing.id) as "totalAtRisk"
+           (select coalesce(sum(stake), 0)::text from run_inputs where run_id = closing.id and era_number = ${era}) as "totalAtRisk"
     from (select id, value from meta_model_runs where era_number = ${era} order by seq desc limit 1) latest
     cross join (select id from meta_model_runs where era_number = ${era} and seq = 1) closing`);
   return rows[0];

@@ -44,7 +44,7 @@ export async function openSubmissionsToScore(client: pg.PoolClient, era: number,
     text: `declare ${CURSOR} no scroll cursor for
            select s.id, s.model_id, s.late, s.ranks, ri.stake::text as stake
            from submissions s
-           left join run_inputs ri on ri.run_id = $2 and ri.model_id = s.model_id and ri.submission_id = s.id
+           left join run_inputs ri on ri.run_id = $2 and ri.era_number = $1 and ri.model_id = s.model_id and ri.submission_id = s.id
            where s.era_number = $1 and not s.superseded ${only === undefined ? '' : 'and s.id = $3'}`,
     values: only === undefined ? [era, closingRun] : [era, closingRun, only],
   });
@@ -133,7 +133,7 @@ export async function deleteSupersededScores(executor: Executor, era: number, mo
     from score_orders o cross join lateral unnest(o.submission_ids) with ordinality as u(id, k)
     join submissions s on s.era_number = o.era_number and s.id = u.id
     where o.era_number = ${era} and s.superseded
-      ${modelOfSubmission === undefined ? sql`` : sql`and s.model_id = (select model_id from submissions where id = ${modelOfSubmission})`}`);
+      ${modelOfSubmission === undefined ? sql`` : sql`and s.model_id = (select model_id from submissions where era_number = ${era} and id = ${modelOfSubmission})`}`);
   if (rows.length === 0) return;
   const gone = sql.param(rows.map((row) => row.k));
   const kept = (column: string) => sql`coalesce(array_agg(case when u.k = any(${gone}::int[]) then null else u.${sql.raw(column)} end order by u.k), '{}')`;
@@ -175,7 +175,7 @@ export async function scoresOnVersion(
   const { after } = page;
   const { rows } = await executor.execute<ServedScoreRow>(sql`
     select ${SERVED_COLUMNS}
-    from scores sc join submissions s on s.id = sc.submission_id join models m on m.id = sc.model_id
+    from scores sc join submissions s on s.era_number = ${era} and s.id = sc.submission_id join models m on m.id = sc.model_id
     where sc.era_number = ${era} and sc.target = ${target} and sc.target_version = ${version} and not s.superseded
       ${after === undefined ? sql`` : sql`and (s.late, m.name) > (${after.late}, ${after.model})`}
     order by s.late, m.name
@@ -247,7 +247,7 @@ export async function scoreHistory(executor: Executor, modelId: string, era: num
  */
 export function payingScores(era: number, mainTarget: string) {
   return sql`
-    select sc.model_id, sc.payout, sc.stake, sc.corr, sc.mmc from scores sc join submissions s on s.id = sc.submission_id
+    select sc.model_id, sc.payout, sc.stake, sc.corr, sc.mmc from scores sc join submissions s on s.era_number = ${era} and s.id = sc.submission_id
     where sc.era_number = ${era} and sc.target = ${mainTarget} and sc.payout is not null
       and not s.late and not s.superseded
       and sc.target_version = (select max(version) from targets where era_number = ${era} and name = ${mainTarget})`;
