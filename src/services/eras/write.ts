@@ -36,9 +36,7 @@ export interface NewEra {
 export async function createEra({ db, audit, config }: ErasDeps, actor: Actor, input: NewEra): Promise<EraRow> {
   const opensAt = input.opensAt ?? new Date();
   if (input.closesAt <= opensAt) {
-    throw badRequest('closesAt must be after opensAt', [
-      { path: 'body.closesAt', message: `closesAt ${input.closesAt.toISOString()} is not after opensAt ${opensAt.toISOString()}` },
-    ]);
+    throw badRequest(`closesAt ${input.closesAt.toISOString()} must be after opensAt ${opensAt.toISOString()}`);
   }
   const p = input.payout ?? {};
   const d = DEFAULT_PAYOUT_PARAMS;

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { badRequest } from '../../../errors.js';
 import { presentEra, type ErasService } from '../../../services/eras.js';
 import { STAFF, requirePrincipal } from '../../plugins/auth.js';
 import { eraNumberField, problemResponses, targetName } from '../../schemas.js';
@@ -36,11 +37,14 @@ export const createEra: FastifyPluginAsyncZod<{ eras: ErasService }> = async (ap
     },
     async (request, reply) => {
       const { opensAt, closesAt, ...rest } = request.body;
-      const created = await eras.create(requirePrincipal(request), {
-        ...rest,
-        opensAt: opensAt ? new Date(opensAt) : undefined,
-        closesAt: new Date(closesAt),
-      });
+      const opens = opensAt ? new Date(opensAt) : new Date();
+      const closes = new Date(closesAt);
+      if (closes <= opens) {
+        throw badRequest('closesAt must be after opensAt', [
+          { path: 'body.closesAt', message: `closesAt ${closes.toISOString()} is not after opensAt ${opens.toISOString()}${opensAt ? '' : ' (now: opensAt left out)'}` },
+        ]);
+      }
+      const created = await eras.create(requirePrincipal(request), { ...rest, opensAt: opens, closesAt: closes });
       return reply.status(201).send(presentEra(created, new Date()));
     },
   );
