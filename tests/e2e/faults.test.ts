@@ -267,10 +267,16 @@ describe('the database restarting under a running service', () => {
     await postgres.stop();
     postgres = undefined;
 
-    const ready = await until('readiness to go red', async () => {
-      const res = await call(server!.url, 'GET', '/readyz');
-      return res.status === 503 ? res : null;
-    });
+    const ready = await until(
+      'readiness to go red',
+      async () => {
+        const res = await call(server!.url, 'GET', '/readyz');
+        return res.status === 503 ? res : null;
+      },
+      30_000,
+      100,
+      async () => `server (exit code ${server!.child.exitCode}):\n${server!.output().slice(-4000)}`,
+    );
     expect(ready.type).toMatch(/^application\/problem\+json/);
     // The process is up, says so, and answers every request with a clean 503, no internals.
     expect((await call(server.url, 'GET', '/healthz')).status).toBe(200);
