@@ -9,7 +9,7 @@
  * receiver on 127.0.0.1 while the phases run (close and resolution with and without webhooks).
  * Progress goes to stderr; the table (and with --json, one JSON line last) to stdout.
  *
- * npm run bench -- --history [--eras E --models K --ids N --targets T --versions V --churn C --json]
+ * npm run bench -- --history [--eras E --models K --ids N --targets T --versions V --churn C --json] [--keep-database]
  * runs bench/history.ts instead: a long tournament over HTTP (defaults: 130 eras, K = 100, N = 300,
  * 20 targets × 3 versions, 2 % churn per era), printing growth ratios and bytes per era.
  */
@@ -32,7 +32,7 @@ import { EVENT_TYPES } from '../src/domain/events.js';
 import { encodeRankCodes, rankCodes } from '../src/domain/prepared.js';
 import { rng } from '../tests/support/rng.js';
 import { runLoad } from './http-load.js';
-import { runHistory } from './history.js';
+import { HISTORY_RETENTION_INTERVAL_MS, runHistory } from './history.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -49,6 +49,8 @@ const { values: opts } = parseArgs({
     targets: { type: 'string', default: '20' },
     versions: { type: 'string', default: '3' },
     churn: { type: 'string', default: '0.02' },
+    /** Leave the bench's database on the server afterwards (its name is logged), to look into it. */
+    'keep-database': { type: 'boolean', default: false },
   },
 });
 // --history has its own defaults for models and ids (sized to run in ≤ 10 minutes on 2 cores).
@@ -123,10 +125,10 @@ async function startProcess(script: string, env: Record<string, string>, readyPa
   };
 }
 
-const startService = (databaseUrl: string) =>
+const startService = (databaseUrl: string, env: Record<string, string> = {}) =>
   startProcess(
     'src/server.ts',
-    { DATABASE_URL: databaseUrl, BOOTSTRAP_ADMIN_KEY: ADMIN, LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '1000000', WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' },
+    { DATABASE_URL: databaseUrl, BOOTSTRAP_ADMIN_KEY: ADMIN, LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '1000000', WEBHOOK_ALLOWED_HOSTS: '127.0.0.1', ...env },
     '/readyz',
   );
 
@@ -547,7 +549,8 @@ async function main() {
 
   const result: Record<string, unknown> = {};
   const hooks = opts.webhooks ? await startReceiver() : undefined;
-  let service = await startService(benchUrl);
+  // The history bench lives an era in about two seconds: retention passes come as often, as the scheduler's minute does for an era of a day (bench/history.ts).
+  let service = await startService(benchUrl, opts.history ? { RETENTION_INTERVAL_MS: String(HISTORY_RETENTION_INTERVAL_MS) } : {});
   try {
     const operator = (await api<{ apiKey: string }>(service, 'POST', '/v1/accounts', ADMIN, { name: 'bench-operator', role: 'operator' })).apiKey;
     const authorAccount = await api<{ id: string; apiKey: string }>(service, 'POST', '/v1/accounts', ADMIN, { name: 'bench-author', role: 'author' });
@@ -610,7 +613,8 @@ async function main() {
     hooks?.close();
     await service.stop();
     await pool.end();
-    await admin.query(`drop database if exists ${benchDb} with (force)`);
+    if (opts['keep-database'] && !tempDir) log(`kept the database ${benchDb}`);
+    else await admin.query(`drop database if exists ${benchDb} with (force)`);
     await admin.end();
     await stopEmbedded();
     if (tempDir) await rm(tempDir, { recursive: true, force: true });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TARGET_NAME, TARGET_NAME_SHAPE } from './domain/names.js';
 
 const booleanFromEnv = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -16,7 +17,7 @@ export const configSchema = z.object({
   BOOTSTRAP_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   POLICY_FOUR_EYES: booleanFromEnv.default(true),
-  MAIN_TARGET: z.string().regex(/^[A-Za-z0-9_]{1,64}$/).default('target'),
+  MAIN_TARGET: z.string().regex(TARGET_NAME, `must be a target name: ${TARGET_NAME_SHAPE}`).default('target'),
   /** Write requests per key per minute, across all replicas. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(3000),
   /** Requests without a key per client address per minute (each replica counts its own; health and metrics are exempt). */
@@ -32,6 +33,8 @@ export const configSchema = z.object({
   MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().positive().default(1000),
   /** Resolved eras whose current submissions keep their raw values; older ones keep only digest and rank codes (src/services/retention.ts). */
   RETAIN_SUBMISSIONS_ERAS: z.coerce.number().int().min(1).default(52),
+  /** How often the scheduler makes era partitions ahead and applies retention, at most, per replica; a partition whose values went is rewritten a pass later. */
+  RETENTION_INTERVAL_MS: z.coerce.number().int().positive().default(60_000),
   SCHEDULER_INTERVAL_MS: z.coerce.number().int().positive().default(1000),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
   /** Target columns one upload may hold; a body naming more is refused (400) before its values are read. */

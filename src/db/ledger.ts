@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { fromUnits, toUnits } from '../domain/decimal.js';
 import type { LedgerSettlement } from '../domain/reconcile.js';
 import type { WrittenEntry, TouchedRelease } from '../domain/settlement.js';
@@ -88,21 +88,44 @@ export async function insertStakeEntries(tx: Executor, written: readonly Written
 }
 
 /**
- * Eras the model has stake at risk in right now, with the amount: closed and in the closing run's
- * inputs, or past closesAt and not closed yet, what a close would take at closesAt.
+ * The closed, unresolved eras whose closing run took the model's stake (`era`, `amount`): the one
+ * definition both erasAtRisk and erasAReleaseWaitsFor start from. They differ after it on purpose:
+ * an era past closesAt but not closed is at risk from closesAt (what its close will take), while a
+ * release waits for it when closesAt came before the release was requested.
  */
-async function erasAtRisk(tx: Executor, modelId: string): Promise<{ era: number; amount: string }[]> {
-  const { rows } = await tx.execute<{ era: number; amount: string }>(sql`
-    select era, amount from (
+function closedAtRisk(modelId: string, unresolved: SQL) {
+  return sql`
       select r.era_number as era, ri.stake::text as amount
       from eras e
       join meta_model_runs r on r.era_number = e.number and r.seq = 1
       join run_inputs ri on ri.era_number = e.number and ri.run_id = r.id and ri.model_id = ${modelId}
-      where e.resolved_at is null and ri.stake > 0
+      where e.resolved_at is null and ri.stake > 0 and ri.era_number = any(${unresolved})`;
+}
+
+/**
+ * The unresolved eras, as an array value: the only eras a stake can be at risk in. The queries
+ * below name them on the partitioned tables, so the planner reads those eras' partitions only
+ * (a join to eras alone would plan, and lock, a partition for every era ever made).
+ */
+async function unresolvedEras(tx: Executor): Promise<SQL> {
+  const { rows } = await tx.execute<{ number: number }>(sql`select number from eras where resolved_at is null`);
+  return sql`${sql.param(rows.map((r) => r.number))}::int[]`;
+}
+
+/**
+ * Eras the model has stake at risk in right now, with the amount: closed and in the closing run's
+ * inputs, or past closesAt and not closed yet, what a close would take at closesAt.
+ */
+async function erasAtRisk(tx: Executor, modelId: string): Promise<{ era: number; amount: string }[]> {
+  const unresolved = await unresolvedEras(tx);
+  const { rows } = await tx.execute<{ era: number; amount: string }>(sql`
+    select era, amount from (
+      ${closedAtRisk(modelId, unresolved)}
       union all
       select e.number, stake.amount::text
       from ${sql.raw(closeTakes('closes_at'))}
       where s.model_id = ${modelId} and e.closed_at is null and e.resolved_at is null and e.closes_at <= clock_timestamp()
+        and s.era_number = any(${unresolved})
     ) w order by era`);
   return rows;
 }
@@ -125,11 +148,7 @@ export async function stampInsideLock(tx: Executor): Promise<string> {
 export async function erasAReleaseWaitsFor(tx: Executor, modelId: string, at: string): Promise<number[]> {
   const { rows } = await tx.execute<{ era: number }>(sql`
     select era from (
-      select r.era_number as era
-      from eras e
-      join meta_model_runs r on r.era_number = e.number and r.seq = 1
-      join run_inputs ri on ri.era_number = e.number and ri.run_id = r.id and ri.model_id = ${modelId}
-      where e.resolved_at is null and ri.stake > 0
+      select era from (${closedAtRisk(modelId, await unresolvedEras(tx))}) closed
       union
       select e.number from eras e
       where e.closed_at is null and e.resolved_at is null and e.universe_digest is not null

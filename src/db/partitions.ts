@@ -19,7 +19,8 @@ export const partitionName = (table: PartitionedTable, era: number) => `${table}
 /**
  * Makes the eras' partitions that do not exist yet, in the caller's transaction, and returns how
  * many it made. Making a partition takes SHARE ROW EXCLUSIVE on the tables its foreign keys name
- * (eras, models, meta_model_runs, submissions, run_inputs) and ACCESS EXCLUSIVE on the DEFAULT
+ * (eras, models, meta_model_runs, submissions and the era's submissions partition, run_inputs:
+ * run_inputs_e<N>'s key references submissions_e<N>, migration 0024) and ACCESS EXCLUSIVE on the DEFAULT
  * partitions: ensure_era_partitions() takes them all first and without waiting, so it never holds
  * one while waiting for another (which could close a deadlock with a reader or writer of those
  * tables). When one is held it fails with 55P03 (`isLockNotAvailable`) and the caller tries again

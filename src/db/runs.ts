@@ -82,17 +82,25 @@ export async function closingRunAndNextSeq(executor: Executor, era: number): Pro
   return row;
 }
 
-/** A recompute's inputs: the closing run's, as they are (the at-risk set is fixed at close). */
-export async function copyRunInputs(executor: Executor, fromRun: string, toRun: string): Promise<void> {
+/**
+ * A recompute's inputs: the closing run's, as they are (the at-risk set is fixed at close). Here
+ * and below, run_inputs is read with its era as a value, so the planner reads that era's partition
+ * only; an era the planner cannot see (a subquery) has every partition planned and locked.
+ */
+export async function copyRunInputs(executor: Executor, era: number, fromRun: string, toRun: string): Promise<void> {
   await executor.execute(sql`
           insert into run_inputs (run_id, model_id, submission_id, sha256, stake, era_number)
           select ${toRun}, model_id, submission_id, sha256, stake, era_number from run_inputs
-          where run_id = ${fromRun} and era_number = (select era_number from meta_model_runs where id = ${fromRun})`);
+          where run_id = ${fromRun} and era_number = ${era}`);
 }
 
 /** The run's input stakes, ordered by model as the run sums them. */
-export async function runInputStakes(executor: Executor, runId: string): Promise<number[]> {
-  const stakes = await executor.select({ stake: sql<number>`${runInputs.stake}::float8` }).from(runInputs).where(eq(runInputs.runId, runId)).orderBy(asc(runInputs.modelId));
+export async function runInputStakes(executor: Executor, era: number, runId: string): Promise<number[]> {
+  const stakes = await executor
+    .select({ stake: sql<number>`${runInputs.stake}::float8` })
+    .from(runInputs)
+    .where(and(eq(runInputs.runId, runId), eq(runInputs.eraNumber, era)))
+    .orderBy(asc(runInputs.modelId));
   return stakes.map((s) => s.stake);
 }
 
@@ -109,7 +117,7 @@ export interface ComputedRun {
 }
 
 /** Completes the run row: its vectors, the policy's outcome, and its model count and total stake from its inputs. */
-export async function completeRun(executor: Executor, runId: string, run: ComputedRun): Promise<void> {
+export async function completeRun(executor: Executor, era: number, runId: string, run: ComputedRun): Promise<void> {
   await executor.execute(sql`
       update meta_model_runs set
         models = inputs.models, total_stake = inputs.total_stake, tradable = ${run.tradable},
@@ -118,7 +126,7 @@ export async function completeRun(executor: Executor, runId: string, run: Comput
         policy_report = ${JSON.stringify(run.policyReport)}::jsonb,
         duration_ms = ${run.durationMs}
       from (select count(*)::int as models, coalesce(sum(stake), 0) as total_stake from run_inputs
-            where run_id = ${runId} and era_number = (select era_number from meta_model_runs where id = ${runId})) inputs
+            where run_id = ${runId} and era_number = ${era}) inputs
       where id = ${runId}`);
 }
 
@@ -170,7 +178,7 @@ export async function runSummaries(executor: Executor, of: RunsOf, options: { in
     const inputs = await executor
       .select()
       .from(runInputs)
-      .where(inArray(runInputs.runId, runs.map((r) => r.id)))
+      .where(and(inArray(runInputs.runId, runs.map((r) => r.id)), inArray(runInputs.eraNumber, [...new Set(runs.map((r) => r.era))])))
       .orderBy(asc(runInputs.runId), asc(runInputs.modelId));
     const byRun = new Map(runs.map((r): [string, RunInput[]] => [r.id, (r.inputs = [])]));
     for (const { runId, ...input } of inputs) byRun.get(runId)!.push(input);
@@ -204,7 +212,7 @@ export async function openEraStakes(executor: Executor, era: number): Promise<nu
 }
 
 /** Whose inputs streamInputs reads: a stored run's (`run_inputs`), or what a close of an open era would take now. */
-export type InputsOf = { runId: string } | { openEra: number };
+export type InputsOf = { runId: string; era: number } | { openEra: number };
 
 /** The COPY text of the inputs' rank codes, coverage and stake (COPY takes no parameters, so values are written in). */
 function inputsCopyText(of: InputsOf): string {
@@ -213,9 +221,10 @@ function inputsCopyText(of: InputsOf): string {
     return OPEN_ERA_INPUTS.replace('$columns', 's.ranks, s.covered, stake.amount::float8').replace('$1', String(of.openEra));
   }
   if (!UUID.test(of.runId)) throw new Error(`not a run id: ${of.runId}`);
+  if (!Number.isSafeInteger(of.era)) throw new Error(`not an era number: ${of.era}`);
   return `select s.ranks, s.covered, ri.stake::float8
        from run_inputs ri join submissions s on s.era_number = ri.era_number and s.id = ri.submission_id
-       where ri.run_id = '${of.runId}' and ri.era_number = (select era_number from meta_model_runs where id = '${of.runId}')
+       where ri.run_id = '${of.runId}' and ri.era_number = ${of.era} and s.era_number = ${of.era}
        order by ri.model_id`;
 }
 

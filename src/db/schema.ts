@@ -279,6 +279,7 @@ export const submissions = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.eraNumber, t.id] }),
+    // A model's submissions across eras, newest first (GET /v1/models/{id}/submissions): one probe per era's partition.
     index('submissions_model_idx').on(t.modelId, t.createdAt),
     uniqueIndex('submissions_current_key')
       .on(t.eraNumber, t.modelId, t.late)
@@ -386,8 +387,9 @@ export const runInputs = pgTable(
     eraNumber: integer('era_number').notNull(),
   },
   (t) => [
+    // The key to submissions is each partition's, not the parent's (migration 0024, src/db/partitions.ts):
+    // run_inputs_e<N> references submissions_e<N>, the DEFAULT partition the parent submissions.
     primaryKey({ columns: [t.runId, t.modelId, t.eraNumber] }),
-    foreignKey({ name: 'run_inputs_submission_fk', columns: [t.eraNumber, t.submissionId], foreignColumns: [submissions.eraNumber, submissions.id] }),
   ],
 );
 
@@ -437,7 +439,11 @@ export const scoreOrders = pgTable(
     submissionIds: uuid('submission_ids').array().notNull(),
     modelIds: uuid('model_ids').array().notNull(),
   },
-  (t) => [check('score_orders_aligned_check', sql`cardinality(${t.submissionIds}) = cardinality(${t.modelIds})`)],
+  (t) => [
+    check('score_orders_aligned_check', sql`cardinality(${t.submissionIds}) = cardinality(${t.modelIds})`),
+    // The eras a model was scored in (src/db/scores.ts erasWithScores).
+    index('score_orders_model_ids_idx').using('gin', t.modelIds),
+  ],
 );
 
 /**

@@ -198,21 +198,27 @@ function placedSubmissions(modelId: string, eras: ReturnType<typeof sql>) {
 /**
  * The eras in which a model has current scores, newest first: at most `limit`, before era
  * `before` when given, and how many score rows each holds (one per target and lateness). The
- * eras are taken newest first and counted one at a time until the page is full.
+ * eras whose score order names the model come from the GIN index on score_orders.model_ids
+ * (migration 0024); they are counted `limit` at a time, named as values so that only those
+ * eras' partitions of submissions are planned and read, until the page is full.
  */
 export async function erasWithScores(executor: Executor, modelId: string, page: { limit: number; before?: number }) {
-  const before = page.before === undefined ? sql`true` : sql`s.era_number < ${page.before}`;
-  const { rows } = await executor.execute<{ era: number; rows: number }>(sql`
-    select e.era, c.rows
-    from (select distinct s.era_number as era from submissions s where s.model_id = ${modelId} and not s.superseded and ${before} order by era desc) e
-    cross join lateral (
-      select count(distinct (ss.target, p.late))::int as rows
-      from (${placedSubmissions(modelId, sql`s.era_number = e.era`)}) p
-      join score_sets ss on ss.era_number = p.era and ss.statuses[p.k] is not null) c
-    where c.rows > 0
-    order by e.era desc
-    limit ${page.limit}`);
-  return rows;
+  const { rows: candidates } = await executor.execute<{ era: number }>(sql`
+    select era_number as era from score_orders
+    where model_ids @> array[${modelId}::uuid] ${page.before === undefined ? sql`` : sql`and era_number < ${page.before}`}
+    order by era_number desc`);
+  const counted: { era: number; rows: number }[] = [];
+  for (let at = 0; at < candidates.length && counted.length < page.limit; at += page.limit) {
+    const eras = candidates.slice(at, at + page.limit).map((c) => c.era);
+    const { rows } = await executor.execute<{ era: number; rows: number }>(sql`
+      select p.era, count(distinct (ss.target, p.late))::int as rows
+      from (${placedSubmissions(modelId, sql`s.era_number = any(${sql.param(eras)}::int[])`)}) p
+      join score_sets ss on ss.era_number = p.era and ss.statuses[p.k] is not null
+      group by p.era
+      order by p.era desc`);
+    counted.push(...rows);
+  }
+  return counted.slice(0, page.limit);
 }
 
 /** One model's current scores (on the latest version of each target) in the given eras, newest era first. */

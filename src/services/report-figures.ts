@@ -94,7 +94,7 @@ async function refreshPoint(executor: Executor, era: number) {
 /** A run's figures from its stored vectors and inputs: for runs made before figures were stored with them. */
 async function figuresFromRun(deps: ReportFiguresDeps, executor: Executor, era: number, runId: string): Promise<RunFigures> {
   const run = await runForFigures(executor, runId);
-  const stakes = await runInputStakes(executor, runId);
+  const stakes = await runInputStakes(executor, era, runId);
   return runFigures({
     universe: await deps.eras.universeRows(era, executor),
     unconstrained: decodeFloat64(run.unconstrained),

@@ -6,8 +6,6 @@ import { ensureEraPartitions, erasInDefault, erasToPartition } from '../db/parti
 
 /** Partitions are made this many era numbers past the highest era, so an era created next finds its own. */
 export const PARTITIONS_AHEAD = 3;
-/** The scheduler runs a pass at most this often per replica. */
-const PASS_INTERVAL_MS = 60_000;
 /** How long a partition's rewrite waits for its one table lock before giving up until the next pass. */
 const LOCK_TIMEOUT_MS = 2_000;
 /** Attempts at a moment when no transaction holds a lock making a partition needs, before the next pass. */
@@ -57,9 +55,10 @@ export interface RetentionPass {
  * time (a try-lock: a replica that finds it held skips the pass); a pass cut short is finished by
  * the next. A partition whose values went is rewritten (CLUSTER) at a pass at least
  * `compactAfterMs` later (a minute by default: a rewrite keeps what a transaction still running
- * could read), to give the space back; era_storage.compacted_at records it.
+ * could read), to give the space back; era_storage.compacted_at records it. The scheduler runs a
+ * pass at most every RETENTION_INTERVAL_MS per replica (a minute by default).
  */
-export function retentionService(deps: { db: Database; config: Pick<Config, 'RETAIN_SUBMISSIONS_ERAS'> }) {
+export function retentionService(deps: { db: Database; config: Pick<Config, 'RETAIN_SUBMISSIONS_ERAS' | 'RETENTION_INTERVAL_MS'> }) {
   const { db, config } = deps;
 
   async function makePartitions(): Promise<number> {
@@ -84,7 +83,7 @@ export function retentionService(deps: { db: Database; config: Pick<Config, 'RET
 
   async function pass(options: { compactAfterMs?: number } = {}): Promise<RetentionPass> {
     const result: RetentionPass = { partitionsMade: await makePartitions(), erasInDefault: await erasInDefault(db), superseded: [], expired: [], compacted: [], notCompacted: [] };
-    for (const era of await erasToCompact(db, options.compactAfterMs ?? PASS_INTERVAL_MS)) (await compact(era) ? result.compacted : result.notCompacted).push(era);
+    for (const era of await erasToCompact(db, options.compactAfterMs ?? config.RETENTION_INTERVAL_MS)) (await compact(era) ? result.compacted : result.notCompacted).push(era);
     const steps: [number[], 'superseded' | 'all', RetentionPass['superseded']][] = [
       [await erasWithSupersededValues(db), 'superseded', result.superseded],
       [await erasPastRetention(db, config.RETAIN_SUBMISSIONS_ERAS), 'all', result.expired],
@@ -104,9 +103,9 @@ export function retentionService(deps: { db: Database; config: Pick<Config, 'RET
     makePartitions,
     /** One pass: partitions ahead, rewrites of partitions whose values went earlier, then retention of every era due. Idempotent. */
     pass,
-    /** A pass when the last one on this replica is PASS_INTERVAL_MS old (the scheduler's tick). */
+    /** A pass when the last one on this replica is RETENTION_INTERVAL_MS old (the scheduler's tick). */
     async passWhenDue(now = Date.now()): Promise<RetentionPass | null> {
-      if (now - lastPass < PASS_INTERVAL_MS) return null;
+      if (now - lastPass < config.RETENTION_INTERVAL_MS) return null;
       lastPass = now;
       return pass();
     },

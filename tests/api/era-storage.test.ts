@@ -156,6 +156,36 @@ describe('era partitions', () => {
     expect(pass).toBe(7);
     expect(await sql(`select to_regclass('submissions_e90') is null as missing, to_regclass('run_inputs_e90') is not null as made`)).toEqual([{ missing: true, made: true }]);
   });
+
+  it("run_inputs' key to submissions is kept per era partition, and still refuses an input naming no stored submission", async () => {
+    // Each era's inputs are checked against that era's submissions table alone; the DEFAULT
+    // partition, and an era whose submissions sit in the default (90), against the parent.
+    const keys = await sql(`
+      select conrelid::regclass::text as child, confrelid::regclass::text as parent from pg_constraint
+      where contype = 'f' and conparentid = 0 and conrelid::regclass::text ~ '^run_inputs_(e11|e90|default)$'
+        and confrelid::regclass::text ~ '^submissions' order by 1`);
+    expect(keys).toEqual([
+      { child: 'run_inputs_default', parent: 'submissions' },
+      { child: 'run_inputs_e11', parent: 'submissions_e11' },
+      { child: 'run_inputs_e90', parent: 'submissions' },
+    ]);
+    // None on the parent run_inputs: it would be checked through every partition of submissions.
+    expect(await sql(`select count(*)::int as n from pg_constraint where conrelid = 'run_inputs'::regclass and confrelid = 'submissions'::regclass`)).toEqual([{ n: 0 }]);
+    // A run of era 11 and a model it did not take, so only the key can refuse the row.
+    const outsider = await createModel(t.app, authorKey, 'storage_outsider');
+    const [input] = await sql<{ run_id: string; model_id: string; sha256: string }>(`select run_id, $1::uuid as model_id, sha256 from run_inputs where era_number = 11 limit 1`, [outsider.id]);
+    // Era 11 (its own partitions), era 90 (run_inputs_e90 only) and era 97 (no partition: the default).
+    for (const era of [11, 90, 97]) {
+      const refused = await sql(
+        `insert into run_inputs (run_id, model_id, submission_id, sha256, stake, era_number) values ($1, $2, gen_random_uuid(), $3, 1, $4)`,
+        [input.run_id, input.model_id, input.sha256, era],
+      ).then(
+        () => 'stored',
+        (error: { code?: string }) => error.code,
+      );
+      expect(refused, `era ${era}`).toBe('23503');
+    }
+  });
 });
 
 describe('retention', () => {
@@ -213,6 +243,8 @@ describe('archive', () => {
       expect(result.eras).toEqual([11, 12]);
       const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { era: number; table: string; file: string; rows: number; sha256: string }[];
       expect(manifest.map((m) => [m.era, m.table, m.rows])).toEqual(held.map((h) => [h.era, h.table, h.ids.length]));
+      // Named as docs/operations.md says: <table>.era-<N>.pgcopy.
+      expect(manifest.map((m) => m.file)).toEqual(held.map((h) => `${h.table}.era-${h.era}.pgcopy`));
       for (const entry of manifest) {
         const bytes = readFileSync(path.join(dir, entry.file));
         expect(createHash('sha256').update(bytes).digest('hex')).toBe(entry.sha256);

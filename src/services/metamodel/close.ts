@@ -85,7 +85,7 @@ export async function recompute(deps: MetaModelDeps, actor: Actor, number: numbe
     const { closingRun, nextSeq } = await runsDal.closingRunAndNextSeq(tx, number);
     const policy = await policyInForce(tx, era);
     const runId = await runsDal.insertRun(tx, { era: number, seq: nextSeq, trigger: 'recompute', policyId: policy?.id ?? null, actorId: actor.accountId });
-    await runsDal.copyRunInputs(tx, closingRun, runId);
+    await runsDal.copyRunInputs(tx, number, closingRun, runId);
     await computeRun(deps, t, { era, runId, policy, started });
     const [run] = await runsDal.runSummaries(tx, { runId });
     const rescored = await deps.rescoreEra(t, era);

@@ -49,8 +49,8 @@ export async function computeRun(
   run: { era: EraRow; runId: string; policy: PolicyInForce | null; started: number },
 ): Promise<void> {
   const { era, runId, policy } = run;
-  const stakes = await runsDal.runInputStakes(tx, runId);
-  const { unconstrained, byDecile } = await streamedMetaModel(client, { runId }, era.universeSize, stakes);
+  const stakes = await runsDal.runInputStakes(tx, era.number, runId);
+  const { unconstrained, byDecile } = await streamedMetaModel(client, { runId, era: era.number }, era.universeSize, stakes);
   const universe = await deps.eras.universeRows(era.number, tx);
   const traded = applyPolicyToRun(policy, universe, unconstrained);
   // Kept next to the policy's counts (alone when no policy applied): per stake decile, the mean of M_d per sector.
@@ -58,7 +58,7 @@ export async function computeRun(
   let tradable = 0;
   for (let i = 0; i < era.universeSize; i++) tradable += traded.tradable[i];
 
-  await runsDal.completeRun(tx, runId, {
+  await runsDal.completeRun(tx, era.number, runId, {
     tradable,
     unconstrained,
     signal: traded.signal,
