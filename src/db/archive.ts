@@ -1,9 +1,9 @@
 import { isNotNull, sql } from 'drizzle-orm';
 import type pg from 'pg';
-import { binaryCopyParser } from './copy-binary.js';
+import { binaryCopyParser, copyOut } from './copy-binary.js';
 import type { Executor } from './client.js';
 import { LOCK_CLASS } from './locks.js';
-import { PARTITIONED, partitionName, type PartitionedTable } from './partitions.js';
+import { hasPartition, PARTITIONED, partitionName } from './partitions.js';
 import { eraStorage } from './schema.js';
 
 /**
@@ -112,8 +112,6 @@ export async function erasBefore(executor: Executor, before: number) {
   return { resolved: rows.filter((r) => r.resolved).map((r) => r.era), unresolved: rows.filter((r) => !r.resolved).map((r) => r.era) };
 }
 
-/** The detached table that holds era `era`'s rows of `table` until it is written out. */
-export const detachedName = (table: PartitionedTable, era: number) => partitionName(table, era);
 
 /**
  * Takes era `era`'s rows out of both partitioned tables into standalone tables named as its
@@ -125,18 +123,16 @@ export async function detachEra(tx: Executor, era: number, lockTimeoutMs: number
   await tx.execute(sql`select set_config('lock_timeout', ${`${lockTimeoutMs}ms`}, true)`);
   for (const table of PARTITIONED) {
     const name = partitionName(table, era);
-    const { rows } = await tx.execute<{ attached: boolean; exists: boolean }>(sql`
-      select exists (select 1 from pg_inherits i join pg_class c on c.oid = i.inhrelid where i.inhparent = ${table}::regclass and c.relname = ${name}) as attached,
-             to_regclass(${`public.${name}`}) is not null as exists`);
-    if (rows[0].attached) {
+    if (await hasPartition(tx, table, era)) {
       await tx.execute(sql.raw(`alter table ${table} detach partition ${name}`));
-      // A detached table keeps its copies of the parent's foreign keys: a copy of the rows needs none,
-      // and run_inputs' key to submissions would stop that era's submissions from leaving.
+      // A detached table keeps its copies of the parent's foreign keys, and run_inputs_e<N> its own
+      // key to submissions_e<N> (migration 0024): a copy of the rows needs none, and that key would
+      // stop the era's submissions from leaving.
       const { rows: keys } = await tx.execute<{ name: string }>(sql`
         select conname as name from pg_constraint where conrelid = ${name}::regclass and contype = 'f' and conparentid = 0`);
       for (const key of keys) await tx.execute(sql.raw(`alter table ${name} drop constraint "${key.name}"`));
     } else {
-      if (!rows[0].exists) await tx.execute(sql.raw(`create table ${name} (like ${table} including defaults including constraints including storage)`));
+      await tx.execute(sql.raw(`create table if not exists ${name} (like ${table} including defaults including constraints including storage)`));
       await tx.execute(sql.raw(`with moved as (delete from ${table}_default where era_number = ${era} returning *) insert into ${name} select * from moved`));
     }
   }
@@ -150,28 +146,14 @@ export async function detachEra(tx: Executor, era: number, lockTimeoutMs: number
  * ... (FORMAT binary)) chunk by chunk, and returns how many rows it held. The one function here
  * that takes a raw client: COPY streams.
  */
-export function copyTableOut(client: pg.PoolClient, table: string, onChunk: (chunk: Buffer) => void): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let rows = 0;
-    const count = binaryCopyParser(() => rows++);
-    let failure: Error | undefined;
-    const submittable: pg.Submittable & Record<string, unknown> = {
-      submit: (connection) => connection.query(`copy ${client.escapeIdentifier(table)} to stdout (format binary)`),
-      handleCopyData: (message: { chunk: Buffer }) => {
-        if (failure !== undefined) return;
-        try {
-          count(message.chunk);
-          onChunk(message.chunk);
-        } catch (error) {
-          failure = error instanceof Error ? error : new Error(String(error));
-        }
-      },
-      handleCommandComplete: () => {},
-      handleError: (error: Error) => reject(error),
-      handleReadyForQuery: () => (failure === undefined ? resolve(rows) : reject(failure)),
-    };
-    client.query(submittable);
+export async function copyTableOut(client: pg.PoolClient, table: string, onChunk: (chunk: Buffer) => void): Promise<number> {
+  let rows = 0;
+  const count = binaryCopyParser(() => rows++);
+  await copyOut(client, `copy ${client.escapeIdentifier(table)} to stdout (format binary)`, (chunk) => {
+    count(chunk);
+    onChunk(chunk);
   });
+  return rows;
 }
 
 /** Rows of a detached table. */
@@ -182,6 +164,7 @@ export async function detachedRows(executor: Executor, table: string): Promise<n
 
 /** Drops era `era`'s detached tables and records the archive's manifest. */
 export async function dropDetached(tx: Executor, era: number, manifest: unknown): Promise<void> {
-  for (const table of PARTITIONED) await tx.execute(sql.raw(`drop table if exists ${detachedName(table, era)}`));
+  // A detached table keeps its partition's name until it is dropped.
+  for (const table of PARTITIONED) await tx.execute(sql.raw(`drop table if exists ${partitionName(table, era)}`));
   await tx.execute(sql`update era_storage set archived_at = now(), archive = ${JSON.stringify(manifest)}::jsonb where era_number = ${era}`);
 }

@@ -62,15 +62,22 @@ export function binaryCopyParser(onTuple: (tuple: BinaryTuple) => void): (chunk:
  * DataRow field as text), which is most of the cost of reading prepared vectors back.
  */
 export function copyBinaryOut(client: pg.PoolClient, query: string, onTuple: (tuple: BinaryTuple) => void): Promise<void> {
+  return copyOut(client, `copy (${query}) to stdout (format binary)`, binaryCopyParser(onTuple));
+}
+
+/**
+ * Runs a `COPY … TO STDOUT` command and hands each chunk the server sends to `onChunk`, as it
+ * comes; resolves when the COPY is complete. The one place that speaks COPY out to node-postgres.
+ */
+export function copyOut(client: pg.PoolClient, command: string, onChunk: (chunk: Buffer) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const parse = binaryCopyParser(onTuple);
     let failure: Error | undefined;
     const submittable: pg.Submittable & Record<string, unknown> = {
-      submit: (connection) => connection.query(`copy (${query}) to stdout (format binary)`),
+      submit: (connection) => connection.query(command),
       handleCopyData: (message: { chunk: Buffer }) => {
         if (failure !== undefined) return;
         try {
-          parse(message.chunk);
+          onChunk(message.chunk);
         } catch (error) {
           // Drain the rest of the COPY, then fail: the connection stays usable for the rollback.
           failure = error instanceof Error ? error : new Error(String(error));

@@ -50,12 +50,15 @@ export async function findKeyByHash(executor: Executor, secretHash: string): Pro
   return holder ?? null;
 }
 
+/** A key neither revoked nor expired (store_submission, migration 0021, checks the same in SQL). */
+const liveKey = and(isNull(apiKeys.revokedAt), sql`(${apiKeys.expiresAt} is null or ${apiKeys.expiresAt} > now())`);
+
 /** Whether the key is neither revoked nor expired (a named prepared statement: refusals re-check on every one). */
 export async function keyIsLive(executor: Executor, keyId: string): Promise<boolean> {
   const rows = await executor
     .select({ one: sql<number>`1` })
     .from(apiKeys)
-    .where(and(eq(apiKeys.id, sql.placeholder('keyId')), isNull(apiKeys.revokedAt), sql`(${apiKeys.expiresAt} is null or ${apiKeys.expiresAt} > now())`))
+    .where(and(eq(apiKeys.id, sql.placeholder('keyId')), liveKey))
     .prepare('key-is-live')
     .execute({ keyId });
   return rows.length > 0;
@@ -86,7 +89,7 @@ export async function countUsableKeys(tx: Executor, accountId: string): Promise<
   const [row] = await tx
     .select({ n: sql<number>`count(*)::int` })
     .from(apiKeys)
-    .where(and(eq(apiKeys.accountId, accountId), isNull(apiKeys.revokedAt), sql`(${apiKeys.expiresAt} is null or ${apiKeys.expiresAt} > now())`));
+    .where(and(eq(apiKeys.accountId, accountId), liveKey));
   return row.n;
 }
 

@@ -6,6 +6,14 @@ import { LOCK_KEY } from './locks.js';
 type OwnResults = ReturnType<typeof sql>;
 
 /**
+ * An era's score of one row (`alias` has corr and mmc, `e` is its era): its multipliers' sum of
+ * CORR and MMC, when both exist (as domain/scoring.ts computes it), else null.
+ */
+const eraScore = (alias: 'sc' | 'r') =>
+  sql.raw(`case when ${alias}.corr is not null and ${alias}.mmc is not null
+                then e.corr_multiplier::float8 * ${alias}.corr + e.mmc_multiplier::float8 * ${alias}.mmc end`);
+
+/**
  * The era's own results, from its scores: per target and model with an on-time current
  * submission scored on the latest version of the target, its scores, the era's score (both
  * needed) and the at-risk stake and payout on the main target.
@@ -14,8 +22,7 @@ function scoredResults(era: { number: number; mainTarget: string }): OwnResults 
   return sql`
     with latest as (select name, max(version) as version from targets where era_number = ${era.number} group by name)
     select sc.target, sc.model_id, sc.corr, sc.mmc,
-           case when sc.corr is not null and sc.mmc is not null
-                then e.corr_multiplier::float8 * sc.corr + e.mmc_multiplier::float8 * sc.mmc end as score,
+           ${eraScore('sc')} as score,
            main.stake, main.payout
     from scores sc
     join latest on latest.name = sc.target and latest.version = sc.target_version
@@ -36,8 +43,7 @@ function scoredResults(era: { number: number; mainTarget: string }): OwnResults 
 function recordedResults(era: number): OwnResults {
   return sql`
     select r.target, r.model_id, r.corr, r.mmc,
-           case when r.corr is not null and r.mmc is not null
-                then e.corr_multiplier::float8 * r.corr + e.mmc_multiplier::float8 * r.mmc end as score,
+           ${eraScore('r')} as score,
            r.stake, r.payout
     from (select distinct name from targets where era_number = ${era}) t
     join model_era_results r on r.target = t.name and r.era_number = ${era}

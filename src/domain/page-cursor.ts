@@ -19,12 +19,15 @@ export function decodeCursor<T>(text: string, shape: z.ZodType<T>): T | undefine
   }
 }
 
-/** A page of a model's scores ends after this era (newest first). */
-export const eraCursor = z.strictObject({ era: z.number().int().min(0) });
+/** The largest era number (PostgreSQL integer). */
+export const INT4_MAX = 2_147_483_647;
+
+/** A page of eras (a model's scores, the public summary, newest first) ends after this era. */
+export const eraCursor = z.strictObject({ era: z.number().int().min(0).max(INT4_MAX) });
 /** A page of an era's scores ends after this row (on-time first, then by model name). */
 export const modelCursor = z.strictObject({ late: z.boolean(), model: z.string().min(1).max(40) });
 
-/** Eras per page of a model's scores: DESIGN 9.4. */
+/** Eras per page of a model's scores and of the public summary: DESIGN 9.4. */
 export const ERA_PAGE = { default: 20, max: 100 } as const;
 /**
  * Rows per page of an era's scores, and the most score rows a page of a model's scores holds

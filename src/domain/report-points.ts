@@ -1,4 +1,5 @@
 import type { RunFigures } from './era-report.js';
+import { decodeCursor, encodeCursor, ERA_PAGE, eraCursor } from './page-cursor.js';
 import type { PolicyCost } from './policy/cost.js';
 import { nameRecord, own } from './records.js';
 import { change } from './report.js';
@@ -105,27 +106,19 @@ export function pointChange(a: SummaryPoint, b: SummaryPoint, totalStake: string
 }
 
 /** Eras per summary page unless `limit` says otherwise, and the most a page may hold (docs/reports.md, paging). */
-export const SUMMARY_DEFAULT_ERAS = 20;
-export const SUMMARY_MAX_ERAS = 100;
+export const SUMMARY_DEFAULT_ERAS = ERA_PAGE.default;
+export const SUMMARY_MAX_ERAS = ERA_PAGE.max;
 /** A page stops before its eras pass this many bytes of JSON, so an answer stays under 256 KB with its totals. */
 export const SUMMARY_MAX_ERA_BYTES = 200 * 1024;
 
-const CURSOR_PREFIX = 'before:';
-
 /** The opaque `next` of a page whose oldest era is `era`: the following page holds the eras below it. */
 export function summaryCursor(era: number): string {
-  return Buffer.from(`${CURSOR_PREFIX}${era}`, 'utf8').toString('base64url');
+  return encodeCursor({ era });
 }
 
 /** The era a cursor made by `summaryCursor` pages below, or null when the text is not such a cursor. */
 export function readSummaryCursor(cursor: string): number | null {
-  if (!/^[A-Za-z0-9_-]{1,40}$/.test(cursor)) return null;
-  const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!text.startsWith(CURSOR_PREFIX)) return null;
-  const digits = text.slice(CURSOR_PREFIX.length);
-  if (!/^[1-9][0-9]{0,9}$/.test(digits)) return null;
-  const era = Number(digits);
-  return summaryCursor(era) === cursor ? era : null;
+  return decodeCursor(cursor, eraCursor)?.era ?? null;
 }
 
 export interface StoredPointRow {

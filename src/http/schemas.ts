@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { amountRefusalMessage, fromUnits, PLAIN_DECIMAL, parseAmount, type AmountKind } from '../domain/decimal.js';
 import { ERA_STATUSES } from '../domain/era.js';
+import { MODEL_NAME_SHAPE, MODEL_REF, TARGET_NAME, TARGET_NAME_SHAPE } from '../domain/names.js';
+import { INT4_MAX } from '../domain/page-cursor.js';
 import { InsufficientFunds } from '../domain/wallet.js';
 import { policySchema } from '../domain/policy/schema.js';
 import { insufficientFunds, problemBody } from '../errors.js';
@@ -51,7 +53,7 @@ export const freeText = (what: string) =>
     .max(500, { message: `give 1 to 500 characters naming ${what}` });
 
 /** The largest value of a PostgreSQL integer column: era numbers, versions and offsets stay below it. */
-export const INT4_MAX = 2_147_483_647;
+export { INT4_MAX } from '../domain/page-cursor.js';
 
 /** An era number in a path or query string (coerced from text). */
 export const eraNumber = z.coerce.number().int().min(0).max(INT4_MAX);
@@ -66,8 +68,8 @@ export const eraParams = z.object({ number: eraNumber });
  */
 export const modelRef = z
   .string()
-  .regex(/^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[a-z0-9_]{1,40})$/, {
-    message: 'must be a model id (a UUID) or a model name ([a-z0-9_]{1,40})',
+  .regex(MODEL_REF, {
+    message: `must be a model id (a UUID) or a model name (${MODEL_NAME_SHAPE})`,
   })
   .describe("The model's id, or its name (model names are unique): `/v1/models/my_model/stake` and `/v1/models/<uuid>/stake` are the same model");
 
@@ -75,7 +77,7 @@ export const modelRef = z
 export const modelParams = z.object({ modelId: modelRef });
 
 /** A target's name (the era's main target, a target upload, a scores or performance filter). */
-export const targetName = z.string().regex(/^[A-Za-z0-9_]{1,64}$/);
+export const targetName = z.string().regex(TARGET_NAME, { message: `a target name is ${TARGET_NAME_SHAPE}` });
 
 export const eraStatus = z.enum(ERA_STATUSES);
 

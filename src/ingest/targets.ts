@@ -1,6 +1,7 @@
 import { CSV_LOCATOR, type LiveUniverse, UniverseAligner, alignerMessages, columnsLocator, describeJson } from './aligned.js';
 import { readCsv } from './csv.js';
 import { emptyBody, isRecord, structureMessages } from './id-value.js';
+import { TARGET_NAME, TARGET_NAME_SHAPE } from '../domain/names.js';
 import { type BodyProblem, type BodyProblemCode, InvalidBodyError, ProblemCollector, formatCount, listed, plural, quoted, quotedList, sortProblems } from './problems.js';
 import {
   DEFAULT_MAX_COLUMNS,
@@ -33,8 +34,6 @@ export interface ParsedNamedTarget extends ParsedTarget {
   name: string;
 }
 
-export const TARGET_NAME = /^[A-Za-z0-9_]{1,64}$/;
-const TARGET_NAME_SHAPE = '1–64 characters of A–Z a–z 0–9 _';
 const MULTI_JSON_SHAPE = '{"ids": [...], "targets": {"<name>": [...], ...}}';
 /** Problems about the values of one column; every other problem is about the rows, the same in every column. */
 const VALUE_CODES: ReadonlySet<BodyProblemCode> = new Set(['non_numeric', 'not_finite', 'out_of_range']);

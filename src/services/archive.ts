@@ -4,8 +4,8 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { type Database, inClientTransaction } from '../db/client.js';
-import { copyTableOut, detachedName, detachEra, detachedRows, dropDetached, erasBefore, lockEraForArchive } from '../db/archive.js';
-import { PARTITIONED } from '../db/partitions.js';
+import { copyTableOut, detachEra, detachedRows, dropDetached, erasBefore, lockEraForArchive } from '../db/archive.js';
+import { PARTITIONED, type PartitionedTable, partitionName } from '../db/partitions.js';
 import { conflict } from '../errors.js';
 
 /** One file of an archive: a detached partition in PostgreSQL's binary COPY format. */
@@ -35,25 +35,27 @@ const MANIFEST = 'manifest.json';
 export function archiveService(deps: { db: Database }) {
   const { db } = deps;
 
-  async function writeTable(era: number, table: string, dir: string): Promise<ArchivedTable> {
+  /** Writes era `era`'s detached table of `table` to DIR/<table>.era-<era>.pgcopy (docs/operations.md). */
+  async function writeTable(era: number, table: PartitionedTable, dir: string): Promise<ArchivedTable> {
+    const detached = partitionName(table, era);
     const file = `${table}.era-${era}.pgcopy`;
     const path = join(dir, file);
     const hash = createHash('sha256');
     let bytes = 0;
     const out = createWriteStream(`${path}.partial`);
     const rows = await inClientTransaction(db, async ({ client, tx }) => {
-      const copied = await copyTableOut(client, table, (chunk) => {
+      const copied = await copyTableOut(client, detached, (chunk) => {
         hash.update(chunk);
         bytes += chunk.length;
         out.write(Buffer.from(chunk));
       });
-      const held = await detachedRows(tx, table);
-      if (held !== copied) throw new Error(`${table}: ${copied} rows written but the table holds ${held}; nothing was dropped`);
+      const held = await detachedRows(tx, detached);
+      if (held !== copied) throw new Error(`${detached}: ${copied} rows written but the table holds ${held}; nothing was dropped`);
       return copied;
     }).finally(() => out.end());
     await finished(out);
     await rename(`${path}.partial`, path);
-    return { era, table: table.replace(/_e\d+$/, ''), file, rows, bytes, sha256: hash.digest('hex') };
+    return { era, table, file, rows, bytes, sha256: hash.digest('hex') };
   }
 
   async function readManifest(dir: string): Promise<ArchivedTable[]> {
@@ -73,7 +75,7 @@ export function archiveService(deps: { db: Database }) {
     });
     if (!state?.resolved || state.archivedAt) return null;
     const written: ArchivedTable[] = [];
-    for (const table of PARTITIONED) written.push(await writeTable(era, detachedName(table, era), dir));
+    for (const table of PARTITIONED) written.push(await writeTable(era, table, dir));
     await inClientTransaction(db, ({ tx }) => dropDetached(tx, era, written));
     return written;
   }

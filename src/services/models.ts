@@ -4,6 +4,7 @@ import { isUniqueViolation } from '../db/errors.js';
 import * as ledger from '../db/ledger.js';
 import { findModel, findModelByName, insertModel, listModels, type ModelRow } from '../db/models.js';
 import type { StakeFunding } from '../domain/wallet.js';
+import { MODEL_NAME } from '../domain/names.js';
 import { conflict, forbidden, notFound } from '../errors.js';
 import type { Principal } from './accounts.js';
 import { changeAmount } from './settlement.js';
@@ -11,8 +12,6 @@ import { changeAmount } from './settlement.js';
 export type { ModelRow };
 export type StakeView = ledger.StakeView;
 
-/** A model's name: lowercase letters, digits and underscores, 1 to 40 (never the form of an id). */
-export const MODEL_NAME = /^[a-z0-9_]{1,40}$/;
 
 export interface ModelsDeps {
   db: Database;

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { call, ok, probePool } from '../support/e2e.js';
+import { call, ok, probePool, until } from '../support/e2e.js';
 import { spawnServer, type ServerProcess } from '../support/server-process.js';
 
 /*
@@ -129,8 +129,9 @@ describe('a burst of 300 concurrent 4 MB uploads', () => {
     const stored = await probe.query<{ n: number }>('select count(*)::int as n from submissions where era_number = 1');
     expect(stored.rows[0].n).toBe(counts['201']);
 
-    // Still serving: ready, and a submission shed in the burst goes through now.
-    expect((await call(server.url, 'GET', '/readyz')).status).toBe(200);
+    // Still serving: ready again once the burst's work drains (on a loaded machine the event-loop
+    // guard may shed a request or two first), and a submission shed in the burst goes through now.
+    await until('readiness after the burst', async () => (await call(server.url, 'GET', '/readyz')).status === 200);
     const shed = statuses.findIndex((s) => s !== 201);
     if (shed >= 0) expect(await upload(`${server.url}/v1/models/${models[shed]}/submissions?era=1`, author, head(shed), tail)).toBe(201);
     expect(await server.stop()).toBe(0);

@@ -29,6 +29,7 @@ export const EXECUTOR_TYPES = ['Executor', 'Database', 'ClientTransaction'];
  */
 export const EXECUTOR_EXCEPTIONS: Record<string, string> = {
   'src/db/copy-binary.ts copyBinaryOut': 'binary COPY out streams on the raw client',
+  'src/db/copy-binary.ts copyOut': 'COPY out streams on the raw client (copyBinaryOut and copyTableOut use it)',
   'src/db/copy-in.ts copyBinaryIn': 'binary COPY in streams on the raw client',
   'src/db/runs.ts streamInputs': 'binary COPY out streams on the raw client',
   'src/db/archive.ts copyTableOut': 'binary COPY out streams on the raw client',

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { MODEL_NAME, type ModelsService } from '../../services/models.js';
+import { MODEL_NAME, MODEL_NAME_SHAPE } from '../../domain/names.js';
+import { type ModelsService } from '../../services/models.js';
 import { ANY_KEY, requirePrincipal } from '../plugins/auth.js';
 import { exactJsonNumbers } from '../exact-json.js';
 import { decimalString, fundsProblem, modelParams, moneyAmount, problemResponses } from '../schemas.js';
@@ -36,8 +37,8 @@ export const modelRoutes: FastifyPluginAsyncZod<{ models: ModelsService }> = asy
       config: { access: ['author'] },
       schema: {
         tags: ['models'],
-        summary: 'Register a model (name: [a-z0-9_]{1,40}, globally unique)',
-        body: z.strictObject({ name: z.string().regex(MODEL_NAME, { message: 'a model name matches [a-z0-9_]{1,40}: lowercase letters, digits and underscores' }) }),
+        summary: `Register a model (name: ${MODEL_NAME_SHAPE}, globally unique)`,
+        body: z.strictObject({ name: z.string().regex(MODEL_NAME, { message: `a model name matches ${MODEL_NAME_SHAPE}: lowercase letters, digits and underscores` }) }),
         response: { 201: model, ...problemResponses },
       },
     },
