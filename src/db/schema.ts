@@ -438,9 +438,12 @@ export const scoreOrders = pgTable(
     eraNumber: integer('era_number').primaryKey(),
     submissionIds: uuid('submission_ids').array().notNull(),
     modelIds: uuid('model_ids').array().notNull(),
+    /** Each position's lateness, so an era's scores read without its submissions (archived ones too; migration 0025). */
+    lates: boolean('lates').array().notNull(),
   },
   (t) => [
     check('score_orders_aligned_check', sql`cardinality(${t.submissionIds}) = cardinality(${t.modelIds})`),
+    check('score_orders_lates_aligned_check', sql`cardinality(${t.lates}) = cardinality(${t.submissionIds})`),
     // The eras a model was scored in (src/db/scores.ts erasWithScores).
     index('score_orders_model_ids_idx').using('gin', t.modelIds),
   ],

@@ -65,17 +65,23 @@ export async function closeSubmissionsToScore(client: pg.PoolClient): Promise<vo
  * scored in the era, each at its position (0-based). Made empty when the era has none yet.
  */
 export async function lockScoreOrder(executor: Executor, era: number): Promise<string[]> {
-  await executor.execute(sql`insert into score_orders (era_number, submission_ids, model_ids) values (${era}, '{}', '{}') on conflict do nothing`);
+  await executor.execute(sql`insert into score_orders (era_number, submission_ids, model_ids, lates) values (${era}, '{}', '{}', '{}') on conflict do nothing`);
   const { rows } = await executor.execute<{ ids: string[] }>(sql`select submission_ids::text[] as ids from score_orders where era_number = ${era} for update`);
   return rows[0].ids;
 }
 
-/** Appends submissions (and their models) to the era's score order: they take the next positions. */
+/**
+ * Appends submissions (and their models and lateness, read from the submissions) to the era's
+ * score order: they take the next positions.
+ */
 export async function extendScoreOrder(executor: Executor, era: number, submissionIds: readonly string[], modelIds: readonly string[]): Promise<void> {
   if (submissionIds.length === 0) return;
+  const ids = sql`${sql.param([...submissionIds])}::uuid[]`;
   await executor.execute(sql`
-    update score_orders set submission_ids = submission_ids || ${sql.param([...submissionIds])}::uuid[],
-                            model_ids = model_ids || ${sql.param([...modelIds])}::uuid[]
+    update score_orders set submission_ids = submission_ids || ${ids},
+                            model_ids = model_ids || ${sql.param([...modelIds])}::uuid[],
+                            lates = lates || (select array_agg(s.late order by u.k) from unnest(${ids}) with ordinality as u(id, k)
+                                              join submissions s on s.era_number = ${era} and s.id = u.id)
     where era_number = ${era}`);
 }
 
@@ -157,8 +163,6 @@ export type ServedScoreRow = {
   payout: string | null;
 };
 
-const SERVED_COLUMNS = sql`sc.model_id as "modelId", m.name as model, sc.submission_id as "submissionId", s.late, sc.status,
-  sc.corr, sc.mmc, sc.stake::text as stake, sc.payout::text as payout`;
 
 /**
  * Current submissions' scores on one version of a target, on-time first, then by model name:
@@ -173,26 +177,39 @@ export async function scoresOnVersion(
   page: { limit: number; after?: { late: boolean; model: string } },
 ): Promise<ServedScoreRow[]> {
   const { after } = page;
+  // Each position's submission, model and lateness from the score order (archived eras too), its
+  // score from the set; a superseded submission still stored is left out.
   const { rows } = await executor.execute<ServedScoreRow>(sql`
-    select ${SERVED_COLUMNS}
-    from scores sc join submissions s on s.era_number = ${era} and s.id = sc.submission_id join models m on m.id = sc.model_id
-    where sc.era_number = ${era} and sc.target = ${target} and sc.target_version = ${version} and not s.superseded
-      ${after === undefined ? sql`` : sql`and (s.late, m.name) > (${after.late}, ${after.model})`}
-    order by s.late, m.name
+    select p.model_id as "modelId", m.name as model, p.id as "submissionId", p.late, ss.statuses[p.k::int] as status,
+           ss.corrs[p.k::int] as corr, ss.mmcs[p.k::int] as mmc, ss.stakes[p.k::int]::text as stake, ss.payouts[p.k::int]::text as payout
+    from score_sets ss
+    join score_orders o on o.era_number = ss.era_number
+    cross join lateral unnest(o.submission_ids, o.model_ids, o.lates) with ordinality as p(id, model_id, late, k)
+    join models m on m.id = p.model_id
+    where ss.era_number = ${era} and ss.target = ${target} and ss.target_version = ${version}
+      and ss.statuses[p.k::int] is not null and p.late is not null
+      and not exists (select 1 from submissions s where s.era_number = ${era} and s.id = p.id and s.superseded)
+      ${after === undefined ? sql`` : sql`and (p.late, m.name) > (${after.late}, ${after.model})`}
+    order by p.late, m.name
     limit ${page.limit}`);
   return rows;
 }
 
 /**
- * A model's current submissions in the eras `eras` names (a condition on s.era_number), each
- * with its position in the era's score order (1-based, as SQL arrays count): the way one
- * model's scores are read without unpacking the other models'.
+ * A model's scored submissions in the eras `eras` (values, so that only those eras' partitions of
+ * submissions are planned), each with its lateness and its position in the era's score order
+ * (1-based, as SQL arrays count), all read from the score order: an era whose submissions were
+ * archived keeps its scores readable. A submission superseded after it was scored has its
+ * positions cleared in every set (deleteSupersededScores), and is left out here while its row
+ * remains: the readers below keep the positions with a score.
  */
-function placedSubmissions(modelId: string, eras: ReturnType<typeof sql>) {
+function placedSubmissions(modelId: string, eras: readonly number[]) {
+  const inEras = sql`${sql.param([...eras])}::int[]`;
   return sql`
-    select s.era_number as era, s.id, s.model_id, s.late, array_position(o.submission_ids, s.id) as k
-    from submissions s join score_orders o on o.era_number = s.era_number
-    where s.model_id = ${modelId} and not s.superseded and ${eras}`;
+    select o.era_number as era, u.id, u.model_id, u.late, u.k::int as k
+    from score_orders o cross join lateral unnest(o.submission_ids, o.model_ids, o.lates) with ordinality as u(id, model_id, late, k)
+    where o.era_number = any(${inEras}) and u.model_id = ${modelId} and u.late is not null
+      and not exists (select 1 from submissions s where s.era_number = any(${inEras}) and s.era_number = o.era_number and s.id = u.id and s.superseded)`;
 }
 
 /**
@@ -212,7 +229,7 @@ export async function erasWithScores(executor: Executor, modelId: string, page: 
     const eras = candidates.slice(at, at + page.limit).map((c) => c.era);
     const { rows } = await executor.execute<{ era: number; rows: number }>(sql`
       select p.era, count(distinct (ss.target, p.late))::int as rows
-      from (${placedSubmissions(modelId, sql`s.era_number = any(${sql.param(eras)}::int[])`)}) p
+      from (${placedSubmissions(modelId, eras)}) p
       join score_sets ss on ss.era_number = p.era and ss.statuses[p.k] is not null
       group by p.era
       order by p.era desc`);
@@ -228,7 +245,7 @@ export async function currentScoresOfModel(executor: Executor, modelId: string, 
            ss.era_number as era, ss.target, ss.target_version as version, p.model_id as "modelId", m.name as model,
            p.id as "submissionId", p.late, ss.statuses[p.k] as status, ss.corrs[p.k] as corr, ss.mmcs[p.k] as mmc,
            ss.stakes[p.k]::text as stake, ss.payouts[p.k]::text as payout, ss.computed_at as "computedAt"
-    from (${placedSubmissions(modelId, sql`s.era_number = any(${sql.param([...eras])}::int[])`)}) p
+    from (${placedSubmissions(modelId, eras)}) p
     join score_sets ss on ss.era_number = p.era and ss.statuses[p.k] is not null
     join models m on m.id = p.model_id
     order by ss.era_number desc, ss.target, p.late, ss.target_version desc`);
@@ -240,7 +257,7 @@ export async function currentScoresOfModel(executor: Executor, modelId: string, 
 export async function scoreHistory(executor: Executor, modelId: string, era: number, target: string) {
   const { rows } = await executor.execute<{ version: number; uploadedAt: string; late: boolean; status: string; corr: number | null; mmc: number | null }>(sql`
     select ss.target_version as version, t.uploaded_at as "uploadedAt", p.late, ss.statuses[p.k] as status, ss.corrs[p.k] as corr, ss.mmcs[p.k] as mmc
-    from (${placedSubmissions(modelId, sql`s.era_number = ${era}`)}) p
+    from (${placedSubmissions(modelId, [era])}) p
     join score_sets ss on ss.era_number = p.era and ss.target = ${target} and ss.statuses[p.k] is not null
     join targets t on t.era_number = ss.era_number and t.name = ss.target and t.version = ss.target_version
     order by p.late, ss.target_version`);

@@ -42,7 +42,8 @@ export function archiveService(deps: { db: Database }) {
     const path = join(dir, file);
     const hash = createHash('sha256');
     let bytes = 0;
-    const out = createWriteStream(`${path}.partial`);
+    // Authors' predictions: readable by the owner only.
+    const out = createWriteStream(`${path}.partial`, { mode: 0o600 });
     const rows = await inClientTransaction(db, async ({ client, tx }) => {
       const copied = await copyTableOut(client, detached, (chunk) => {
         hash.update(chunk);
@@ -87,7 +88,7 @@ export function archiveService(deps: { db: Database }) {
       if (unresolved.length > 0) {
         throw conflict(`era${unresolved.length > 1 ? 's' : ''} ${unresolved.join(', ')} before ${before} ${unresolved.length > 1 ? 'are' : 'is'} not resolved; only resolved eras are archived: resolve them or pass a lower --before-era`);
       }
-      await mkdir(dir, { recursive: true });
+      await mkdir(dir, { recursive: true, mode: 0o700 });
       const manifest = await readManifest(dir);
       const eras: number[] = [];
       const tables: ArchivedTable[] = [];
@@ -98,7 +99,7 @@ export function archiveService(deps: { db: Database }) {
         tables.push(...written);
         const kept = manifest.filter((m) => m.era !== era);
         manifest.splice(0, manifest.length, ...kept, ...written);
-        await writeFile(join(dir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+        await writeFile(join(dir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
       }
       return { eras, tables };
     },

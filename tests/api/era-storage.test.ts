@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -35,6 +35,8 @@ let operatorKey: string;
 let authorKey: string;
 const models: { id: string; name: string }[] = [];
 
+/** The permission bits of a file the archive wrote. */
+const fileMode = (dir: string, file: string) => statSync(path.join(dir, file)).mode & 0o777;
 const sql = <R extends Record<string, unknown> = Record<string, unknown>>(text: string, values: unknown[] = []) => t.database.pool.query<R>(text, values).then((r) => r.rows);
 const verify = () => {
   const db = t.database.db;
@@ -238,6 +240,20 @@ describe('archive', () => {
       const ledger = await sql(`select count(*)::int as n, sum(delta)::text as total from stake_entries`);
       const scores = await sql(`select count(*)::int as n from scores`);
       const bundles = await sql(`select era_number, digest from era_bundles order by position`);
+      // What clients read of the eras about to leave: a model's scores, an era's scores, a score's history.
+      const reads = [
+        [authorKey, `/v1/models/${models[0].id}/scores?limit=100`],
+        [authorKey, `/v1/models/${models[1].id}/scores?era=11&target=target`],
+        [operatorKey, '/v1/eras/11/scores?target=target'],
+        [operatorKey, '/v1/eras/12/scores?target=target'],
+      ] as const;
+      const read = () => Promise.all(reads.map(async ([key, url]) => {
+        const res = await t.app.inject({ method: 'GET', url, headers: bearer(key) });
+        expect(res.statusCode, `${url}: ${res.body}`).toBe(200);
+        return res.json<unknown>();
+      }));
+      const before = await read();
+      expect(JSON.stringify(before)).toMatch(/"era":11/);
 
       const result = await archiveService({ db: t.database.db }).archive(13, dir);
       expect(result.eras).toEqual([11, 12]);
@@ -245,6 +261,8 @@ describe('archive', () => {
       expect(manifest.map((m) => [m.era, m.table, m.rows])).toEqual(held.map((h) => [h.era, h.table, h.ids.length]));
       // Named as docs/operations.md says: <table>.era-<N>.pgcopy.
       expect(manifest.map((m) => m.file)).toEqual(held.map((h) => `${h.table}.era-${h.era}.pgcopy`));
+      // Authors' predictions: the owner's alone.
+      expect([fileMode(dir, 'manifest.json'), ...manifest.map((m) => fileMode(dir, m.file))]).toEqual([0o600, ...manifest.map(() => 0o600)]);
       for (const entry of manifest) {
         const bytes = readFileSync(path.join(dir, entry.file));
         expect(createHash('sha256').update(bytes).digest('hex')).toBe(entry.sha256);
@@ -263,6 +281,8 @@ describe('archive', () => {
       expect(await sql(`select count(*)::int as n, sum(delta)::text as total from stake_entries`)).toEqual(ledger);
       expect(await sql(`select count(*)::int as n from scores`)).toEqual(scores);
       expect(await sql(`select era_number, digest from era_bundles order by position`)).toEqual(bundles);
+      // Their scores read the same without their submissions.
+      expect(await read()).toEqual(before);
       const report = await verify();
       expect(report.bundles).toMatchObject({ checked: 3, break: null, archived: 2 });
       expect(report.ledger.mismatches).toEqual([]);
