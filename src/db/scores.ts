@@ -70,18 +70,17 @@ export async function lockScoreOrder(executor: Executor, era: number): Promise<s
   return rows[0].ids;
 }
 
-/**
- * Appends submissions (and their models and lateness, read from the submissions) to the era's
- * score order: they take the next positions.
- */
-export async function extendScoreOrder(executor: Executor, era: number, submissionIds: readonly string[], modelIds: readonly string[]): Promise<void> {
-  if (submissionIds.length === 0) return;
-  const ids = sql`${sql.param([...submissionIds])}::uuid[]`;
+/** Appends submissions, their models and their lateness to the era's score order: they take the next positions. */
+export async function extendScoreOrder(
+  executor: Executor,
+  era: number,
+  added: { ids: readonly string[]; models: readonly string[]; lates: readonly boolean[] },
+): Promise<void> {
+  if (added.ids.length === 0) return;
   await executor.execute(sql`
-    update score_orders set submission_ids = submission_ids || ${ids},
-                            model_ids = model_ids || ${sql.param([...modelIds])}::uuid[],
-                            lates = lates || (select array_agg(s.late order by u.k) from unnest(${ids}) with ordinality as u(id, k)
-                                              join submissions s on s.era_number = ${era} and s.id = u.id)
+    update score_orders set submission_ids = submission_ids || ${sql.param([...added.ids])}::uuid[],
+                            model_ids = model_ids || ${sql.param([...added.models])}::uuid[],
+                            lates = lates || ${sql.param([...added.lates])}::boolean[]
     where era_number = ${era}`);
 }
 

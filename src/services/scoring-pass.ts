@@ -34,7 +34,7 @@ export interface TargetToScore {
 /** The era's score order as a pass extends it: each submission's position, and those it adds. */
 class ScoreOrder {
   readonly #positions = new Map<string, number>();
-  readonly added: { ids: string[]; models: string[] } = { ids: [], models: [] };
+  readonly added: { ids: string[]; models: string[]; lates: boolean[] } = { ids: [], models: [], lates: [] };
 
   constructor(ids: readonly string[]) {
     ids.forEach((id, k) => this.#positions.set(id, k));
@@ -50,6 +50,7 @@ class ScoreOrder {
       this.#positions.set(submission.id, (k = this.#positions.size));
       this.added.ids.push(submission.id);
       this.added.models.push(submission.model_id);
+      this.added.lates.push(submission.late);
     }
     return k;
   }
@@ -149,7 +150,7 @@ export async function scoreTargets(t: Tx, era: EraRow, set: readonly TargetToSco
     scored += batch.length;
   }
   await closeSubmissionsToScore(t.client);
-  await extendScoreOrder(t.tx, era.number, pass.order.added.ids, pass.order.added.models);
+  await extendScoreOrder(t.tx, era.number, pass.order.added);
   for (const [j, target] of set.entries()) await writeScoreSet(t.tx, era.number, run.latest, packed(target, pass.scored[j], pass.order.length));
   await deleteSupersededScores(t.tx, era.number, only);
   return scored;

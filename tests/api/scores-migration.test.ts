@@ -1,10 +1,4 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { drizzle } from 'drizzle-orm/node-postgres';
-import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MIGRATIONS_DIR } from '../../src/db/migrate.js';
 import { auditService } from '../../src/services/audit.js';
 import { bundlesService } from '../../src/services/bundles.js';
 import { erasService } from '../../src/services/eras.js';
@@ -12,6 +6,7 @@ import { verifyService } from '../../src/services/verify.js';
 import { bearer, createAccount, createTestApp, type TestApp } from '../support/app.js';
 import { createModel, liveIds, predictionsCsv, rng, submitCsv } from '../support/fixtures.js';
 import { closeEra } from '../support/metamodel.js';
+import { applyAlone } from '../support/upgrade.js';
 
 /*
  * The upgrade to packed scores (migration 0022) on a database with history: two resolved eras
@@ -119,24 +114,7 @@ describe('migration 0022 on a database with history', () => {
 
     // Applies 0022, and 0025 (which gives the order it makes each position's lateness), as an upgrade
     // would, with the other migrations after 0022 left recorded as they are.
-    const entries = JSON.parse(await readFile(path.join(MIGRATIONS_DIR, 'meta', '_journal.json'), 'utf8')).entries as { tag: string; when: number }[];
-    const { when } = entries.find((e) => e.tag === TAG)!;
-    const alsoApplied = entries.filter((e) => e.tag === ALSO);
-    const later = await sql(`delete from drizzle.__drizzle_migrations where created_at >= $1 returning hash, created_at`, [when]);
-    const dir = await mkdtemp(path.join(tmpdir(), 'sw-migrations-'));
-    const client = await t.database.pool.connect();
-    try {
-      await cp(MIGRATIONS_DIR, dir, { recursive: true });
-      const journalPath = path.join(dir, 'meta', '_journal.json');
-      const journal = JSON.parse(await readFile(journalPath, 'utf8')) as { entries: { tag: string }[] };
-      journal.entries = [...journal.entries.slice(0, journal.entries.findIndex((e) => e.tag === TAG) + 1), ...journal.entries.filter((e) => e.tag === ALSO)];
-      await writeFile(journalPath, JSON.stringify(journal));
-      await migrate(drizzle(client), { migrationsFolder: dir });
-    } finally {
-      client.release();
-      await rm(dir, { recursive: true, force: true });
-    }
-    for (const row of later.filter((r) => Number(r.created_at) > when && !alsoApplied.some((e) => e.when === Number(r.created_at)))) await sql(`insert into drizzle.__drizzle_migrations (hash, created_at) values ($1, $2)`, [row.hash, row.created_at]);
+    await applyAlone(t.database.pool, [TAG, ALSO]);
 
     expect(await sql(`select relkind::text from pg_class where relname = 'scores'`)).toEqual([{ relkind: 'v' }]);
     // One packed row per era, target and version: 3 eras × 3 versions, and the edge rows' one.

@@ -52,3 +52,34 @@ export async function databaseBefore(tag: string, options: { prefix: string; poo
     },
   };
 }
+
+/**
+ * Applies the named migrations alone to a database that recorded every migration, as an upgrade
+ * from the release before the first of them would: their records and those after them are taken
+ * out, the migrator runs with a journal cut after the first (plus the others named), and the
+ * records of the migrations left out are put back as they were.
+ */
+export async function applyAlone(pool: pg.Pool, tags: readonly string[]): Promise<void> {
+  const entries = JSON.parse(await readFile(path.join(MIGRATIONS_DIR, 'meta', '_journal.json'), 'utf8')).entries as { tag: string; when: number }[];
+  const first = entries.findIndex((e) => e.tag === tags[0]);
+  if (first < 0 || tags.some((tag) => !entries.some((e) => e.tag === tag))) throw new Error(`not every migration of ${tags.join(', ')} is in the journal`);
+  const { when } = entries[first];
+  const applied = entries.filter((e) => tags.includes(e.tag));
+  const later = (await pool.query<{ hash: string; created_at: string }>(`delete from drizzle.__drizzle_migrations where created_at >= $1 returning hash, created_at`, [when])).rows;
+  const dir = await mkdtemp(path.join(tmpdir(), 'sw-migrations-'));
+  const client = await pool.connect();
+  try {
+    await cp(MIGRATIONS_DIR, dir, { recursive: true });
+    const journalPath = path.join(dir, 'meta', '_journal.json');
+    const journal = JSON.parse(await readFile(journalPath, 'utf8')) as { entries: { tag: string }[] };
+    journal.entries = [...journal.entries.slice(0, first), ...applied];
+    await writeFile(journalPath, JSON.stringify(journal));
+    await migrate(drizzle(client), { migrationsFolder: dir });
+  } finally {
+    client.release();
+    await rm(dir, { recursive: true, force: true });
+  }
+  for (const row of later.filter((r) => !applied.some((e) => e.when === Number(r.created_at)))) {
+    await pool.query(`insert into drizzle.__drizzle_migrations (hash, created_at) values ($1, $2)`, [row.hash, row.created_at]);
+  }
+}
