@@ -162,7 +162,6 @@ export type ServedScoreRow = {
   payout: string | null;
 };
 
-
 /**
  * Current submissions' scores on one version of a target, on-time first, then by model name:
  * at most `limit`, after the row `after` names (a model has one current on-time and one current
@@ -176,18 +175,13 @@ export async function scoresOnVersion(
   page: { limit: number; after?: { late: boolean; model: string } },
 ): Promise<ServedScoreRow[]> {
   const { after } = page;
-  // Each position's submission, model and lateness from the score order (archived eras too), its
-  // score from the set; a superseded submission still stored is left out.
   const { rows } = await executor.execute<ServedScoreRow>(sql`
-    select p.model_id as "modelId", m.name as model, p.id as "submissionId", p.late, ss.statuses[p.k::int] as status,
-           ss.corrs[p.k::int] as corr, ss.mmcs[p.k::int] as mmc, ss.stakes[p.k::int]::text as stake, ss.payouts[p.k::int]::text as payout
-    from score_sets ss
-    join score_orders o on o.era_number = ss.era_number
-    cross join lateral unnest(o.submission_ids, o.model_ids, o.lates) with ordinality as p(id, model_id, late, k)
+    select p.model_id as "modelId", m.name as model, p.id as "submissionId", p.late, ss.statuses[p.k] as status,
+           ss.corrs[p.k] as corr, ss.mmcs[p.k] as mmc, ss.stakes[p.k]::text as stake, ss.payouts[p.k]::text as payout
+    from (${placedSubmissions([era])}) p
+    join score_sets ss on ss.era_number = p.era and ss.statuses[p.k] is not null
     join models m on m.id = p.model_id
-    where ss.era_number = ${era} and ss.target = ${target} and ss.target_version = ${version}
-      and ss.statuses[p.k::int] is not null and p.late is not null
-      and not exists (select 1 from submissions s where s.era_number = ${era} and s.id = p.id and s.superseded)
+    where ss.target = ${target} and ss.target_version = ${version}
       ${after === undefined ? sql`` : sql`and (p.late, m.name) > (${after.late}, ${after.model})`}
     order by p.late, m.name
     limit ${page.limit}`);
@@ -195,19 +189,20 @@ export async function scoresOnVersion(
 }
 
 /**
- * A model's scored submissions in the eras `eras` (values, so that only those eras' partitions of
- * submissions are planned), each with its lateness and its position in the era's score order
- * (1-based, as SQL arrays count), all read from the score order: an era whose submissions were
- * archived keeps its scores readable. A submission superseded after it was scored has its
- * positions cleared in every set (deleteSupersededScores), and is left out here while its row
- * remains: the readers below keep the positions with a score.
+ * The scored submissions in the eras `eras` (values, so that only those eras' partitions of
+ * submissions are planned), of one model when `modelId` is given, each with its model, lateness
+ * and position in the era's score order (1-based, as SQL arrays count), all read from the score
+ * order: an era whose submissions were archived keeps its scores readable. A submission
+ * superseded after it was scored has its positions cleared in every set
+ * (deleteSupersededScores), and is left out here while its row remains: the readers keep the
+ * positions with a score.
  */
-function placedSubmissions(modelId: string, eras: readonly number[]) {
+function placedSubmissions(eras: readonly number[], modelId?: string) {
   const inEras = sql`${sql.param([...eras])}::int[]`;
   return sql`
     select o.era_number as era, u.id, u.model_id, u.late, u.k::int as k
     from score_orders o cross join lateral unnest(o.submission_ids, o.model_ids, o.lates) with ordinality as u(id, model_id, late, k)
-    where o.era_number = any(${inEras}) and u.model_id = ${modelId} and u.late is not null
+    where o.era_number = any(${inEras}) and u.late is not null ${modelId === undefined ? sql`` : sql`and u.model_id = ${modelId}`}
       and not exists (select 1 from submissions s where s.era_number = any(${inEras}) and s.era_number = o.era_number and s.id = u.id and s.superseded)`;
 }
 
@@ -228,7 +223,7 @@ export async function erasWithScores(executor: Executor, modelId: string, page: 
     const eras = candidates.slice(at, at + page.limit).map((c) => c.era);
     const { rows } = await executor.execute<{ era: number; rows: number }>(sql`
       select p.era, count(distinct (ss.target, p.late))::int as rows
-      from (${placedSubmissions(modelId, eras)}) p
+      from (${placedSubmissions(eras, modelId)}) p
       join score_sets ss on ss.era_number = p.era and ss.statuses[p.k] is not null
       group by p.era
       order by p.era desc`);
@@ -244,7 +239,7 @@ export async function currentScoresOfModel(executor: Executor, modelId: string, 
            ss.era_number as era, ss.target, ss.target_version as version, p.model_id as "modelId", m.name as model,
            p.id as "submissionId", p.late, ss.statuses[p.k] as status, ss.corrs[p.k] as corr, ss.mmcs[p.k] as mmc,
            ss.stakes[p.k]::text as stake, ss.payouts[p.k]::text as payout, ss.computed_at as "computedAt"
-    from (${placedSubmissions(modelId, eras)}) p
+    from (${placedSubmissions(eras, modelId)}) p
     join score_sets ss on ss.era_number = p.era and ss.statuses[p.k] is not null
     join models m on m.id = p.model_id
     order by ss.era_number desc, ss.target, p.late, ss.target_version desc`);
@@ -256,7 +251,7 @@ export async function currentScoresOfModel(executor: Executor, modelId: string, 
 export async function scoreHistory(executor: Executor, modelId: string, era: number, target: string) {
   const { rows } = await executor.execute<{ version: number; uploadedAt: string; late: boolean; status: string; corr: number | null; mmc: number | null }>(sql`
     select ss.target_version as version, t.uploaded_at as "uploadedAt", p.late, ss.statuses[p.k] as status, ss.corrs[p.k] as corr, ss.mmcs[p.k] as mmc
-    from (${placedSubmissions(modelId, [era])}) p
+    from (${placedSubmissions([era], modelId)}) p
     join score_sets ss on ss.era_number = p.era and ss.target = ${target} and ss.statuses[p.k] is not null
     join targets t on t.era_number = ss.era_number and t.name = ss.target and t.version = ss.target_version
     order by p.late, ss.target_version`);
