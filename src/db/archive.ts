@@ -88,6 +88,13 @@ export async function erasToCompact(executor: Executor, afterMs: number): Promis
 
 export type EraStorage = typeof eraStorage.$inferSelect;
 
+/** Whether era `era`'s submissions and run inputs left the database (detached, archived or being archived). */
+export async function isDetached(executor: Executor, era: number): Promise<boolean> {
+  const { rows } = await executor.execute<{ detached: boolean }>(sql`
+    select exists (select 1 from era_storage where era_number = ${era} and detached_at is not null) as detached`);
+  return rows[0].detached;
+}
+
 /** Eras whose partitions were detached (archived, or being archived). */
 export async function detachedEras(executor: Executor): Promise<EraStorage[]> {
   return executor.select().from(eraStorage).where(isNotNull(eraStorage.detachedAt)).orderBy(eraStorage.eraNumber);

@@ -1,3 +1,4 @@
+import { isDetached } from '../db/archive.js';
 import type { Database } from '../db/client.js';
 import * as submissionsDal from '../db/submissions.js';
 import type { StoredSubmission } from '../db/submissions.js';
@@ -42,6 +43,10 @@ export function submissionsService(deps: SubmissionsDeps) {
      */
     async summary(number: number) {
       await eras.get(number);
+      // An archived era's submissions are in its archive files: counting none here would call every model missing.
+      if (await isDetached(db, number)) {
+        throw conflict(`era ${number} is archived: its submissions left the database for the archive files (npm run cli -- archive, docs/operations.md); its scores, bundle and report still read`);
+      }
       const counts = await submissionsDal.eraSubmissionCounts(db, number);
       const missing = await submissionsDal.stakedWithoutSubmission(db, number);
       const names: string[] = [];

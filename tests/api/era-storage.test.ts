@@ -283,6 +283,10 @@ describe('archive', () => {
       expect(await sql(`select era_number, digest from era_bundles order by position`)).toEqual(bundles);
       // Their scores read the same without their submissions.
       expect(await read()).toEqual(before);
+      // Their submission summary says they are archived rather than counting every model missing.
+      const summary = await t.app.inject({ method: 'GET', url: '/v1/eras/11/submissions/summary', headers: bearer(operatorKey) });
+      expect(summary.statusCode, summary.body).toBe(409);
+      expect(summary.json<{ detail: string }>().detail).toMatch(/era 11 is archived/);
       const report = await verify();
       expect(report.bundles).toMatchObject({ checked: 3, break: null, archived: 2 });
       expect(report.ledger.mismatches).toEqual([]);
