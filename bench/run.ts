@@ -463,8 +463,8 @@ async function seedResolvedEras(pool: pg.Pool, modelIds: string[]) {
       [era, modelIds],
     );
     await pool.query(
-      `insert into score_orders (era_number, submission_ids, model_ids)
-       select $1, array_agg(id order by id), array_agg(model_id order by id) from submissions where era_number = $1`,
+      `insert into score_orders (era_number, submission_ids, model_ids, lates)
+       select $1, array_agg(id order by id), array_agg(model_id order by id), array_agg(late order by id) from submissions where era_number = $1`,
       [era],
     );
     await pool.query(

@@ -16,32 +16,34 @@ const eraScore = (alias: 'sc' | 'r') =>
 /**
  * The era's own results, from its scores: per target and model with an on-time current
  * submission scored on the latest version of the target, its scores, the era's score (both
- * needed) and the at-risk stake and payout on the main target. Read from the packed sets by
- * position: each latest set's positions with a score, and the main target's latest set at the
- * same position (one array lookup, where joining the unpacked view to itself by submission
- * compared every row with every other: minutes at 10,000 models).
+ * needed) and the at-risk stake and payout on the main target. Read from the packed sets, each
+ * array unnested once and joined by position (a subscript per row would detoast the whole array
+ * each time, and joining the unpacked view to itself by submission compared every row with
+ * every other: minutes at 10,000 models).
  */
 function scoredResults(era: { number: number; mainTarget: string }): OwnResults {
   return sql`
     with latest as (select name, max(version) as version from targets where era_number = ${era.number} group by name),
+    latest_sets as (
+      select ss.* from score_sets ss join latest l on l.name = ss.target and l.version = ss.target_version
+      where ss.era_number = ${era.number}),
     main as (
-      select ss.statuses, ss.stakes, ss.payouts from score_sets ss join latest l on l.name = ss.target and l.version = ss.target_version
-      where ss.era_number = ${era.number} and ss.target = ${era.mainTarget})
-    select sc.target, sc.model_id, sc.corr, sc.mmc,
+      select v.k, v.stake, v.payout from latest_sets ss
+      cross join lateral unnest(ss.statuses, ss.stakes, ss.payouts) with ordinality as v(status, stake, payout, k)
+      where ss.target = ${era.mainTarget} and v.status is not null),
+    sc as (
+      select ss.target, v.k, v.corr, v.mmc from latest_sets ss
+      cross join lateral unnest(ss.statuses, ss.corrs, ss.mmcs) with ordinality as v(status, corr, mmc, k)
+      where v.status is not null)
+    select sc.target, o.model_id, sc.corr, sc.mmc,
            ${eraScore('sc')} as score,
-           sc.stake, sc.payout
-    from (
-      select ss.target, u.id, u.model_id, ss.corrs[u.k::int] as corr, ss.mmcs[u.k::int] as mmc,
-             case when main.statuses[u.k::int] is not null then main.stakes[u.k::int] end as stake,
-             case when main.statuses[u.k::int] is not null then main.payouts[u.k::int] end as payout
-      from score_sets ss
-      join latest on latest.name = ss.target and latest.version = ss.target_version
-      join score_orders o on o.era_number = ss.era_number
-      cross join lateral unnest(o.submission_ids, o.model_ids) with ordinality as u(id, model_id, k)
-      left join main on true
-      where ss.era_number = ${era.number} and ss.statuses[u.k::int] is not null) sc
+           main.stake, main.payout
+    from sc
+    join (select u.id, u.model_id, u.k from score_orders so cross join lateral unnest(so.submission_ids, so.model_ids) with ordinality as u(id, model_id, k)
+          where so.era_number = ${era.number}) o on o.k = sc.k
+    left join main on main.k = sc.k
     -- The era named: submissions is partitioned by era, so one partition is read, not every era's.
-    join submissions s on s.era_number = ${era.number} and s.id = sc.id and not s.late and not s.superseded
+    join submissions s on s.era_number = ${era.number} and s.id = o.id and not s.late and not s.superseded
     join eras e on e.number = ${era.number}`;
 }
 

@@ -176,12 +176,14 @@ export async function scoresOnVersion(
 ): Promise<ServedScoreRow[]> {
   const { after } = page;
   const { rows } = await executor.execute<ServedScoreRow>(sql`
-    select p.model_id as "modelId", m.name as model, p.id as "submissionId", p.late, ss.statuses[p.k] as status,
-           ss.corrs[p.k] as corr, ss.mmcs[p.k] as mmc, ss.stakes[p.k]::text as stake, ss.payouts[p.k]::text as payout
-    from (${placedSubmissions([era])}) p
-    join score_sets ss on ss.era_number = p.era and ss.statuses[p.k] is not null
+    select p.model_id as "modelId", m.name as model, p.id as "submissionId", p.late, v.status,
+           v.corr, v.mmc, v.stake::text as stake, v.payout::text as payout
+    from score_sets ss
+    -- Each array unnested once (a subscript per row would detoast the whole array each time).
+    cross join lateral unnest(ss.statuses, ss.corrs, ss.mmcs, ss.stakes, ss.payouts) with ordinality as v(status, corr, mmc, stake, payout, k)
+    join (${placedSubmissions([era])}) p on p.era = ss.era_number and p.k = v.k
     join models m on m.id = p.model_id
-    where ss.target = ${target} and ss.target_version = ${version}
+    where ss.era_number = ${era} and ss.target = ${target} and ss.target_version = ${version} and v.status is not null
       ${after === undefined ? sql`` : sql`and (p.late, m.name) > (${after.late}, ${after.model})`}
     order by p.late, m.name
     limit ${page.limit}`);
