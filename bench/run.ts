@@ -469,7 +469,7 @@ async function seedResolvedEras(pool: pg.Pool, modelIds: string[]) {
     );
     await pool.query(
       `insert into score_sets (era_number, target, target_version, statuses, corrs, mmcs, stakes, payouts)
-       select $1, 'target', 1, array_agg('ok' order by id), array_agg(c order by id), array_agg(x order by id), array_agg(100::numeric order by id),
+       select $1, 'target', 1, array_agg('ok'::text order by id), array_agg(c order by id), array_agg(x order by id), array_agg(100::numeric order by id),
               array_agg(round(100 * greatest(-0.05, least(0.05, 0.5 * c + 2 * x)))::numeric order by id)
        from (select id, random() * 0.1 - 0.05 as c, random() * 0.02 - 0.01 as x from submissions where era_number = $1) s`,
       [era],

@@ -37,12 +37,17 @@ export async function bundleModels(executor: Executor, era: number, mainTarget: 
     mmc: number | null;
     payout: string | null;
   }>(sql`
+    -- The main target's latest set unpacked once, then joined by submission (a join into the view
+    -- per input was planned as a nested loop: every input against every score, a minute at 10,000).
+    with sc as materialized (
+      select submission_id, corr, mmc, payout from scores
+      where era_number = ${era} and target = ${mainTarget}
+        and target_version = (select max(version) from targets where era_number = ${era} and name = ${mainTarget}))
     select m.name as model, ri.stake::text as stake, ri.sha256 as "submissionSha256", sc.corr, sc.mmc, sc.payout::text as payout
     from meta_model_runs r
     join run_inputs ri on ri.run_id = r.id and ri.era_number = ${era}
     join models m on m.id = ri.model_id
-    left join scores sc on sc.era_number = ${era} and sc.submission_id = ri.submission_id and sc.target = ${mainTarget}
-      and sc.target_version = (select max(version) from targets where era_number = ${era} and name = ${mainTarget})
+    left join sc on sc.submission_id = ri.submission_id
     where r.era_number = ${era} and r.seq = 1
     order by m.name`);
   const { rows: total } = await executor.execute<{ total: string }>(sql`
