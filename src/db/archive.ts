@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { binaryCopyParser, copyOut } from './copy-binary.js';
 import type { Executor } from './client.js';
 import { LOCK_CLASS } from './locks.js';
-import { hasPartition, PARTITIONED, partitionName } from './partitions.js';
+import { fitStoreSubmissionPlans, hasPartition, PARTITIONED, partitionName } from './partitions.js';
 import { eraStorage } from './schema.js';
 
 /**
@@ -143,6 +143,7 @@ export async function detachEra(tx: Executor, era: number, lockTimeoutMs: number
       await tx.execute(sql.raw(`with moved as (delete from ${table}_default where era_number = ${era} returning *) insert into ${name} select * from moved`));
     }
   }
+  await fitStoreSubmissionPlans(tx);
   await tx.execute(sql`
     insert into era_storage (era_number, detached_at) values (${era}, now())
     on conflict (era_number) do update set detached_at = coalesce(era_storage.detached_at, now())`);

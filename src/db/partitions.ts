@@ -33,7 +33,18 @@ export async function ensureEraPartitions(tx: Executor, eras: readonly number[])
     const { rows } = await tx.execute<{ made: number }>(sql`select ensure_era_partitions(${era}::int) as made`);
     made += rows[0].made;
   }
+  if (made > 0) await fitStoreSubmissionPlans(tx);
   return made;
+}
+
+/**
+ * Sets how store_submission plans its statements on submissions from the number of partitions
+ * (migration 0026): generic plans while there are at most 100, planned for each call above. Run
+ * it in the transaction that made or detached partitions; true when the plans are generic.
+ */
+export async function fitStoreSubmissionPlans(tx: Executor): Promise<boolean> {
+  const { rows } = await tx.execute<{ generic: boolean }>(sql`select fit_store_submission_plans() as generic`);
+  return rows[0].generic;
 }
 
 /** Eras partitions should exist for: every era neither resolved nor archived, and the next `ahead` numbers after the highest. */

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../src/db/client.js';
 import { binaryCopyParser } from '../../src/db/copy-binary.js';
 import { isLockNotAvailable } from '../../src/db/errors.js';
-import { ensureEraPartitions } from '../../src/db/partitions.js';
+import { ensureEraPartitions, fitStoreSubmissionPlans } from '../../src/db/partitions.js';
 import { archiveService } from '../../src/services/archive.js';
 import { auditService } from '../../src/services/audit.js';
 import { bundlesService } from '../../src/services/bundles.js';
@@ -49,6 +49,31 @@ const rawState = async () =>
     select era_number as era, array[count(*) filter (where not superseded and raw is not null), count(*) filter (where not superseded and raw is null),
                                     count(*) filter (where superseded and raw is not null), count(*) filter (where superseded and raw is null)]::int[] as state
     from submissions group by era_number order by era_number`);
+
+/** Whether store_submission runs with generic plans (migration 0026). */
+const genericPlans = async () =>
+  (
+    await sql<{ generic: boolean }>(`
+      select coalesce('plan_cache_mode=force_generic_plan' = any (proconfig), false) as generic from pg_proc
+      where oid = 'store_submission(uuid, integer, uuid, text, integer, integer, bytea, text, bytea, text)'::regprocedure`)
+  )[0].generic;
+const partitionCount = async () => (await sql<{ n: number }>(`select count(*)::int as n from pg_inherits where inhparent = 'submissions'::regclass`))[0].n;
+/** Makes far-off eras' partitions, as the service makes them, until submissions has `count`; returns those eras. */
+async function partitionsUpTo(count: number): Promise<number[]> {
+  const have = await partitionCount();
+  const eras = Array.from({ length: count - have }, (_, k) => 5000 + have + k);
+  expect(await t.database.db.transaction((tx) => ensureEraPartitions(tx, eras))).toBe(2 * eras.length);
+  expect(await partitionCount()).toBe(count);
+  return eras;
+}
+/** Takes far-off eras' partitions away (a partition of submissions is detached first: the DEFAULT partition's key references the parent). */
+async function dropPartitions(eras: readonly number[]) {
+  for (const era of eras) {
+    await sql(`drop table run_inputs_e${era}`);
+    await sql(`alter table submissions detach partition submissions_e${era}`);
+    await sql(`drop table submissions_e${era}`);
+  }
+}
 
 beforeAll(async () => {
   t = await createTestApp({ RETAIN_SUBMISSIONS_ERAS: '1' });
@@ -188,6 +213,34 @@ describe('era partitions', () => {
       expect(refused, `era ${era}`).toBe('23503');
     }
   });
+
+  it('store_submission takes generic plans up to 100 partitions of submissions and plans each call above: making and dropping partitions set it', async () => {
+    const ids = liveIds(N, 's96_');
+    const created = await t.app.inject({ method: 'POST', url: '/v1/eras', headers: bearer(operatorKey), payload: { number: 96, closesAt: new Date(Date.now() + 3_600_000).toISOString() } });
+    expect(created.statusCode, created.body).toBe(201);
+    const universe = await t.app.inject({ method: 'PUT', url: '/v1/eras/96/universe', headers: { ...bearer(operatorKey), 'content-type': 'text/csv' }, payload: `id\n${ids.join('\n')}\n` });
+    expect(universe.statusCode, universe.body).toBe(200);
+    expect(await genericPlans()).toBe(true);
+
+    const extra = await partitionsUpTo(101);
+    expect(await genericPlans()).toBe(false);
+    // Planned for each call, a submission is stored, and a second one supersedes it, as before.
+    const shas: string[] = [];
+    for (let k = 0; k < 2; k++) {
+      const res = await submitCsv(t.app, authorKey, models[2].id, 96, predictionsCsv(ids, ids.map(() => random())));
+      expect(res.statusCode, res.body).toBe(201);
+      shas.push(res.json<{ sha256: string }>().sha256);
+    }
+    expect(await sql(`select sha256, superseded, tableoid::regclass::text as partition from submissions where era_number = 96 order by created_at`)).toEqual(
+      shas.map((sha256, k) => ({ sha256, superseded: k === 0, partition: 'submissions_e96' })),
+    );
+
+    // Back to 100: generic again.
+    await dropPartitions(extra.slice(0, 1));
+    expect(await t.database.db.transaction((tx) => fitStoreSubmissionPlans(tx))).toBe(true);
+    expect(await genericPlans()).toBe(true);
+    await dropPartitions(extra.slice(1));
+  }, 120_000);
 });
 
 describe('retention', () => {
@@ -255,8 +308,14 @@ describe('archive', () => {
       const before = await read();
       expect(JSON.stringify(before)).toMatch(/"era":11/);
 
+      // Two partitions over the 100 up to which store_submission takes generic plans: detaching
+      // eras 11 and 12 brings it back to 100, and generic plans.
+      await partitionsUpTo(102);
+      expect(await genericPlans()).toBe(false);
+
       const result = await archiveService({ db: t.database.db }).archive(13, dir);
       expect(result.eras).toEqual([11, 12]);
+      expect([await partitionCount(), await genericPlans()]).toEqual([100, true]);
       const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { era: number; table: string; file: string; rows: number; sha256: string }[];
       expect(manifest.map((m) => [m.era, m.table, m.rows])).toEqual(held.map((h) => [h.era, h.table, h.ids.length]));
       // Named as docs/operations.md says: <table>.era-<N>.pgcopy.
