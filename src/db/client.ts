@@ -51,20 +51,39 @@ export async function inClientTransaction<T>(
   fn: (t: ClientTransaction) => Promise<T>,
   options: { readOnlySnapshot?: boolean } = {},
 ): Promise<T> {
-  const client = await (source instanceof pg.Pool ? source : poolOf(source)).connect();
+  return withClient(source instanceof pg.Pool ? source : poolOf(source), async (client, discard) => {
+    try {
+      await client.query(options.readOnlySnapshot ? 'begin isolation level repeatable read read only' : 'begin');
+      const result = await fn({ client, tx: drizzle(client, { schema }) });
+      await client.query('commit');
+      return result;
+    } catch (error) {
+      // A client whose rollback failed is broken: it is destroyed instead of pooled.
+      await client.query('rollback').catch(discard);
+      throw error;
+    }
+  });
+}
+
+/**
+ * Runs `fn` on a client of the pool held across statements. A checked-out client has none of the
+ * pool's error listeners, and node-postgres emits 'error' on it when the server goes away while no
+ * statement runs (a restart, a terminated backend): without a listener that is an uncaught error,
+ * and the process stops. Here the loss is kept, the statements that follow fail, and the client is
+ * destroyed instead of pooled, as it is when `fn` calls `discard`.
+ */
+export async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient, discard: (error: Error) => void) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
   let broken: Error | undefined;
+  const discard = (error: Error) => {
+    broken ??= error;
+  };
+  client.on('error', discard);
   try {
-    await client.query(options.readOnlySnapshot ? 'begin isolation level repeatable read read only' : 'begin');
-    const result = await fn({ client, tx: drizzle(client, { schema }) });
-    await client.query('commit');
-    return result;
-  } catch (error) {
-    await client.query('rollback').catch((e: Error) => {
-      broken = e;
-    });
-    throw error;
+    return await fn(client, discard);
   } finally {
-    // A client whose rollback failed is broken: release destroys it instead of pooling it.
+    // A lost connection keeps the listener: its socket can still report a reset after the server's goodbye.
+    if (!broken) client.off('error', discard);
     client.release(broken);
   }
 }
