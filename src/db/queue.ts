@@ -60,6 +60,8 @@ export class PgBossQueue implements JobQueue {
   async start(queues: readonly string[]): Promise<void> {
     // One replica at a time: creating queues attaches partitions to pg-boss's job table, which deadlocks when two do it at once.
     const lock = new pg.Client({ connectionString: this.options.connectionString, application_name: 'stakeweight-queue-start' });
+    // Its loss (a restart while pg-boss starts) fails the unlock or end below, not the process.
+    lock.on('error', () => {});
     await lock.connect();
     try {
       await lock.query('select pg_advisory_lock($1)', [LOCK_KEY.queueStart]);
