@@ -80,16 +80,6 @@ DECLARE
   v_held boolean;
 BEGIN
   PERFORM pg_advisory_xact_lock(1398210593, 0);
-  IF to_regclass(format('public.%I', 'submissions_e' || p_era)) IS NOT NULL
-     AND to_regclass(format('public.%I', 'run_inputs_e' || p_era)) IS NOT NULL THEN
-    RETURN 0;
-  END IF;
-  -- Every lock an attach needs, taken at once and without waiting (55P03 when one is held): a
-  -- maker that waited while holding one could close a cycle with a reader of both tables, and
-  -- the deadlock detector might cancel the reader. Refused, the era's rows go to the DEFAULT
-  -- partitions meanwhile and a later pass tries again.
-  LOCK TABLE ONLY "submissions", ONLY "run_inputs", ONLY "eras", ONLY "models", ONLY "meta_model_runs" IN SHARE ROW EXCLUSIVE MODE NOWAIT;
-  LOCK TABLE "submissions_default", "run_inputs_default" IN ACCESS EXCLUSIVE MODE NOWAIT;
   FOREACH v_parent IN ARRAY ARRAY['submissions', 'run_inputs'] LOOP
     v_name := v_parent || '_e' || p_era;
     CONTINUE WHEN to_regclass(format('public.%I', v_name)) IS NOT NULL;

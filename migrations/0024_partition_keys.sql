@@ -11,7 +11,11 @@
 -- 3. No statistics on the submission columns nothing filters or joins on (ranks, raw, sha256):
 --    ANALYZE kept a histogram of rank codes per partition, about 40 KB an era in pg_statistic.
 --    ensure_era_partitions() now gives each new partition its parent's statistics targets.
--- 4. store_submission plans as PostgreSQL chooses (plan_cache_mode auto) instead of planning
+-- 4. ensure_era_partitions() takes every lock an attach needs at once and without waiting
+--    (55P03 when one is held; the service tries again in a new transaction). 0021's version
+--    attached one table at a time and could hold one DEFAULT partition while waiting for the
+--    other, closing a deadlock with a reader of both tables.
+-- 5. store_submission plans as PostgreSQL chooses (plan_cache_mode auto) instead of planning
 --    every statement on every call: its statements on api_keys and eras keep a generic plan,
 --    and those on submissions are still planned for the era at hand, since a generic plan over
 --    every partition costs more (measured: 230-360 µs a call against 340-620 with 133 and 533

@@ -2,12 +2,12 @@
 -- era partitions"):
 --
 -- The statements store_submission runs on submissions name the era as a parameter. Planned for
--- each call (what PostgreSQL's auto mode chose for them), they cost 100-140 µs a call at any
+-- each call (what PostgreSQL's auto mode chose for them), they cost about 100 µs a call at any
 -- number of partitions; that was the ingest gap against the unpartitioned table. A generic plan
 -- is made once and prunes to the era's partition when it runs, but it locks every partition
--- first, so it costs about 1 µs more a call for each one. Measured, one call in its own
--- transaction (µs): unpartitioned 264-293 at any count; generic 277 / 316 / 344 / 390 / 454 / 783
--- at 1 / 30 / 64 / 130 / 200 / 533 partitions; planned each call 378 / 395 / 436 / 421 / 454 / 430.
+-- first, so it costs 0.7 µs more a call for each one. Measured, one call in its own transaction
+-- (µs): unpartitioned 270; generic 277 / 316 / 344 / 405 / 454 / 690 at 1 / 30 / 64 / 130 / 200
+-- / 533 eras with partitions; planned each call 380 / 395 / 440 / 425 / 476 / 435.
 --
 -- So store_submission takes generic plans while submissions has at most 100 partitions (one for
 -- each era not archived, and the DEFAULT), and plans each call above that. fit_store_submission_plans() sets
