@@ -60,7 +60,7 @@ export class PgBossQueue implements JobQueue {
   async start(queues: readonly string[]): Promise<void> {
     // One replica at a time: creating queues attaches partitions to pg-boss's job table, which deadlocks when two do it at once.
     const lock = new pg.Client({ connectionString: this.options.connectionString, application_name: 'stakeweight-queue-start' });
-    // Its loss (a restart while pg-boss starts) fails the unlock or end below, not the process.
+    // Its loss (a restart while pg-boss starts) fails the statements on it, not the process; the session lock goes with it.
     lock.on('error', () => {});
     await lock.connect();
     try {
