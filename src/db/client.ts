@@ -24,6 +24,12 @@ export function connect(url: string, options: { max?: number } = {}): DatabaseHa
   });
   // An idle client losing its connection (database restart) must not crash the process.
   pool.on('error', () => {});
+  // Nor a checked-out one: it has none of the pool's listeners, and node-postgres emits 'error' on it
+  // when the server goes away while no statement runs on it (between a transaction's statements, in
+  // inClientTransaction, drizzle's db.transaction or under the migration lock). Without a listener
+  // that is an uncaught error and the process stops; with one, the statements that follow fail and
+  // the pool discards the client when it comes back.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return { pool, db: drizzle(pool, { schema }) };
 }
 
@@ -51,39 +57,20 @@ export async function inClientTransaction<T>(
   fn: (t: ClientTransaction) => Promise<T>,
   options: { readOnlySnapshot?: boolean } = {},
 ): Promise<T> {
-  return withClient(source instanceof pg.Pool ? source : poolOf(source), async (client, discard) => {
-    try {
-      await client.query(options.readOnlySnapshot ? 'begin isolation level repeatable read read only' : 'begin');
-      const result = await fn({ client, tx: drizzle(client, { schema }) });
-      await client.query('commit');
-      return result;
-    } catch (error) {
-      // A client whose rollback failed is broken: it is destroyed instead of pooled.
-      await client.query('rollback').catch(discard);
-      throw error;
-    }
-  });
-}
-
-/**
- * Runs `fn` on a client of the pool held across statements. A checked-out client has none of the
- * pool's error listeners, and node-postgres emits 'error' on it when the server goes away while no
- * statement runs (a restart, a terminated backend): without a listener that is an uncaught error,
- * and the process stops. Here the loss is kept, the statements that follow fail, and the client is
- * destroyed instead of pooled, as it is when `fn` calls `discard`.
- */
-export async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient, discard: (error: Error) => void) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
+  const client = await (source instanceof pg.Pool ? source : poolOf(source)).connect();
   let broken: Error | undefined;
-  const discard = (error: Error) => {
-    broken ??= error;
-  };
-  client.on('error', discard);
   try {
-    return await fn(client, discard);
+    await client.query(options.readOnlySnapshot ? 'begin isolation level repeatable read read only' : 'begin');
+    const result = await fn({ client, tx: drizzle(client, { schema }) });
+    await client.query('commit');
+    return result;
+  } catch (error) {
+    await client.query('rollback').catch((e: Error) => {
+      broken = e;
+    });
+    throw error;
   } finally {
-    // A lost connection keeps the listener: its socket can still report a reset after the server's goodbye.
-    if (!broken) client.off('error', discard);
+    // A client whose rollback failed is broken: release destroys it instead of pooling it.
     client.release(broken);
   }
 }

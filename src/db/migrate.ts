@@ -5,7 +5,6 @@ import { fileURLToPath } from 'node:url';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import type pg from 'pg';
 import { drizzle } from 'drizzle-orm/node-postgres';
-import { withClient } from './client.js';
 import { LOCK_KEY } from './locks.js';
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
@@ -44,14 +43,17 @@ async function adoptFirstRelease0003(client: pg.PoolClient): Promise<void> {
  * together run it one at a time.
  */
 export async function withMigrationLock<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  return withClient(pool, async (client) => {
+  const client = await pool.connect();
+  try {
     await client.query('select pg_advisory_lock($1)', [LOCK_KEY.migration]);
     try {
       return await fn(client);
     } finally {
       await client.query('select pg_advisory_unlock($1)', [LOCK_KEY.migration]);
     }
-  });
+  } finally {
+    client.release();
+  }
 }
 
 /**

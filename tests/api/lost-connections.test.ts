@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inClientTransaction } from '../../src/db/client.js';
@@ -40,6 +41,18 @@ describe('a connection lost while held', () => {
       await client.query('select 1');
       await terminate(client as Client);
       await client.query('select 1');
+    });
+    await expect(outcome).rejects.toThrow();
+    expect((await db.pool.query<{ one: number }>('select 1 as one')).rows).toEqual([{ one: 1 }]);
+  });
+
+  it('fails a drizzle transaction (db.transaction) it was in, and the pool goes on with new connections', async () => {
+    let held: Client | undefined;
+    db.pool.once('acquire', (client: pg.PoolClient) => (held = client as Client));
+    const outcome = db.db.transaction(async (tx) => {
+      await tx.execute(sql`select 1`);
+      await terminate(held!);
+      await tx.execute(sql`select 1`);
     });
     await expect(outcome).rejects.toThrow();
     expect((await db.pool.query<{ one: number }>('select 1 as one')).rows).toEqual([{ one: 1 }]);

@@ -37,7 +37,6 @@ export const EXECUTOR_EXCEPTIONS: Record<string, string> = {
   'src/db/scores.ts fetchSubmissionsToScore': 'a cursor lives on the raw client',
   'src/db/scores.ts closeSubmissionsToScore': 'a cursor lives on the raw client',
   'src/db/client.ts inClientTransaction': 'opens the ClientTransaction from the pool',
-  'src/db/client.ts withClient': 'holds one client of the pool across statements',
   'src/db/index.ts openDatabase': 'makes the pool and the Database from the configuration',
   'src/db/index.ts closeDatabase': 'ends the pool openDatabase made and stops its embedded PostgreSQL',
   'src/db/migrate.ts migrateDatabase': 'holds the migration session lock on one connection of its own',
